@@ -1,0 +1,135 @@
+//! Group commit: counted hits from all requests are written by one task, many
+//! to a transaction, and each request learns when *its* hit is committed.
+//!
+//! While one batch commits, the next queues up, so the batch size follows the
+//! load with no timer and no added latency when idle. The queue is bounded
+//! (a full queue makes requests wait, not memory grow). On shutdown the queue
+//! is closed and drained, so every accepted hit is written or answered with
+//! an error. Knows nothing of visitors or HTTP.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, oneshot, Notify};
+use tokio::task::JoinHandle;
+
+use crate::store::{Hit, Store, StoreError};
+
+/// Hits waiting for the writer at most; beyond it requests wait their turn.
+const QUEUE_CAPACITY: usize = 16_384;
+/// Hits in one transaction at most: large enough to amortize a commit,
+/// small enough that one statement stays fast.
+const MAX_BATCH: usize = 4_096;
+/// A batch that takes longer has failed, and its requests get 503.
+const COMMIT_TIMEOUT: Duration = Duration::from_secs(10);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the hit could not be committed")]
+pub struct RecordError;
+
+struct Pending {
+    hit: Hit,
+    committed: oneshot::Sender<Result<(), RecordError>>,
+}
+
+#[derive(Clone)]
+pub struct Recorder {
+    queue: mpsc::Sender<Pending>,
+}
+
+/// Stops the writer: closes the queue, drains it, and waits.
+pub struct RecorderHandle {
+    stop: Arc<Notify>,
+    task: JoinHandle<()>,
+}
+
+impl Recorder {
+    pub fn spawn(store: Arc<dyn Store>, health: Arc<StoreHealth>) -> (Self, RecorderHandle) {
+        let (queue, receiver) = mpsc::channel(QUEUE_CAPACITY);
+        let stop = Arc::new(Notify::new());
+        let task = tokio::spawn(run(receiver, store, health, Arc::clone(&stop)));
+        (Self { queue }, RecorderHandle { stop, task })
+    }
+
+    /// Resolves once the hit is committed.
+    ///
+    /// # Errors
+    /// When the commit failed or the recorder is shutting down.
+    pub async fn record(&self, hit: Hit) -> Result<(), RecordError> {
+        let (committed, done) = oneshot::channel();
+        self.queue
+            .send(Pending { hit, committed })
+            .await
+            .map_err(|_| RecordError)?;
+        done.await.unwrap_or(Err(RecordError))
+    }
+}
+
+impl RecorderHandle {
+    /// Closes the queue, commits what is in it, and waits up to `limit`.
+    pub async fn shut_down(self, limit: Duration) {
+        self.stop.notify_one();
+        if tokio::time::timeout(limit, self.task).await.is_err() {
+            tracing::error!("pending hits could not be flushed in time");
+        }
+    }
+}
+
+async fn run(mut receiver: mpsc::Receiver<Pending>, store: Arc<dyn Store>, health: Arc<StoreHealth>, stop: Arc<Notify>) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    let mut hits = Vec::with_capacity(MAX_BATCH);
+    loop {
+        let received = tokio::select! {
+            n = receiver.recv_many(&mut batch, MAX_BATCH) => n,
+            () = stop.notified() => {
+                // No new hits from now on; those already queued still get written.
+                receiver.close();
+                continue;
+            }
+        };
+        if received == 0 {
+            return; // closed and drained
+        }
+        hits.clear();
+        hits.extend(batch.iter().map(|p: &Pending| p.hit));
+        let result = match tokio::time::timeout(COMMIT_TIMEOUT, store.record(&hits)).await {
+            Ok(result) => result,
+            Err(_) => Err(StoreError::Timeout(COMMIT_TIMEOUT)),
+        };
+        let outcome = health.observe(result).map_err(|_| RecordError);
+        for pending in batch.drain(..) {
+            // The requester may have gone away; its hit is committed all the same.
+            let _ = pending.committed.send(outcome);
+        }
+    }
+}
+
+/// Tracks whether the store is reachable, so an outage is logged once when it
+/// starts and once when it ends, not once per request.
+#[derive(Default)]
+pub struct StoreHealth {
+    down: AtomicBool,
+}
+
+impl StoreHealth {
+    /// Passes `result` through, logging a change between up and down.
+    ///
+    /// # Errors
+    /// The given error.
+    pub fn observe<T>(&self, result: Result<T, StoreError>) -> Result<T, StoreError> {
+        match &result {
+            Ok(_) => {
+                if self.down.swap(false, Ordering::Relaxed) {
+                    tracing::info!("the store is available again");
+                }
+            }
+            Err(error) => {
+                if !self.down.swap(true, Ordering::Relaxed) {
+                    tracing::error!(%error, "the store is unavailable; requests that need it get 503 until it is back");
+                }
+            }
+        }
+        result
+    }
+}

@@ -1,0 +1,146 @@
+//! Known pages: the in-memory map from path to id that every counted hit
+//! consults, and the registration of new paths (probe, then store).
+//!
+//! A known path never costs a database round trip. Concurrent first requests
+//! for one path share a single registration (single-flight), so the tracked
+//! site sees one probe and the store one row. Holds no visitor data.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+
+use tokio::sync::OnceCell;
+
+use crate::path::PagePath;
+use crate::sync::{lock, read, write};
+use crate::probe::{ProbeError, Prober, Verdict};
+use crate::store::{PathId, Store, StoreError};
+
+/// Why a path could not be registered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum RegisterError {
+    #[error("the tracked site does not have this page")]
+    NotAPage,
+    #[error("max_paths is reached; no new paths are accepted")]
+    TooManyPaths,
+    #[error(transparent)]
+    Probe(#[from] ProbeError),
+    #[error("the store is unavailable")]
+    StoreUnavailable,
+}
+
+type Flight = Arc<OnceCell<Result<PathId, RegisterError>>>;
+
+pub struct Registry {
+    known: RwLock<HashMap<PagePath, PathId>>,
+    in_flight: Mutex<HashMap<PagePath, Flight>>,
+    max_paths: usize,
+    prober: Option<Prober>,
+    store: Arc<dyn Store>,
+    warned_full: AtomicBool,
+}
+
+impl Registry {
+    /// `prober` is `None` when no `tracked_base_url` is configured: then every
+    /// valid path is accepted, up to `max_paths`.
+    pub fn new(store: Arc<dyn Store>, prober: Option<Prober>, max_paths: usize) -> Self {
+        Self {
+            known: RwLock::default(),
+            in_flight: Mutex::default(),
+            max_paths,
+            prober,
+            store,
+            warned_full: AtomicBool::new(false),
+        }
+    }
+
+    /// Loads the paths already in the store.
+    ///
+    /// # Errors
+    /// When the store cannot be read.
+    pub async fn load(&self) -> Result<usize, StoreError> {
+        let rows = self.store.paths().await?;
+        let mut known = write(&self.known);
+        for (id, stored) in rows {
+            match PagePath::from_stored(&stored) {
+                Ok(path) => {
+                    known.insert(path, id);
+                }
+                Err(e) => tracing::warn!(id, error = %e, "skipping a stored path that is not valid"),
+            }
+        }
+        Ok(known.len())
+    }
+
+    pub fn id_of(&self, path: &PagePath) -> Option<PathId> {
+        read(&self.known).get(path).copied()
+    }
+
+    pub fn len(&self) -> usize {
+        read(&self.known).len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The id of `path`, registering it first if the tracked site confirms it.
+    ///
+    /// # Errors
+    /// A [`RegisterError`]; nothing is stored then.
+    pub async fn resolve(&self, path: &PagePath) -> Result<PathId, RegisterError> {
+        if let Some(id) = self.id_of(path) {
+            return Ok(id);
+        }
+        let flight = Arc::clone(lock(&self.in_flight).entry(path.clone()).or_default());
+        let result = *flight
+            .get_or_init(|| async {
+                // Removes the entry however this ends, even if the requester
+                // goes away mid-probe: abandoned flights must not pile up.
+                let _landing = Landing { registry: self, path, flight: &flight };
+                self.register(path).await
+            })
+            .await;
+        result
+    }
+
+    async fn register(&self, path: &PagePath) -> Result<PathId, RegisterError> {
+        if let Some(id) = self.id_of(path) {
+            return Ok(id);
+        }
+        if self.len() >= self.max_paths {
+            if !self.warned_full.swap(true, Ordering::Relaxed) {
+                tracing::warn!(max_paths = self.max_paths, "max_paths is reached: new paths get 404 from now on");
+            }
+            return Err(RegisterError::TooManyPaths);
+        }
+        if let Some(prober) = &self.prober {
+            if prober.recently_rejected(path) || prober.probe(path).await? == Verdict::NotAPage {
+                return Err(RegisterError::NotAPage);
+            }
+        }
+        let id = self.store.register_path(path).await.map_err(|e| {
+            tracing::warn!(error = %e, "registering a path failed");
+            RegisterError::StoreUnavailable
+        })?;
+        write(&self.known).insert(path.clone(), id);
+        tracing::debug!(%path, id, "registered a new path");
+        Ok(id)
+    }
+}
+
+struct Landing<'a> {
+    registry: &'a Registry,
+    path: &'a PagePath,
+    flight: &'a Flight,
+}
+
+impl Drop for Landing<'_> {
+    fn drop(&mut self) {
+        let mut in_flight = lock(&self.registry.in_flight);
+        if in_flight.get(self.path).is_some_and(|f| Arc::ptr_eq(f, self.flight)) {
+            in_flight.remove(self.path);
+        }
+    }
+}
+

@@ -1,0 +1,182 @@
+//! The PostgreSQL store: a deadpool pool of tokio-postgres connections.
+//!
+//! The pool's timeouts make an outage a fast error (turned into 503s above),
+//! and connections are verified on reuse, so a PostgreSQL restart heals
+//! without restarting Footfall. All SQL is parameterized; handlers never see it.
+
+use std::time::{Duration, SystemTime};
+
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
+use tokio_postgres::types::ToSql;
+use tokio_postgres::NoTls;
+
+use super::{sort_counts, sum_batch, Hit, Migration, PathCount, PathId, Store, StoreError, StoreFuture};
+use crate::config::DbConfig;
+use crate::path::PagePath;
+
+const MIGRATIONS: &[Migration] = &[Migration { version: 1, sql: include_str!("../../sql/postgres/0001_init.sql") }];
+
+/// Serializes migrations across processes (any fixed number, unique to us).
+const MIGRATION_LOCK: i64 = 0x466f_6f74_6661_6c6c; // "Footfall"
+
+const POOL_SIZE: usize = 16;
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+const POOL_WAIT_TIMEOUT: Duration = Duration::from_secs(2);
+
+const INSERT_CALLS: &str = "INSERT INTO calls (path_id, called_at) SELECT * FROM unnest($1::bigint[], $2::timestamptz[])";
+const UPSERT_DAILY: &str = "INSERT INTO daily_counts (path_id, day, count) \
+     SELECT p, DATE '1970-01-01' + d, n FROM unnest($1::bigint[], $2::int[], $3::bigint[]) AS t(p, d, n) \
+     ON CONFLICT (path_id, day) DO UPDATE SET count = daily_counts.count + excluded.count";
+const UPDATE_TOTALS: &str = "UPDATE paths SET total = paths.total + t.n, \
+     first_call = LEAST(paths.first_call, t.first), last_call = GREATEST(paths.last_call, t.last) \
+     FROM unnest($1::bigint[], $2::bigint[], $3::timestamptz[], $4::timestamptz[]) AS t(id, n, first, last) \
+     WHERE paths.id = t.id";
+const REGISTER_PATH: &str = "WITH inserted AS (INSERT INTO paths (path) VALUES ($1) ON CONFLICT (path) DO NOTHING RETURNING id) \
+     SELECT id FROM inserted UNION ALL SELECT id FROM paths WHERE path = $1 LIMIT 1";
+
+pub struct PostgresStore {
+    pool: Pool,
+}
+
+impl PostgresStore {
+    /// Builds the pool; connects lazily, so a database that is not up yet is
+    /// not an error here.
+    ///
+    /// # Errors
+    /// Only when the pool itself cannot be built.
+    pub fn new(db: &DbConfig) -> Result<Self, StoreError> {
+        let mut pg = tokio_postgres::Config::new();
+        pg.host(&db.host)
+            .port(db.port)
+            .user(&db.username)
+            .password(db.password.expose())
+            .dbname(&db.database)
+            .application_name("footfall")
+            .connect_timeout(CONNECT_TIMEOUT)
+            .keepalives(true)
+            // A statement stuck behind a lock must fail, not hold hits forever.
+            .options("-c statement_timeout=10000");
+        let manager = Manager::from_config(pg, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Verified });
+        let pool = Pool::builder(manager)
+            .max_size(POOL_SIZE)
+            .runtime(Runtime::Tokio1)
+            .wait_timeout(Some(POOL_WAIT_TIMEOUT))
+            .create_timeout(Some(CONNECT_TIMEOUT))
+            .recycle_timeout(Some(CONNECT_TIMEOUT))
+            .build()
+            .map_err(|e| StoreError::Task(format!("cannot build the PostgreSQL pool: {e}")))?;
+        Ok(Self { pool })
+    }
+
+    async fn migrate_now(&self) -> Result<(), StoreError> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK]).await?;
+        tx.batch_execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (\
+             version bigint PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())",
+        )
+        .await?;
+        let newest: i64 = tx
+            .query_one("SELECT coalesce(max(version), 0) FROM schema_migrations", &[])
+            .await?
+            .get(0);
+        let known = MIGRATIONS.last().map_or(0, |m| m.version);
+        if newest > known {
+            return Err(StoreError::SchemaTooNew { found: newest, known });
+        }
+        for migration in MIGRATIONS.iter().filter(|m| m.version > newest) {
+            tx.batch_execute(migration.sql).await?;
+            tx.execute("INSERT INTO schema_migrations (version) VALUES ($1)", &[&migration.version])
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn record_now(&self, hits: &[Hit]) -> Result<(), StoreError> {
+        let sums = sum_batch(hits);
+        let call_paths: Vec<PathId> = hits.iter().map(|h| h.path).collect();
+        let call_times: Vec<SystemTime> = hits.iter().map(|h| SystemTime::from(h.at)).collect();
+        let (day_paths, days, day_counts) = sums.per_day.iter().fold(
+            (Vec::new(), Vec::new(), Vec::new()),
+            |(mut p, mut d, mut n), &(path, day, count)| {
+                p.push(path);
+                d.push(day);
+                n.push(count);
+                (p, d, n)
+            },
+        );
+        let total_paths: Vec<PathId> = sums.per_path.iter().map(|s| s.path).collect();
+        let totals: Vec<i64> = sums.per_path.iter().map(|s| s.calls).collect();
+        let firsts: Vec<SystemTime> = sums.per_path.iter().map(|s| SystemTime::from(s.first)).collect();
+        let lasts: Vec<SystemTime> = sums.per_path.iter().map(|s| SystemTime::from(s.last)).collect();
+
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let (insert, upsert, update) = tokio::try_join!(
+            tx.prepare_cached(INSERT_CALLS),
+            tx.prepare_cached(UPSERT_DAILY),
+            tx.prepare_cached(UPDATE_TOTALS),
+        )?;
+        let insert_params: [&(dyn ToSql + Sync); 2] = [&call_paths, &call_times];
+        let upsert_params: [&(dyn ToSql + Sync); 3] = [&day_paths, &days, &day_counts];
+        let update_params: [&(dyn ToSql + Sync); 4] = [&total_paths, &totals, &firsts, &lasts];
+        // tokio-postgres pipelines these on the one connection: one round trip.
+        tokio::try_join!(
+            tx.execute(&insert, &insert_params),
+            tx.execute(&upsert, &upsert_params),
+            tx.execute(&update, &update_params),
+        )?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+impl Store for PostgresStore {
+    fn migrate(&self) -> StoreFuture<'_, ()> {
+        Box::pin(self.migrate_now())
+    }
+
+    fn paths(&self) -> StoreFuture<'_, Vec<(PathId, String)>> {
+        Box::pin(async move {
+            let client = self.pool.get().await?;
+            let rows = client.query("SELECT id, path FROM paths", &[]).await?;
+            Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+        })
+    }
+
+    fn register_path<'a>(&'a self, path: &'a PagePath) -> StoreFuture<'a, PathId> {
+        Box::pin(async move {
+            let client = self.pool.get().await?;
+            let statement = client.prepare_cached(REGISTER_PATH).await?;
+            Ok(client.query_one(&statement, &[&path.as_str()]).await?.get(0))
+        })
+    }
+
+    fn record<'a>(&'a self, hits: &'a [Hit]) -> StoreFuture<'a, ()> {
+        Box::pin(self.record_now(hits))
+    }
+
+    fn counts(&self) -> StoreFuture<'_, Vec<PathCount>> {
+        Box::pin(async move {
+            let client = self.pool.get().await?;
+            let statement = client.prepare_cached("SELECT path, total FROM paths").await?;
+            let mut counts: Vec<PathCount> = client
+                .query(&statement, &[])
+                .await?
+                .iter()
+                .map(|r| PathCount { path: r.get(0), count: r.get::<_, i64>(1).max(0) as u64 })
+                .collect();
+            sort_counts(&mut counts);
+            Ok(counts)
+        })
+    }
+
+    fn ping(&self) -> StoreFuture<'_, ()> {
+        Box::pin(async move {
+            self.pool.get().await?.simple_query("SELECT 1").await?;
+            Ok(())
+        })
+    }
+}

@@ -1,0 +1,276 @@
+//! Dedup of visitors: "has this client already been counted on this page in
+//! the current window?"
+//!
+//! A visitor is remembered only as 64 bits of a blake3 keyed hash of (client
+//! address, page path). The key is random, lives only in RAM, and is replaced
+//! when the window ends; the window's set is dropped with it, so nothing can
+//! link a visitor across windows or recover an address. This module never
+//! stores, logs or returns an address, and does no I/O.
+
+use std::collections::HashSet;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::net::IpAddr;
+use std::sync::{Mutex, RwLock};
+
+use jiff::Timestamp;
+
+use crate::path::PagePath;
+use crate::sync::{lock, read, write};
+use crate::zone::Zone;
+
+/// A power of two, so the shard is a mask of the key; enough that two cores
+/// hitting the set at once rarely meet on one lock.
+const SHARDS: usize = 64;
+
+/// What the dedup set says about one request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Admission {
+    /// Not seen in this window and now remembered: record one call.
+    New(VisitorKey),
+    /// Already counted in this window.
+    Repeat,
+    /// The set is at `max_visitors`; the hit is not counted (see README).
+    Full,
+}
+
+/// Identifies a remembered visitor so a failed write can be undone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VisitorKey {
+    hash: u64,
+    window_start: Timestamp,
+}
+
+pub struct Visitors {
+    window: RwLock<Window>,
+    shards: Box<[Mutex<HashSet<u64, PassThrough>>]>,
+    per_shard_cap: usize,
+    zone: Zone,
+    window_hours: u32,
+}
+
+struct Window {
+    key: [u8; 32],
+    start: Timestamp,
+    end: Timestamp,
+}
+
+impl Visitors {
+    /// `max_visitors` caps the number of remembered (visitor, page) pairs per window.
+    pub fn new(zone: Zone, window_hours: u32, max_visitors: usize, now: Timestamp) -> Self {
+        let (start, end) = zone.window_containing(now, window_hours);
+        Self {
+            window: RwLock::new(Window { key: fresh_key(&[0; 32]), start, end }),
+            shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
+            per_shard_cap: max_visitors.div_ceil(SHARDS),
+            zone,
+            window_hours,
+        }
+    }
+
+    /// Checks and remembers the (client, page) pair in the window containing `now`.
+    pub fn admit(&self, now: Timestamp, client: IpAddr, path: &PagePath) -> Admission {
+        self.rotate_if_ended(now);
+        // The read guard is held across the shard update so a rotation cannot
+        // slip between hashing with the old key and inserting into the new set.
+        let window = read(&self.window);
+        let hash = visitor_hash(&window.key, client, path);
+        let mut shard = lock(&self.shards[shard_of(hash)]);
+        if shard.contains(&hash) {
+            Admission::Repeat
+        } else if shard.len() >= self.per_shard_cap {
+            Admission::Full
+        } else {
+            shard.insert(hash);
+            Admission::New(VisitorKey { hash, window_start: window.start })
+        }
+    }
+
+    /// Forgets a pair whose call could not be recorded, so the visitor's
+    /// retry counts. A no-op when the window has rotated since.
+    pub fn forget(&self, key: VisitorKey) {
+        let window = read(&self.window);
+        if window.start == key.window_start {
+            lock(&self.shards[shard_of(key.hash)]).remove(&key.hash);
+        }
+    }
+
+    /// How many pairs the current window remembers.
+    pub fn len(&self) -> usize {
+        self.shards.iter().map(|s| lock(s).len()).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn rotate_if_ended(&self, now: Timestamp) {
+        if now < read(&self.window).end {
+            return;
+        }
+        let mut window = write(&self.window);
+        if now < window.end {
+            return; // another request rotated first
+        }
+        let (start, end) = self.zone.window_containing(now, self.window_hours);
+        window.key = fresh_key(&window.key);
+        window.start = start;
+        window.end = end;
+        for shard in self.shards.iter() {
+            // A new set rather than clear(): release the old window's memory.
+            *lock(shard) = HashSet::default();
+        }
+    }
+}
+
+/// The 64-bit visitor hash. IPv6 clients are keyed by their /64 prefix, since
+/// one device rotates through many addresses inside it.
+pub fn visitor_hash(key: &[u8; 32], client: IpAddr, path: &PagePath) -> u64 {
+    let mut hasher = blake3::Hasher::new_keyed(key);
+    match client.to_canonical() {
+        IpAddr::V4(v4) => hasher.update(&[4]).update(&v4.octets()),
+        IpAddr::V6(v6) => hasher.update(&[6]).update(&v6.octets()[..8]),
+    };
+    hasher.update(path.as_str().as_bytes());
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&hasher.finalize().as_bytes()[..8]);
+    u64::from_le_bytes(first)
+}
+
+fn shard_of(hash: u64) -> usize {
+    // Bits 32.. pick the shard: the set's own table uses the low bits (bucket)
+    // and the top seven (tag), which stay uniformly random within a shard.
+    (hash >> 32) as usize & (SHARDS - 1)
+}
+
+/// A new random window key. The OS generator does not fail on the Linux
+/// versions we support; should it ever, the next key is derived from the old
+/// secret and the time, which is still unknowable outside this process.
+fn fresh_key(previous: &[u8; 32]) -> [u8; 32] {
+    let mut key = [0u8; 32];
+    if getrandom::fill(&mut key).is_err() {
+        tracing::error!("the OS random generator failed; deriving the window key instead");
+        let mut hasher = blake3::Hasher::new_derive_key("footfall visitor window key");
+        hasher.update(previous);
+        hasher.update(&Timestamp::now().as_nanosecond().to_le_bytes());
+        key = *hasher.finalize().as_bytes();
+    }
+    key
+}
+
+/// The set holds blake3 output, already uniformly distributed: hashing it
+/// again would only cost time.
+#[derive(Default)]
+struct PassThroughHasher(u64);
+
+type PassThrough = BuildHasherDefault<PassThroughHasher>;
+
+impl Hasher for PassThroughHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ts(s: &str) -> Timestamp {
+        s.parse().unwrap()
+    }
+    fn page(p: &str) -> PagePath {
+        PagePath::parse(p).unwrap()
+    }
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    fn visitors(max: usize) -> Visitors {
+        Visitors::new(Zone::utc(), 24, max, ts("2026-01-01T10:00:00Z"))
+    }
+
+    #[test]
+    fn the_second_visit_in_a_window_is_a_repeat() {
+        let v = visitors(1000);
+        let now = ts("2026-01-01T10:00:00Z");
+        assert!(matches!(v.admit(now, ip("192.0.2.1"), &page("/a")), Admission::New(_)));
+        assert_eq!(v.admit(now, ip("192.0.2.1"), &page("/a")), Admission::Repeat);
+        assert!(matches!(v.admit(now, ip("192.0.2.1"), &page("/b")), Admission::New(_)));
+        assert!(matches!(v.admit(now, ip("192.0.2.2"), &page("/a")), Admission::New(_)));
+        assert_eq!(v.len(), 3);
+    }
+
+    #[test]
+    fn a_new_window_forgets_everyone_and_changes_the_key() {
+        let v = visitors(1000);
+        let before = v.window.read().unwrap().key;
+        v.admit(ts("2026-01-01T23:59:59Z"), ip("192.0.2.1"), &page("/a"));
+        let next_day = ts("2026-01-02T00:00:00Z");
+        assert!(matches!(v.admit(next_day, ip("192.0.2.1"), &page("/a")), Admission::New(_)));
+        assert_ne!(v.window.read().unwrap().key, before);
+        assert_eq!(v.len(), 1);
+    }
+
+    #[test]
+    fn ipv6_addresses_in_one_64_are_one_visitor() {
+        let v = visitors(1000);
+        let now = ts("2026-01-01T10:00:00Z");
+        assert!(matches!(v.admit(now, ip("2001:db8:1:2::1"), &page("/a")), Admission::New(_)));
+        assert_eq!(v.admit(now, ip("2001:db8:1:2:ffff::9"), &page("/a")), Admission::Repeat);
+        assert!(matches!(v.admit(now, ip("2001:db8:1:3::1"), &page("/a")), Admission::New(_)));
+    }
+
+    #[test]
+    fn ipv4_mapped_ipv6_is_the_ipv4_visitor() {
+        let v = visitors(1000);
+        let now = ts("2026-01-01T10:00:00Z");
+        v.admit(now, ip("192.0.2.7"), &page("/a"));
+        assert_eq!(v.admit(now, ip("::ffff:192.0.2.7"), &page("/a")), Admission::Repeat);
+    }
+
+    #[test]
+    fn forgetting_lets_the_retry_count() {
+        let v = visitors(1000);
+        let now = ts("2026-01-01T10:00:00Z");
+        let Admission::New(key) = v.admit(now, ip("192.0.2.1"), &page("/a")) else {
+            panic!("first visit must be new");
+        };
+        v.forget(key);
+        assert!(matches!(v.admit(now, ip("192.0.2.1"), &page("/a")), Admission::New(_)));
+    }
+
+    #[test]
+    fn at_the_cap_new_pairs_are_not_counted_and_known_ones_stay_repeats() {
+        let v = visitors(SHARDS); // one pair per shard
+        let now = ts("2026-01-01T10:00:00Z");
+        let mut outcomes = Vec::new();
+        for i in 0..2000u32 {
+            let client = IpAddr::from(i.to_be_bytes());
+            outcomes.push((client, v.admit(now, client, &page("/a"))));
+        }
+        assert_eq!(v.len(), SHARDS);
+        assert!(outcomes.iter().any(|(_, a)| *a == Admission::Full));
+        for (client, admission) in outcomes {
+            if matches!(admission, Admission::New(_)) {
+                assert_eq!(v.admit(now, client, &page("/a")), Admission::Repeat);
+            }
+        }
+    }
+
+    #[test]
+    fn the_hash_depends_on_key_client_and_path() {
+        let k1 = [1u8; 32];
+        let k2 = [2u8; 32];
+        let h = visitor_hash(&k1, ip("192.0.2.1"), &page("/a"));
+        assert_ne!(h, visitor_hash(&k2, ip("192.0.2.1"), &page("/a")));
+        assert_ne!(h, visitor_hash(&k1, ip("192.0.2.2"), &page("/a")));
+        assert_ne!(h, visitor_hash(&k1, ip("192.0.2.1"), &page("/b")));
+    }
+}

@@ -88,7 +88,12 @@ pub async fn run(config: Config, listener: TcpListener, shutdown: impl Future<Ou
     log_start(&config, &listener);
     let state = Arc::new(AppState {
         registry: Registry::new(Arc::clone(&store), prober, config.max_paths),
-        visitors: Visitors::new(config.zone.clone(), config.dedup_window_hours, config.max_visitors, Timestamp::now()),
+        visitors: Visitors::new(
+            config.zone.clone(),
+            config.dedup_window_hours,
+            config.max_visitors,
+            Timestamp::now(),
+        ),
         image_cache_control: HeaderValue::from_str(&format!("private, max-age={}", config.cache_max_age_seconds))
             .unwrap_or_else(|_| HeaderValue::from_static("private")),
         store,
@@ -133,7 +138,9 @@ async fn prepare_store(state: Arc<AppState>) {
 }
 
 fn log_start(config: &Config, listener: &TcpListener) {
-    let address = listener.local_addr().map_or_else(|_| config.socket_address.to_string(), |a| a.to_string());
+    let address = listener
+        .local_addr()
+        .map_or_else(|_| config.socket_address.to_string(), |a| a.to_string());
     let store = match &config.store {
         StoreConfig::Sqlite { file } => format!("sqlite {}", file.display()),
         StoreConfig::Postgres(db) => format!("postgresql {}:{}/{}", db.host, db.port, db.database),

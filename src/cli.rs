@@ -81,7 +81,10 @@ impl Cli {
                 _ => return Err(CliExit::Usage(format!("unexpected argument {arg:?}"))),
             }
         }
-        Ok(Self { data_dir, command: command.unwrap_or(Command::Serve) })
+        Ok(Self {
+            data_dir,
+            command: command.unwrap_or(Command::Serve),
+        })
     }
 }
 
@@ -102,8 +105,7 @@ pub fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let env = std::env::vars_os()
-        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.to_string_lossy().into_owned())));
+    let env = std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v.to_string_lossy().into_owned())));
     let config = match Config::load(&cli.data_dir, env) {
         Ok(config) => config,
         Err(error) => {
@@ -135,7 +137,10 @@ fn serve(config: Config) -> ExitCode {
         let listener = match tokio::net::TcpListener::bind(config.socket_address).await {
             Ok(listener) => listener,
             Err(error) => {
-                eprintln!("footfall: cannot listen on {} (key `socket_address`): {error}", config.socket_address);
+                eprintln!(
+                    "footfall: cannot listen on {} (key `socket_address`): {error}",
+                    config.socket_address
+                );
                 return ExitCode::FAILURE;
             }
         };
@@ -187,7 +192,10 @@ fn healthcheck(address: SocketAddr) -> ExitCode {
     match answer {
         Ok(head) if head.starts_with("HTTP/1.1 200") => ExitCode::SUCCESS,
         Ok(head) => {
-            eprintln!("footfall healthcheck: {target} answered {:?}", head.lines().next().unwrap_or(""));
+            eprintln!(
+                "footfall healthcheck: {target} answered {:?}",
+                head.lines().next().unwrap_or("")
+            );
             ExitCode::FAILURE
         }
         Err(error) => {
@@ -207,14 +215,26 @@ mod tests {
 
     #[test]
     fn defaults_to_serving_from_data() {
-        assert_eq!(parse(&[], None), Ok(Cli { data_dir: "./data".into(), command: Command::Serve }));
+        assert_eq!(
+            parse(&[], None),
+            Ok(Cli {
+                data_dir: "./data".into(),
+                command: Command::Serve
+            })
+        );
     }
 
     #[test]
     fn the_flag_wins_over_the_environment() {
         assert_eq!(parse(&[], Some("/env")).unwrap().data_dir, PathBuf::from("/env"));
-        assert_eq!(parse(&["--data-dir", "/flag"], Some("/env")).unwrap().data_dir, PathBuf::from("/flag"));
-        assert_eq!(parse(&["--data-dir=/eq", "healthcheck"], None).unwrap().command, Command::Healthcheck);
+        assert_eq!(
+            parse(&["--data-dir", "/flag"], Some("/env")).unwrap().data_dir,
+            PathBuf::from("/flag")
+        );
+        assert_eq!(
+            parse(&["--data-dir=/eq", "healthcheck"], None).unwrap().command,
+            Command::Healthcheck
+        );
     }
 
     #[test]

@@ -88,14 +88,20 @@ mod tests {
     fn untrusted_peers_are_the_client_whatever_they_claim() {
         let t = proxies(&["10.0.0.1/32"]);
         assert_eq!(client(&t, "192.0.2.9", &["203.0.113.5"]), "192.0.2.9");
-        assert_eq!(client(&TrustedProxies::default(), "192.0.2.9", &["203.0.113.5"]), "192.0.2.9");
+        assert_eq!(
+            client(&TrustedProxies::default(), "192.0.2.9", &["203.0.113.5"]),
+            "192.0.2.9"
+        );
     }
 
     #[test]
     fn a_trusted_proxy_gives_the_rightmost_untrusted_entry() {
         let t = proxies(&["10.0.0.0/8"]);
         assert_eq!(client(&t, "10.0.0.1", &["198.51.100.1, 203.0.113.5"]), "203.0.113.5");
-        assert_eq!(client(&t, "10.0.0.1", &["198.51.100.1, 203.0.113.5, 10.0.0.2"]), "203.0.113.5");
+        assert_eq!(
+            client(&t, "10.0.0.1", &["198.51.100.1, 203.0.113.5, 10.0.0.2"]),
+            "203.0.113.5"
+        );
         assert_eq!(client(&t, "10.0.0.1", &["198.51.100.1", "203.0.113.5"]), "203.0.113.5");
     }
 

@@ -220,7 +220,10 @@ pub struct ConfigError {
 
 impl ConfigError {
     fn new(source_name: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { source_name: source_name.into(), message: message.into() }
+        Self {
+            source_name: source_name.into(),
+            message: message.into(),
+        }
     }
 }
 
@@ -264,13 +267,21 @@ impl Config {
             Ok(text) => match serde_yaml::from_str::<Value>(&text) {
                 Ok(Value::Mapping(map)) => map,
                 Ok(Value::Null) => Mapping::new(),
-                Ok(_) => return Err(ConfigError::new(&file_name, "expected a mapping of keys at the top level")),
+                Ok(_) => {
+                    return Err(ConfigError::new(
+                        &file_name,
+                        "expected a mapping of keys at the top level",
+                    ))
+                }
                 Err(e) => return Err(ConfigError::new(&file_name, format!("not valid YAML: {e}"))),
             },
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Mapping::new(),
             Err(e) => return Err(ConfigError::new(&file_name, format!("cannot read: {e}"))),
         };
-        let mut sources = Sources { file: file_name, from_env: HashMap::new() };
+        let mut sources = Sources {
+            file: file_name,
+            from_env: HashMap::new(),
+        };
         overlay_env(&mut root, env, &mut sources)?;
 
         let raw: RawConfig = serde_path_to_error::deserialize(Value::Mapping(root)).map_err(|e| {
@@ -308,12 +319,16 @@ fn overlay_env(
         };
         let key = key_part.to_ascii_lowercase().replace("__", ".");
         if let Some(other) = direct.insert(key.clone(), name.clone()) {
-            return Err(ConfigError::new(&name, format!("key `{key}` is also set by {other}; set only one")));
+            return Err(ConfigError::new(
+                &name,
+                format!("key `{key}` is also set by {other}; set only one"),
+            ));
         }
         let parsed = if TEXT_KEYS.contains(&key.as_str()) {
             Value::String(value)
         } else {
-            serde_yaml::from_str(&value).map_err(|e| ConfigError::new(&name, format!("key `{key}`: not a valid value: {e}")))?
+            serde_yaml::from_str(&value)
+                .map_err(|e| ConfigError::new(&name, format!("key `{key}`: not a valid value: {e}")))?
         };
         insert_nested(root, &key, parsed).map_err(|m| ConfigError::new(&name, m))?;
         sources.from_env.insert(key, name);
@@ -341,14 +356,19 @@ fn insert_nested(root: &mut Mapping, key: &str, value: Value) -> Result<(), Stri
 
 impl RawConfig {
     fn validate(self, data_dir: &Path, src: &Sources) -> Result<Config, ConfigError> {
-        let socket_address = self
-            .socket_address
-            .parse()
-            .map_err(|_| src.error("socket_address", format!("{:?} is not an address like 127.0.0.1:8080", self.socket_address)))?;
+        let socket_address = self.socket_address.parse().map_err(|_| {
+            src.error(
+                "socket_address",
+                format!("{:?} is not an address like 127.0.0.1:8080", self.socket_address),
+            )
+        })?;
 
         let response = match &self.response_filename {
             Some(name) => load_response(data_dir, name).map_err(|m| src.error("response_filename", m))?,
-            None => ResponseImage { bytes: Bytes::from_static(TRANSPARENT_GIF), content_type: "image/gif" },
+            None => ResponseImage {
+                bytes: Bytes::from_static(TRANSPARENT_GIF),
+                content_type: "image/gif",
+            },
         };
 
         let tracked_base_url = self
@@ -359,7 +379,9 @@ impl RawConfig {
 
         let store = match self.db {
             Some(db) => StoreConfig::Postgres(db),
-            None => StoreConfig::Sqlite { file: data_dir.join("footfall.sqlite3") },
+            None => StoreConfig::Sqlite {
+                file: data_dir.join("footfall.sqlite3"),
+            },
         };
 
         let zone = match (&self.timezone, &self.utc_offset) {
@@ -377,7 +399,10 @@ impl RawConfig {
             .enumerate()
             .map(|(i, entry)| {
                 parse_net(entry).ok_or_else(|| {
-                    src.error(&format!("trusted_proxies[{i}]"), format!("{entry:?} is not an IP address or CIDR"))
+                    src.error(
+                        &format!("trusted_proxies[{i}]"),
+                        format!("{entry:?} is not an IP address or CIDR"),
+                    )
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
@@ -392,7 +417,10 @@ impl RawConfig {
             return Err(src.error("max_visitors", "must be at least 1"));
         }
         if tracing_subscriber::EnvFilter::try_new(&self.log_level).is_err() {
-            return Err(src.error("log_level", format!("{:?} is not a level like info or debug", self.log_level)));
+            return Err(src.error(
+                "log_level",
+                format!("{:?} is not a level like info or debug", self.log_level),
+            ));
         }
         if !(self.probe_rate_per_second.is_finite() && self.probe_rate_per_second > 0.0) {
             return Err(src.error("probe_rate_per_second", "must be a positive number"));
@@ -437,9 +465,9 @@ impl RawConfig {
 
 /// The smallest valid GIF: one transparent pixel.
 pub const TRANSPARENT_GIF: &[u8] = &[
-    0x47, 0x49, 0x46, 0x38, 0x39, 0x61, 0x01, 0x00, 0x01, 0x00, 0x80, 0x00, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff,
-    0xff, 0x21, 0xf9, 0x04, 0x01, 0x00, 0x00, 0x00, 0x00, 0x2c, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x01, 0x00,
-    0x00, 0x02, 0x02, 0x44, 0x01, 0x00, 0x3b,
+    0x47, 0x49, 0x46, 0x38, 0x39, 0x61, 0x01, 0x00, 0x01, 0x00, 0x80, 0x00, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff,
+    0x21, 0xf9, 0x04, 0x01, 0x00, 0x00, 0x00, 0x00, 0x2c, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00, 0x02,
+    0x02, 0x44, 0x01, 0x00, 0x3b,
 ];
 
 fn load_response(data_dir: &Path, name: &str) -> Result<ResponseImage, String> {
@@ -447,7 +475,10 @@ fn load_response(data_dir: &Path, name: &str) -> Result<ResponseImage, String> {
         .ok_or_else(|| format!("{name:?} has no image extension (svg, png, gif, webp, ico, jpg, jpeg)"))?;
     let file = data_dir.join(name);
     let bytes = std::fs::read(&file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
-    Ok(ResponseImage { bytes: Bytes::from(bytes), content_type })
+    Ok(ResponseImage {
+        bytes: Bytes::from(bytes),
+        content_type,
+    })
 }
 
 pub fn content_type_for(file_name: &str) -> Option<&'static str> {
@@ -524,7 +555,9 @@ mod tests {
         let config = Config::load(dir.path(), env(&[])).unwrap();
         assert_eq!(config.socket_address.port(), 80);
         assert_eq!(config.tracked_base_url.unwrap().as_str(), "https://example.com/");
-        let StoreConfig::Postgres(db) = config.store else { panic!("db given") };
+        let StoreConfig::Postgres(db) = config.store else {
+            panic!("db given")
+        };
         assert_eq!((db.host.as_str(), db.port, db.password.expose()), ("db", 5433, "p"));
     }
 
@@ -545,7 +578,9 @@ mod tests {
         )
         .unwrap();
         assert_eq!(config.socket_address.port(), 2);
-        let StoreConfig::Postgres(db) = config.store else { panic!("db given") };
+        let StoreConfig::Postgres(db) = config.store else {
+            panic!("db given")
+        };
         assert_eq!((db.port, db.password.expose()), (6000, "0123"));
         assert!(!config.trusted_proxies.is_empty());
     }

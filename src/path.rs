@@ -218,7 +218,15 @@ mod tests {
 
     #[test]
     fn control_and_non_xml_characters_are_rejected() {
-        for raw in ["/a%00b", "/a%0Ab", "/a%09", "/a%7F", "/a%C2%85", "/%EF%BF%BE", "/%EF%BF%BF"] {
+        for raw in [
+            "/a%00b",
+            "/a%0Ab",
+            "/a%09",
+            "/a%7F",
+            "/a%C2%85",
+            "/%EF%BF%BE",
+            "/%EF%BF%BF",
+        ] {
             assert_eq!(err(raw), PathError::DisallowedCharacter, "{raw}");
         }
     }

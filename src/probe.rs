@@ -141,7 +141,12 @@ pub struct TokenBucket {
 impl TokenBucket {
     pub fn new(rate: f64, burst: u32, now: Instant) -> Self {
         let capacity = f64::from(burst.max(1));
-        Self { tokens: capacity, capacity, rate, updated: now }
+        Self {
+            tokens: capacity,
+            capacity,
+            rate,
+            updated: now,
+        }
     }
 
     pub fn try_take(&mut self, now: Instant) -> bool {
@@ -169,7 +174,12 @@ pub struct NegativeCache {
 
 impl NegativeCache {
     pub fn new(capacity: usize, ttl: Duration) -> Self {
-        Self { order: VecDeque::new(), members: HashSet::new(), capacity: capacity.max(1), ttl }
+        Self {
+            order: VecDeque::new(),
+            members: HashSet::new(),
+            capacity: capacity.max(1),
+            ttl,
+        }
     }
 
     pub fn contains(&mut self, path: &str, now: Instant) -> bool {
@@ -225,9 +235,19 @@ mod tests {
     #[test]
     fn probe_urls_stay_on_the_tracked_origin() {
         let base = Url::parse("https://example.com").unwrap();
-        assert_eq!(probe_url(&base, &page("/blog/post-1")).unwrap().as_str(), "https://example.com/blog/post-1");
+        assert_eq!(
+            probe_url(&base, &page("/blog/post-1")).unwrap().as_str(),
+            "https://example.com/blog/post-1"
+        );
         assert_eq!(probe_url(&base, &page("/")).unwrap().as_str(), "https://example.com/");
-        for hostile in ["/@evil.com", "/%2F%2Fevil.com", "/a%3F@evil.com", "/a%23x", "/:8443", "/..%2F..%2Fx"] {
+        for hostile in [
+            "/@evil.com",
+            "/%2F%2Fevil.com",
+            "/a%3F@evil.com",
+            "/a%23x",
+            "/:8443",
+            "/..%2F..%2Fx",
+        ] {
             if let Ok(p) = PagePath::parse(hostile) {
                 let url = probe_url(&base, &p).unwrap();
                 assert_eq!(url.host_str(), Some("example.com"), "{hostile}");

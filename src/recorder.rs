@@ -76,7 +76,12 @@ impl RecorderHandle {
     }
 }
 
-async fn run(mut receiver: mpsc::Receiver<Pending>, store: Arc<dyn Store>, health: Arc<StoreHealth>, stop: Arc<Notify>) {
+async fn run(
+    mut receiver: mpsc::Receiver<Pending>,
+    store: Arc<dyn Store>,
+    health: Arc<StoreHealth>,
+    stop: Arc<Notify>,
+) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     let mut hits = Vec::with_capacity(MAX_BATCH);
     loop {

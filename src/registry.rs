@@ -12,9 +12,9 @@ use std::sync::{Arc, Mutex, RwLock};
 use tokio::sync::OnceCell;
 
 use crate::path::PagePath;
-use crate::sync::{lock, read, write};
 use crate::probe::{ProbeError, Prober, Verdict};
 use crate::store::{PathId, Store, StoreError};
+use crate::sync::{lock, read, write};
 
 /// Why a path could not be registered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -97,7 +97,11 @@ impl Registry {
             .get_or_init(|| async {
                 // Removes the entry however this ends, even if the requester
                 // goes away mid-probe: abandoned flights must not pile up.
-                let _landing = Landing { registry: self, path, flight: &flight };
+                let _landing = Landing {
+                    registry: self,
+                    path,
+                    flight: &flight,
+                };
                 self.register(path).await
             })
             .await;
@@ -110,7 +114,10 @@ impl Registry {
         }
         if self.len() >= self.max_paths {
             if !self.warned_full.swap(true, Ordering::Relaxed) {
-                tracing::warn!(max_paths = self.max_paths, "max_paths is reached: new paths get 404 from now on");
+                tracing::warn!(
+                    max_paths = self.max_paths,
+                    "max_paths is reached: new paths get 404 from now on"
+                );
             }
             return Err(RegisterError::TooManyPaths);
         }
@@ -143,4 +150,3 @@ impl Drop for Landing<'_> {
         }
     }
 }
-

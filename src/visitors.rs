@@ -59,7 +59,11 @@ impl Visitors {
     pub fn new(zone: Zone, window_hours: u32, max_visitors: usize, now: Timestamp) -> Self {
         let (start, end) = zone.window_containing(now, window_hours);
         Self {
-            window: RwLock::new(Window { key: fresh_key(&[0; 32]), start, end }),
+            window: RwLock::new(Window {
+                key: fresh_key(&[0; 32]),
+                start,
+                end,
+            }),
             shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
             per_shard_cap: max_visitors.div_ceil(SHARDS),
             zone,
@@ -81,7 +85,10 @@ impl Visitors {
             Admission::Full
         } else {
             shard.insert(hash);
-            Admission::New(VisitorKey { hash, window_start: window.start })
+            Admission::New(VisitorKey {
+                hash,
+                window_start: window.start,
+            })
         }
     }
 
@@ -213,7 +220,10 @@ mod tests {
         let before = v.window.read().unwrap().key;
         v.admit(ts("2026-01-01T23:59:59Z"), ip("192.0.2.1"), &page("/a"));
         let next_day = ts("2026-01-02T00:00:00Z");
-        assert!(matches!(v.admit(next_day, ip("192.0.2.1"), &page("/a")), Admission::New(_)));
+        assert!(matches!(
+            v.admit(next_day, ip("192.0.2.1"), &page("/a")),
+            Admission::New(_)
+        ));
         assert_ne!(v.window.read().unwrap().key, before);
         assert_eq!(v.len(), 1);
     }
@@ -222,9 +232,15 @@ mod tests {
     fn ipv6_addresses_in_one_64_are_one_visitor() {
         let v = visitors(1000);
         let now = ts("2026-01-01T10:00:00Z");
-        assert!(matches!(v.admit(now, ip("2001:db8:1:2::1"), &page("/a")), Admission::New(_)));
+        assert!(matches!(
+            v.admit(now, ip("2001:db8:1:2::1"), &page("/a")),
+            Admission::New(_)
+        ));
         assert_eq!(v.admit(now, ip("2001:db8:1:2:ffff::9"), &page("/a")), Admission::Repeat);
-        assert!(matches!(v.admit(now, ip("2001:db8:1:3::1"), &page("/a")), Admission::New(_)));
+        assert!(matches!(
+            v.admit(now, ip("2001:db8:1:3::1"), &page("/a")),
+            Admission::New(_)
+        ));
     }
 
     #[test]

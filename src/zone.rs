@@ -122,7 +122,12 @@ mod tests {
 
     #[test]
     fn day_numbers_round_trip() {
-        for (date, n) in [("1970-01-01", 0), ("1970-01-02", 1), ("1969-12-31", -1), ("2026-11-21", 20_778)] {
+        for (date, n) in [
+            ("1970-01-01", 0),
+            ("1970-01-02", 1),
+            ("1969-12-31", -1),
+            ("2026-11-21", 20_778),
+        ] {
             let date: Date = date.parse().unwrap();
             assert_eq!(day_number(date), n);
             assert_eq!(date_of_day(n), date);
@@ -144,8 +149,14 @@ mod tests {
     fn named_zones_follow_daylight_saving() {
         let berlin = Zone::named("Europe/Berlin").unwrap();
         // Winter: UTC+1, summer: UTC+2.
-        assert_eq!(berlin.start_of("2026-01-15".parse().unwrap()), ts("2026-01-14T23:00:00Z"));
-        assert_eq!(berlin.start_of("2026-07-15".parse().unwrap()), ts("2026-07-14T22:00:00Z"));
+        assert_eq!(
+            berlin.start_of("2026-01-15".parse().unwrap()),
+            ts("2026-01-14T23:00:00Z")
+        );
+        assert_eq!(
+            berlin.start_of("2026-07-15".parse().unwrap()),
+            ts("2026-07-14T22:00:00Z")
+        );
         assert!(Zone::named("Mars/Olympus_Mons").is_err());
     }
 
@@ -175,7 +186,9 @@ mod tests {
 
     #[test]
     fn other_lengths_count_from_the_epoch() {
-        let (start, end) = Zone::fixed(3, 0).unwrap().window_containing(ts("1970-01-02T12:00:00Z"), 36);
+        let (start, end) = Zone::fixed(3, 0)
+            .unwrap()
+            .window_containing(ts("1970-01-02T12:00:00Z"), 36);
         assert_eq!((start, end), (ts("1970-01-02T12:00:00Z"), ts("1970-01-04T00:00:00Z")));
     }
 }

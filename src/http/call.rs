@@ -23,7 +23,12 @@ use crate::visitors::Admission;
 
 const CROSS_ORIGIN_RESOURCE_POLICY: HeaderName = HeaderName::from_static("cross-origin-resource-policy");
 
-pub async fn call(state: &AppState, request: &Request<Incoming>, tail: &str, peer: IpAddr) -> Result<HttpResponse, HttpError> {
+pub async fn call(
+    state: &AppState,
+    request: &Request<Incoming>,
+    tail: &str,
+    peer: IpAddr,
+) -> Result<HttpResponse, HttpError> {
     let path = PagePath::parse(tail)?;
     if request.method() != Method::HEAD {
         count(state, &path, request.headers(), peer).await?;
@@ -45,7 +50,11 @@ pub async fn count(state: &AppState, path: &PagePath, headers: &HeaderMap, peer:
     let client = state.config.trusted_proxies.client_ip(peer, forwarded_for);
     let now = Timestamp::now();
     if let Admission::New(key) = state.visitors.admit(now, client, path) {
-        let hit = Hit { path: id, at: now, day: state.config.zone.day_of(now) };
+        let hit = Hit {
+            path: id,
+            at: now,
+            day: state.config.zone.day_of(now),
+        };
         if state.recorder.record(hit).await.is_err() {
             // Not counted, so not remembered: the visitor's retry must count.
             state.visitors.forget(key);
@@ -58,7 +67,10 @@ pub async fn count(state: &AppState, path: &PagePath, headers: &HeaderMap, peer:
 fn image(state: &AppState) -> HttpResponse {
     let mut response = Response::new(Full::new(Bytes::clone(&state.config.response.bytes)));
     let headers = response.headers_mut();
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static(state.config.response.content_type));
+    headers.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static(state.config.response.content_type),
+    );
     headers.insert(CACHE_CONTROL, state.image_cache_control.clone());
     headers.insert(CROSS_ORIGIN_RESOURCE_POLICY, HeaderValue::from_static("cross-origin"));
     response

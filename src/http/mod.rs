@@ -23,7 +23,11 @@ pub type HttpResponse = Response<Full<Bytes>>;
 
 pub async fn route(state: &AppState, request: Request<Incoming>, peer: IpAddr) -> HttpResponse {
     let path = request.uri().path();
-    let format = if path.starts_with("/api/") { ErrorFormat::Json } else { ErrorFormat::Text };
+    let format = if path.starts_with("/api/") {
+        ErrorFormat::Json
+    } else {
+        ErrorFormat::Text
+    };
     if !matches!(*request.method(), Method::GET | Method::HEAD) {
         return HttpError::MethodNotAllowed.into_response(format);
     }

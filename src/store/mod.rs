@@ -113,7 +113,12 @@ pub fn sum_batch(hits: &[Hit]) -> BatchSums {
                 s.first = s.first.min(hit.at);
                 s.last = s.last.max(hit.at);
             })
-            .or_insert(PathSum { path: hit.path, calls: 1, first: hit.at, last: hit.at });
+            .or_insert(PathSum {
+                path: hit.path,
+                calls: 1,
+                first: hit.at,
+                last: hit.at,
+            });
     }
     BatchSums {
         per_day: per_day.into_iter().map(|((p, d), n)| (p, d, n)).collect(),
@@ -135,25 +140,54 @@ mod tests {
     fn batches_are_summed_per_day_and_per_path_in_key_order() {
         let t = |s: &str| s.parse::<Timestamp>().unwrap();
         let hits = [
-            Hit { path: 2, at: t("2026-01-02T10:00:00Z"), day: 20455 },
-            Hit { path: 1, at: t("2026-01-01T10:00:00Z"), day: 20454 },
-            Hit { path: 2, at: t("2026-01-01T09:00:00Z"), day: 20454 },
-            Hit { path: 2, at: t("2026-01-02T11:00:00Z"), day: 20455 },
+            Hit {
+                path: 2,
+                at: t("2026-01-02T10:00:00Z"),
+                day: 20455,
+            },
+            Hit {
+                path: 1,
+                at: t("2026-01-01T10:00:00Z"),
+                day: 20454,
+            },
+            Hit {
+                path: 2,
+                at: t("2026-01-01T09:00:00Z"),
+                day: 20454,
+            },
+            Hit {
+                path: 2,
+                at: t("2026-01-02T11:00:00Z"),
+                day: 20455,
+            },
         ];
         let sums = sum_batch(&hits);
         assert_eq!(sums.per_day, vec![(1, 20454, 1), (2, 20454, 1), (2, 20455, 2)]);
         assert_eq!(
             sums.per_path,
             vec![
-                PathSum { path: 1, calls: 1, first: t("2026-01-01T10:00:00Z"), last: t("2026-01-01T10:00:00Z") },
-                PathSum { path: 2, calls: 3, first: t("2026-01-01T09:00:00Z"), last: t("2026-01-02T11:00:00Z") },
+                PathSum {
+                    path: 1,
+                    calls: 1,
+                    first: t("2026-01-01T10:00:00Z"),
+                    last: t("2026-01-01T10:00:00Z")
+                },
+                PathSum {
+                    path: 2,
+                    calls: 3,
+                    first: t("2026-01-01T09:00:00Z"),
+                    last: t("2026-01-02T11:00:00Z")
+                },
             ]
         );
     }
 
     #[test]
     fn counts_sort_by_count_then_path() {
-        let c = |p: &str, n| PathCount { path: p.into(), count: n };
+        let c = |p: &str, n| PathCount {
+            path: p.into(),
+            count: n,
+        };
         let mut counts = vec![c("/b", 1), c("/a", 1), c("/z", 5), c("/B", 1)];
         sort_counts(&mut counts);
         assert_eq!(counts, vec![c("/z", 5), c("/B", 1), c("/a", 1), c("/b", 1)]);

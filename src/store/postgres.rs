@@ -14,7 +14,10 @@ use super::{sort_counts, sum_batch, Hit, Migration, PathCount, PathId, Store, St
 use crate::config::DbConfig;
 use crate::path::PagePath;
 
-const MIGRATIONS: &[Migration] = &[Migration { version: 1, sql: include_str!("../../sql/postgres/0001_init.sql") }];
+const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    sql: include_str!("../../sql/postgres/0001_init.sql"),
+}];
 
 /// Serializes migrations across processes (any fixed number, unique to us).
 const MIGRATION_LOCK: i64 = 0x466f_6f74_6661_6c6c; // "Footfall"
@@ -23,7 +26,8 @@ const POOL_SIZE: usize = 16;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 const POOL_WAIT_TIMEOUT: Duration = Duration::from_secs(2);
 
-const INSERT_CALLS: &str = "INSERT INTO calls (path_id, called_at) SELECT * FROM unnest($1::bigint[], $2::timestamptz[])";
+const INSERT_CALLS: &str =
+    "INSERT INTO calls (path_id, called_at) SELECT * FROM unnest($1::bigint[], $2::timestamptz[])";
 const UPSERT_DAILY: &str = "INSERT INTO daily_counts (path_id, day, count) \
      SELECT p, DATE '1970-01-01' + d, n FROM unnest($1::bigint[], $2::int[], $3::bigint[]) AS t(p, d, n) \
      ON CONFLICT (path_id, day) DO UPDATE SET count = daily_counts.count + excluded.count";
@@ -31,7 +35,8 @@ const UPDATE_TOTALS: &str = "UPDATE paths SET total = paths.total + t.n, \
      first_call = LEAST(paths.first_call, t.first), last_call = GREATEST(paths.last_call, t.last) \
      FROM unnest($1::bigint[], $2::bigint[], $3::timestamptz[], $4::timestamptz[]) AS t(id, n, first, last) \
      WHERE paths.id = t.id";
-const REGISTER_PATH: &str = "WITH inserted AS (INSERT INTO paths (path) VALUES ($1) ON CONFLICT (path) DO NOTHING RETURNING id) \
+const REGISTER_PATH: &str =
+    "WITH inserted AS (INSERT INTO paths (path) VALUES ($1) ON CONFLICT (path) DO NOTHING RETURNING id) \
      SELECT id FROM inserted UNION ALL SELECT id FROM paths WHERE path = $1 LIMIT 1";
 
 pub struct PostgresStore {
@@ -56,7 +61,13 @@ impl PostgresStore {
             .keepalives(true)
             // A statement stuck behind a lock must fail, not hold hits forever.
             .options("-c statement_timeout=10000");
-        let manager = Manager::from_config(pg, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Verified });
+        let manager = Manager::from_config(
+            pg,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Verified,
+            },
+        );
         let pool = Pool::builder(manager)
             .max_size(POOL_SIZE)
             .runtime(Runtime::Tokio1)
@@ -71,7 +82,8 @@ impl PostgresStore {
     async fn migrate_now(&self) -> Result<(), StoreError> {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
-        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK]).await?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+            .await?;
         tx.batch_execute(
             "CREATE TABLE IF NOT EXISTS schema_migrations (\
              version bigint PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())",
@@ -87,8 +99,11 @@ impl PostgresStore {
         }
         for migration in MIGRATIONS.iter().filter(|m| m.version > newest) {
             tx.batch_execute(migration.sql).await?;
-            tx.execute("INSERT INTO schema_migrations (version) VALUES ($1)", &[&migration.version])
-                .await?;
+            tx.execute(
+                "INSERT INTO schema_migrations (version) VALUES ($1)",
+                &[&migration.version],
+            )
+            .await?;
         }
         tx.commit().await?;
         Ok(())
@@ -166,7 +181,10 @@ impl Store for PostgresStore {
                 .query(&statement, &[])
                 .await?
                 .iter()
-                .map(|r| PathCount { path: r.get(0), count: r.get::<_, i64>(1).max(0) as u64 })
+                .map(|r| PathCount {
+                    path: r.get(0),
+                    count: r.get::<_, i64>(1).max(0) as u64,
+                })
                 .collect();
             sort_counts(&mut counts);
             Ok(counts)

@@ -15,7 +15,10 @@ use rusqlite::{params, Connection, OpenFlags, TransactionBehavior};
 use super::{sort_counts, sum_batch, Hit, Migration, PathCount, PathId, Store, StoreError, StoreFuture};
 use crate::path::PagePath;
 
-const MIGRATIONS: &[Migration] = &[Migration { version: 1, sql: include_str!("../../sql/sqlite/0001_init.sql") }];
+const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    sql: include_str!("../../sql/sqlite/0001_init.sql"),
+}];
 
 /// How long a connection waits for another process's write lock.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -42,7 +45,10 @@ impl SqliteStore {
             conn.pragma_update(None, "foreign_keys", "ON")?;
             Ok(conn)
         };
-        Ok(Self { writer: Arc::new(Mutex::new(open()?)), reader: Arc::new(Mutex::new(open()?)) })
+        Ok(Self {
+            writer: Arc::new(Mutex::new(open()?)),
+            reader: Arc::new(Mutex::new(open()?)),
+        })
     }
 
     /// Runs `f` with a connection on the blocking pool.
@@ -70,7 +76,9 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     tx.execute_batch(
         "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL) STRICT",
     )?;
-    let newest: i64 = tx.query_row("SELECT coalesce(max(version), 0) FROM schema_migrations", [], |r| r.get(0))?;
+    let newest: i64 = tx.query_row("SELECT coalesce(max(version), 0) FROM schema_migrations", [], |r| {
+        r.get(0)
+    })?;
     let known = MIGRATIONS.last().map_or(0, |m| m.version);
     if newest > known {
         return Err(StoreError::SchemaTooNew { found: newest, known });
@@ -106,7 +114,12 @@ fn record(conn: &mut Connection, hits: &[Hit]) -> Result<(), StoreError> {
              last_call = max(coalesce(last_call, ?4), ?4) WHERE id = ?1",
         )?;
         for sum in &sums.per_path {
-            update.execute(params![sum.path, sum.calls, sum.first.as_microsecond(), sum.last.as_microsecond()])?;
+            update.execute(params![
+                sum.path,
+                sum.calls,
+                sum.first.as_microsecond(),
+                sum.last.as_microsecond()
+            ])?;
         }
     }
     tx.commit()?;
@@ -148,7 +161,10 @@ impl Store for SqliteStore {
         Self::with(&self.reader, |conn| {
             let mut statement = conn.prepare_cached("SELECT path, total FROM paths")?;
             let rows = statement.query_map([], |r| {
-                Ok(PathCount { path: r.get(0)?, count: r.get::<_, i64>(1)?.max(0) as u64 })
+                Ok(PathCount {
+                    path: r.get(0)?,
+                    count: r.get::<_, i64>(1)?.max(0) as u64,
+                })
             })?;
             let mut counts = rows.collect::<Result<Vec<_>, _>>()?;
             sort_counts(&mut counts);

@@ -1,0 +1,253 @@
+//! `TestApp`: the real server on an ephemeral port, on either store, with its
+//! own tracked site and data directory; and a tiny HTTP client that sends
+//! paths exactly as written (no dot-segment clean-up, unlike a browser).
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use footfall::config::Config;
+use http_body_util::{BodyExt, Empty};
+use hyper::{HeaderMap, Method, Request, StatusCode};
+use hyper_util::rt::TokioIo;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::pg::{fresh_database, Database};
+use crate::site::TrackedSite;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Store {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs one async test body against each store, as `<name>::sqlite` and `<name>::postgres`.
+macro_rules! on_both_stores {
+    ($(async fn $name:ident($store:ident: Store) $body:block)*) => {
+        $(mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            async fn body($store: crate::helpers::Store) $body
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() { body(crate::helpers::Store::Sqlite).await }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() { body(crate::helpers::Store::Postgres).await }
+        })*
+    };
+}
+pub(crate) use on_both_stores;
+
+pub struct TestResponse {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+impl TestResponse {
+    pub fn header(&self, name: &str) -> &str {
+        self.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("")
+    }
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub site: TrackedSite,
+    pub dir: tempfile::TempDir,
+    pub db: Option<Database>,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: Option<JoinHandle<()>>,
+}
+
+impl TestApp {
+    /// The server with a tracked site, `trusted_proxies: [127.0.0.1]` (so tests
+    /// present visitors through X-Forwarded-For) and the given config keys on top.
+    pub async fn spawn(store: Store) -> Self {
+        Self::spawn_with(store, &[]).await
+    }
+
+    pub async fn spawn_with(store: Store, overrides: &[(&str, &str)]) -> Self {
+        Self::spawn_with_files(store, overrides, &[]).await
+    }
+
+    /// As `spawn_with`, with files written into the data directory first.
+    pub async fn spawn_with_files(store: Store, overrides: &[(&str, &str)], files: &[(&str, &str)]) -> Self {
+        let site = TrackedSite::start().await;
+        let dir = tempfile::tempdir().expect("data dir");
+        let db = match store {
+            Store::Sqlite => None,
+            Store::Postgres => Some(fresh_database().await),
+        };
+        let mut keys: BTreeMap<String, String> = BTreeMap::new();
+        keys.insert("socket_address".into(), "127.0.0.1:0".into());
+        keys.insert("tracked_base_url".into(), site.base_url());
+        keys.insert("trusted_proxies".into(), "[127.0.0.1]".into());
+        for (key, value) in overrides {
+            keys.insert((*key).into(), (*value).into());
+        }
+        let mut yaml: String = keys
+            .iter()
+            .filter(|(_, v)| !v.is_empty())
+            .map(|(k, v)| format!("{k}: {v}\n"))
+            .collect();
+        if let Some(db) = &db {
+            yaml.push_str(&db.yaml());
+        }
+        std::fs::write(dir.path().join("config.yaml"), yaml).expect("write config.yaml");
+        for (name, content) in files {
+            std::fs::write(dir.path().join(name), content).expect("write a data file");
+        }
+        let mut app = Self {
+            addr: ([127, 0, 0, 1], 0).into(),
+            site,
+            dir,
+            db,
+            shutdown: None,
+            server: None,
+        };
+        app.start().await;
+        app
+    }
+
+    async fn start(&mut self) {
+        let config = Config::load(self.dir.path(), Vec::new()).unwrap_or_else(|e| panic!("test config: {e}"));
+        let listener = tokio::net::TcpListener::bind(config.socket_address)
+            .await
+            .expect("bind");
+        self.addr = listener.local_addr().expect("address");
+        let (tx, rx) = oneshot::channel::<()>();
+        self.shutdown = Some(tx);
+        self.server = Some(tokio::spawn(async move {
+            footfall::app::run(config, listener, async {
+                let _ = rx.await;
+            })
+            .await
+            .expect("the server runs");
+        }));
+        self.wait_ready().await;
+    }
+
+    pub async fn wait_ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if self.get("/readyz").await.status == StatusCode::OK {
+                return;
+            }
+            assert!(Instant::now() < deadline, "the server did not become ready");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Graceful shutdown, as on SIGTERM: waits until the server has flushed.
+    pub async fn stop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = self.server.take() {
+            tokio::time::timeout(Duration::from_secs(10), server)
+                .await
+                .expect("shutdown within 10 s")
+                .expect("server task");
+        }
+    }
+
+    /// Stops and starts again on the same data directory and database.
+    pub async fn restart(&mut self) {
+        self.stop().await;
+        self.start().await;
+    }
+
+    pub async fn get(&self, path: &str) -> TestResponse {
+        send(self.addr, Method::GET, path, &[]).await
+    }
+
+    /// A GET as the visitor `ip`, via our trusted proxy's X-Forwarded-For.
+    pub async fn get_as(&self, path: &str, ip: &str) -> TestResponse {
+        send(self.addr, Method::GET, path, &[("x-forwarded-for", ip)]).await
+    }
+
+    pub async fn counts(&self) -> Vec<(String, u64)> {
+        let response = self.get("/api/counts").await;
+        assert_eq!(response.status, StatusCode::OK, "{}", response.text());
+        let rows: Vec<serde_json::Value> = serde_json::from_slice(&response.body).expect("counts JSON");
+        rows.iter()
+            .map(|r| {
+                (
+                    r["path"].as_str().expect("path").to_owned(),
+                    r["count"].as_u64().expect("count"),
+                )
+            })
+            .collect()
+    }
+
+    pub async fn count_of(&self, path: &str) -> Option<u64> {
+        self.counts().await.into_iter().find(|(p, _)| p == path).map(|(_, n)| n)
+    }
+
+    /// Rows in the raw calls table, read directly from the store.
+    pub async fn stored_calls(&self) -> i64 {
+        match &self.db {
+            Some(db) => db
+                .connect()
+                .await
+                .query_one("SELECT count(*) FROM calls", &[])
+                .await
+                .expect("count")
+                .get(0),
+            None => self
+                .sqlite()
+                .query_row("SELECT count(*) FROM calls", [], |r| r.get(0))
+                .expect("count"),
+        }
+    }
+
+    /// Runs SQL against the store behind the server's back (to break it on purpose).
+    pub async fn execute(&self, postgres_sql: &str, sqlite_sql: &str) {
+        match &self.db {
+            Some(db) => db.connect().await.batch_execute(postgres_sql).await.expect("execute"),
+            None => self.sqlite().execute_batch(sqlite_sql).expect("execute"),
+        }
+    }
+
+    fn sqlite(&self) -> rusqlite::Connection {
+        let conn = rusqlite::Connection::open(self.dir.path().join("footfall.sqlite3")).expect("open sqlite");
+        conn.busy_timeout(Duration::from_secs(5)).expect("busy timeout");
+        conn
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(server) = &self.server {
+            server.abort();
+        }
+    }
+}
+
+/// One request on a fresh connection, with the path sent exactly as given.
+pub async fn send(addr: SocketAddr, method: Method, path: &str, headers: &[(&str, &str)]) -> TestResponse {
+    let stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .expect("handshake");
+    tokio::spawn(connection);
+    let mut request = Request::builder()
+        .method(method)
+        .uri(path)
+        .header("host", "footfall.test");
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let response = sender
+        .send_request(request.body(Empty::<Bytes>::new()).expect("request"))
+        .await
+        .expect("response");
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = response.into_body().collect().await.expect("body").to_bytes();
+    TestResponse { status, headers, body }
+}

@@ -1,0 +1,11 @@
+//! Integration tests: the real server over real HTTP, on the embedded store
+//! and on a real PostgreSQL, with a real tracked site.
+
+mod helpers;
+mod pg;
+mod site;
+
+mod call;
+mod lifecycle;
+mod probing;
+mod store;

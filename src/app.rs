@@ -14,11 +14,13 @@ use jiff::Timestamp;
 use tokio::net::TcpListener;
 
 use crate::config::{Config, StoreConfig};
+use crate::error::HttpError;
 use crate::probe::Prober;
 use crate::recorder::{Recorder, StoreHealth};
 use crate::registry::Registry;
 use crate::store::{PostgresStore, SqliteStore, Store, StoreError};
 use crate::visitors::Visitors;
+use crate::zone::{date_of_day, day_number, DayNumber};
 
 /// In-flight requests get this long after a shutdown signal...
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
@@ -42,6 +44,38 @@ impl AppState {
     /// Whether the store is migrated and the known paths are loaded.
     pub fn is_ready(&self) -> bool {
         self.ready.load(Ordering::Acquire)
+    }
+
+    /// # Errors
+    /// [`HttpError::NotReady`] until the store is prepared.
+    pub fn check_ready(&self) -> Result<(), HttpError> {
+        if self.is_ready() {
+            Ok(())
+        } else {
+            Err(HttpError::NotReady)
+        }
+    }
+
+    /// Passes a store result through the outage log, as an HTTP error.
+    ///
+    /// # Errors
+    /// [`HttpError::StoreUnavailable`] when the store failed.
+    pub fn observe<T>(&self, result: Result<T, StoreError>) -> Result<T, HttpError> {
+        self.health.observe(result).map_err(|_| HttpError::StoreUnavailable)
+    }
+
+    /// Today's date in the configured zone.
+    pub fn today(&self) -> jiff::civil::Date {
+        self.config.zone.date_of(Timestamp::now())
+    }
+
+    pub fn today_number(&self) -> DayNumber {
+        day_number(self.today())
+    }
+
+    /// The first instant of a day in the configured zone.
+    pub fn start_of_day(&self, day: DayNumber) -> Timestamp {
+        self.config.zone.start_of(date_of_day(day))
     }
 }
 

@@ -24,6 +24,8 @@ USAGE:
 COMMANDS:
     serve          run the server (the default)
     healthcheck    request /healthz on the configured address; exit 0 if it answers 200, else 1
+    rebuild-daily  recompute the per-day counts from the raw calls in the configured
+                   time zone (after changing `timezone` or `utc_offset`)
 
 OPTIONS:
     --data-dir DIR   directory holding config.yaml, the response image and the
@@ -40,6 +42,7 @@ The environment wins over config.yaml. See README.md for every key.
 pub enum Command {
     Serve,
     Healthcheck,
+    RebuildDaily,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,6 +81,7 @@ impl Cli {
                 Some(flag) if flag.starts_with("--data-dir=") => data_dir = PathBuf::from(&flag["--data-dir=".len()..]),
                 Some("serve") if command.is_none() => command = Some(Command::Serve),
                 Some("healthcheck") if command.is_none() => command = Some(Command::Healthcheck),
+                Some("rebuild-daily") if command.is_none() => command = Some(Command::RebuildDaily),
                 _ => return Err(CliExit::Usage(format!("unexpected argument {arg:?}"))),
             }
         }
@@ -116,22 +120,59 @@ pub fn main() -> ExitCode {
     match cli.command {
         Command::Healthcheck => healthcheck(config.socket_address),
         Command::Serve => serve(config),
+        Command::RebuildDaily => rebuild_daily(config),
     }
 }
 
-fn serve(config: Config) -> ExitCode {
+fn init_logging(config: &Config) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&config.log_level));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
         .init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("footfall: cannot start the async runtime: {error}");
-            return ExitCode::FAILURE;
+}
+
+fn runtime() -> Option<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|error| eprintln!("footfall: cannot start the async runtime: {error}"))
+        .ok()
+}
+
+/// Recomputes per-day counts while writers wait; safe next to a running server.
+fn rebuild_daily(config: Config) -> ExitCode {
+    init_logging(&config);
+    let Some(runtime) = runtime() else {
+        return ExitCode::FAILURE;
+    };
+    runtime.block_on(async {
+        let result = async {
+            let store = crate::app::open_store(&config).map_err(|e| e.to_string())?;
+            store.migrate().await.map_err(|e| e.to_string())?;
+            store
+                .rebuild_daily(config.zone.clone())
+                .await
+                .map_err(|e| e.to_string())
+        };
+        match result.await {
+            Ok(rows) => {
+                println!("rebuilt {rows} per-day counts from the raw calls");
+                ExitCode::SUCCESS
+            }
+            Err(error) => {
+                eprintln!("footfall: rebuild-daily failed: {error}");
+                ExitCode::FAILURE
+            }
         }
+    })
+}
+
+fn serve(config: Config) -> ExitCode {
+    init_logging(&config);
+    let Some(runtime) = runtime() else {
+        return ExitCode::FAILURE;
     };
     runtime.block_on(async {
         let listener = match tokio::net::TcpListener::bind(config.socket_address).await {

@@ -10,6 +10,7 @@ use hyper::header::{HeaderValue, ALLOW, CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER
 use hyper::{Response, StatusCode};
 
 use crate::path::PathError;
+use crate::query::QueryError;
 use crate::registry::RegisterError;
 
 #[derive(Debug, thiserror::Error)]
@@ -20,6 +21,12 @@ pub enum HttpError {
     NotAPage,
     #[error("no such page")]
     NotFound,
+    #[error("this page has not been counted")]
+    UnknownPage,
+    #[error("{0}")]
+    BadParameter(String),
+    #[error("internal error")]
+    Internal,
     #[error("method not allowed")]
     MethodNotAllowed,
     #[error("too many new pages are being checked right now; try again shortly")]
@@ -28,6 +35,12 @@ pub enum HttpError {
     StoreUnavailable,
     #[error("starting up; try again shortly")]
     NotReady,
+}
+
+impl From<QueryError> for HttpError {
+    fn from(e: QueryError) -> Self {
+        Self::BadParameter(e.to_string())
+    }
 }
 
 impl From<RegisterError> for HttpError {
@@ -50,8 +63,9 @@ pub enum ErrorFormat {
 impl HttpError {
     pub fn status(&self) -> StatusCode {
         match self {
-            Self::BadPath(_) => StatusCode::BAD_REQUEST,
-            Self::NotAPage | Self::NotFound => StatusCode::NOT_FOUND,
+            Self::BadPath(_) | Self::BadParameter(_) => StatusCode::BAD_REQUEST,
+            Self::NotAPage | Self::NotFound | Self::UnknownPage => StatusCode::NOT_FOUND,
+            Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::ProbeBudget | Self::StoreUnavailable | Self::NotReady => StatusCode::SERVICE_UNAVAILABLE,
         }

@@ -120,7 +120,7 @@ fn is_allowed_char(c: char) -> bool {
         && matches!(c, '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..='\u{10FFFF}')
 }
 
-fn percent_decode(input: &[u8]) -> Result<Vec<u8>, PathError> {
+pub(crate) fn percent_decode(input: &[u8]) -> Result<Vec<u8>, PathError> {
     let mut out = Vec::with_capacity(input.len());
     let mut bytes = input.iter();
     while let Some(&b) = bytes.next() {

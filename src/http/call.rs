@@ -21,7 +21,7 @@ use crate::path::PagePath;
 use crate::store::Hit;
 use crate::visitors::Admission;
 
-const CROSS_ORIGIN_RESOURCE_POLICY: HeaderName = HeaderName::from_static("cross-origin-resource-policy");
+pub const CROSS_ORIGIN_RESOURCE_POLICY: HeaderName = HeaderName::from_static("cross-origin-resource-policy");
 
 pub async fn call(
     state: &AppState,
@@ -39,9 +39,7 @@ pub async fn call(
 /// Counts the request as a call of `path` unless this visitor was counted
 /// there in the current window. Probes and registers unknown paths first.
 pub async fn count(state: &AppState, path: &PagePath, headers: &HeaderMap, peer: IpAddr) -> Result<(), HttpError> {
-    if !state.is_ready() {
-        return Err(HttpError::NotReady);
-    }
+    state.check_ready()?;
     let id = match state.registry.id_of(path) {
         Some(id) => id,
         None => state.registry.resolve(path).await?,

@@ -14,12 +14,7 @@ pub fn live() -> HttpResponse {
 
 /// 200 once the store is migrated and answers a trivial query.
 pub async fn ready(state: &AppState) -> Result<HttpResponse, HttpError> {
-    if !state.is_ready() {
-        return Err(HttpError::NotReady);
-    }
-    state
-        .health
-        .observe(state.store.ping().await)
-        .map_err(|_| HttpError::StoreUnavailable)?;
+    state.check_ready()?;
+    state.observe(state.store.ping().await)?;
     Ok(text(StatusCode::OK, "ready\n"))
 }

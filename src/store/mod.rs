@@ -16,7 +16,7 @@ use std::pin::Pin;
 use jiff::Timestamp;
 
 use crate::path::PagePath;
-use crate::zone::DayNumber;
+use crate::zone::{DayNumber, Zone};
 
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
@@ -77,7 +77,67 @@ pub trait Store: Send + Sync {
 
     /// A trivial query, for readiness.
     fn ping(&self) -> StoreFuture<'_, ()>;
+
+    /// Calls per path over an inclusive range of days (from per-day counts),
+    /// count descending then path. Paths without calls in the range are left out.
+    fn counts_between(&self, from: DayNumber, to: DayNumber) -> StoreFuture<'_, Vec<PathCount>>;
+
+    /// One path's total and first and last call, from its `paths` row.
+    fn summary(&self, path: PathId) -> StoreFuture<'_, Summary>;
+
+    /// One path's first and last call in `[from, until)`, by the calls index.
+    fn first_and_last(
+        &self,
+        path: PathId,
+        from: Timestamp,
+        until: Timestamp,
+    ) -> StoreFuture<'_, Option<(Timestamp, Timestamp)>>;
+
+    /// One path's per-day counts (days with calls only), oldest first.
+    fn daily(&self, path: PathId) -> StoreFuture<'_, Vec<(DayNumber, u64)>>;
+
+    /// Up to `limit` call times of one path in `(after, until)` — `after`
+    /// exclusive so it works as a paging cursor — oldest first.
+    fn calls(&self, path: PathId, after: Timestamp, until: Timestamp, limit: usize) -> StoreFuture<'_, Vec<Timestamp>>;
+
+    /// Calls per 15-minute slot (UTC-aligned) in `[from, until)`, or for all
+    /// paths when `path` is `None`. Every real-world UTC offset is a multiple
+    /// of 15 minutes, so slots map onto local hours and days of any zone.
+    fn slots(&self, path: Option<PathId>, from: Timestamp, until: Timestamp) -> StoreFuture<'_, Vec<SlotCount>>;
+
+    /// Recomputes every per-day count from the raw calls in `zone`, in one
+    /// transaction that holds concurrent writers back, so no hit is lost or
+    /// counted twice. Returns the rows written.
+    fn rebuild_daily(&self, zone: Zone) -> StoreFuture<'_, u64>;
 }
+
+/// Sums slot counts into per-(path, day) rows of `zone`, ordered by key.
+pub fn days_from_slots(slots: impl IntoIterator<Item = SlotCount>, zone: &Zone) -> Vec<(PathId, DayNumber, i64)> {
+    let mut days: BTreeMap<(PathId, DayNumber), i64> = BTreeMap::new();
+    for slot in slots {
+        *days.entry((slot.path, zone.day_of(slot.slot_start))).or_default() += slot.calls as i64;
+    }
+    days.into_iter().map(|((p, d), n)| (p, d, n)).collect()
+}
+
+/// A path's running figures, kept with every committed batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Summary {
+    pub total: u64,
+    pub first: Option<Timestamp>,
+    pub last: Option<Timestamp>,
+}
+
+/// Calls of one path in one 15-minute slot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SlotCount {
+    pub path: PathId,
+    pub slot_start: Timestamp,
+    pub calls: u64,
+}
+
+/// The width of a slot, in seconds.
+pub const SLOT_SECONDS: i64 = 900;
 
 /// A numbered migration from `sql/<backend>/`.
 pub struct Migration {

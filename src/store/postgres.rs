@@ -10,9 +10,14 @@ use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use tokio_postgres::types::ToSql;
 use tokio_postgres::NoTls;
 
-use super::{sort_counts, sum_batch, Hit, Migration, PathCount, PathId, Store, StoreError, StoreFuture};
+use super::{
+    days_from_slots, sort_counts, sum_batch, Hit, Migration, PathCount, PathId, SlotCount, Store, StoreError,
+    StoreFuture, Summary, SLOT_SECONDS,
+};
 use crate::config::DbConfig;
 use crate::path::PagePath;
+use crate::zone::{DayNumber, Zone};
+use jiff::Timestamp;
 
 const MIGRATIONS: &[Migration] = &[Migration {
     version: 1,
@@ -35,6 +40,15 @@ const UPDATE_TOTALS: &str = "UPDATE paths SET total = paths.total + t.n, \
      first_call = LEAST(paths.first_call, t.first), last_call = GREATEST(paths.last_call, t.last) \
      FROM unnest($1::bigint[], $2::bigint[], $3::timestamptz[], $4::timestamptz[]) AS t(id, n, first, last) \
      WHERE paths.id = t.id";
+const COUNTS_BETWEEN: &str =
+    "SELECT p.path, sum(d.count)::bigint FROM daily_counts d JOIN paths p ON p.id = d.path_id \
+     WHERE d.day BETWEEN DATE '1970-01-01' + $1::int AND DATE '1970-01-01' + $2::int GROUP BY p.path";
+const PATH_SLOTS: &str = "SELECT path_id, floor(extract(epoch FROM called_at) / 900)::bigint, count(*) FROM calls \
+     WHERE path_id = $1 AND called_at >= $2 AND called_at < $3 GROUP BY 1, 2";
+const ALL_SLOTS: &str = "SELECT path_id, floor(extract(epoch FROM called_at) / 900)::bigint, count(*) FROM calls \
+     WHERE called_at >= $1 AND called_at < $2 GROUP BY 1, 2";
+const INSERT_DAILY: &str = "INSERT INTO daily_counts (path_id, day, count) \
+     SELECT p, DATE '1970-01-01' + d, n FROM unnest($1::bigint[], $2::int[], $3::bigint[]) AS t(p, d, n)";
 const REGISTER_PATH: &str =
     "WITH inserted AS (INSERT INTO paths (path) VALUES ($1) ON CONFLICT (path) DO NOTHING RETURNING id) \
      SELECT id FROM inserted UNION ALL SELECT id FROM paths WHERE path = $1 LIMIT 1";
@@ -196,5 +210,153 @@ impl Store for PostgresStore {
             self.pool.get().await?.simple_query("SELECT 1").await?;
             Ok(())
         })
+    }
+
+    fn counts_between(&self, from: DayNumber, to: DayNumber) -> StoreFuture<'_, Vec<PathCount>> {
+        Box::pin(async move {
+            let client = self.pool.get().await?;
+            let statement = client.prepare_cached(COUNTS_BETWEEN).await?;
+            let mut counts: Vec<PathCount> = client
+                .query(&statement, &[&from, &to])
+                .await?
+                .iter()
+                .map(|r| PathCount {
+                    path: r.get(0),
+                    count: r.get::<_, i64>(1).max(0) as u64,
+                })
+                .collect();
+            sort_counts(&mut counts);
+            Ok(counts)
+        })
+    }
+
+    fn summary(&self, path: PathId) -> StoreFuture<'_, Summary> {
+        Box::pin(async move {
+            let client = self.pool.get().await?;
+            let statement = client
+                .prepare_cached("SELECT total, first_call, last_call FROM paths WHERE id = $1")
+                .await?;
+            let row = client.query_one(&statement, &[&path]).await?;
+            Ok(Summary {
+                total: row.get::<_, i64>(0).max(0) as u64,
+                first: row.get::<_, Option<SystemTime>>(1).map(timestamp),
+                last: row.get::<_, Option<SystemTime>>(2).map(timestamp),
+            })
+        })
+    }
+
+    fn first_and_last(
+        &self,
+        path: PathId,
+        from: Timestamp,
+        until: Timestamp,
+    ) -> StoreFuture<'_, Option<(Timestamp, Timestamp)>> {
+        Box::pin(async move {
+            let client = self.pool.get().await?;
+            let statement = client
+                .prepare_cached(
+                    "SELECT min(called_at), max(called_at) FROM calls \
+                     WHERE path_id = $1 AND called_at >= $2 AND called_at < $3",
+                )
+                .await?;
+            let row = client
+                .query_one(&statement, &[&path, &SystemTime::from(from), &SystemTime::from(until)])
+                .await?;
+            let first: Option<SystemTime> = row.get(0);
+            let last: Option<SystemTime> = row.get(1);
+            Ok(first.zip(last).map(|(f, l)| (timestamp(f), timestamp(l))))
+        })
+    }
+
+    fn daily(&self, path: PathId) -> StoreFuture<'_, Vec<(DayNumber, u64)>> {
+        Box::pin(async move {
+            let client = self.pool.get().await?;
+            let statement = client
+                .prepare_cached(
+                    "SELECT day - DATE '1970-01-01', count FROM daily_counts WHERE path_id = $1 ORDER BY day",
+                )
+                .await?;
+            let rows = client.query(&statement, &[&path]).await?;
+            Ok(rows
+                .iter()
+                .map(|r| (r.get(0), r.get::<_, i64>(1).max(0) as u64))
+                .collect())
+        })
+    }
+
+    fn calls(&self, path: PathId, after: Timestamp, until: Timestamp, limit: usize) -> StoreFuture<'_, Vec<Timestamp>> {
+        Box::pin(async move {
+            let client = self.pool.get().await?;
+            let statement = client
+                .prepare_cached(
+                    "SELECT called_at FROM calls WHERE path_id = $1 AND called_at > $2 AND called_at < $3 \
+                     ORDER BY called_at LIMIT $4",
+                )
+                .await?;
+            let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+            let rows = client
+                .query(
+                    &statement,
+                    &[&path, &SystemTime::from(after), &SystemTime::from(until), &limit],
+                )
+                .await?;
+            Ok(rows.iter().map(|r| timestamp(r.get(0))).collect())
+        })
+    }
+
+    fn slots(&self, path: Option<PathId>, from: Timestamp, until: Timestamp) -> StoreFuture<'_, Vec<SlotCount>> {
+        Box::pin(async move {
+            let client = self.pool.get().await?;
+            let (from, until) = (SystemTime::from(from), SystemTime::from(until));
+            let rows = match path {
+                Some(path) => {
+                    let statement = client.prepare_cached(PATH_SLOTS).await?;
+                    client.query(&statement, &[&path, &from, &until]).await?
+                }
+                None => {
+                    let statement = client.prepare_cached(ALL_SLOTS).await?;
+                    client.query(&statement, &[&from, &until]).await?
+                }
+            };
+            Ok(rows.iter().map(slot_count).collect())
+        })
+    }
+
+    fn rebuild_daily(&self, zone: Zone) -> StoreFuture<'_, u64> {
+        Box::pin(async move {
+            let mut client = self.pool.get().await?;
+            let tx = client.transaction().await?;
+            // Writers block on this lock until we commit; their calls, inserted
+            // before they blocked, are not yet visible to us and add their own
+            // per-day counts after, so nothing is lost or doubled.
+            tx.batch_execute("SET LOCAL statement_timeout = 0; LOCK TABLE daily_counts IN EXCLUSIVE MODE")
+                .await?;
+            let rows = tx
+                .query(
+                    "SELECT path_id, floor(extract(epoch FROM called_at) / 900)::bigint, count(*) FROM calls GROUP BY 1, 2",
+                    &[],
+                )
+                .await?;
+            let days = days_from_slots(rows.iter().map(slot_count), &zone);
+            tx.batch_execute("DELETE FROM daily_counts").await?;
+            let (paths, (day_numbers, counts)): (Vec<PathId>, (Vec<DayNumber>, Vec<i64>)) =
+                days.iter().map(|&(p, d, n)| (p, (d, n))).unzip();
+            tx.execute(INSERT_DAILY, &[&paths, &day_numbers, &counts]).await?;
+            tx.commit().await?;
+            Ok(days.len() as u64)
+        })
+    }
+}
+
+fn timestamp(at: SystemTime) -> Timestamp {
+    // PostgreSQL's range fits jiff's except for dates no clock produces.
+    Timestamp::try_from(at).unwrap_or(Timestamp::UNIX_EPOCH)
+}
+
+fn slot_count(row: &tokio_postgres::Row) -> SlotCount {
+    SlotCount {
+        path: row.get(0),
+        slot_start: Timestamp::from_second(row.get::<_, i64>(1) * SLOT_SECONDS).unwrap_or(Timestamp::UNIX_EPOCH),
+        calls: row.get::<_, i64>(2).max(0) as u64,
     }
 }

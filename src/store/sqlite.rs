@@ -12,8 +12,13 @@ use std::time::Duration;
 
 use rusqlite::{params, Connection, OpenFlags, TransactionBehavior};
 
-use super::{sort_counts, sum_batch, Hit, Migration, PathCount, PathId, Store, StoreError, StoreFuture};
+use super::{
+    days_from_slots, sort_counts, sum_batch, Hit, Migration, PathCount, PathId, SlotCount, Store, StoreError,
+    StoreFuture, Summary, SLOT_SECONDS,
+};
 use crate::path::PagePath;
+use crate::zone::{DayNumber, Zone};
+use jiff::Timestamp;
 
 const MIGRATIONS: &[Migration] = &[Migration {
     version: 1,
@@ -178,4 +183,139 @@ impl Store for SqliteStore {
             Ok(())
         })
     }
+
+    fn counts_between(&self, from: DayNumber, to: DayNumber) -> StoreFuture<'_, Vec<PathCount>> {
+        Self::with(&self.reader, move |conn| {
+            let mut statement = conn.prepare_cached(
+                "SELECT p.path, sum(d.count) FROM daily_counts d JOIN paths p ON p.id = d.path_id \
+                 WHERE d.day BETWEEN ?1 AND ?2 GROUP BY p.path",
+            )?;
+            let rows = statement.query_map([from, to], |r| {
+                Ok(PathCount {
+                    path: r.get(0)?,
+                    count: r.get::<_, i64>(1)?.max(0) as u64,
+                })
+            })?;
+            let mut counts = rows.collect::<Result<Vec<_>, _>>()?;
+            sort_counts(&mut counts);
+            Ok(counts)
+        })
+    }
+
+    fn summary(&self, path: PathId) -> StoreFuture<'_, Summary> {
+        Self::with(&self.reader, move |conn| {
+            Ok(conn
+                .prepare_cached("SELECT total, first_call, last_call FROM paths WHERE id = ?1")?
+                .query_row([path], |r| {
+                    Ok(Summary {
+                        total: r.get::<_, i64>(0)?.max(0) as u64,
+                        first: r.get::<_, Option<i64>>(1)?.map(micros),
+                        last: r.get::<_, Option<i64>>(2)?.map(micros),
+                    })
+                })?)
+        })
+    }
+
+    fn first_and_last(
+        &self,
+        path: PathId,
+        from: Timestamp,
+        until: Timestamp,
+    ) -> StoreFuture<'_, Option<(Timestamp, Timestamp)>> {
+        Self::with(&self.reader, move |conn| {
+            // Two index lookups: SQLite's min/max shortcut needs one aggregate per query.
+            let edge = |sql: &str| -> Result<Option<i64>, rusqlite::Error> {
+                conn.prepare_cached(sql)?
+                    .query_row(params![path, from.as_microsecond(), until.as_microsecond()], |r| {
+                        r.get(0)
+                    })
+            };
+            let first =
+                edge("SELECT min(called_at) FROM calls WHERE path_id = ?1 AND called_at >= ?2 AND called_at < ?3")?;
+            let last =
+                edge("SELECT max(called_at) FROM calls WHERE path_id = ?1 AND called_at >= ?2 AND called_at < ?3")?;
+            Ok(first.zip(last).map(|(f, l)| (micros(f), micros(l))))
+        })
+    }
+
+    fn daily(&self, path: PathId) -> StoreFuture<'_, Vec<(DayNumber, u64)>> {
+        Self::with(&self.reader, move |conn| {
+            let mut statement =
+                conn.prepare_cached("SELECT day, count FROM daily_counts WHERE path_id = ?1 ORDER BY day")?;
+            let rows = statement.query_map([path], |r| Ok((r.get(0)?, r.get::<_, i64>(1)?.max(0) as u64)))?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+    }
+
+    fn calls(&self, path: PathId, after: Timestamp, until: Timestamp, limit: usize) -> StoreFuture<'_, Vec<Timestamp>> {
+        Self::with(&self.reader, move |conn| {
+            let mut statement = conn.prepare_cached(
+                "SELECT called_at FROM calls WHERE path_id = ?1 AND called_at > ?2 AND called_at < ?3 \
+                 ORDER BY called_at LIMIT ?4",
+            )?;
+            let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+            let rows = statement.query_map(
+                params![path, after.as_microsecond(), until.as_microsecond(), limit],
+                |r| r.get::<_, i64>(0),
+            )?;
+            Ok(rows.map(|r| r.map(micros)).collect::<Result<_, _>>()?)
+        })
+    }
+
+    fn slots(&self, path: Option<PathId>, from: Timestamp, until: Timestamp) -> StoreFuture<'_, Vec<SlotCount>> {
+        Self::with(&self.reader, move |conn| {
+            let (from, until) = (from.as_microsecond(), until.as_microsecond());
+            let slots = match path {
+                Some(path) => conn
+                    .prepare_cached(
+                        "SELECT path_id, called_at / 900000000, count(*) FROM calls \
+                         WHERE path_id = ?1 AND called_at >= ?2 AND called_at < ?3 GROUP BY 1, 2",
+                    )?
+                    .query_map(params![path, from, until], slot_count)?
+                    .collect::<Result<_, _>>()?,
+                None => conn
+                    .prepare_cached(
+                        "SELECT path_id, called_at / 900000000, count(*) FROM calls \
+                         WHERE called_at >= ?1 AND called_at < ?2 GROUP BY 1, 2",
+                    )?
+                    .query_map(params![from, until], slot_count)?
+                    .collect::<Result<_, _>>()?,
+            };
+            Ok(slots)
+        })
+    }
+
+    fn rebuild_daily(&self, zone: Zone) -> StoreFuture<'_, u64> {
+        Self::with(&self.writer, move |conn| {
+            // IMMEDIATE holds every other writer back until the commit.
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let slots = tx
+                .prepare("SELECT path_id, called_at / 900000000, count(*) FROM calls GROUP BY 1, 2")?
+                .query_map([], slot_count)?
+                .collect::<Result<Vec<_>, _>>()?;
+            let days = days_from_slots(slots, &zone);
+            tx.execute("DELETE FROM daily_counts", [])?;
+            {
+                let mut insert = tx.prepare("INSERT INTO daily_counts (path_id, day, count) VALUES (?1, ?2, ?3)")?;
+                for (path, day, count) in &days {
+                    insert.execute(params![path, day, count])?;
+                }
+            }
+            tx.commit()?;
+            Ok(days.len() as u64)
+        })
+    }
+}
+
+fn micros(at: i64) -> Timestamp {
+    // Written by us from a Timestamp, so always in range.
+    Timestamp::from_microsecond(at).unwrap_or(Timestamp::UNIX_EPOCH)
+}
+
+fn slot_count(row: &rusqlite::Row<'_>) -> Result<SlotCount, rusqlite::Error> {
+    Ok(SlotCount {
+        path: row.get(0)?,
+        slot_start: Timestamp::from_second(row.get::<_, i64>(1)? * SLOT_SECONDS).unwrap_or(Timestamp::UNIX_EPOCH),
+        calls: row.get::<_, i64>(2)?.max(0) as u64,
+    })
 }

@@ -29,11 +29,11 @@ macro_rules! on_both_stores {
         $(mod $name {
             #[allow(unused_imports)]
             use super::*;
-            async fn body($store: crate::helpers::Store) $body
+            async fn run($store: crate::helpers::Store) $body
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() { body(crate::helpers::Store::Sqlite).await }
+            async fn sqlite() { run(crate::helpers::Store::Sqlite).await }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() { body(crate::helpers::Store::Postgres).await }
+            async fn postgres() { run(crate::helpers::Store::Postgres).await }
         })*
     };
 }
@@ -159,6 +159,26 @@ impl TestApp {
     pub async fn restart(&mut self) {
         self.stop().await;
         self.start().await;
+    }
+
+    /// Writes calls at given times (RFC 3339) through the store's own API, as
+    /// the recorder would, then restarts so the server loads the paths.
+    pub async fn seed(&mut self, calls: &[(&str, &str)]) {
+        let config = Config::load(self.dir.path(), Vec::new()).expect("config");
+        let store = footfall::app::open_store(&config).expect("open the store");
+        let mut hits = Vec::new();
+        for (path, at) in calls {
+            let path = footfall::path::PagePath::parse(path).expect("a valid path");
+            let id = store.register_path(&path).await.expect("register");
+            let at: jiff::Timestamp = at.parse().expect("an RFC 3339 time");
+            hits.push(footfall::store::Hit {
+                path: id,
+                at,
+                day: config.zone.day_of(at),
+            });
+        }
+        store.record(&hits).await.expect("record");
+        self.restart().await;
     }
 
     pub async fn get(&self, path: &str) -> TestResponse {

@@ -8,4 +8,5 @@ mod site;
 mod call;
 mod lifecycle;
 mod probing;
+mod read;
 mod store;

@@ -1,0 +1,314 @@
+//! The count badge: a shields.io "flat"-style SVG showing a label and a call count.
+//!
+//! Owns the badge's look and the compact number format (`12.3k`).
+//!
+//! Must not do I/O or depend on fonts at run time: text widths come from a
+//! fixed table of Verdana 11px advance widths (shields.io's approach), and the
+//! browser draws the text. The output must be safe to inline in an HTML page:
+//! every piece of user text goes through [`escape_xml`], and the SVG defines no
+//! `id`s, so any number of badges can share one page without clashing.
+
+use std::fmt::Write as _;
+
+use crate::markup::escape_xml;
+
+/// Height of the badge, as in shields.io.
+const HEIGHT: u32 = 20;
+/// Space left and right of each text, in px (shields.io uses 5).
+const PADDING: f64 = 5.0;
+/// Corner radius of the badge, as in shields.io's flat style.
+const RADIUS: f64 = 3.0;
+const LABEL_COLOR: &str = "#555";
+/// shields.io's "blue": white text on it keeps a contrast ratio above 4.5:1.
+const VALUE_COLOR: &str = "#007ec6";
+/// Verdana first, like shields.io; DejaVu Sans has near-identical metrics on
+/// machines without Verdana, and `textLength` absorbs what difference remains.
+const FONT_FAMILY: &str = "Verdana,Geneva,DejaVu Sans,sans-serif";
+
+/// Advance widths in px of printable ASCII (`' '..='~'`) in Verdana at 11px,
+/// derived from the font's advance widths (units per em 2048).
+const ASCII_WIDTHS: [f64; 95] = [
+    3.87, 4.33, 5.05, 9.22, 7.0, 11.81, 8.47, 2.94, 4.88, 4.88, 7.0, 9.22, 3.9, 4.88, 3.9, 4.88, // ' '..'/'
+    7.0, 7.0, 7.0, 7.0, 7.0, 7.0, 7.0, 7.0, 7.0, 7.0, // '0'..'9'
+    4.88, 4.88, 9.22, 9.22, 9.22, 5.96, 11.0, // ':'..'@'
+    7.52, 7.55, 7.7, 8.47, 6.95, 6.33, 8.52, 8.27, 4.63, 4.88, 7.65, 6.31, 9.36, // 'A'..'M'
+    8.22, 8.66, 6.89, 8.66, 7.66, 7.5, 6.68, 8.05, 7.52, 10.89, 7.51, 6.68, 7.5, // 'N'..'Z'
+    4.88, 4.88, 4.88, 9.22, 7.0, 7.0, // '['..'`'
+    6.62, 6.82, 5.87, 6.82, 6.51, 3.88, 6.82, 6.94, 3.02, 3.73, 6.43, 3.02, 10.66, // 'a'..'m'
+    6.94, 6.57, 6.82, 6.82, 4.69, 5.71, 4.33, 6.94, 6.33, 8.94, 6.33, 6.33, 5.65, // 'n'..'z'
+    6.98, 4.88, 6.98, 9.22, // '{'..'~'
+];
+/// Width guessed for characters outside the table: a little wider than an
+/// average lowercase letter, so Latin-1 and Cyrillic text is not clipped.
+const DEFAULT_WIDTH: f64 = 7.0;
+/// Width guessed for East Asian wide characters and emoji: about one em.
+const WIDE_WIDTH: f64 = 11.0;
+
+/// Renders a badge reading `label | count` as a standalone SVG document.
+///
+/// `label` is escaped here; the caller only limits its length. An empty label
+/// gives a badge with just the count.
+pub fn render_badge_svg(label: &str, count: u64) -> String {
+    let value = format_count(count);
+    let label_width = if label.is_empty() {
+        0.0
+    } else {
+        (text_width(label) + 2.0 * PADDING).round()
+    };
+    let value_width = (text_width(&value) + 2.0 * PADDING).round();
+    let width = label_width + value_width;
+
+    let label_xml = escape_xml(label);
+    let value_xml = escape_xml(&value);
+    let accessible = if label.is_empty() {
+        value_xml.clone()
+    } else {
+        format!("{label_xml}: {value_xml}")
+    };
+
+    let mut svg = String::with_capacity(1024);
+    // `write!` to a String cannot fail, so the results are ignored throughout.
+    let _ = write!(
+        svg,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{HEIGHT}" viewBox="0 0 {width} {HEIGHT}" role="img" aria-label="{accessible}"><title>{accessible}</title>"#
+    );
+    // Two paths with rounded outer corners instead of shields.io's clipPath: a
+    // clipPath needs an id, and ids clash when several badges are inlined.
+    if label_width > 0.0 {
+        let _ = write!(
+            svg,
+            r#"<path fill="{LABEL_COLOR}" d="{}"/>"#,
+            half_rect_path(0.0, label_width, Side::Left)
+        );
+        let _ = write!(
+            svg,
+            r#"<path fill="{VALUE_COLOR}" d="{}"/>"#,
+            half_rect_path(label_width, value_width, Side::Right)
+        );
+    } else {
+        let _ = write!(
+            svg,
+            r#"<rect fill="{VALUE_COLOR}" width="{value_width}" height="{HEIGHT}" rx="{RADIUS}"/>"#
+        );
+    }
+    let _ = write!(
+        svg,
+        r##"<g fill="#fff" text-anchor="middle" font-family="{FONT_FAMILY}" font-size="11" text-rendering="geometricPrecision">"##
+    );
+    if label_width > 0.0 {
+        push_shadowed_text(&mut svg, &label_xml, label_width / 2.0, text_width(label));
+    }
+    push_shadowed_text(
+        &mut svg,
+        &value_xml,
+        label_width + value_width / 2.0,
+        text_width(&value),
+    );
+    svg.push_str("</g></svg>");
+    svg
+}
+
+/// Formats a count for humans in at most about six characters.
+///
+/// Below 10,000 the exact number with thousands separators (`9,999`); from
+/// there one decimal with a suffix k, M, B or T (`12.3k`, `1.2M`, `2.5B`).
+/// Rounding is half-up on the decimal, and a value that would round to
+/// `1000.0` of one unit moves to the next (`999_950` → `1.0M`), so the mantissa
+/// always stays below 1000 until T, which has no successor.
+pub fn format_count(count: u64) -> String {
+    if count < 10_000 {
+        return group_thousands(count);
+    }
+    const SUFFIXES: [&str; 4] = ["k", "M", "B", "T"];
+    let count = u128::from(count);
+    let mut unit: u128 = 1_000;
+    let mut index = 0;
+    // Pick the largest unit not above the count, then check the rounding.
+    while index + 1 < SUFFIXES.len() && count >= unit * 1_000 {
+        unit *= 1_000;
+        index += 1;
+    }
+    let mut tenths = (count * 10 + unit / 2) / unit;
+    if tenths >= 10_000 && index + 1 < SUFFIXES.len() {
+        unit *= 1_000;
+        index += 1;
+        tenths = (count * 10 + unit / 2) / unit;
+    }
+    format!("{}.{}{}", tenths / 10, tenths % 10, SUFFIXES[index])
+}
+
+/// Approximate rendered width of `text` in Verdana 11px.
+fn text_width(text: &str) -> f64 {
+    text.chars().map(char_width).sum()
+}
+
+fn char_width(c: char) -> f64 {
+    match c {
+        ' '..='~' => ASCII_WIDTHS[usize::from(c as u8 - b' ')],
+        c if is_wide(c) => WIDE_WIDTH,
+        _ => DEFAULT_WIDTH,
+    }
+}
+
+/// Rough East Asian Wide / emoji test: good enough to size a badge, far
+/// smaller than a full Unicode width table.
+fn is_wide(c: char) -> bool {
+    matches!(
+        u32::from(c),
+        0x1100..=0x115F
+            | 0x2E80..=0xA4CF
+            | 0xAC00..=0xD7A3
+            | 0xF900..=0xFAFF
+            | 0xFE30..=0xFE4F
+            | 0xFF00..=0xFF60
+            | 0xFFE0..=0xFFE6
+            | 0x1F300..=0x1FAFF
+            | 0x20000..=0x3FFFD
+    )
+}
+
+/// `1234567` → `"1,234,567"`.
+pub(crate) fn group_thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, d) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(d);
+    }
+    out
+}
+
+enum Side {
+    Left,
+    Right,
+}
+
+/// A `width`×20 rectangle starting at `x`, rounded on the outer `side` only.
+fn half_rect_path(x: f64, width: f64, side: Side) -> String {
+    let r = RADIUS;
+    let h = f64::from(HEIGHT);
+    let straight = width - r;
+    match side {
+        Side::Left => format!(
+            "M{x0} 0h{straight}v{h}h-{straight}a{r} {r} 0 0 1-{r}-{r}V{r}a{r} {r} 0 0 1 {r}-{r}z",
+            x0 = x + r
+        ),
+        Side::Right => format!(
+            "M{x} 0h{straight}a{r} {r} 0 0 1 {r} {r}v{inner}a{r} {r} 0 0 1-{r} {r}h-{straight}z",
+            inner = h - 2.0 * r
+        ),
+    }
+}
+
+/// Appends `text` (already escaped) centred on `center_x`, with shields.io's
+/// one-pixel dark shadow beneath it. `textLength` makes the browser fit the
+/// text to the width we reserved even when it falls back to another font.
+fn push_shadowed_text(svg: &mut String, escaped: &str, center_x: f64, width: f64) {
+    let _ = write!(
+        svg,
+        r##"<text aria-hidden="true" x="{center_x}" y="15" fill="#010101" fill-opacity=".3" textLength="{width:.1}">{escaped}</text><text x="{center_x}" y="14" textLength="{width:.1}">{escaped}</text>"##
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The `width` attribute of the root element.
+    fn badge_width(svg: &str) -> f64 {
+        let start = svg.find("width=\"").expect("root has a width") + "width=\"".len();
+        let end = start + svg[start..].find('"').expect("width attribute is closed");
+        svg[start..end].parse().expect("width is a number")
+    }
+
+    #[test]
+    fn small_counts_are_exact_with_separators() {
+        assert_eq!(format_count(0), "0");
+        assert_eq!(format_count(999), "999");
+        assert_eq!(format_count(1_000), "1,000");
+        assert_eq!(format_count(1_234), "1,234");
+        assert_eq!(format_count(9_999), "9,999");
+    }
+
+    #[test]
+    fn large_counts_get_one_decimal_and_a_suffix() {
+        assert_eq!(format_count(10_000), "10.0k");
+        assert_eq!(format_count(12_345), "12.3k");
+        assert_eq!(format_count(12_350), "12.4k");
+        assert_eq!(format_count(999_949), "999.9k");
+        assert_eq!(format_count(1_234_567), "1.2M");
+        assert_eq!(format_count(2_500_000_000), "2.5B");
+        assert_eq!(format_count(7_000_000_000_000), "7.0T");
+    }
+
+    #[test]
+    fn rounding_never_shows_a_thousand_of_a_unit() {
+        assert_eq!(format_count(99_949), "99.9k");
+        assert_eq!(format_count(99_950), "100.0k");
+        assert_eq!(format_count(999_950), "1.0M");
+        assert_eq!(format_count(999_999), "1.0M");
+        assert_eq!(format_count(999_950_000), "1.0B");
+        assert_eq!(format_count(999_950_000_000), "1.0T");
+    }
+
+    #[test]
+    fn the_largest_count_stays_in_trillions() {
+        assert_eq!(format_count(u64::MAX), "18446744.1T");
+    }
+
+    #[test]
+    fn badge_escapes_the_label_everywhere() {
+        let svg = render_badge_svg(r#""/><script>alert('x')</script>&"#, 5);
+        assert!(!svg.contains("<script"));
+        assert!(!svg.contains("'x'"));
+        assert!(svg.contains("&quot;/&gt;&lt;script&gt;alert(&apos;x&apos;)&lt;/script&gt;&amp;"));
+    }
+
+    #[test]
+    fn badge_is_accessible() {
+        let svg = render_badge_svg("hits", 1_234);
+        assert!(svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""));
+        assert!(svg.contains("role=\"img\""));
+        assert!(svg.contains("aria-label=\"hits: 1,234\""));
+        assert!(svg.contains("<title>hits: 1,234</title>"));
+        assert!(svg.contains("height=\"20\""));
+        assert!(svg.contains("viewBox=\"0 0 "));
+        assert!(!svg.contains(" id="), "ids would clash when inlined twice");
+        assert!(svg.ends_with("</svg>"));
+    }
+
+    #[test]
+    fn badge_width_grows_with_the_label() {
+        let short = badge_width(&render_badge_svg("a", 1));
+        let longer = badge_width(&render_badge_svg("a longer label", 1));
+        let wide = badge_width(&render_badge_svg("WWWWWWWWWWWWWW", 1));
+        assert!(short < longer, "{short} < {longer}");
+        assert!(longer < wide, "{longer} < {wide}");
+    }
+
+    #[test]
+    fn badge_width_grows_with_the_count() {
+        assert!(badge_width(&render_badge_svg("hits", 7)) < badge_width(&render_badge_svg("hits", 7_777)));
+    }
+
+    #[test]
+    fn label_width_matches_shields_io_for_a_known_word() {
+        // shields.io renders "passing" 41px wide (textLength="410" at scale .1).
+        assert!((text_width("passing") - 41.0).abs() < 1.0);
+    }
+
+    #[test]
+    fn non_ascii_labels_still_get_room() {
+        assert!(text_width("訪問") > text_width("ab"));
+        assert!(text_width("café") > text_width("caf"));
+    }
+
+    #[test]
+    fn empty_label_gives_a_value_only_badge() {
+        let svg = render_badge_svg("", 42);
+        assert!(svg.contains("aria-label=\"42\""));
+        assert!(!svg.contains(LABEL_COLOR));
+    }
+}

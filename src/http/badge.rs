@@ -8,7 +8,7 @@ use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::header::{HeaderValue, CACHE_CONTROL, CONTENT_TYPE};
-use hyper::{Method, Request, Response};
+use hyper::{Request, Response};
 
 use super::call::{count, CROSS_ORIGIN_RESOURCE_POLICY};
 use super::HttpResponse;
@@ -32,9 +32,7 @@ pub async fn badge(
 ) -> Result<HttpResponse, HttpError> {
     let path = PagePath::parse(tail)?;
     let params = parse(request.uri().query(), BADGE, state.today())?;
-    if request.method() != Method::HEAD {
-        count(state, &path, request.headers(), peer).await?;
-    }
+    count(state, request, &path, peer).await?;
     let total = match state.registry.id_of(&path) {
         Some(id) => state.observe(state.store.summary(id).await)?.total,
         None => 0,

@@ -11,7 +11,7 @@ use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::header::{HeaderName, HeaderValue, CACHE_CONTROL, CONTENT_TYPE};
-use hyper::{HeaderMap, Method, Request, Response};
+use hyper::{Method, Request, Response};
 use jiff::Timestamp;
 
 use super::HttpResponse;
@@ -29,22 +29,32 @@ pub async fn call(
     tail: &str,
     peer: IpAddr,
 ) -> Result<HttpResponse, HttpError> {
-    let path = PagePath::parse(tail)?;
-    if request.method() != Method::HEAD {
-        count(state, &path, request.headers(), peer).await?;
-    }
+    count(state, request, &PagePath::parse(tail)?, peer).await?;
     Ok(image(state))
 }
 
 /// Counts the request as a call of `path` unless this visitor was counted
-/// there in the current window. Probes and registers unknown paths first.
-pub async fn count(state: &AppState, path: &PagePath, headers: &HeaderMap, peer: IpAddr) -> Result<(), HttpError> {
+/// there in the current window, or it is a HEAD request (which never
+/// counts). Probes and registers unknown paths first.
+pub async fn count(
+    state: &AppState,
+    request: &Request<Incoming>,
+    path: &PagePath,
+    peer: IpAddr,
+) -> Result<(), HttpError> {
+    if request.method() == Method::HEAD {
+        return Ok(());
+    }
     state.check_ready()?;
     let id = match state.registry.id_of(path) {
         Some(id) => id,
         None => state.registry.resolve(path).await?,
     };
-    let forwarded_for = headers.get_all("x-forwarded-for").iter().map(HeaderValue::as_bytes);
+    let forwarded_for = request
+        .headers()
+        .get_all("x-forwarded-for")
+        .iter()
+        .map(HeaderValue::as_bytes);
     let client = state.config.trusted_proxies.client_ip(peer, forwarded_for);
     let now = Timestamp::now();
     if let Admission::New(key) = state.visitors.admit(now, client, path) {

@@ -123,6 +123,23 @@ impl PostgresStore {
         Ok(())
     }
 
+    /// Runs a `(path, count)` query and sorts the rows as the API promises.
+    async fn path_counts(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<PathCount>, StoreError> {
+        let client = self.pool.get().await?;
+        let statement = client.prepare_cached(sql).await?;
+        let mut counts: Vec<PathCount> = client
+            .query(&statement, params)
+            .await?
+            .iter()
+            .map(|r| PathCount {
+                path: r.get(0),
+                count: r.get::<_, i64>(1).max(0) as u64,
+            })
+            .collect();
+        sort_counts(&mut counts);
+        Ok(counts)
+    }
+
     async fn record_now(&self, hits: &[Hit]) -> Result<(), StoreError> {
         let sums = sum_batch(hits);
         let call_paths: Vec<PathId> = hits.iter().map(|h| h.path).collect();
@@ -188,21 +205,7 @@ impl Store for PostgresStore {
     }
 
     fn counts(&self) -> StoreFuture<'_, Vec<PathCount>> {
-        Box::pin(async move {
-            let client = self.pool.get().await?;
-            let statement = client.prepare_cached("SELECT path, total FROM paths").await?;
-            let mut counts: Vec<PathCount> = client
-                .query(&statement, &[])
-                .await?
-                .iter()
-                .map(|r| PathCount {
-                    path: r.get(0),
-                    count: r.get::<_, i64>(1).max(0) as u64,
-                })
-                .collect();
-            sort_counts(&mut counts);
-            Ok(counts)
-        })
+        Box::pin(self.path_counts("SELECT path, total FROM paths", &[]))
     }
 
     fn ping(&self) -> StoreFuture<'_, ()> {
@@ -213,21 +216,7 @@ impl Store for PostgresStore {
     }
 
     fn counts_between(&self, from: DayNumber, to: DayNumber) -> StoreFuture<'_, Vec<PathCount>> {
-        Box::pin(async move {
-            let client = self.pool.get().await?;
-            let statement = client.prepare_cached(COUNTS_BETWEEN).await?;
-            let mut counts: Vec<PathCount> = client
-                .query(&statement, &[&from, &to])
-                .await?
-                .iter()
-                .map(|r| PathCount {
-                    path: r.get(0),
-                    count: r.get::<_, i64>(1).max(0) as u64,
-                })
-                .collect();
-            sort_counts(&mut counts);
-            Ok(counts)
-        })
+        Box::pin(async move { self.path_counts(COUNTS_BETWEEN, &[&from, &to]).await })
     }
 
     fn summary(&self, path: PathId) -> StoreFuture<'_, Summary> {

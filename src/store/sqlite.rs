@@ -164,16 +164,7 @@ impl Store for SqliteStore {
 
     fn counts(&self) -> StoreFuture<'_, Vec<PathCount>> {
         Self::with(&self.reader, |conn| {
-            let mut statement = conn.prepare_cached("SELECT path, total FROM paths")?;
-            let rows = statement.query_map([], |r| {
-                Ok(PathCount {
-                    path: r.get(0)?,
-                    count: r.get::<_, i64>(1)?.max(0) as u64,
-                })
-            })?;
-            let mut counts = rows.collect::<Result<Vec<_>, _>>()?;
-            sort_counts(&mut counts);
-            Ok(counts)
+            path_counts(conn, "SELECT path, total FROM paths", [])
         })
     }
 
@@ -186,19 +177,12 @@ impl Store for SqliteStore {
 
     fn counts_between(&self, from: DayNumber, to: DayNumber) -> StoreFuture<'_, Vec<PathCount>> {
         Self::with(&self.reader, move |conn| {
-            let mut statement = conn.prepare_cached(
+            path_counts(
+                conn,
                 "SELECT p.path, sum(d.count) FROM daily_counts d JOIN paths p ON p.id = d.path_id \
                  WHERE d.day BETWEEN ?1 AND ?2 GROUP BY p.path",
-            )?;
-            let rows = statement.query_map([from, to], |r| {
-                Ok(PathCount {
-                    path: r.get(0)?,
-                    count: r.get::<_, i64>(1)?.max(0) as u64,
-                })
-            })?;
-            let mut counts = rows.collect::<Result<Vec<_>, _>>()?;
-            sort_counts(&mut counts);
-            Ok(counts)
+                [from, to],
+            )
         })
     }
 
@@ -305,6 +289,20 @@ impl Store for SqliteStore {
             Ok(days.len() as u64)
         })
     }
+}
+
+/// Runs a `(path, count)` query and sorts the rows as the API promises.
+fn path_counts(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> Result<Vec<PathCount>, StoreError> {
+    let mut statement = conn.prepare_cached(sql)?;
+    let rows = statement.query_map(params, |r| {
+        Ok(PathCount {
+            path: r.get(0)?,
+            count: r.get::<_, i64>(1)?.max(0) as u64,
+        })
+    })?;
+    let mut counts = rows.collect::<Result<Vec<_>, _>>()?;
+    sort_counts(&mut counts);
+    Ok(counts)
 }
 
 fn micros(at: i64) -> Timestamp {

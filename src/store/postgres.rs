@@ -19,10 +19,16 @@ use crate::path::PagePath;
 use crate::zone::{DayNumber, Zone};
 use jiff::Timestamp;
 
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    sql: include_str!("../../sql/postgres/0001_init.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        sql: include_str!("../../sql/postgres/0001_init.sql"),
+    },
+    Migration {
+        version: 2,
+        sql: include_str!("../../sql/postgres/0002_daily_counts_by_day.sql"),
+    },
+];
 
 /// Serializes migrations across processes (any fixed number, unique to us).
 const MIGRATION_LOCK: i64 = 0x466f_6f74_6661_6c6c; // "Footfall"
@@ -73,8 +79,9 @@ impl PostgresStore {
             .application_name("footfall")
             .connect_timeout(CONNECT_TIMEOUT)
             .keepalives(true)
-            // A statement stuck behind a lock must fail, not hold hits forever.
-            .options("-c statement_timeout=10000");
+            // A statement stuck behind a lock must fail, not hold hits forever;
+            // JIT compiles for longer than our short queries run.
+            .options("-c statement_timeout=10000 -c jit=off");
         let manager = Manager::from_config(
             pg,
             NoTls,

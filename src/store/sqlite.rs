@@ -91,8 +91,8 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     for migration in MIGRATIONS.iter().filter(|m| m.version > newest) {
         tx.execute_batch(migration.sql)?;
         tx.execute(
-            "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, unixepoch())",
-            [migration.version],
+            "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, ?2)",
+            params![migration.version, Timestamp::now().as_microsecond()],
         )?;
     }
     tx.commit()?;
@@ -148,9 +148,9 @@ impl Store for SqliteStore {
         let path = path.as_str().to_owned();
         Self::with(&self.writer, move |conn| {
             conn.prepare_cached(
-                "INSERT INTO paths (path, registered_at) VALUES (?1, unixepoch()) ON CONFLICT (path) DO NOTHING",
+                "INSERT INTO paths (path, registered_at) VALUES (?1, ?2) ON CONFLICT (path) DO NOTHING",
             )?
-            .execute([&path])?;
+            .execute(params![path, Timestamp::now().as_microsecond()])?;
             Ok(conn
                 .prepare_cached("SELECT id FROM paths WHERE path = ?1")?
                 .query_row([&path], |r| r.get(0))?)

@@ -1,0 +1,357 @@
+#!/usr/bin/env bash
+# Footfall's read benchmark, one command, loopback only:
+#
+#   bash bench/read.sh
+#
+# Seeds 10,000 paths and 10,000,000 calls (one path, /big, with 1,000,000 of
+# them, over the last 3 years; see bench/read_seed.py) into a throwaway
+# PostgreSQL cluster and into a SQLite file, then times the read endpoints of
+# a release build against each store, one store at a time: 3 warm-up requests
+# per endpoint, then READ_RUNS sequential curl requests per endpoint,
+# interleaved over 3 rounds so that noise from the shared machine falls on
+# every endpoint alike. Reports the median in ms, the ratio to the median of
+# /healthz (a trivial endpoint of the same server, measured in the same
+# rounds), the response size, and Footfall's peak RSS (VmHWM). It checks the
+# answers against the seed and against each other (both stores hold the same
+# rows), prints one table and writes it, with the machine, to
+# bench/READ_RESULTS.md.
+#
+# Everything it starts is stopped on exit (also on Ctrl-C or a failure).
+#
+# Settings (environment):
+#   READ_RUNS=30              timed requests per endpoint and store
+#   READ_WARMUP=3             warm-up requests per endpoint and store
+#   READ_BUILD=1              0 = use target/release/footfall as it is
+#   READ_OUT=bench/READ_RESULTS.md   where the report goes
+#   READ_MAX_SECONDS=1500     hard limit for the whole run
+#   READ_KEEP=0               1 = keep the temp dir (data, logs, responses)
+#
+# Exit status: 0 all targets met and all answers right, 2 a target or a check
+# failed, 1 the run failed.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BENCH=$ROOT/bench
+RUNS=${READ_RUNS:-30}
+WARMUP=${READ_WARMUP:-3}
+BUILD=${READ_BUILD:-1}
+OUT=${READ_OUT:-$BENCH/READ_RESULTS.md}
+MAX_SECONDS=${READ_MAX_SECONDS:-1500}
+KEEP=${READ_KEEP:-0}
+ROUNDS=3
+SEED=$BENCH/read_seed.py
+
+# name|url path|target ms (or -)|target bytes (or -)
+ENDPOINTS=(
+  "healthz|/healthz|-|-"
+  "api_counts|/api/counts|10|-"
+  "api_counts_big|/api/counts/big|-|-"
+  "api_counts_p5000|/api/counts/p/5000|-|-"
+  "api_history_big_day|/api/history/big?bucket=day|-|-"
+  "api_history_big_raw|/api/history/big?limit=10000|-|-"
+  "api_plot_big|/api/plot/big|50|100000"
+  "plot_big|/plot/big|-|-"
+  "root|/|-|-"
+)
+
+log() { printf '[%s] %s\n' "$(date +%T)" "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+# ------------------------------------------------------------------ Footfall
+# start_footfall STORE: start Footfall on $TMP/STORE (config written by the caller)
+start_footfall() {
+  local dir=$TMP/$1
+  "$FOOTFALL" --data-dir "$dir" >> "$dir/server.log" 2>&1 &
+  FF_PID=$!
+  local deadline=$((SECONDS + 120))
+  until [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$URL/readyz" || true)" = 200 ]; do
+    kill -0 "$FF_PID" 2>/dev/null || die "footfall ($1) exited; see $dir/server.log"
+    [ $SECONDS -lt $deadline ] || die "footfall ($1) not ready after 120 s"
+    sleep 0.2
+  done
+}
+stop_footfall() {
+  [ -n "$FF_PID" ] || return 0
+  kill -TERM "$FF_PID" 2>/dev/null || true
+  for _ in $(seq 150); do kill -0 "$FF_PID" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$FF_PID" 2>/dev/null || true
+  wait "$FF_PID" 2>/dev/null || true
+  FF_PID=""
+}
+write_config() { # STORE PORT [PG_PORT]
+  mkdir -p "$TMP/$1"
+  {
+    echo "socket_address: \"127.0.0.1:$2\""
+    if [ "$1" = postgres ]; then
+      echo "db: {host: 127.0.0.1, port: $3, username: postgres, password: x, database: footfall}"
+    fi
+  } > "$TMP/$1/config.yaml"
+}
+
+# ------------------------------------------------------------------ cleanup
+TMP=$(mktemp -d /tmp/footfall-read.XXXXXX)
+chmod 755 "$TMP"   # the postgres user must reach its data dir inside
+FF_PID=""
+CHILD=""   # the long step running now (build, seeding), see run_child
+PGDATA=""
+WATCHDOG=""
+cleanup() {
+  local rc=$?
+  set +e     # tidy up everything, whatever fails on the way
+  trap - EXIT INT TERM
+  [ -n "$WATCHDOG" ] && kill "$WATCHDOG" 2>/dev/null
+  [ -n "$CHILD" ] && kill "$CHILD" 2>/dev/null
+  stop_footfall
+  if [ -n "$PGDATA" ] && [ -f "$PGDATA/postmaster.pid" ]; then
+    as_pg "$PGBIN/pg_ctl" -D "$PGDATA" -m fast -w -t 30 stop >/dev/null 2>&1 || true
+  fi
+  if [ "$rc" = 1 ] || [ "$rc" -ge 128 ]; then
+    log "run failed (exit $rc); last lines of the logs:"
+    for f in "$TMP"/*/server.log "$TMP"/pg/pg.log; do
+      [ -f "$f" ] && { echo "--- $f"; tail -n 15 "$f"; } >&2
+    done
+  fi
+  if [ "$KEEP" = 1 ]; then log "kept $TMP"; else rm -rf "$TMP"; fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+(
+  sleep "$MAX_SECONDS" & s=$!
+  trap 'kill $s 2>/dev/null; exit 0' TERM
+  wait $s
+  log "time limit of ${MAX_SECONDS}s reached, stopping"
+  kill -TERM $$
+) &
+WATCHDOG=$!
+
+# run_child CMD...: run a long step so that a signal (Ctrl-C, the time limit)
+# interrupts it at once: bash runs traps during `wait`, not during a
+# foreground command.
+run_child() {
+  "$@" &
+  CHILD=$!
+  local rc=0
+  wait "$CHILD" || rc=$?
+  CHILD=""
+  return "$rc"
+}
+as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+now_s() { date +%s.%N; }
+since() { awk -v a="$1" -v b="$(now_s)" 'BEGIN{printf "%.0f", b - a}'; }
+
+# ------------------------------------------------------------------ tools
+for tool in python3 curl psql; do command -v "$tool" >/dev/null || die "$tool is needed"; done
+PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+[ -x "$PGBIN/initdb" ] || die "no PostgreSQL server binaries under /usr/lib/postgresql/*/bin"
+if [ "$BUILD" = 1 ]; then
+  log "building the release binary"
+  # src/ is being worked on: if it does not compile right now, wait and retry.
+  for attempt in 1 2 3 4; do
+    run_child cargo build --manifest-path "$ROOT/Cargo.toml" --release --locked > "$TMP/build.log" 2>&1 && break
+    [ "$attempt" = 4 ] && { tail -n 30 "$TMP/build.log" >&2; die "build failed"; }
+    log "build failed (attempt $attempt), retrying in 60 s"; sleep 60
+  done
+fi
+FOOTFALL=$ROOT/target/release/footfall
+[ -x "$FOOTFALL" ] || die "missing $FOOTFALL"
+COMMIT=$(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo unknown)
+if [ -n "$(cd "$ROOT" && git status --porcelain -- src sql Cargo.toml Cargo.lock 2>/dev/null)" ]; then
+  COMMIT="$COMMIT (+ uncommitted changes in src/)"
+fi
+LOADAVG_START=$(cut -d' ' -f1-3 /proc/loadavg)
+# "Now" of the data set, in microseconds: both stores get exactly the same rows.
+T0=$(( $(date +%s%N) / 1000 ))
+
+# ------------------------------------------------------------------ measuring
+# fetch STORE: every endpoint once, body and headers kept for the checks
+fetch_all() {
+  local dir=$TMP/$1/resp e name path code
+  mkdir -p "$dir"
+  for e in "${ENDPOINTS[@]}"; do
+    IFS='|' read -r name path _ _ <<< "$e"
+    code=$(curl -s --max-time 30 -D "$dir/$name.headers" -o "$dir/$name.body" -w '%{http_code}' "$URL$path")
+    [ "$code" = 200 ] || PROBLEMS+=("$1: GET $path answered $code")
+  done
+}
+# measure STORE: warm-up, then RUNS timed requests per endpoint over ROUNDS rounds
+measure() {
+  local dir=$TMP/$1/times e name path r i out code size t per=$(( (RUNS + ROUNDS - 1) / ROUNDS ))
+  mkdir -p "$dir"
+  for e in "${ENDPOINTS[@]}"; do
+    IFS='|' read -r name path _ _ <<< "$e"
+    : > "$dir/$name"
+    for i in $(seq "$WARMUP"); do curl -s -o /dev/null --max-time 30 "$URL$path" || true; done
+  done
+  for r in $(seq "$ROUNDS"); do
+    for e in "${ENDPOINTS[@]}"; do
+      IFS='|' read -r name path _ _ <<< "$e"
+      for i in $(seq "$per"); do
+        [ "$(wc -l < "$dir/$name")" -lt "$RUNS" ] || break
+        out=$(curl -s -o /dev/null --max-time 30 -w '%{http_code} %{size_download} %{time_total}' "$URL$path" || echo "000 0 0")
+        read -r code size t <<< "$out"
+        [ "$code" = 200 ] || { PROBLEMS+=("$1: GET $path answered $code while timing"); continue; }
+        echo "$t $size" >> "$dir/$name"
+      done
+    done
+  done
+}
+# summarize FILE: median ms, median bytes
+summarize() {
+  sort -g "$1" | awk '{t[NR]=$1*1000; s[NR]=$2}
+    END { if (NR == 0) { print "nan 0"; exit }
+          m = (NR % 2) ? t[(NR+1)/2] : (t[NR/2] + t[NR/2+1]) / 2
+          printf "%.2f %d\n", m, s[int((NR+1)/2)] }'
+}
+
+PROBLEMS=()
+declare -A SEED_SECONDS HWM
+
+# ------------------------------------------------------------------ PostgreSQL
+PG_PORT=$(free_port)
+PGDIR=$TMP/pg
+mkdir -p "$PGDIR"
+[ "$(id -u)" = 0 ] && chown postgres:postgres "$PGDIR"
+PGDATA=$PGDIR/data
+PG_VERSION=$("$PGBIN/postgres" --version | awk '{print $3}')
+log "starting PostgreSQL $PG_VERSION on 127.0.0.1:$PG_PORT (fsync=off: a read benchmark)"
+as_pg "$PGBIN/initdb" -D "$PGDATA" -U postgres --auth=trust -E UTF8 --locale=C --no-sync > "$PGDIR/initdb.log" 2>&1 \
+  || { cat "$PGDIR/initdb.log" >&2; die "initdb failed"; }
+as_pg "$PGBIN/pg_ctl" -D "$PGDATA" -l "$PGDIR/pg.log" -w -t 60 \
+  -o "-p $PG_PORT -c listen_addresses=127.0.0.1 -k $PGDIR -c fsync=off -c synchronous_commit=off \
+      -c full_page_writes=off -c wal_level=minimal -c max_wal_senders=0 -c max_wal_size=8GB \
+      -c checkpoint_timeout=30min" start >/dev/null \
+  || die "PostgreSQL did not start"
+psql_do() { psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -v ON_ERROR_STOP=1 -qAt "$@"; }
+psql_do -c "CREATE DATABASE footfall" >/dev/null
+
+for store in postgres sqlite; do
+  port=$(free_port)
+  URL=http://127.0.0.1:$port
+  write_config "$store" "$port" "$PG_PORT"
+  log "$store: letting Footfall create the schema"
+  start_footfall "$store"
+  stop_footfall
+
+  log "$store: seeding 10,000 paths and 10,000,000 calls"
+  started=$(now_s)
+  if [ "$store" = postgres ]; then
+    python3 "$SEED" postgres-sql "$T0" > "$PGDIR/seed.sql"
+    run_child psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -d footfall -v ON_ERROR_STOP=1 -qAt \
+      -f "$PGDIR/seed.sql" > >(sed -u 's/^/  /' >&2) 2> >(sed -u 's/^psql:[^ ]* NOTICE: */  /; s/^/  /' >&2)
+  else
+    run_child python3 "$SEED" sqlite "$TMP/sqlite/footfall.sqlite3" "$T0"
+  fi
+  SEED_SECONDS[$store]=$(since "$started")
+  log "$store: seeded in ${SEED_SECONDS[$store]} s"
+
+  start_footfall "$store"
+  log "$store: checking the answers, then timing (warm-up $WARMUP, $RUNS runs per endpoint)"
+  fetch_all "$store"
+  measure "$store"
+  HWM[$store]=$(awk '/^VmHWM/{print $2}' "/proc/$FF_PID/status")
+  stop_footfall
+  if [ "$store" = postgres ]; then
+    # The plan of the query behind the "Last 7 days" column of / (a copy of
+    # COUNTS_BETWEEN in src/store/postgres.rs), for the report.
+    psql_do -d footfall -c "EXPLAIN (ANALYZE, BUFFERS) SELECT p.path, sum(d.count)::bigint \
+      FROM daily_counts d JOIN paths p ON p.id = d.path_id \
+      WHERE d.day BETWEEN (now() AT TIME ZONE 'UTC')::date - 6 AND (now() AT TIME ZONE 'UTC')::date GROUP BY p.path" \
+      > "$TMP/pg/explain-week.txt" 2>&1 || true
+    as_pg "$PGBIN/pg_ctl" -D "$PGDATA" -m fast -w -t 30 stop >/dev/null || true
+  fi
+done
+
+log "checking the answers against the seed and across stores"
+if ! check_out=$(python3 "$SEED" check "$TMP/postgres/resp" "$T0" "$TMP/sqlite/resp"); then
+  while IFS= read -r line; do PROBLEMS+=("$line"); done <<< "$check_out"
+fi
+
+# ------------------------------------------------------------------ report
+FAILED=0
+declare -A MED
+table() {
+  echo "| endpoint | PostgreSQL ms | × /healthz | bytes | SQLite ms | × /healthz | bytes | target |"
+  echo "|---|--:|--:|--:|--:|--:|--:|---|"
+  local e name path tms tbytes store med size verdicts row base
+  declare -A basems
+  for store in postgres sqlite; do
+    read -r basems[$store] _ < <(summarize "$TMP/$store/times/healthz")
+  done
+  for e in "${ENDPOINTS[@]}"; do
+    IFS='|' read -r name path tms tbytes <<< "$e"
+    row="| \`$path\` |"
+    verdicts=()
+    for store in postgres sqlite; do
+      read -r med size < <(summarize "$TMP/$store/times/$name")
+      base=${basems[$store]}
+      row+=" $med | $(awk -v a="$med" -v b="$base" 'BEGIN{printf (b > 0 ? "%.1f" : "–"), a / b}') | $size |"
+      if [ "$tms" != - ]; then
+        if awk -v a="$med" -v b="$tms" 'BEGIN{exit !(a <= b)}'; then :; else verdicts+=("$store ${med} ms > ${tms} ms"); fi
+      fi
+      if [ "$tbytes" != - ] && [ "$size" -ge "$tbytes" ]; then verdicts+=("$store ${size} B ≥ ${tbytes} B"); fi
+    done
+    if [ "$tms" = - ] && [ "$tbytes" = - ]; then
+      row+=" |"
+    else
+      local want="≤ $tms ms"; [ "$tbytes" != - ] && want+=", < $((tbytes / 1000)) KB"
+      if [ ${#verdicts[@]} = 0 ]; then row+=" $want: **PASS** |"; else row+=" $want: **FAIL** (${verdicts[*]}) |"; FAILED=1; fi
+    fi
+    echo "$row"
+  done
+  echo "| peak RSS of footfall (VmHWM) | $(( ${HWM[postgres]:-0} / 1024 )) MiB | | | $(( ${HWM[sqlite]:-0} / 1024 )) MiB | | | |"
+}
+TABLE=$(table)
+[ ${#PROBLEMS[@]} = 0 ] || FAILED=1
+
+CPU=$(awk -F': ' '/^model name/{print $2; exit}' /proc/cpuinfo)
+{
+  echo "# Read benchmark"
+  echo
+  echo "Produced by \`bash bench/read.sh\` on $(date -u '+%Y-%m-%d %H:%M UTC'), footfall $COMMIT."
+  echo
+  echo "Machine: $(nproc) CPUs ($CPU), Linux $(uname -r), $(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo) RAM;"
+  echo "load average at start $LOADAVG_START, at end $(cut -d' ' -f1-3 /proc/loadavg) (the cores are shared)."
+  echo "PostgreSQL $PG_VERSION (throwaway cluster, default shared_buffers, fsync off), SQLite bundled with rusqlite."
+  echo
+  echo "Data: 10,000 paths and 10,000,000 calls over the last 1,095 days, identical in both"
+  echo "stores: \`/big\` has 1,000,000 calls; \`/p/1\` … \`/p/9999\` share 9,000,000 (900 or 901 each,"
+  echo "about one a day, so \`daily_counts\` holds about 9 million rows). See \`bench/read_seed.py\`."
+  echo "Seeding took ${SEED_SECONDS[postgres]} s into PostgreSQL and ${SEED_SECONDS[sqlite]} s into SQLite (set-based SQL, calls index built after loading)."
+  echo
+  echo "Each figure is the median of $RUNS sequential \`curl\` requests (new connection each, after"
+  echo "$WARMUP warm-up requests), interleaved over $ROUNDS rounds; \`× /healthz\` is that median divided by the"
+  echo "median of \`/healthz\` on the same server in the same rounds, which factors out the machine's speed"
+  echo "and load. \`bytes\` is the response body size."
+  echo
+  echo "$TABLE"
+  echo
+  if [ ${#PROBLEMS[@]} = 0 ]; then
+    echo "Every answer matched the seed (counts, first/last call, per-day counts, the first 10,000 raw"
+    echo "call times and the \`Link\` to the next page), and PostgreSQL and SQLite answered byte for byte alike."
+  else
+    echo "Problems found in the answers:"
+    echo
+    for p in "${PROBLEMS[@]}"; do echo "- $p"; done
+  fi
+  if [ -s "$TMP/pg/explain-week.txt" ]; then
+    echo
+    echo "For reference, the PostgreSQL plan of the query behind the \"Last 7 days\" column of \`/\`"
+    echo "(\`COUNTS_BETWEEN\` in src/store/postgres.rs, over the last 7 days), taken after the timing:"
+    echo
+    echo '```'
+    cat "$TMP/pg/explain-week.txt"
+    echo '```'
+  fi
+} > "$OUT"
+
+echo
+echo "$TABLE"
+echo
+if [ ${#PROBLEMS[@]} != 0 ]; then
+  echo "Problems:"; for p in "${PROBLEMS[@]}"; do echo "  - $p"; done
+fi
+log "seeding: PostgreSQL ${SEED_SECONDS[postgres]} s, SQLite ${SEED_SECONDS[sqlite]} s; report written to $OUT"
+[ "$FAILED" = 0 ] || exit 2

@@ -1,0 +1,321 @@
+#!/usr/bin/env python3
+"""The data set of the read benchmark (bench/read.sh), in one place: how it is
+seeded into each store, and what Footfall must answer about it.
+
+    read_seed.py postgres-sql T0     print the PostgreSQL seed (pipe into psql)
+    read_seed.py sqlite FILE T0      seed a Footfall SQLite file
+    read_seed.py check DIR T0 [DIR2] check saved responses (and compare stores)
+
+T0 is "now" in microseconds since the Unix epoch, fixed once per run so both
+stores hold exactly the same rows. The data, in UTC:
+
+  /big       id 1, 1,000,000 calls spread evenly over the 1,095 days before T0
+  /p/1 ...   ids 2..10,000, 9,000,000 calls dealt round-robin (call i goes to
+  /p/9999    /p/(i mod 9999 + 1)), spread evenly over the same 1,095 days;
+             /p/1../p/900 get 901 calls, the others 900
+
+Call i of a series of n lands at T0 - SPAN + i*step + jitter(i), where
+step = SPAN / n and jitter(i) = (i * 2654435761) mod step, so times are
+increasing, exact integers of microseconds, and not on a grid. totals,
+first/last call and daily_counts (per UTC day) are computed from the calls
+with set-based SQL after loading, exactly as Footfall would have kept them.
+
+Footfall creates the schema first; the seed only fills it (it drops the calls
+index while loading and recreates it under the same name and definition).
+"""
+
+import json
+import os
+import re
+import sqlite3
+import sys
+import time
+
+DAY_US = 86_400_000_000
+SPAN_US = 1095 * DAY_US
+BIG_CALLS = 1_000_000
+OTHER_PATHS = 9_999
+OTHER_CALLS = 9_000_000
+CHUNK = 1_000_000
+MULT = 2_654_435_761
+
+BIG_STEP = SPAN_US // BIG_CALLS
+OTHER_STEP = SPAN_US // OTHER_CALLS
+
+
+def log(message):
+    print(f"[{time.strftime('%H:%M:%S')}]   {message}", file=sys.stderr, flush=True)
+
+
+# ----------------------------------------------------------------- the formula
+def big_call(t0, i):
+    return t0 - SPAN_US + i * BIG_STEP + (i * MULT) % BIG_STEP
+
+
+def other_call(t0, i):
+    return t0 - SPAN_US + i * OTHER_STEP + (i * MULT) % OTHER_STEP
+
+
+def other_calls_of(n, t0):
+    """(count, first, last) of /p/n."""
+    k = n - 1  # call i goes to /p/(i % 9999 + 1)
+    count = len(range(k, OTHER_CALLS, OTHER_PATHS))
+    last_i = k + (count - 1) * OTHER_PATHS
+    return count, other_call(t0, k), other_call(t0, last_i)
+
+
+# ----------------------------------------------------------------- PostgreSQL
+def postgres_sql(t0):
+    ts = "'epoch'::timestamptz + ({us}) * interval '1 microsecond'"
+    big = ts.format(us=f"{t0 - SPAN_US} + i * {BIG_STEP} + (i * {MULT}) % {BIG_STEP}")
+    other = ts.format(us=f"{t0 - SPAN_US} + i * {OTHER_STEP} + (i * {MULT}) % {OTHER_STEP}")
+    chunks = OTHER_CALLS // CHUNK
+    # One DO block is one transaction: TRUNCATE in it lets wal_level=minimal
+    # skip WAL for the loaded tables; NOTICEs reach psql as they are raised.
+    return f"""
+\\set ON_ERROR_STOP 1
+SET client_min_messages = notice;
+SET work_mem = '512MB';
+SET maintenance_work_mem = '1GB';
+DO $seed$
+DECLARE
+  t timestamptz := clock_timestamp();
+  lo bigint;
+BEGIN
+  -- FK checks off while loading (superuser only); the data is consistent by construction.
+  PERFORM set_config('session_replication_role', 'replica', true);
+  TRUNCATE calls, daily_counts, paths;
+  DROP INDEX calls_path_id_called_at;
+  INSERT INTO paths (id, path) VALUES (1, '/big');
+  INSERT INTO paths (id, path) SELECT n + 1, '/p/' || n FROM generate_series(1, {OTHER_PATHS}) n;
+  PERFORM setval(pg_get_serial_sequence('paths', 'id'), {OTHER_PATHS + 1});
+  INSERT INTO calls (path_id, called_at) SELECT 1, {big} FROM generate_series(0::bigint, {BIG_CALLS - 1}) i;
+  RAISE NOTICE 'calls 1000000/10000000 (/big) in % s', round(extract(epoch FROM clock_timestamp() - t), 1);
+  FOR c IN 0..{chunks - 1} LOOP
+    lo := c * {CHUNK};
+    INSERT INTO calls (path_id, called_at)
+      SELECT 2 + i % {OTHER_PATHS}, {other} FROM generate_series(lo, lo + {CHUNK - 1}) i;
+    RAISE NOTICE 'calls %/10000000 in % s', {BIG_CALLS} + lo + {CHUNK},
+      round(extract(epoch FROM clock_timestamp() - t), 1);
+  END LOOP;
+  CREATE INDEX calls_path_id_called_at ON calls (path_id, called_at);
+  RAISE NOTICE 'calls index in % s', round(extract(epoch FROM clock_timestamp() - t), 1);
+  INSERT INTO daily_counts (path_id, day, count)
+    SELECT path_id, (called_at AT TIME ZONE 'UTC')::date, count(*) FROM calls GROUP BY 1, 2;
+  RAISE NOTICE 'daily_counts in % s', round(extract(epoch FROM clock_timestamp() - t), 1);
+  UPDATE paths SET total = t.n, first_call = t.f, last_call = t.l, registered_at = t.f
+    FROM (SELECT path_id, count(*) AS n, min(called_at) AS f, max(called_at) AS l FROM calls GROUP BY path_id) t
+    WHERE paths.id = t.path_id;
+  RAISE NOTICE 'totals in % s', round(extract(epoch FROM clock_timestamp() - t), 1);
+END
+$seed$;
+VACUUM (ANALYZE) paths, calls, daily_counts;
+SELECT 'rows: paths ' || (SELECT count(*) FROM paths) || ', calls ' || (SELECT count(*) FROM calls)
+  || ', daily_counts ' || (SELECT count(*) FROM daily_counts)
+  || ', sum(total) ' || (SELECT sum(total) FROM paths);
+"""
+
+
+# ----------------------------------------------------------------- SQLite
+def seed_sqlite(file, t0):
+    start = time.monotonic()
+    conn = sqlite3.connect(file, isolation_level=None)
+    conn.execute("PRAGMA journal_mode = OFF")  # back to WAL below; Footfall sets it again anyway
+    conn.execute("PRAGMA synchronous = OFF")
+    conn.execute("PRAGMA foreign_keys = OFF")
+    conn.execute("PRAGMA cache_size = -1000000")  # 1 GB while loading
+    conn.execute("PRAGMA temp_store = MEMORY")
+    index_sql = conn.execute(
+        "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = 'calls_path_id_called_at'"
+    ).fetchone()[0]
+
+    def step(message):
+        log(f"{message} in {time.monotonic() - start:.1f} s")
+
+    def series(n_from, n_to, select):
+        return (
+            f"WITH RECURSIVE s(i) AS (SELECT {n_from} UNION ALL SELECT i + 1 FROM s WHERE i < {n_to}) "
+            f"INSERT INTO calls (path_id, called_at) {select}"
+        )
+
+    conn.execute("BEGIN")
+    conn.execute("DELETE FROM daily_counts")
+    conn.execute("DELETE FROM calls")
+    conn.execute("DELETE FROM paths")
+    conn.execute("DROP INDEX calls_path_id_called_at")
+    conn.execute("INSERT INTO paths (id, path, registered_at) VALUES (1, '/big', 0)")
+    conn.execute(
+        f"WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < {OTHER_PATHS}) "
+        "INSERT INTO paths (id, path, registered_at) SELECT n + 1, '/p/' || n, 0 FROM s"
+    )
+    conn.execute(
+        series(0, BIG_CALLS - 1, f"SELECT 1, {t0 - SPAN_US} + i * {BIG_STEP} + (i * {MULT}) % {BIG_STEP} FROM s")
+    )
+    step(f"calls {BIG_CALLS}/10000000 (/big)")
+    for lo in range(0, OTHER_CALLS, CHUNK):
+        conn.execute(
+            series(
+                lo,
+                lo + CHUNK - 1,
+                f"SELECT 2 + i % {OTHER_PATHS}, {t0 - SPAN_US} + i * {OTHER_STEP} + (i * {MULT}) % {OTHER_STEP} FROM s",
+            )
+        )
+        step(f"calls {BIG_CALLS + lo + CHUNK}/10000000")
+    conn.execute(index_sql)
+    step("calls index")
+    conn.execute(
+        f"INSERT INTO daily_counts (path_id, day, count) "
+        f"SELECT path_id, called_at / {DAY_US}, count(*) FROM calls GROUP BY 1, 2"
+    )
+    step("daily_counts")
+    # registered_at: microseconds, as Footfall writes it.
+    conn.execute(
+        "UPDATE paths SET total = t.n, first_call = t.f, last_call = t.l, registered_at = t.f "
+        "FROM (SELECT path_id, count(*) AS n, min(called_at) AS f, max(called_at) AS l FROM calls GROUP BY path_id) t "
+        "WHERE paths.id = t.path_id"
+    )
+    step("totals")
+    conn.execute("COMMIT")
+    # No ANALYZE: Footfall never runs it, so a real database has no sqlite_stat1 either.
+    conn.execute("PRAGMA journal_mode = WAL")
+    rows = [conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("paths", "calls", "daily_counts")]
+    total = conn.execute("SELECT sum(total) FROM paths").fetchone()[0]
+    conn.close()
+    log(f"rows: paths {rows[0]}, calls {rows[1]}, daily_counts {rows[2]}, sum(total) {total}")
+
+
+# ----------------------------------------------------------------- checks
+TIME_RE = re.compile(r"^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))?(Z|[+-]\d\d:\d\d)$")
+
+
+def micros(text):
+    """RFC 3339 → exact microseconds since the epoch (no float on the way)."""
+    import calendar
+
+    m = TIME_RE.match(text)
+    if not m:
+        raise ValueError(f"not RFC 3339: {text!r}")
+    y, mo, d, h, mi, s = (int(g) for g in m.groups()[:6])
+    frac = (m.group(7) or "").ljust(9, "0")
+    if int(frac[6:]):
+        raise ValueError(f"sub-microsecond digits in {text!r}")
+    zone = m.group(8)
+    offset = 0 if zone == "Z" else (1 if zone[0] == "+" else -1) * (int(zone[1:3]) * 60 + int(zone[4:6])) * 60
+    seconds = calendar.timegm((y, mo, d, h, mi, s)) - offset
+    return seconds * 1_000_000 + int(frac[:6])
+
+
+def check(dir_, t0, problems):
+    def body(name):
+        with open(os.path.join(dir_, name + ".body"), "rb") as f:
+            return f.read()
+
+    def headers(name):
+        with open(os.path.join(dir_, name + ".headers"), encoding="latin-1") as f:
+            return f.read()
+
+    def expect(cond, message):
+        if not cond:
+            problems.append(f"{os.path.basename(dir_)}: {message}")
+
+    counts = json.loads(body("api_counts"))
+    expect(len(counts) == 1 + OTHER_PATHS, f"/api/counts has {len(counts)} paths, not {1 + OTHER_PATHS}")
+    expect(counts[:1] == [{"path": "/big", "count": BIG_CALLS}], f"/api/counts starts with {counts[:1]}")
+    expect(sum(c["count"] for c in counts) == BIG_CALLS + OTHER_CALLS, "/api/counts does not sum to 10,000,000")
+    expect(
+        counts == sorted(counts, key=lambda c: (-c["count"], c["path"])),
+        "/api/counts is not ordered by count descending, then path",
+    )
+    expected_other = {f"/p/{n}": other_calls_of(n, t0)[0] for n in range(1, OTHER_PATHS + 1)}
+    got_other = {c["path"]: c["count"] for c in counts if c["path"] != "/big"}
+    expect(got_other == expected_other, "/api/counts: some /p/N counts differ from the seed")
+
+    def summary(name, path, count, first, last):
+        s = json.loads(body(name))
+        expect(s.get("path") == path and s.get("count") == count, f"{name}: {s}")
+        for key, want in (("first", first), ("last", last)):
+            try:
+                got = micros(s.get(key) or "")
+            except ValueError as e:
+                expect(False, f"{name}.{key}: {e}")
+                continue
+            expect(got == want, f"{name}.{key} = {s.get(key)} ({got}), seeded {want}")
+
+    summary("api_counts_big", "/big", BIG_CALLS, big_call(t0, 0), big_call(t0, BIG_CALLS - 1))
+    summary("api_counts_p5000", "/p/5000", *other_calls_of(5000, t0))
+
+    days = json.loads(body("api_history_big_day"))
+    first_day = big_call(t0, 0) // DAY_US
+    today = t0 // DAY_US
+    expect(sum(d["count"] for d in days) == BIG_CALLS, "history bucket=day does not sum to 1,000,000")
+    expect(len(days) == today - first_day + 1, f"history bucket=day has {len(days)} days, not {today - first_day + 1}")
+    try:
+        starts = [micros(d["start"]) for d in days]
+        expect(
+            starts == [(first_day + k) * DAY_US for k in range(len(days))],
+            "history bucket=day: starts are not consecutive UTC midnights from the first call's day",
+        )
+        # Per-day counts recomputed from the formula.
+        want = {}
+        for i in range(BIG_CALLS):
+            day = big_call(t0, i) // DAY_US
+            want[day] = want.get(day, 0) + 1
+        got = {s // DAY_US: d["count"] for s, d in zip(starts, days) if d["count"]}
+        expect(got == want, "history bucket=day: per-day counts differ from the seed")
+    except ValueError as e:
+        expect(False, f"history bucket=day: {e}")
+
+    raw = json.loads(body("api_history_big_raw"))
+    expect(len(raw) == 10_000, f"raw history page has {len(raw)} items, not 10000")
+    try:
+        got = [micros(t) for t in raw]
+        expect(got == [big_call(t0, i) for i in range(len(raw))], "raw history page: times differ from the seed")
+    except ValueError as e:
+        expect(False, f"raw history: {e}")
+    link = [h for h in headers("api_history_big_raw").splitlines() if h.lower().startswith("link:")]
+    expect(len(link) == 1 and 'rel="next"' in link[0] and "after=" in link[0], f"raw history Link header: {link}")
+
+    svg = body("api_plot_big")
+    expect(svg.lstrip().startswith(b"<svg") or svg.lstrip().startswith(b"<?xml"), "/api/plot/big is not SVG")
+    expect(len(svg) < 100_000, f"/api/plot/big is {len(svg)} bytes (limit 100,000)")
+    page = body("plot_big")
+    expect(b"<svg" in page and b"/big" in page, "/plot/big has no chart or title")
+    home = body("root")
+    expect(b"/plot/big" in home and b"/plot/p/9999" in home, "/ does not list /big and /p/9999")
+
+
+def compare(a, b, problems):
+    """Both stores hold the same rows, so their JSON must match byte for byte."""
+    for name in ("api_counts", "api_counts_big", "api_counts_p5000", "api_history_big_day", "api_history_big_raw"):
+        with open(os.path.join(a, name + ".body"), "rb") as f, open(os.path.join(b, name + ".body"), "rb") as g:
+            if f.read() != g.read():
+                problems.append(f"{name}: PostgreSQL and SQLite answers differ")
+    for name in ("api_plot_big", "plot_big", "root"):
+        with open(os.path.join(a, name + ".body"), "rb") as f, open(os.path.join(b, name + ".body"), "rb") as g:
+            if f.read() != g.read():
+                problems.append(f"{name}: PostgreSQL and SQLite answers differ (HTML/SVG)")
+
+
+def main(argv):
+    if len(argv) >= 2 and argv[0] == "postgres-sql":
+        sys.stdout.write(postgres_sql(int(argv[1])))
+    elif len(argv) >= 3 and argv[0] == "sqlite":
+        seed_sqlite(argv[1], int(argv[2]))
+    elif len(argv) >= 3 and argv[0] == "check":
+        t0 = int(argv[2])
+        problems = []
+        check(argv[1], t0, problems)
+        if len(argv) >= 4:
+            check(argv[3], t0, problems)
+            compare(argv[1], argv[3], problems)
+        for p in problems:
+            print(p)
+        return 1 if problems else 0
+    else:
+        print(__doc__, file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -55,6 +55,11 @@ const ALL_SLOTS: &str = "SELECT path_id, floor(extract(epoch FROM called_at) / 9
      WHERE called_at >= $1 AND called_at < $2 GROUP BY 1, 2";
 const INSERT_DAILY: &str = "INSERT INTO daily_counts (path_id, day, count) \
      SELECT p, DATE '1970-01-01' + d, n FROM unnest($1::bigint[], $2::int[], $3::bigint[]) AS t(p, d, n)";
+/// Starts a batch's transaction. A batch touches a few rows of `paths` and
+/// `daily_counts` by key; left alone, the planner joins the small unnest
+/// input against a full scan of `paths` (its row estimate for unnest is
+/// generic), which makes every commit O(paths). Index lookups are O(batch).
+const BEGIN_BATCH: &str = "BEGIN; SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off";
 const REGISTER_PATH: &str =
     "WITH inserted AS (INSERT INTO paths (path) VALUES ($1) ON CONFLICT (path) DO NOTHING RETURNING id) \
      SELECT id FROM inserted UNION ALL SELECT id FROM paths WHERE path = $1 LIMIT 1";
@@ -79,14 +84,18 @@ impl PostgresStore {
             .application_name("footfall")
             .connect_timeout(CONNECT_TIMEOUT)
             .keepalives(true)
+            .keepalives_idle(Duration::from_secs(30))
             // A statement stuck behind a lock must fail, not hold hits forever;
             // JIT compiles for longer than our short queries run.
             .options("-c statement_timeout=10000 -c jit=off");
+        // Fast recycling checks that the connection is still open (a restarted
+        // server closes it); keepalives notice a peer that vanished silently.
+        // A test query per checkout would add a round trip to every batch.
         let manager = Manager::from_config(
             pg,
             NoTls,
             ManagerConfig {
-                recycling_method: RecyclingMethod::Verified,
+                recycling_method: RecyclingMethod::Fast,
             },
         );
         let pool = Pool::builder(manager)
@@ -165,23 +174,27 @@ impl PostgresStore {
         let firsts: Vec<SystemTime> = sums.per_path.iter().map(|s| SystemTime::from(s.first)).collect();
         let lasts: Vec<SystemTime> = sums.per_path.iter().map(|s| SystemTime::from(s.last)).collect();
 
-        let mut client = self.pool.get().await?;
-        let tx = client.transaction().await?;
+        let client = self.pool.get().await?;
         let (insert, upsert, update) = tokio::try_join!(
-            tx.prepare_cached(INSERT_CALLS),
-            tx.prepare_cached(UPSERT_DAILY),
-            tx.prepare_cached(UPDATE_TOTALS),
+            client.prepare_cached(INSERT_CALLS),
+            client.prepare_cached(UPSERT_DAILY),
+            client.prepare_cached(UPDATE_TOTALS),
         )?;
         let insert_params: [&(dyn ToSql + Sync); 2] = [&call_paths, &call_times];
         let upsert_params: [&(dyn ToSql + Sync); 3] = [&day_paths, &days, &day_counts];
         let update_params: [&(dyn ToSql + Sync); 4] = [&total_paths, &totals, &firsts, &lasts];
-        // tokio-postgres pipelines these on the one connection: one round trip.
+        // The whole transaction goes out in one round trip: tokio-postgres
+        // sends each request when first polled, and try_join polls them in
+        // order. If a statement fails, PostgreSQL rejects the rest and turns
+        // the COMMIT into a rollback; the error comes back here, so the batch
+        // is reported failed and the connection is left outside a transaction.
         tokio::try_join!(
-            tx.execute(&insert, &insert_params),
-            tx.execute(&upsert, &upsert_params),
-            tx.execute(&update, &update_params),
+            client.simple_query(BEGIN_BATCH),
+            client.execute(&insert, &insert_params),
+            client.execute(&upsert, &upsert_params),
+            client.execute(&update, &update_params),
+            client.simple_query("COMMIT"),
         )?;
-        tx.commit().await?;
         Ok(())
     }
 }

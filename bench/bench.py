@@ -1,0 +1,562 @@
+#!/usr/bin/env python3
+"""Helpers for bench/run.sh: ports, waiting, warm-up, counts, checks and the
+final report. Standard library only; every network call is to 127.0.0.1 and
+has a timeout.
+
+Subcommands (see each function's docstring):
+  ports N                      N free TCP ports on 127.0.0.1
+  wait URL SECONDS             until URL answers 200
+  warmup BASE PAGES            register /call/repeat and /call/p1..pPAGES
+  sum BASE                     sum of counts from BASE/api/counts
+  settle BASE SECONDS          that sum, once it stops changing
+  probes SITE                  probes the tracked site received (JSON)
+  record ...                   one run's wrk summary -> a JSON line
+  verify ...                   stored-count check after a run -> a JSON line
+  probecheck ...               probes vs budget after a new-pages run -> a JSON line
+  dedup ...                    dedup-set memory figures -> a JSON line
+  report RESULTS META OUT      the table, targets and BENCHMARKS.md
+"""
+import argparse
+import http.client
+import json
+import re
+import socket
+import statistics
+import sys
+import time
+import urllib.error
+import urllib.request
+
+WARMUP_IP = "192.0.2.1"  # the warm-up visitor; outside the load scripts' ranges
+
+
+# ---------------------------------------------------------------- small tools
+
+def cmd_ports(args):
+    """Prints N distinct free ports (all bound at once, then released)."""
+    socks = []
+    for _ in range(args.n):
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        socks.append(s)
+    print(" ".join(str(s.getsockname()[1]) for s in socks))
+    for s in socks:
+        s.close()
+
+
+def get(url, timeout=10.0, headers=None):
+    req = urllib.request.Request(url, headers=headers or {})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
+            return resp.status, resp.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+
+def cmd_wait(args):
+    """Polls URL until it answers 200; exit status 1 after SECONDS."""
+    deadline = time.monotonic() + args.seconds
+    last = "no answer"
+    while time.monotonic() < deadline:
+        try:
+            status, _ = get(args.url, timeout=2)
+            if status == 200:
+                return 0
+            last = f"HTTP {status}"
+        except OSError as e:
+            last = str(e)
+        time.sleep(0.2)
+    print(f"{args.url}: not ready after {args.seconds}s ({last})", file=sys.stderr)
+    return 1
+
+
+def counts_sum(base):
+    status, body = get(base + "/api/counts", timeout=30)
+    if status != 200:
+        raise RuntimeError(f"{base}/api/counts answered {status}: {body[:200]!r}")
+    return sum(int(row.get("count") or 0) for row in json.loads(body))
+
+
+def cmd_sum(args):
+    print(counts_sum(args.base))
+
+
+def cmd_settle(args):
+    """Prints the counts sum once three readings 0.5 s apart agree (or after
+    SECONDS, with a warning): batched writes may land just after load stops."""
+    deadline = time.monotonic() + args.seconds
+    readings = [counts_sum(args.base)]
+    while time.monotonic() < deadline:
+        time.sleep(0.5)
+        readings.append(counts_sum(args.base))
+        if len(readings) >= 3 and readings[-1] == readings[-2] == readings[-3]:
+            break
+    else:
+        print(f"warning: counts still changing after {args.seconds}s", file=sys.stderr)
+    print(readings[-1])
+
+
+def cmd_probes(args):
+    status, body = get(args.site + "/__probes", timeout=5)
+    if status != 200:
+        raise RuntimeError(f"tracked site answered {status}")
+    print(body.decode())
+
+
+def cmd_warmup(args):
+    """Registers the repeat page and pages p1..pPAGES with one request each
+    (from the warm-up visitor), retrying answers other than 200 (e.g. a 503
+    while the probe budget refills) until every page answered 200."""
+    host, port = args.base.removeprefix("http://").split(":")
+    todo = ["/call/repeat"] + [f"/call/p{i}" for i in range(1, args.pages + 1)]
+    headers = {"X-Forwarded-For": WARMUP_IP, "User-Agent": "footfall-bench/1"}
+    deadline = time.monotonic() + args.seconds
+    conn = None
+    while todo and time.monotonic() < deadline:
+        failed = []
+        for path in todo:
+            try:
+                if conn is None:
+                    conn = http.client.HTTPConnection(host, int(port), timeout=10)
+                conn.request("GET", path, headers=headers)
+                resp = conn.getresponse()
+                resp.read()
+                if resp.status != 200:
+                    failed.append(path)
+            except (OSError, http.client.HTTPException):
+                failed.append(path)
+                conn = None
+        if failed:
+            time.sleep(0.5)
+        todo = failed
+    if todo:
+        print(f"warm-up: {len(todo)} pages never answered 200, e.g. {todo[:3]}", file=sys.stderr)
+        return 1
+    return 0
+
+
+# ---------------------------------------------------------------- results
+
+def parse_wrk(path):
+    with open(path) as f:
+        text = f.read()
+    match = re.search(r"^BENCH_JSON (\{.*\})$", text, re.M)
+    if not match:
+        raise RuntimeError(f"{path}: no BENCH_JSON line (did wrk fail?)\n{text[-2000:]}")
+    run = json.loads(match.group(1))
+    run["rps"] = run["requests"] / (run["duration_us"] / 1e6) if run["duration_us"] else 0.0
+    run["socket_errors"] = run["connect_errors"] + run["read_errors"] + run["write_errors"] + run["timeouts"]
+    run["ok"] = run["requests"] - run["non_2xx"]
+    return run
+
+
+def cmd_record(args):
+    """One JSON line for one wrk run, with the server's memory after it."""
+    run = parse_wrk(args.wrk_out)
+    run.update(kind="run", shape=args.shape, server=args.server, round=args.round,
+               rss_kb=args.rss_kb, hwm_kb=args.hwm_kb, cpu_server_s=args.cpu_server, cpu_pg_s=args.cpu_pg,
+               machine_busy_pct=args.machine_busy)
+    print(json.dumps(run))
+    per_req = f"CPU/req: server {cpu_us(args.cpu_server, run)}"
+    if args.cpu_pg > 0.05:
+        per_req += f", PostgreSQL {cpu_us(args.cpu_pg, run)}"
+    per_req += f"; machine {args.machine_busy:.0f}% busy"
+    print(f"  {args.shape:<18} {args.server:<16} round {args.round}: "
+          f"{run['rps']:>9.0f} req/s  p50 {run['p50_us'] / 1000:.2f} ms  "
+          f"p99 {run['p99_us'] / 1000:.2f} ms  non-2xx {run['non_2xx']}  "
+          f"socket errors {run['socket_errors']}  RSS {args.rss_kb / 1024:.1f} MiB  {per_req}",
+          file=sys.stderr)
+
+
+def cpu_us(seconds, run):
+    """CPU time per answered request, e.g. '12.3 µs'."""
+    return f"{seconds * 1e6 / run['requests']:.1f} µs" if run["requests"] else "–"
+
+
+def cmd_verify(args):
+    """Nothing lost, nothing double-counted.
+
+    Every new-visitor request that got a 200 must be stored; requests still
+    in flight when wrk stopped may or may not have been counted (their 200
+    was never read), but nothing beyond what was sent may be. So:
+        new 200s  <=  stored growth  <=  new requests sent
+    For the mixed shape the new 200s are not known one by one; the lower
+    bound is all 200s minus every repeat request sent.
+    """
+    run = parse_wrk(args.wrk_out)
+    stored = args.after - args.before
+    sent_new = run["sent_new"]
+    if args.mode == "mixed":
+        low = max(0, run["ok"] - (run["sent"] - sent_new))
+    else:
+        low = run["ok"]
+    ok = low <= stored <= sent_new
+    if stored < low:
+        detail = f"LOST {low - stored}: {low} new-visitor 200s but only {stored} stored"
+    elif stored > sent_new:
+        detail = f"DOUBLE-COUNTED {stored - sent_new}: {stored} stored but only {sent_new} new visitors sent"
+    elif stored == low:
+        detail = f"exact: {stored} stored = {low} new-visitor 200s"
+    else:
+        detail = (f"{stored} stored: {low} new-visitor 200s + {stored - low} of the "
+                  f"{sent_new - low} requests unanswered when wrk stopped")
+    print(json.dumps(dict(kind="check", check="counts", shape=args.shape, server=args.server,
+                          round=args.round, ok=ok, detail=detail, stored=stored, low=low,
+                          high=sent_new)))
+    print(f"  count check {args.shape} {args.server} #{args.round}: {'OK' if ok else 'MISMATCH'} — {detail}",
+          file=sys.stderr)
+
+
+def cmd_probecheck(args):
+    """The tracked site must not see more probes than the budget allows:
+    a full bucket (burst) plus the refill over the measured seconds."""
+    before = json.loads(args.before)
+    after = json.loads(args.after)
+    probes = after["total"] - before["total"]
+    budget = args.burst + args.rate * args.seconds
+    ok = probes <= budget
+    print(json.dumps(dict(kind="check", check="probes", round=args.round, ok=ok, probes=probes,
+                          budget=budget, burst=args.burst, rate=args.rate, seconds=args.seconds)))
+    print(f"  probe check round {args.round}: {probes} probes in {args.seconds:.1f} s, budget "
+          f"{budget:.0f} — {'OK' if ok else 'OVER BUDGET'}", file=sys.stderr)
+
+
+def cmd_dedup(args):
+    """Bytes of RSS per distinct visitor-page pair, from three readings."""
+    pairs = args.pairs_a + args.pairs_b
+    rec = dict(kind="dedup", max_visitors=args.max_visitors, pages=args.pages, warm_pairs=args.warm_pairs,
+               pairs_a=args.pairs_a, pairs_b=args.pairs_b, rss0_kb=args.rss0, rss1_kb=args.rss1,
+               rss2_kb=args.rss2, hwm_kb=args.hwm, rps=args.rps, count_detail=args.count_detail,
+               bytes_per_pair=(args.rss2 - args.rss0) * 1024 / pairs if pairs else float("nan"),
+               marginal_bytes_per_pair=(args.rss2 - args.rss1) * 1024 / args.pairs_b if args.pairs_b else float("nan"))
+    print(json.dumps(rec))
+    print(f"  dedup memory: {rec['bytes_per_pair']:.1f} bytes/pair over {pairs:,} pairs "
+          f"(second half alone {rec['marginal_bytes_per_pair']:.1f}); RSS {args.rss0 / 1024:.1f} -> "
+          f"{args.rss1 / 1024:.1f} -> {args.rss2 / 1024:.1f} MiB, peak {args.hwm / 1024:.1f} MiB", file=sys.stderr)
+
+
+# ---------------------------------------------------------------- report
+
+def fmt_ms(us):
+    return f"{us / 1000:.2f} ms"
+
+
+def fmt_ratio(r):
+    if r is None:
+        return "–"
+    return f"{r:.2f}" if r >= 0.1 else f"{r:.3f}"
+
+
+def fmt_mib(kb):
+    return f"{kb / 1024:.0f} MiB" if kb else "–"
+
+
+def cmd_report(args):
+    records = [json.loads(line) for line in open(args.results) if line.strip().startswith("{")]
+    meta = json.load(open(args.meta))
+    runs = [r for r in records if r["kind"] == "run"]
+    checks = [r for r in records if r["kind"] == "check"]
+    dedup = next((r for r in records if r["kind"] == "dedup"), None)
+
+    def runs_of(shape, server):
+        return {r["round"]: r for r in runs if r["shape"] == shape and r["server"] == server}
+
+    # Which ceiling run each row is compared with (same round).
+    ceiling_shape = {"repeat": "repeat", "new-visitors": "new-visitors", "mixed": "mixed",
+                     "repeat-under-flood": "repeat-under-flood", "new-pages-flood": "new-pages-flood"}
+    order = ["repeat", "new-visitors", "mixed", "new-pages-flood", "repeat-under-flood"]
+    servers = ["ceiling", "footfall-pg", "footfall-sqlite", "oxitraffic"]
+    rows, stats = [], {}
+    for shape in order:
+        ceil = runs_of(ceiling_shape[shape], "ceiling")
+        for server in servers:
+            mine = runs_of(shape, server)
+            if not mine:
+                continue
+            rounds = sorted(mine)
+            ratios = [mine[n]["rps"] / ceil[n]["rps"] for n in rounds if n in ceil and ceil[n]["rps"]]
+            p99_ratios = [mine[n]["p99_us"] / ceil[n]["p99_us"] for n in rounds if n in ceil and ceil[n]["p99_us"]]
+            s = dict(
+                rps=statistics.median(mine[n]["rps"] for n in rounds),
+                ratio=statistics.median(ratios) if ratios else None,
+                p99_ratio=statistics.median(p99_ratios) if p99_ratios else None,
+                p50=statistics.median(mine[n]["p50_us"] for n in rounds),
+                p99=statistics.median(mine[n]["p99_us"] for n in rounds),
+                non_2xx=sum(mine[n]["non_2xx"] for n in rounds),
+                socket_errors=sum(mine[n]["socket_errors"] for n in rounds),
+                requests=sum(mine[n]["requests"] for n in rounds),
+                rss=mine[rounds[-1]]["rss_kb"], hwm=max(mine[n]["hwm_kb"] for n in rounds),
+                rounds=len(rounds),
+                all_rps=[round(mine[n]["rps"]) for n in rounds],
+                all_ratios=[mine[n]["rps"] / ceil[n]["rps"] if n in ceil and ceil[n]["rps"] else None
+                            for n in rounds],
+                cpu_server_us=statistics.median(
+                    mine[n].get("cpu_server_s", 0) * 1e6 / mine[n]["requests"] for n in rounds if mine[n]["requests"]),
+                cpu_pg_us=statistics.median(
+                    mine[n].get("cpu_pg_s", 0) * 1e6 / mine[n]["requests"] for n in rounds if mine[n]["requests"]),
+                cpu_server_pct=statistics.median(
+                    mine[n].get("cpu_server_s", 0) * 1e8 / mine[n]["duration_us"] for n in rounds if mine[n]["duration_us"]),
+                machine_busy=statistics.median(mine[n].get("machine_busy_pct", 0) for n in rounds),
+                cpu_pg_pct=statistics.median(
+                    mine[n].get("cpu_pg_s", 0) * 1e8 / mine[n]["duration_us"] for n in rounds if mine[n]["duration_us"]),
+            )
+            stats[(shape, server)] = s
+            rows.append((shape, server, s))
+
+    label = {"repeat": "1 repeat", "new-visitors": "2 new visitors", "mixed": "3 mixed 90/10",
+             "new-pages-flood": "4 new pages (flood)", "repeat-under-flood": "4 repeat during flood"}
+    server_label = {"ceiling": "ceiling", "footfall-pg": "footfall (PostgreSQL)",
+                    "footfall-sqlite": "footfall (SQLite)", "oxitraffic": "OxiTraffic 0.1.3"}
+    table = ["| shape | server | req/s | × ceiling | p50 | p99 | non-2xx / socket errors | RSS (peak) |",
+             "|---|---|---:|---:|---:|---:|---:|---:|"]
+    for shape, server, s in rows:
+        ratio = "1.00" if server == "ceiling" else fmt_ratio(s["ratio"])
+        if shape == "new-visitors" and server == "oxitraffic":
+            ratio += " ¹"
+        if shape == "new-pages-flood" and server != "ceiling":
+            ratio += " ²"
+        table.append(
+            f"| {label[shape]} | {server_label[server]} | {s['rps']:,.0f} | {ratio} | {fmt_ms(s['p50'])} "
+            f"| {fmt_ms(s['p99'])} | {s['non_2xx']:,} / {s['socket_errors']:,} of {s['requests']:,} "
+            f"| {fmt_mib(s['rss'])} ({fmt_mib(s['hwm'])}) |")
+
+    # ------------------------------------------------------------ targets
+    targets = []
+
+    def target(name, value, goal, ok):
+        targets.append((name, value, goal, "PASS" if ok else "FAIL"))
+
+    def skip(name, why):
+        targets.append((name, why, "", "SKIP"))
+
+    s = stats.get(("repeat", "footfall-pg"))
+    if s and s["ratio"] is not None:
+        target("repeat: req/s vs ceiling", f"{s['ratio']:.2f}×", "≥ 0.70×", s["ratio"] >= 0.70)
+        target("repeat: p99 vs ceiling p99", f"{s['p99_ratio']:.2f}×", "≤ 2×", s["p99_ratio"] <= 2.0)
+    s = stats.get(("new-visitors", "footfall-pg"))
+    if s and s["ratio"] is not None:
+        target("new visitors (PostgreSQL): req/s vs ceiling", f"{s['ratio']:.2f}×", "≥ 0.30×", s["ratio"] >= 0.30)
+        oxi = stats.get(("new-visitors", "oxitraffic"))
+        if oxi and oxi["rps"]:
+            x = s["rps"] / oxi["rps"]
+            target("new visitors (PostgreSQL): vs OxiTraffic unique pairs", f"{x:.1f}×", "≥ 20×", x >= 20)
+        else:
+            skip("new visitors (PostgreSQL): vs OxiTraffic unique pairs", "OxiTraffic not measured")
+    s = stats.get(("new-visitors", "footfall-sqlite"))
+    if s and s["ratio"] is not None:
+        target("new visitors (SQLite): req/s vs ceiling", f"{s['ratio']:.2f}×", "≥ 0.30×", s["ratio"] >= 0.30)
+    s = stats.get(("mixed", "footfall-pg"))
+    if s and s["ratio"] is not None:
+        target("mixed 90/10: req/s vs ceiling", f"{s['ratio']:.2f}×", "≥ 0.60×", s["ratio"] >= 0.60)
+    s = stats.get(("repeat-under-flood", "footfall-pg"))
+    if s and s["ratio"] is not None:
+        target("repeat during a new-pages flood: req/s vs ceiling", f"{s['ratio']:.2f}×", "≥ 0.50×",
+               s["ratio"] >= 0.50)
+    probe_checks = [c for c in checks if c["check"] == "probes"]
+    if probe_checks:
+        worst = max(probe_checks, key=lambda c: c["probes"] - c["budget"])
+        target("new pages: probes reaching the tracked site",
+               f"max {worst['probes']} (budget {worst['budget']:.0f})", "≤ burst + rate × s",
+               all(c["ok"] for c in probe_checks))
+    count_checks = [c for c in checks if c["check"] == "counts"]
+    footfall_checks = [c for c in count_checks if c["server"] != "oxitraffic"]
+    if footfall_checks:
+        bad = [c for c in footfall_checks if not c["ok"]]
+        target("Footfall's stored counts = new-visitor 200s (nothing lost or double-counted)",
+               f"{len(footfall_checks) - len(bad)}/{len(footfall_checks)} runs",
+               "all", not bad)
+    if dedup:
+        target("dedup memory per visitor-page pair", f"{dedup['bytes_per_pair']:.1f} B", "≤ 32 B",
+               dedup["bytes_per_pair"] <= 32)
+    else:
+        skip("dedup memory per visitor-page pair", "not measured")
+
+    target_lines = ["| target | measured | goal | result |", "|---|---:|---:|---|"]
+    target_lines += [f"| {n} | {v} | {g} | **{r}** |" for n, v, g, r in targets]
+
+    check_lines = []
+    for c in sorted(count_checks, key=lambda c: (c["shape"], c["server"], c["round"])):
+        when = f"push {c['round']}" if c["shape"] == "dedup" else f"round {c['round']}"
+        check_lines.append(f"- {c['shape']}, {server_label[c['server']]}, {when}: "
+                           f"{'ok' if c['ok'] else '**MISMATCH**'} — {c['detail']}")
+    for c in sorted(probe_checks, key=lambda c: c["round"]):
+        check_lines.append(f"- new pages, round {c['round']}: {c['probes']} probes reached the tracked site "
+                           f"in {c['seconds']:.1f} s; budget {c['budget']:.0f} "
+                           f"(burst {c['burst']} + {c['rate']:g}/s × {c['seconds']:.1f} s) — "
+                           f"{'ok' if c['ok'] else '**OVER BUDGET**'}")
+
+    spread_lines = ["| shape | server | req/s per round (× ceiling) | server CPU per request (busy) "
+                    "| PostgreSQL CPU per request (busy) | machine busy |", "|---|---|---|---:|---:|---:|"]
+    for shape, server, s in rows:
+        uses_pg = server in ("footfall-pg", "oxitraffic")
+        pg = f"{s['cpu_pg_us']:.1f} µs ({s['cpu_pg_pct']:.0f}%)" if uses_pg else "–"
+        spread_lines.append(
+            f"| {label[shape]} | {server_label[server]} | "
+            + ", ".join(f"{x:,}" + ("" if server == "ceiling" or r is None else f" ({fmt_ratio(r)}×)")
+                        for x, r in zip(s["all_rps"], s["all_ratios"]))
+            + " "
+            f"| {s['cpu_server_us']:.1f} µs ({s['cpu_server_pct']:.0f}%) | {pg} | {s['machine_busy']:.0f}% |")
+
+    dedup_lines = []
+    if dedup:
+        dedup_lines = [
+            f"Footfall on SQLite, `max_visitors: {dedup['max_visitors']:,}`, fresh data dir, {dedup['pages']:,} pages. "
+            f"RSS after a {dedup['warm_pairs']:,}-pair warm-up: {dedup['rss0_kb'] / 1024:.1f} MiB; "
+            f"after {dedup['pairs_a']:,} more pairs: {dedup['rss1_kb'] / 1024:.1f} MiB; "
+            f"after {dedup['pairs_b']:,} more: {dedup['rss2_kb'] / 1024:.1f} MiB "
+            f"(peak {dedup['hwm_kb'] / 1024:.1f} MiB).",
+            "",
+            f"- **{dedup['bytes_per_pair']:.1f} bytes per pair** over all {dedup['pairs_a'] + dedup['pairs_b']:,} pairs "
+            f"({dedup['bytes_per_pair'] * 1e6 / 2**20:.1f} MiB per 1,000,000 pairs)",
+            f"- {dedup['marginal_bytes_per_pair']:.1f} bytes per pair over the second half only "
+            f"(a hash table grows in doublings, so halves differ)",
+            f"- pushed at {dedup['rps']:,.0f} new pairs/s; stored counts: {dedup['count_detail']}",
+        ]
+
+    m = meta
+    oxi_note = ("¹ OxiTraffic ignores `X-Forwarded-For`, so its new (visitor, page) pairs come from "
+                f"{m.get('oxi_paths', 0):,} distinct pages inserted into its `paths` table beforehand; "
+                "its ratio is against the ceiling's new-visitors run. It finds a page by a sequential scan "
+                "of `paths` (no index on `path`, as released) that stops at the first match, so its rate "
+                "depends on where the pages sit in the table: round *n* uses the *n*-th slice of the "
+                "table, hence the falling rate per round below; the median is the middle slice, a typical "
+                "page.") if stats.get(("new-visitors", "oxitraffic")) else ""
+    flood_note = ("² Every flood request is for a page the tracked site does not have, so every answer "
+                  "is non-2xx by design: 404 once the page was probed and rejected, 503 while the probe "
+                  "budget is spent.") if stats.get(("new-pages-flood", "footfall-pg")) else ""
+    lines = [
+        "# Footfall benchmarks",
+        "",
+        "Generated by `bench/run.sh`; rerun it to refresh this file (see the end for settings).",
+        "",
+        f"**{m['date']}** · commit `{m['commit']}` · {m['nproc']} CPUs ({m['cpu']}) · "
+        f"kernel {m['kernel']} · {m['mem']} RAM · {m['os']} · PostgreSQL {m['pg']} · {m['wrk']}",
+        "",
+        f"All on loopback; wrk `-t{m['threads']} -c{m['conns']}`, {m['duration']} s per run, "
+        f"{m['rounds']} rounds. In each round the ceiling and the servers run one after another "
+        "(order reversed every other round); ratios are computed per round and the median is shown. "
+        "req/s, p50 and p99 are medians over rounds; errors are summed; RSS is after the last run "
+        "(peak in brackets). The load generator shares the machine's CPUs with the server.",
+        "",
+        *table,
+        "",
+        *[line for note in (oxi_note, flood_note) if note for line in (note, "")],
+        "## Targets",
+        "",
+        *target_lines,
+        "",
+        "## Checks",
+        "",
+        *(check_lines or ["(none ran)"]),
+        "",
+        "## Spread and CPU",
+        "",
+        f"Load average when the run started: {m.get('loadavg', '?')}; at the end: {m.get('loadavg_end', '?')}. "
+        "CPU per request is the CPU time the process used during the run over the requests answered "
+        "(medians over rounds); busy is that CPU time over the run's wall time (100% = one core); "
+        "machine busy is all CPUs together (wrk, servers, PostgreSQL and anything else running), "
+        "100% = every CPU. A run well below 100% machine busy is bound by waiting, not by CPU. "
+        f"The machine has {m['nproc']} CPUs for wrk, the server and PostgreSQL together.",
+        "",
+        *spread_lines,
+        "",
+        "## Memory of the dedup set",
+        "",
+        *(dedup_lines or ["(not measured)"]),
+        "",
+        "## Shapes",
+        "",
+        "1. **repeat** — one known page, one visitor: every hit is a duplicate.",
+        "2. **new visitors** — every request a new visitor (a fresh `X-Forwarded-For` address; wrk threads "
+        f"use disjoint ranges) on one of {m['pages']:,} pages registered beforehand: every hit is recorded. "
+        "After each run the growth of the stored counts (sum of `/api/counts`) is compared with the "
+        "200 responses wrk received.",
+        "3. **mixed** — 90% repeat, 10% new visitors.",
+        "4. **new pages** — a second wrk (`-t1 -c" + str(m["flood_conns"]) + "`) requests never-seen pages "
+        "under `/__404/` that the tracked site rejects, while the repeat load runs; Footfall here keeps its "
+        f"default probe budget (burst {m['probe_burst']}, {m['probe_rate']:g}/s). The ceiling gets the same "
+        "two loads.",
+        "",
+        "The **ceiling** is `examples/ceiling.rs`: a minimal hyper 1 server answering every request with "
+        "the bytes and headers of Footfall's `/call` image. PostgreSQL is a throwaway cluster with the "
+        "stock `initdb` settings (fsync and synchronous commit on).",
+        "",
+        "## Settings",
+        "",
+        "```",
+        f"BENCH_DURATION={m['duration']} BENCH_ROUNDS={m['rounds']} BENCH_PAGES={m['pages']} "
+        f"BENCH_DEDUP_PAIRS={m['dedup_pairs']} bench/run.sh",
+        "```",
+        "",
+        "`bench/run.sh` prints every run's numbers as it goes and keeps the raw data in "
+        "`target/bench/` (`results.jsonl`, `meta.json`); "
+        "`python3 bench/bench.py report target/bench/results.jsonl target/bench/meta.json BENCHMARKS.md` "
+        "rebuilds this file from them.",
+        "",
+    ]
+    text = "\n".join(lines)
+    with open(args.out, "w") as f:
+        f.write(text)
+
+    # Console: the table and the targets.
+    print()
+    print("\n".join(table))
+    for note in (oxi_note, flood_note):
+        if note:
+            print(note)
+    print()
+    for n, v, g, r in targets:
+        print(f"  {r:<4}  {n}: {v} (goal {g})")
+    if check_lines:
+        print()
+        print("\n".join(check_lines))
+    if dedup_lines:
+        print()
+        print("\n".join(line for line in dedup_lines if line))
+    print(f"\nwrote {args.out}")
+    return 2 if any(r == "FAIL" for _, _, _, r in targets) else 0
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="cmd", required=True)
+    s = sub.add_parser("ports"); s.add_argument("n", type=int); s.set_defaults(f=cmd_ports)
+    s = sub.add_parser("wait"); s.add_argument("url"); s.add_argument("seconds", type=float); s.set_defaults(f=cmd_wait)
+    s = sub.add_parser("warmup"); s.add_argument("base"); s.add_argument("pages", type=int)
+    s.add_argument("--seconds", type=float, default=120); s.set_defaults(f=cmd_warmup)
+    s = sub.add_parser("sum"); s.add_argument("base"); s.set_defaults(f=cmd_sum)
+    s = sub.add_parser("settle"); s.add_argument("base"); s.add_argument("seconds", type=float)
+    s.set_defaults(f=cmd_settle)
+    s = sub.add_parser("probes"); s.add_argument("site"); s.set_defaults(f=cmd_probes)
+    s = sub.add_parser("record")
+    for a in ("--shape", "--server", "--wrk-out"):
+        s.add_argument(a, required=True)
+    for a in ("--round", "--rss-kb", "--hwm-kb"):
+        s.add_argument(a, type=int, required=True)
+    for a in ("--cpu-server", "--cpu-pg", "--machine-busy"):
+        s.add_argument(a, type=float, default=0.0)
+    s.set_defaults(f=cmd_record)
+    s = sub.add_parser("verify")
+    for a in ("--shape", "--server", "--wrk-out"):
+        s.add_argument(a, required=True)
+    for a in ("--round", "--before", "--after"):
+        s.add_argument(a, type=int, required=True)
+    s.add_argument("--mode", choices=["new", "mixed"], default="new")
+    s.set_defaults(f=cmd_verify)
+    s = sub.add_parser("probecheck"); s.add_argument("--before", required=True); s.add_argument("--after", required=True)
+    s.add_argument("--round", type=int, required=True); s.add_argument("--seconds", type=float, required=True)
+    s.add_argument("--rate", type=float, required=True); s.add_argument("--burst", type=int, required=True)
+    s.set_defaults(f=cmd_probecheck)
+    s = sub.add_parser("dedup")
+    for a in ("--max-visitors", "--pages", "--warm-pairs", "--pairs-a", "--pairs-b", "--rss0", "--rss1", "--rss2", "--hwm"):
+        s.add_argument(a, type=int, required=True)
+    s.add_argument("--rps", type=float, required=True); s.add_argument("--count-detail", required=True)
+    s.set_defaults(f=cmd_dedup)
+    s = sub.add_parser("report"); s.add_argument("results"); s.add_argument("meta"); s.add_argument("out")
+    s.set_defaults(f=cmd_report)
+    args = p.parse_args()
+    sys.exit(args.f(args) or 0)
+
+
+if __name__ == "__main__":
+    main()

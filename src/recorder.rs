@@ -4,10 +4,10 @@
 //! While one batch commits, the next queues up, so the batch size follows the
 //! load with no timer and no added latency when idle. One writer, not
 //! several: measured on PostgreSQL, overlapping transactions made batches
-//! smaller and cost more database time per hit than they hid in latency. The queue is bounded
-//! (a full queue makes requests wait, not memory grow). On shutdown the queue
-//! is closed and drained, so every accepted hit is written or answered with
-//! an error. Knows nothing of visitors or HTTP.
+//! smaller and cost more database time per hit than they hid in latency.
+//! The queue is bounded (a full queue makes requests wait, not memory grow).
+//! On shutdown the queue is closed and drained, so every accepted hit is
+//! written or answered with an error. Knows nothing of visitors or HTTP.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;

@@ -54,8 +54,8 @@ ENDPOINTS=(
   "root|/|-|-"
 )
 
-log() { printf '[%s] %s\n' "$(date +%T)" "$*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 # ------------------------------------------------------------------ Footfall
 # start_footfall STORE: start Footfall on $TMP/STORE (config written by the caller)
@@ -102,29 +102,12 @@ cleanup() {
   [ -n "$WATCHDOG" ] && kill "$WATCHDOG" 2>/dev/null
   [ -n "$CHILD" ] && kill "$CHILD" 2>/dev/null
   stop_footfall
-  if [ -n "$PGDATA" ] && [ -f "$PGDATA/postmaster.pid" ]; then
-    as_pg "$PGBIN/pg_ctl" -D "$PGDATA" -m fast -w -t 30 stop >/dev/null 2>&1 || true
-  fi
-  if [ "$rc" = 1 ] || [ "$rc" -ge 128 ]; then
-    log "run failed (exit $rc); last lines of the logs:"
-    for f in "$TMP"/*/server.log "$TMP"/pg/pg.log; do
-      [ -f "$f" ] && { echo "--- $f"; tail -n 15 "$f"; } >&2
-    done
-  fi
-  if [ "$KEEP" = 1 ]; then log "kept $TMP"; else rm -rf "$TMP"; fi
-  exit "$rc"
+  finish "$rc"
 }
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
-(
-  sleep "$MAX_SECONDS" & s=$!
-  trap 'kill $s 2>/dev/null; exit 0' TERM
-  wait $s
-  log "time limit of ${MAX_SECONDS}s reached, stopping"
-  kill -TERM $$
-) &
-WATCHDOG=$!
+start_watchdog
 
 # run_child CMD...: run a long step so that a signal (Ctrl-C, the time limit)
 # interrupts it at once: bash runs traps during `wait`, not during a
@@ -137,7 +120,6 @@ run_child() {
   CHILD=""
   return "$rc"
 }
-as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 now_s() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now_s)" 'BEGIN{printf "%.0f", b - a}'; }
@@ -211,20 +193,10 @@ declare -A SEED_SECONDS HWM
 
 # ------------------------------------------------------------------ PostgreSQL
 PG_PORT=$(free_port)
-PGDIR=$TMP/pg
-mkdir -p "$PGDIR"
-[ "$(id -u)" = 0 ] && chown postgres:postgres "$PGDIR"
-PGDATA=$PGDIR/data
 PG_VERSION=$("$PGBIN/postgres" --version | awk '{print $3}')
 log "starting PostgreSQL $PG_VERSION on 127.0.0.1:$PG_PORT (fsync=off: a read benchmark)"
-as_pg "$PGBIN/initdb" -D "$PGDATA" -U postgres --auth=trust -E UTF8 --locale=C --no-sync > "$PGDIR/initdb.log" 2>&1 \
-  || { cat "$PGDIR/initdb.log" >&2; die "initdb failed"; }
-as_pg "$PGBIN/pg_ctl" -D "$PGDATA" -l "$PGDIR/pg.log" -w -t 60 \
-  -o "-p $PG_PORT -c listen_addresses=127.0.0.1 -k $PGDIR -c fsync=off -c synchronous_commit=off \
-      -c full_page_writes=off -c wal_level=minimal -c max_wal_senders=0 -c max_wal_size=8GB \
-      -c checkpoint_timeout=30min" start >/dev/null \
-  || die "PostgreSQL did not start"
-psql_do() { psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -v ON_ERROR_STOP=1 -qAt "$@"; }
+start_pg "$PG_PORT" -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c wal_level=minimal \
+  -c max_wal_senders=0 -c max_wal_size=8GB -c checkpoint_timeout=30min
 psql_do -c "CREATE DATABASE footfall" >/dev/null
 
 for store in postgres sqlite; do

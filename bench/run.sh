@@ -62,8 +62,8 @@ PROBE_RATE=5
 PROBE_BURST=10
 OXI_BIN=/tmp/peers/oxitraffic-0.1.3/bin/oxitraffic
 
-log() { printf '[%s] %s\n' "$(date +%T)" "$*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 has_shape() { [[ " $SHAPES " == *" $1 "* ]]; }
 py() { python3 "$BENCH/bench.py" "$@"; }
 
@@ -75,6 +75,7 @@ PGDATA=""
 WATCHDOG=""
 cleanup() {
   local rc=$?
+  set +e     # tidy up everything, whatever fails on the way
   trap - EXIT INT TERM
   [ -n "$WATCHDOG" ] && kill "$WATCHDOG" 2>/dev/null
   # Load generators and helpers still running (children of this shell).
@@ -85,31 +86,13 @@ cleanup() {
     for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     kill -KILL "$pid" 2>/dev/null || true
   done
-  if [ -n "$PGDATA" ] && [ -f "$PGDATA/postmaster.pid" ]; then
-    as_pg "$PGBIN/pg_ctl" -D "$PGDATA" -m fast -w -t 30 stop >/dev/null 2>&1 || true
-  fi
-  if [ "$rc" = 1 ] || [ "$rc" -ge 128 ]; then
-    log "run failed (exit $rc); last lines of the server logs:"
-    for f in "$TMP"/*/server.log "$TMP"/pg/pg.log; do
-      [ -f "$f" ] && { echo "--- $f"; tail -n 15 "$f"; } >&2
-    done
-  fi
-  if [ "$KEEP" = 1 ]; then log "kept $TMP"; else rm -rf "$TMP"; fi
-  exit "$rc"
+  finish "$rc"
 }
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
-(
-  sleep "$MAX_SECONDS" & s=$!
-  trap 'kill $s 2>/dev/null; exit 0' TERM
-  wait $s
-  log "time limit of ${MAX_SECONDS}s reached, stopping"
-  kill -TERM $$
-) &
-WATCHDOG=$!
+start_watchdog
 
-as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 # CPU seconds (user + system) used so far by the given PIDs, or by PostgreSQL
 # (the postmaster and all its children) for "pg".
 cpu_of() {
@@ -157,17 +140,8 @@ SITE=http://127.0.0.1:$SITE_PORT
 declare -A URL PID
 
 # ------------------------------------------------------------------ PostgreSQL
-PGDIR=$TMP/pg
-mkdir -p "$PGDIR"
-[ "$(id -u)" = 0 ] && chown postgres:postgres "$PGDIR"
-PGDATA=$PGDIR/data
 log "starting PostgreSQL ($("$PGBIN/postgres" --version | awk '{print $3}')) on 127.0.0.1:$PG_PORT"
-as_pg "$PGBIN/initdb" -D "$PGDATA" -U postgres --auth=trust -E UTF8 --locale=C --no-sync > "$PGDIR/initdb.log" 2>&1 \
-  || { cat "$PGDIR/initdb.log" >&2; die "initdb failed"; }
-as_pg "$PGBIN/pg_ctl" -D "$PGDATA" -l "$PGDIR/pg.log" -w -t 60 \
-  -o "-p $PG_PORT -c listen_addresses=127.0.0.1 -k $PGDIR -c max_connections=200" start >/dev/null \
-  || die "PostgreSQL did not start"
-psql_do() { psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -v ON_ERROR_STOP=1 -qAt "$@"; }
+start_pg "$PG_PORT" -c max_connections=200
 for db in footfall footfall_probe oxitraffic; do psql_do -c "CREATE DATABASE $db" >/dev/null; done
 
 # ------------------------------------------------------------------ tracked site, ceiling

@@ -18,6 +18,7 @@ impl TrustedProxies {
         Self(nets)
     }
 
+    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }

@@ -199,12 +199,9 @@ impl NegativeCache {
         self.order.push_back((path.into(), now));
     }
 
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    fn len(&self) -> usize {
         self.order.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.order.is_empty()
     }
 
     fn expire(&mut self, now: Instant) {

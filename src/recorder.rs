@@ -148,3 +148,24 @@ impl StoreHealth {
         result
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_outage_is_a_state_change_not_a_stream_of_events() {
+        let health = StoreHealth::default();
+        let failure = || Err::<(), _>(StoreError::Task("down".into()));
+        assert!(health.observe(failure()).is_err());
+        assert!(
+            health.down.load(Ordering::Relaxed),
+            "the first failure starts the outage"
+        );
+        // Further failures change nothing, so nothing more is logged.
+        assert!(health.observe(failure()).is_err());
+        assert!(health.down.load(Ordering::Relaxed));
+        assert_eq!(health.observe(Ok(7)).ok(), Some(7));
+        assert!(!health.down.load(Ordering::Relaxed), "a success ends it");
+    }
+}

@@ -76,12 +76,8 @@ impl Registry {
         read(&self.known).get(path).copied()
     }
 
-    pub fn len(&self) -> usize {
+    fn len(&self) -> usize {
         read(&self.known).len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 
     /// The id of `path`, registering it first if the tracked site confirms it.

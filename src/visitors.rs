@@ -102,12 +102,9 @@ impl Visitors {
     }
 
     /// How many pairs the current window remembers.
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    fn len(&self) -> usize {
         self.shards.iter().map(|s| lock(s).len()).sum()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 
     fn rotate_if_ended(&self, now: Timestamp) {

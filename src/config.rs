@@ -16,7 +16,7 @@ use ipnet::IpNet;
 use serde::Deserialize;
 use serde_yaml::{Mapping, Value};
 
-use crate::client_ip::TrustedProxies;
+use crate::count::client_ip::TrustedProxies;
 use crate::zone::Zone;
 
 const ENV_PREFIX: &str = "FOOTFALL_";

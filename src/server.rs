@@ -17,8 +17,8 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
-use crate::app::AppState;
 use crate::config::ConnectionLimits;
+use crate::state::AppState;
 
 /// Request heads larger than this are refused (hyper's minimum is 8 KiB);
 /// a counter request is a few hundred bytes.

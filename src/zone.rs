@@ -75,6 +75,22 @@ impl Zone {
             .unwrap_or(Timestamp::MAX)
     }
 
+    /// The start of the local hour containing `at`.
+    pub fn hour_start(&self, at: Timestamp) -> Timestamp {
+        let local = at.to_zoned(self.0.clone());
+        let into_hour = i64::from(local.minute()) * 60 + i64::from(local.second());
+        at.checked_sub(SignedDuration::from_secs(into_hour))
+            .unwrap_or(at)
+            .round(jiff::Unit::Second)
+            .unwrap_or(at)
+    }
+
+    /// `at` as RFC 3339 with this zone's offset at that instant, e.g.
+    /// `2026-03-01T10:00:00+01:00` (fractions of a second only when present).
+    pub fn rfc3339(&self, at: Timestamp) -> String {
+        at.display_with_offset(self.0.to_offset(at)).to_string()
+    }
+
     /// The dedup window containing `now`: `[start, end)`. Windows whose
     /// length divides 24 h start at local midnight (so a 24 h window is a
     /// calendar day, like Plausible's daily salt); other lengths are counted
@@ -110,6 +126,11 @@ pub fn date_of_day(day: DayNumber) -> Date {
     EPOCH_DAY
         .checked_add(jiff::Span::new().days(i64::from(day)))
         .unwrap_or(EPOCH_DAY)
+}
+
+/// A range's days as numbers, with open ends closed by the given defaults.
+pub fn day_bounds(from: Option<Date>, to: Option<Date>, first: DayNumber, today: DayNumber) -> (DayNumber, DayNumber) {
+    (from.map_or(first, day_number), to.map_or(today, day_number))
 }
 
 #[cfg(test)]
@@ -190,5 +211,15 @@ mod tests {
             .unwrap()
             .window_containing(ts("1970-01-02T12:00:00Z"), 36);
         assert_eq!((start, end), (ts("1970-01-02T12:00:00Z"), ts("1970-01-04T00:00:00Z")));
+    }
+
+    #[test]
+    fn times_are_written_in_the_zone() {
+        let berlin = Zone::named("Europe/Berlin").unwrap();
+        let at: Timestamp = "2026-07-01T10:00:00Z".parse().unwrap();
+        assert_eq!(berlin.rfc3339(at), "2026-07-01T12:00:00+02:00");
+        assert_eq!(Zone::utc().rfc3339(at), "2026-07-01T10:00:00+00:00");
+        let precise: Timestamp = "2026-07-01T10:00:00.123456Z".parse().unwrap();
+        assert_eq!(Zone::utc().rfc3339(precise), "2026-07-01T10:00:00.123456+00:00");
     }
 }

@@ -3,9 +3,9 @@
 
 use hyper::StatusCode;
 
-use super::{text, HttpResponse};
-use crate::app::AppState;
-use crate::error::HttpError;
+use super::error::HttpError;
+use super::response::{text, HttpResponse};
+use crate::state::AppState;
 
 /// 200 while the process serves.
 pub fn live() -> HttpResponse {
@@ -14,7 +14,6 @@ pub fn live() -> HttpResponse {
 
 /// 200 once the store is migrated and answers a trivial query.
 pub async fn ready(state: &AppState) -> Result<HttpResponse, HttpError> {
-    state.check_ready()?;
-    state.observe(state.store.ping().await)?;
+    state.reads.ping().await?;
     Ok(text(StatusCode::OK, "ready\n"))
 }

@@ -1,43 +1,48 @@
-//! The route table: every URL Footfall answers, in one `match`, delegating to
+//! The HTTP edge: every URL Footfall answers, in one `match`, delegating to
 //! one file per route group:
 //!
 //! | route | handler |
 //! |---|---|
 //! | `/` | `pages::dashboard` |
 //! | `/healthz`, `/readyz` | `health` |
-//! | `/call/{path}` | `call::call` — count, answer the image |
-//! | `/badge/{path}` | `badge::badge` — count, answer the live badge |
+//! | `/call/{path}` | `counting::call` — count, answer the image |
+//! | `/badge/{path}` | `counting::badge` — count, answer the live badge |
 //! | `/plot/{path}` | `pages::plot` — the chart page |
 //! | `/api/counts`, `/api/counts/{path}` | `api::counts`, `api::count_of` |
 //! | `/api/history/{path}` | `api::history` |
-//! | `/api/plot/{path}` | `api::plot` — the chart as SVG | Also the small response builders they share.
+//! | `/api/plot/{path}` | `api::plot` — the chart as SVG |
 //!
-//! Handlers return `Result<Response, HttpError>`; the error's one mapping to a
-//! status lives in `crate::error`. Nothing here logs per request.
+//! Handlers translate HTTP to a use-case of the write or read path and back;
+//! they never call each other. They return `Result<HttpResponse, HttpError>`,
+//! and the error's one mapping to a response lives in [`error`]; every
+//! response shape lives in [`response`]. Nothing here logs per request.
 
 mod api;
-mod badge;
-mod call;
+mod counting;
+pub mod error;
 mod health;
 mod pages;
+pub mod response;
 
 use std::net::IpAddr;
 
-use bytes::Bytes;
-use http_body_util::Full;
-use hyper::body::Incoming;
-use hyper::header::{HeaderValue, CACHE_CONTROL, CONTENT_TYPE};
-use hyper::{Method, Request, Response, StatusCode};
+use hyper::{Method, Request};
 
-use crate::app::AppState;
-use crate::error::{ErrorFormat, HttpError};
+use self::error::{ErrorFormat, HttpError};
+use self::response::HttpResponse;
+use crate::count::path::PagePath;
+use crate::read::query::Accepts;
+use crate::state::AppState;
+use crate::store::PathId;
 
-pub type HttpResponse = Response<Full<Bytes>>;
-
-pub async fn route(state: &AppState, request: Request<Incoming>, peer: IpAddr) -> HttpResponse {
+/// Answers one request. Generic over the body (Footfall reads none), so
+/// tests can call it in-process without a socket.
+pub async fn route<B>(state: &AppState, request: Request<B>, peer: IpAddr) -> HttpResponse {
     let path = request.uri().path();
     let format = if path.starts_with("/api/") {
         ErrorFormat::Json
+    } else if path == "/" || under(path, "/plot").is_some() {
+        ErrorFormat::Html
     } else {
         ErrorFormat::Text
     };
@@ -52,9 +57,9 @@ pub async fn route(state: &AppState, request: Request<Incoming>, peer: IpAddr) -
         "/api/counts" => api::counts(state, query).await,
         _ => {
             if let Some(tail) = under(path, "/call") {
-                call::call(state, &request, tail, peer).await
+                counting::call(state, &request, tail, peer).await
             } else if let Some(tail) = under(path, "/badge") {
-                badge::badge(state, &request, tail, peer).await
+                counting::badge(state, &request, tail, peer).await
             } else if let Some(tail) = under(path, "/plot") {
                 pages::plot(state, tail, query).await
             } else if let Some(tail) = under(path, "/api/counts") {
@@ -78,29 +83,16 @@ fn under<'a>(path: &'a str, prefix: &str) -> Option<&'a str> {
         .filter(|tail| tail.is_empty() || tail.starts_with('/'))
 }
 
-pub fn text(status: StatusCode, body: &'static str) -> HttpResponse {
-    let mut response = Response::new(Full::new(Bytes::from_static(body.as_bytes())));
-    *response.status_mut() = status;
-    let headers = response.headers_mut();
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
-    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
-}
+/// The parameters of the chart routes (`/api/plot`, `/plot`).
+const PLOT_PARAMS: Accepts = Accepts {
+    names: &["from", "to", "days"],
+    max_limit: 1,
+};
 
-pub fn svg(body: String) -> Result<HttpResponse, HttpError> {
-    let mut response = Response::new(Full::new(Bytes::from(body)));
-    let headers = response.headers_mut();
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static("image/svg+xml"));
-    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    Ok(response)
-}
-
-pub fn json(value: &impl serde::Serialize) -> Result<HttpResponse, HttpError> {
-    // Serializing our own plain structs cannot fail; mapped anyway, never unwrapped.
-    let body = serde_json::to_vec(value).map_err(|_| HttpError::StoreUnavailable)?;
-    let mut response = Response::new(Full::new(Bytes::from(body)));
-    let headers = response.headers_mut();
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    Ok(response)
+/// The page a read route names: a valid path the registry knows.
+fn known_page(state: &AppState, tail: &str) -> Result<(PagePath, PathId), HttpError> {
+    state.availability.check_ready()?;
+    let path = PagePath::parse(tail)?;
+    let id = state.registry.id_of(&path).ok_or(HttpError::UnknownPage)?;
+    Ok((path, id))
 }

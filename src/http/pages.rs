@@ -6,36 +6,17 @@
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
-use bytes::Bytes;
-use http_body_util::Full;
-use hyper::header::{HeaderValue, CACHE_CONTROL, CONTENT_TYPE};
-use hyper::{Response, StatusCode};
+use hyper::StatusCode;
 
-use super::api::{daily_series, known_path, path_counts, render_chart, PLOT};
-use super::HttpResponse;
-use crate::app::AppState;
-use crate::badge::format_count;
-use crate::buckets::rfc3339;
-use crate::error::HttpError;
+use super::error::HttpError;
+use super::response::{html, HttpResponse};
+use super::{known_page, PLOT_PARAMS};
+use crate::count::path::PagePath;
 use crate::markup::escape_xml;
-use crate::query::{parse, DayRange, ReadParams};
-
-const STYLE: &str = "\
-:root{color-scheme:light dark;--fg:#1f2937;--muted:#6b7280;--bg:#f9fafb;--card:#fff;--line:#e5e7eb;--accent:#2563eb}\
-@media (prefers-color-scheme:dark){:root{--fg:#e5e7eb;--muted:#9ca3af;--bg:#111827;--card:#1f2937;--line:#374151;--accent:#60a5fa}}\
-*{box-sizing:border-box}body{margin:0;font:16px/1.5 system-ui,-apple-system,'Segoe UI',sans-serif;color:var(--fg);background:var(--bg)}\
-main{max-width:60rem;margin:0 auto;padding:1rem}h1{font-size:1.4rem;margin:.5rem 0 1rem;overflow-wrap:anywhere}\
-a{color:var(--accent)}.card{background:var(--card);border:1px solid var(--line);border-radius:.6rem;padding:1rem;margin:0 0 1rem}\
-.stats{display:grid;grid-template-columns:repeat(auto-fit,minmax(9rem,1fr));gap:.75rem;margin:0 0 1rem;padding:0}\
-.stats div{background:var(--card);border:1px solid var(--line);border-radius:.6rem;padding:.6rem .8rem}\
-.stats dt{color:var(--muted);font-size:.85rem}.stats dd{margin:0;font-size:1.2rem;font-weight:600;overflow-wrap:anywhere}\
-.stats dd small{display:block;font-size:.8rem;font-weight:400;color:var(--muted)}\
-.chart{overflow-x:auto}.chart svg{display:block;width:100%;min-width:36rem;height:auto;background:#fff;border-radius:.4rem}\
-nav.ranges{display:flex;flex-wrap:wrap;gap:.5rem;margin:0 0 1rem}nav.ranges a{padding:.25rem .7rem;border:1px solid var(--line);border-radius:1rem;text-decoration:none}\
-nav.ranges a[aria-current]{background:var(--accent);color:#fff;border-color:var(--accent)}\
-table{width:100%;border-collapse:collapse}th,td{padding:.45rem .5rem;border-bottom:1px solid var(--line);text-align:right}\
-th:first-child,td:first-child{text-align:left;overflow-wrap:anywhere}th{color:var(--muted);font-weight:500;font-size:.85rem}\
-footer{color:var(--muted);font-size:.85rem;text-align:center;padding:1rem}";
+use crate::read::format::format_count;
+use crate::read::query::{parse, DayRange};
+use crate::read::series::{daily_series, page_counts};
+use crate::state::AppState;
 
 /// The range links on a chart page: (label, query).
 const RANGES: [(&str, &str); 4] = [
@@ -47,18 +28,15 @@ const RANGES: [(&str, &str); 4] = [
 
 /// `GET /plot/{path}`: one page's history.
 pub async fn plot(state: &AppState, tail: &str, query: Option<&str>) -> Result<HttpResponse, HttpError> {
-    let (path, id) = match known_path(state, tail) {
-        Err(HttpError::UnknownPage) => return Ok(not_found(state, tail)),
-        other => other?,
-    };
-    let params = parse(query, PLOT, state.today())?;
-    let summary = state.observe(state.store.summary(id).await)?;
-    let series = daily_series(state, id, &params).await?;
-    let chart = render_chart(&path, &series)?;
+    let (path, id) = known_page(state, tail)?;
+    let params = parse(query, PLOT_PARAMS, state.today())?;
+    let summary = state.reads.summary(id).await?;
+    let series = daily_series(&state.reads, id, params.range, state.today_number()).await?;
+    let chart = series.chart(path.as_str())?;
     let zone = &state.config.zone;
     let in_range: u64 = series.days.iter().map(|(_, n)| n).sum();
     let days_in_range = series.days.len().max(1) as u64;
-    let when = |at: Option<jiff::Timestamp>| at.map_or_else(|| "–".to_owned(), |t| short_time(&rfc3339(t, zone)));
+    let when = |at: Option<jiff::Timestamp>| at.map_or_else(|| "–".to_owned(), |t| short_time(&zone.rfc3339(t)));
     // Times carry their offset on a second, quieter line.
     let card_value = |value: &str| match value.split_once(" (") {
         Some((time, offset)) => format!(
@@ -114,17 +92,13 @@ pub async fn plot(state: &AppState, tail: &str, query: Option<&str>) -> Result<H
 
 /// `GET /`: every page with its total and last 7 days, by total.
 pub async fn dashboard(state: &AppState) -> Result<HttpResponse, HttpError> {
-    state.check_ready()?;
-    let totals = path_counts(state, &ReadParams::default()).await?;
     let today = state.today();
-    let week = ReadParams {
-        range: DayRange {
-            from: today.checked_sub(jiff::Span::new().days(6)).ok(),
-            to: Some(today),
-        },
-        ..ReadParams::default()
+    let totals = page_counts(&state.reads, DayRange::default(), state.today_number()).await?;
+    let week = DayRange {
+        from: today.checked_sub(jiff::Span::new().days(6)).ok(),
+        to: Some(today),
     };
-    let last_week: HashMap<String, u64> = path_counts(state, &week)
+    let last_week: HashMap<String, u64> = page_counts(&state.reads, week, state.today_number())
         .await?
         .into_iter()
         .map(|c| (c.path, c.count))
@@ -143,7 +117,7 @@ pub async fn dashboard(state: &AppState) -> Result<HttpResponse, HttpError> {
             format_count(total)
         );
         for count in &totals {
-            let href = crate::path::PagePath::from_stored(&count.path)
+            let href = PagePath::from_stored(&count.path)
                 .map(|p| format!("/plot{}", p.to_url_path()))
                 .unwrap_or_default();
             let _ = write!(
@@ -160,18 +134,6 @@ pub async fn dashboard(state: &AppState) -> Result<HttpResponse, HttpError> {
     Ok(html(StatusCode::OK, &format!("{site} · Footfall"), &body))
 }
 
-fn not_found(state: &AppState, tail: &str) -> HttpResponse {
-    let body = format!(
-        "<h1>No such page</h1><div class=\"card\"><p>Footfall has not counted a call to <code>{}</code> yet.</p>\
-         <p><a href=\"/\">See all pages of {}</a></p></div>",
-        escape_xml(&String::from_utf8_lossy(
-            &crate::path::percent_decode(tail.as_bytes()).unwrap_or_default()
-        )),
-        escape_xml(&site_name(state)),
-    );
-    html(StatusCode::NOT_FOUND, "Not found · Footfall", &body)
-}
-
 fn site_name(state: &AppState) -> String {
     state
         .config
@@ -186,26 +148,6 @@ fn short_time(rfc3339: &str) -> String {
     let (date, rest) = rfc3339.split_once('T').unwrap_or((rfc3339, ""));
     let offset = rest.get(rest.len().saturating_sub(6)..).unwrap_or("");
     format!("{date} {} ({offset})", rest.get(..5).unwrap_or(""))
-}
-
-fn html(status: StatusCode, title: &str, body: &str) -> HttpResponse {
-    let page = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>{}</title>\
-         <style>{STYLE}</style></head><body><main>{body}</main>\
-         <footer>Counted by Footfall · no cookies, no IP addresses stored</footer></body></html>",
-        escape_xml(title)
-    );
-    let mut response = Response::new(Full::new(Bytes::from(page)));
-    *response.status_mut() = status;
-    let headers = response.headers_mut();
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
-    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    headers.insert(
-        "content-security-policy",
-        HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; img-src 'self'"),
-    );
-    response
 }
 
 #[cfg(test)]

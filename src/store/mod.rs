@@ -15,7 +15,7 @@ use std::pin::Pin;
 
 use jiff::Timestamp;
 
-use crate::path::PagePath;
+use crate::count::path::PagePath;
 use crate::zone::{DayNumber, Zone};
 
 pub use postgres::PostgresStore;

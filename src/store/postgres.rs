@@ -15,7 +15,7 @@ use super::{
     StoreFuture, Summary, SLOT_SECONDS,
 };
 use crate::config::DbConfig;
-use crate::path::PagePath;
+use crate::count::path::PagePath;
 use crate::zone::{DayNumber, Zone};
 use jiff::Timestamp;
 

@@ -16,7 +16,7 @@ use super::{
     days_from_slots, sort_counts, sum_batch, Hit, Migration, PathCount, PathId, SlotCount, Store, StoreError,
     StoreFuture, Summary, SLOT_SECONDS,
 };
-use crate::path::PagePath;
+use crate::count::path::PagePath;
 use crate::zone::{DayNumber, Zone};
 use jiff::Timestamp;
 

@@ -168,7 +168,7 @@ impl TestApp {
         let store = footfall::app::open_store(&config).expect("open the store");
         let mut hits = Vec::new();
         for (path, at) in calls {
-            let path = footfall::path::PagePath::parse(path).expect("a valid path");
+            let path = footfall::count::path::PagePath::parse(path).expect("a valid path");
             let id = store.register_path(&path).await.expect("register");
             let at: jiff::Timestamp = at.parse().expect("an RFC 3339 time");
             hits.push(footfall::store::Hit {

@@ -9,13 +9,13 @@
 //! On shutdown the queue is closed and drained, so every accepted hit is
 //! written or answered with an error. Knows nothing of visitors or HTTP.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot, Notify};
 use tokio::task::JoinHandle;
 
+use crate::state::Availability;
 use crate::store::{Hit, Store, StoreError};
 
 /// Hits waiting for the writer at most; beyond it requests wait their turn.
@@ -47,10 +47,10 @@ pub struct RecorderHandle {
 }
 
 impl Recorder {
-    pub fn spawn(store: Arc<dyn Store>, health: Arc<StoreHealth>) -> (Self, RecorderHandle) {
+    pub fn spawn(store: Arc<dyn Store>, availability: Arc<Availability>) -> (Self, RecorderHandle) {
         let (queue, receiver) = mpsc::channel(QUEUE_CAPACITY);
         let stop = Arc::new(Notify::new());
-        let task = tokio::spawn(run(receiver, store, health, Arc::clone(&stop)));
+        let task = tokio::spawn(run(receiver, store, availability, Arc::clone(&stop)));
         (Self { queue }, RecorderHandle { stop, task })
     }
 
@@ -81,7 +81,7 @@ impl RecorderHandle {
 async fn run(
     mut receiver: mpsc::Receiver<Pending>,
     store: Arc<dyn Store>,
-    health: Arc<StoreHealth>,
+    availability: Arc<Availability>,
     stop: Arc<Notify>,
 ) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
@@ -97,11 +97,11 @@ async fn run(
         if received == 0 {
             return; // closed and drained
         }
-        commit(store.as_ref(), &health, batch.drain(..)).await;
+        commit(store.as_ref(), &availability, batch.drain(..)).await;
     }
 }
 
-async fn commit(store: &dyn Store, health: &StoreHealth, batch: std::vec::Drain<'_, Pending>) {
+async fn commit(store: &dyn Store, availability: &Availability, batch: std::vec::Drain<'_, Pending>) {
     let (hits, waiting): (Vec<Hit>, Vec<_>) = batch.map(|p| (p.hit, p.committed)).unzip();
     let started = std::time::Instant::now();
     let result = match tokio::time::timeout(COMMIT_TIMEOUT, store.record(&hits)).await {
@@ -113,59 +113,9 @@ async fn commit(store: &dyn Store, health: &StoreHealth, batch: std::vec::Drain<
         micros = started.elapsed().as_micros() as u64,
         "batch committed"
     );
-    let outcome = health.observe(result).map_err(|_| RecordError);
+    let outcome = availability.observe(result).map_err(|_| RecordError);
     for committed in waiting {
         // The requester may have gone away; its hit is committed all the same.
         let _ = committed.send(outcome);
-    }
-}
-
-/// Tracks whether the store is reachable, so an outage is logged once when it
-/// starts and once when it ends, not once per request.
-#[derive(Default)]
-pub struct StoreHealth {
-    down: AtomicBool,
-}
-
-impl StoreHealth {
-    /// Passes `result` through, logging a change between up and down.
-    ///
-    /// # Errors
-    /// The given error.
-    pub fn observe<T>(&self, result: Result<T, StoreError>) -> Result<T, StoreError> {
-        match &result {
-            Ok(_) => {
-                if self.down.swap(false, Ordering::Relaxed) {
-                    tracing::info!("the store is available again");
-                }
-            }
-            Err(error) => {
-                if !self.down.swap(true, Ordering::Relaxed) {
-                    tracing::error!(%error, "the store is unavailable; requests that need it get 503 until it is back");
-                }
-            }
-        }
-        result
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn an_outage_is_a_state_change_not_a_stream_of_events() {
-        let health = StoreHealth::default();
-        let failure = || Err::<(), _>(StoreError::Task("down".into()));
-        assert!(health.observe(failure()).is_err());
-        assert!(
-            health.down.load(Ordering::Relaxed),
-            "the first failure starts the outage"
-        );
-        // Further failures change nothing, so nothing more is logged.
-        assert!(health.observe(failure()).is_err());
-        assert!(health.down.load(Ordering::Relaxed));
-        assert_eq!(health.observe(Ok(7)).ok(), Some(7));
-        assert!(!health.down.load(Ordering::Relaxed), "a success ends it");
     }
 }

@@ -1,6 +1,5 @@
 //! History in buckets: per-day counts filled with zeros and grouped into
-//! weeks or months, and 15-minute slots grouped into local hours; plus the
-//! RFC 3339 rendering of instants in the configured zone.
+//! weeks or months, and 15-minute slots grouped into local hours.
 //!
 //! Pure: no I/O, no clock. Sizes follow the requested range, never the
 //! number of calls.
@@ -10,9 +9,9 @@ use std::collections::BTreeMap;
 use jiff::civil::Date;
 use jiff::{SignedDuration, Timestamp};
 
-use crate::query::Bucket;
+use crate::read::query::Bucket;
 use crate::store::SlotCount;
-use crate::zone::{date_of_day, day_number, DayNumber, Zone};
+use crate::zone::{date_of_day, DayNumber, Zone};
 
 /// Every day from `from` to `to` (inclusive) with its count, zero where
 /// `rows` (sorted or not) has none.
@@ -53,44 +52,23 @@ fn monday_of(date: Date) -> Date {
 /// change has 23 or 25 of them.
 pub fn group_hours(slots: &[SlotCount], zone: &Zone, from: Timestamp, until: Timestamp) -> Vec<(Timestamp, u64)> {
     let mut hours: BTreeMap<Timestamp, u64> = BTreeMap::new();
-    let mut at = hour_start(from, zone);
+    let mut at = zone.hour_start(from);
     while at < until {
         hours.insert(at, 0);
         at = at.checked_add(SignedDuration::from_hours(1)).unwrap_or(Timestamp::MAX);
     }
     for slot in slots {
-        if let Some(sum) = hours.get_mut(&hour_start(slot.slot_start, zone)) {
+        if let Some(sum) = hours.get_mut(&zone.hour_start(slot.slot_start)) {
             *sum += slot.calls;
         }
     }
     hours.into_iter().collect()
 }
 
-/// The start of the local hour containing `at`.
-fn hour_start(at: Timestamp, zone: &Zone) -> Timestamp {
-    let local = at.to_zoned(zone.time_zone().clone());
-    let into_hour = i64::from(local.minute()) * 60 + i64::from(local.second());
-    at.checked_sub(SignedDuration::from_secs(into_hour))
-        .unwrap_or(at)
-        .round(jiff::Unit::Second)
-        .unwrap_or(at)
-}
-
-/// `at` as RFC 3339 with the zone's offset at that instant, e.g.
-/// `2026-03-01T10:00:00+01:00` (fractions of a second only when present).
-pub fn rfc3339(at: Timestamp, zone: &Zone) -> String {
-    let offset = zone.time_zone().to_offset(at);
-    at.display_with_offset(offset).to_string()
-}
-
-/// The range's days as numbers, with open ends closed by the given defaults.
-pub fn day_bounds(from: Option<Date>, to: Option<Date>, first: DayNumber, today: DayNumber) -> (DayNumber, DayNumber) {
-    (from.map_or(first, day_number), to.map_or(today, day_number))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::zone::day_number;
 
     fn d(s: &str) -> DayNumber {
         day_number(s.parse().unwrap())
@@ -174,15 +152,5 @@ mod tests {
             group_hours(&[], &berlin, berlin.start_of(day), berlin.start_of(next)).len(),
             23
         );
-    }
-
-    #[test]
-    fn times_are_written_in_the_zone() {
-        let berlin = Zone::named("Europe/Berlin").unwrap();
-        let at: Timestamp = "2026-07-01T10:00:00Z".parse().unwrap();
-        assert_eq!(rfc3339(at, &berlin), "2026-07-01T12:00:00+02:00");
-        assert_eq!(rfc3339(at, &Zone::utc()), "2026-07-01T10:00:00+00:00");
-        let precise: Timestamp = "2026-07-01T10:00:00.123456Z".parse().unwrap();
-        assert_eq!(rfc3339(precise, &Zone::utc()), "2026-07-01T10:00:00.123456+00:00");
     }
 }

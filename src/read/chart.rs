@@ -19,8 +19,8 @@ use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint, Ranged};
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use crate::badge::{format_count, group_thousands};
 use crate::markup::escape_xml;
+use crate::read::format::{format_count, group_thousands};
 
 /// Calls to one page on one day.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

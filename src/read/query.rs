@@ -7,7 +7,7 @@
 use jiff::civil::Date;
 use jiff::Timestamp;
 
-use crate::path::percent_decode;
+use crate::count::path::percent_decode;
 
 /// The longest range a query may ask for: 100 years of days.
 pub const MAX_RANGE_DAYS: i64 = 36_600;

@@ -14,7 +14,7 @@ use std::sync::{Mutex, RwLock};
 
 use jiff::Timestamp;
 
-use crate::path::PagePath;
+use crate::count::path::PagePath;
 use crate::sync::{lock, read, write};
 use crate::zone::Zone;
 
@@ -155,7 +155,9 @@ fn fresh_key(previous: &[u8; 32]) -> [u8; 32] {
         tracing::error!("the OS random generator failed; deriving the window key instead");
         let mut hasher = blake3::Hasher::new_derive_key("footfall visitor window key");
         hasher.update(previous);
-        hasher.update(&Timestamp::now().as_nanosecond().to_le_bytes());
+        // Entropy, not a reading of "now": the injected clock would be predictable in tests.
+        let nanos = std::time::SystemTime::UNIX_EPOCH.elapsed().map_or(0, |d| d.as_nanos());
+        hasher.update(&nanos.to_le_bytes());
         key = *hasher.finalize().as_bytes();
     }
     key

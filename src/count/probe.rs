@@ -13,7 +13,7 @@ use reqwest::{redirect, StatusCode, Url};
 use tokio::sync::Semaphore;
 
 use crate::config::ProbeLimits;
-use crate::path::PagePath;
+use crate::count::path::PagePath;
 use crate::sync::lock;
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
@@ -73,17 +73,16 @@ impl Prober {
         })
     }
 
-    /// Whether the path was rejected recently (no probe needed).
-    pub fn recently_rejected(&self, path: &PagePath) -> bool {
-        lock(&self.rejected).contains(path.as_str(), Instant::now())
-    }
-
-    /// Probes the tracked site for `path`.
+    /// Probes the tracked site for `path`, unless it rejected the path
+    /// recently (then nothing is sent).
     ///
     /// # Errors
     /// [`ProbeError::OverBudget`] when the rate budget or the concurrency
     /// limit is exhausted; nothing was sent then.
     pub async fn probe(&self, path: &PagePath) -> Result<Verdict, ProbeError> {
+        if lock(&self.rejected).contains(path.as_str(), Instant::now()) {
+            return Ok(Verdict::NotAPage);
+        }
         let Some(url) = probe_url(&self.base, path) else {
             return Ok(self.reject(path));
         };

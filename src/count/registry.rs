@@ -11,8 +11,8 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use tokio::sync::OnceCell;
 
-use crate::path::PagePath;
-use crate::probe::{ProbeError, Prober, Verdict};
+use crate::count::path::PagePath;
+use crate::count::probe::{ProbeError, Prober, Verdict};
 use crate::store::{PathId, Store, StoreError};
 use crate::sync::{lock, read, write};
 
@@ -105,6 +105,8 @@ impl Registry {
     }
 
     async fn register(&self, path: &PagePath) -> Result<PathId, RegisterError> {
+        // Checked again inside the flight: an earlier flight for this path
+        // may have landed after this request's first look.
         if let Some(id) = self.id_of(path) {
             return Ok(id);
         }
@@ -118,7 +120,7 @@ impl Registry {
             return Err(RegisterError::TooManyPaths);
         }
         if let Some(prober) = &self.prober {
-            if prober.recently_rejected(path) || prober.probe(path).await? == Verdict::NotAPage {
+            if prober.probe(path).await? == Verdict::NotAPage {
                 return Err(RegisterError::NotAPage);
             }
         }

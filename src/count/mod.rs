@@ -1,0 +1,69 @@
+//! The write path: everything between "a request for `/call/{path}` arrived"
+//! and "its hit is committed". [`count_hit`] is the use-case every counting
+//! route calls; it needs no HTTP.
+//!
+//! - [`path`]: `PagePath`, the path rules (pure).
+//! - [`client_ip`]: which address a request comes from (pure).
+//! - [`visitors`]: keyed-hash dedup per window (pure + small state).
+//! - [`probe`]: checking new paths against the tracked site, with limits.
+//! - [`registry`]: known pages in memory; single-flight registration.
+//! - [`recorder`]: group commit of counted hits.
+//!
+//! The client address goes into the visitor hash and nowhere else: it is
+//! never stored, logged or returned.
+
+pub mod client_ip;
+pub mod path;
+pub mod probe;
+pub mod recorder;
+pub mod registry;
+pub mod visitors;
+
+use std::net::IpAddr;
+
+use jiff::Timestamp;
+
+use self::path::PagePath;
+use self::registry::RegisterError;
+use self::visitors::Admission;
+use crate::state::{AppState, Unavailable};
+use crate::store::{Hit, PathId};
+
+/// Why a hit could not be counted; nothing was stored then.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum CountError {
+    #[error(transparent)]
+    Unavailable(#[from] Unavailable),
+    #[error(transparent)]
+    Register(#[from] RegisterError),
+    #[error("the hit could not be committed")]
+    NotCommitted,
+}
+
+/// Counts one view of `path` by `client` at `now`, unless this visitor was
+/// counted on this page in the current window. Registers the page first if
+/// it is new (probing the tracked site). Returns the page's id either way.
+///
+/// # Errors
+/// A [`CountError`]; the visitor is then not remembered, so a retry counts.
+pub async fn count_hit(
+    state: &AppState,
+    path: &PagePath,
+    client: IpAddr,
+    now: Timestamp,
+) -> Result<PathId, CountError> {
+    state.availability.check_ready()?;
+    let id = state.registry.resolve(path).await?;
+    if let Admission::New(key) = state.visitors.admit(now, client, path) {
+        let hit = Hit {
+            path: id,
+            at: now,
+            day: state.config.zone.day_of(now),
+        };
+        if state.recorder.record(hit).await.is_err() {
+            state.visitors.forget(key);
+            return Err(CountError::NotCommitted);
+        }
+    }
+    Ok(id)
+}

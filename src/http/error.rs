@@ -1,0 +1,227 @@
+//! The HTTP error enum and its one mapping to status codes, headers and
+//! bodies (text, JSON or an HTML page).
+//!
+//! Handlers return [`HttpError`]; this is the only place that decides what a
+//! client sees. Internal causes are logged where they happen and never sent
+//! to the client, and no message carries a client address.
+
+use bytes::Bytes;
+use hyper::header::{HeaderValue, ALLOW, RETRY_AFTER};
+use hyper::StatusCode;
+
+use super::response::{self, HttpResponse};
+use crate::count::path::PathError;
+use crate::count::registry::RegisterError;
+use crate::count::CountError;
+use crate::markup::escape_xml;
+use crate::read::chart::ChartError;
+use crate::read::query::QueryError;
+use crate::state::Unavailable;
+
+#[derive(Debug, thiserror::Error)]
+pub enum HttpError {
+    #[error("bad path: {0}")]
+    BadPath(#[from] PathError),
+    #[error("not a page of the tracked site")]
+    NotAPage,
+    #[error("no such page")]
+    NotFound,
+    #[error("this page has not been counted")]
+    UnknownPage,
+    #[error("{0}")]
+    BadParameter(#[from] QueryError),
+    #[error("internal error")]
+    Internal,
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    #[error("too many new pages are being checked right now; try again shortly")]
+    ProbeBudget,
+    #[error("the store is unavailable; try again shortly")]
+    StoreUnavailable,
+    #[error("starting up; try again shortly")]
+    NotReady,
+}
+
+impl From<CountError> for HttpError {
+    fn from(e: CountError) -> Self {
+        match e {
+            CountError::Unavailable(e) => e.into(),
+            CountError::Register(e) => e.into(),
+            CountError::NotCommitted => Self::StoreUnavailable,
+        }
+    }
+}
+
+impl From<RegisterError> for HttpError {
+    fn from(e: RegisterError) -> Self {
+        match e {
+            RegisterError::NotAPage | RegisterError::TooManyPaths => Self::NotAPage,
+            RegisterError::Probe(_) => Self::ProbeBudget,
+            RegisterError::StoreUnavailable => Self::StoreUnavailable,
+        }
+    }
+}
+
+impl From<ChartError> for HttpError {
+    fn from(_: ChartError) -> Self {
+        // Logged where it happened (`DailySeries::chart`).
+        Self::Internal
+    }
+}
+
+impl From<Unavailable> for HttpError {
+    fn from(e: Unavailable) -> Self {
+        match e {
+            Unavailable::NotReady => Self::NotReady,
+            Unavailable::StoreDown => Self::StoreUnavailable,
+        }
+    }
+}
+
+/// How an error body is written: JSON under `/api/`, an HTML page for the
+/// pages people open, plain text elsewhere.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorFormat {
+    Text,
+    Json,
+    Html,
+}
+
+impl HttpError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::BadPath(_) | Self::BadParameter(_) => StatusCode::BAD_REQUEST,
+            Self::NotAPage | Self::NotFound | Self::UnknownPage => StatusCode::NOT_FOUND,
+            Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::ProbeBudget | Self::StoreUnavailable | Self::NotReady => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    /// Seconds a client should wait before retrying, for 503s.
+    fn retry_after(&self) -> Option<&'static str> {
+        match self {
+            Self::ProbeBudget | Self::NotReady => Some("1"),
+            Self::StoreUnavailable => Some("5"),
+            _ => None,
+        }
+    }
+
+    /// The methods a route allows, for 405s.
+    fn allow(&self) -> Option<&'static str> {
+        matches!(self, Self::MethodNotAllowed).then_some("GET, HEAD")
+    }
+
+    /// The title of the HTML error page.
+    fn title(&self) -> &'static str {
+        match self.status() {
+            StatusCode::NOT_FOUND => "No such page",
+            StatusCode::BAD_REQUEST => "Bad request",
+            StatusCode::SERVICE_UNAVAILABLE => "Try again shortly",
+            StatusCode::METHOD_NOT_ALLOWED => "Method not allowed",
+            _ => "Something went wrong",
+        }
+    }
+
+    pub fn into_response(self, format: ErrorFormat) -> HttpResponse {
+        let status = self.status();
+        let mut response = match format {
+            ErrorFormat::Text => response::text(status, format!("{self}\n")),
+            ErrorFormat::Json => response::json_bytes(
+                status,
+                HeaderValue::from_static("no-store"),
+                Bytes::from(serde_json::json!({ "error": self.to_string() }).to_string()),
+            ),
+            ErrorFormat::Html => {
+                let body = format!(
+                    "<h1>{}</h1><div class=\"card\"><p>{}.</p><p><a href=\"/\">See all pages</a></p></div>",
+                    self.title(),
+                    escape_xml(&capitalized(&self.to_string())),
+                );
+                let mut page = response::html(status, &format!("{} · Footfall", self.title()), &body);
+                page.headers_mut()
+                    .insert(hyper::header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+                page
+            }
+        };
+        let headers = response.headers_mut();
+        if let Some(seconds) = self.retry_after() {
+            headers.insert(RETRY_AFTER, HeaderValue::from_static(seconds));
+        }
+        if let Some(methods) = self.allow() {
+            headers.insert(ALLOW, HeaderValue::from_static(methods));
+        }
+        response
+    }
+}
+
+fn capitalized(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|first| first.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn every_variant() -> Vec<HttpError> {
+        vec![
+            HttpError::BadPath(PathError::TooLong),
+            HttpError::NotAPage,
+            HttpError::NotFound,
+            HttpError::UnknownPage,
+            HttpError::BadParameter(QueryError {
+                name: "days".into(),
+                message: "must be a number".into(),
+            }),
+            HttpError::Internal,
+            HttpError::MethodNotAllowed,
+            HttpError::ProbeBudget,
+            HttpError::StoreUnavailable,
+            HttpError::NotReady,
+        ]
+    }
+
+    #[test]
+    fn each_variant_has_its_status_retry_after_and_allow_in_every_format() {
+        let expected: [(u16, Option<&str>, Option<&str>); 10] = [
+            (400, None, None),
+            (404, None, None),
+            (404, None, None),
+            (404, None, None),
+            (400, None, None),
+            (500, None, None),
+            (405, None, Some("GET, HEAD")),
+            (503, Some("1"), None),
+            (503, Some("5"), None),
+            (503, Some("1"), None),
+        ];
+        for format in [ErrorFormat::Text, ErrorFormat::Json, ErrorFormat::Html] {
+            for (error, (status, retry, allow)) in every_variant().into_iter().zip(expected) {
+                let name = format!("{error:?} as {format:?}");
+                let response = error.into_response(format);
+                let header = |h| response.headers().get(h).map(|v: &HeaderValue| v.to_str().unwrap());
+                assert_eq!(response.status().as_u16(), status, "{name}");
+                assert_eq!(header(RETRY_AFTER), retry, "{name}");
+                assert_eq!(header(ALLOW), allow, "{name}");
+                assert_eq!(header(hyper::header::CACHE_CONTROL), Some("no-store"), "{name}");
+            }
+        }
+    }
+
+    #[test]
+    fn bodies_follow_the_format() {
+        let content_type = |format| {
+            HttpError::UnknownPage.into_response(format).headers()[hyper::header::CONTENT_TYPE]
+                .to_str()
+                .unwrap()
+                .to_owned()
+        };
+        assert_eq!(content_type(ErrorFormat::Json), "application/json");
+        assert_eq!(content_type(ErrorFormat::Text), "text/plain; charset=utf-8");
+        assert_eq!(content_type(ErrorFormat::Html), "text/html; charset=utf-8");
+    }
+}

@@ -1,0 +1,104 @@
+//! Every response shape Footfall sends — the counter image, SVG, JSON, HTML
+//! pages, plain text — built in one place, so each shape carries the same
+//! headers wherever it is used. `Response::new` appears nowhere else.
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::header::{HeaderName, HeaderValue, CACHE_CONTROL, CONTENT_TYPE};
+use hyper::{Response, StatusCode};
+
+use super::error::HttpError;
+use crate::markup::escape_xml;
+
+pub type HttpResponse = Response<Full<Bytes>>;
+
+const CROSS_ORIGIN_RESOURCE_POLICY: HeaderName = HeaderName::from_static("cross-origin-resource-policy");
+const CONTENT_SECURITY_POLICY: HeaderName = HeaderName::from_static("content-security-policy");
+
+/// What may change how often: the `Cache-Control` of every shape.
+const NO_STORE: HeaderValue = HeaderValue::from_static("no-store");
+const NO_CACHE: HeaderValue = HeaderValue::from_static("no-cache");
+
+fn build(status: StatusCode, content_type: &'static str, cache: HeaderValue, body: Bytes) -> HttpResponse {
+    let mut response = Response::new(Full::new(body));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(CACHE_CONTROL, cache);
+    response
+}
+
+/// An image embedded on other sites (`/call`, `/badge`): other origins may
+/// load it.
+pub fn image(content_type: &'static str, cache: HeaderValue, body: Bytes) -> HttpResponse {
+    let mut response = build(StatusCode::OK, content_type, cache, body);
+    response
+        .headers_mut()
+        .insert(CROSS_ORIGIN_RESOURCE_POLICY, HeaderValue::from_static("cross-origin"));
+    response
+}
+
+/// A live SVG (a chart, a badge): browsers must ask again each time.
+pub fn svg(body: String) -> HttpResponse {
+    build(StatusCode::OK, "image/svg+xml", NO_CACHE, Bytes::from(body))
+}
+
+/// The live badge: an SVG image other origins embed.
+pub fn badge(body: String) -> HttpResponse {
+    image("image/svg+xml", NO_CACHE, Bytes::from(body))
+}
+
+/// # Errors
+/// [`HttpError::Internal`] if `value` cannot be serialized (our own plain
+/// structs always can).
+pub fn json(value: &impl serde::Serialize) -> Result<HttpResponse, HttpError> {
+    let body = serde_json::to_vec(value).map_err(|error| {
+        tracing::error!(%error, "serializing a response failed");
+        HttpError::Internal
+    })?;
+    Ok(json_bytes(StatusCode::OK, NO_CACHE, Bytes::from(body)))
+}
+
+pub fn json_bytes(status: StatusCode, cache: HeaderValue, body: Bytes) -> HttpResponse {
+    build(status, "application/json", cache, body)
+}
+
+pub fn text(status: StatusCode, body: impl Into<Bytes>) -> HttpResponse {
+    build(status, "text/plain; charset=utf-8", NO_STORE, body.into())
+}
+
+const STYLE: &str = "\
+:root{color-scheme:light dark;--fg:#1f2937;--muted:#6b7280;--bg:#f9fafb;--card:#fff;--line:#e5e7eb;--accent:#2563eb}\
+@media (prefers-color-scheme:dark){:root{--fg:#e5e7eb;--muted:#9ca3af;--bg:#111827;--card:#1f2937;--line:#374151;--accent:#60a5fa}}\
+*{box-sizing:border-box}body{margin:0;font:16px/1.5 system-ui,-apple-system,'Segoe UI',sans-serif;color:var(--fg);background:var(--bg)}\
+main{max-width:60rem;margin:0 auto;padding:1rem}h1{font-size:1.4rem;margin:.5rem 0 1rem;overflow-wrap:anywhere}\
+a{color:var(--accent)}.card{background:var(--card);border:1px solid var(--line);border-radius:.6rem;padding:1rem;margin:0 0 1rem}\
+.stats{display:grid;grid-template-columns:repeat(auto-fit,minmax(9rem,1fr));gap:.75rem;margin:0 0 1rem;padding:0}\
+.stats div{background:var(--card);border:1px solid var(--line);border-radius:.6rem;padding:.6rem .8rem}\
+.stats dt{color:var(--muted);font-size:.85rem}.stats dd{margin:0;font-size:1.2rem;font-weight:600;overflow-wrap:anywhere}\
+.stats dd small{display:block;font-size:.8rem;font-weight:400;color:var(--muted)}\
+.chart{overflow-x:auto}.chart svg{display:block;width:100%;min-width:36rem;height:auto;background:#fff;border-radius:.4rem}\
+nav.ranges{display:flex;flex-wrap:wrap;gap:.5rem;margin:0 0 1rem}nav.ranges a{padding:.25rem .7rem;border:1px solid var(--line);border-radius:1rem;text-decoration:none}\
+nav.ranges a[aria-current]{background:var(--accent);color:#fff;border-color:var(--accent)}\
+table{width:100%;border-collapse:collapse}th,td{padding:.45rem .5rem;border-bottom:1px solid var(--line);text-align:right}\
+th:first-child,td:first-child{text-align:left;overflow-wrap:anywhere}th{color:var(--muted);font-weight:500;font-size:.85rem}\
+footer{color:var(--muted);font-size:.85rem;text-align:center;padding:1rem}";
+
+/// A whole HTML page: `body` is trusted markup (its user-derived parts
+/// already escaped by the caller); `title` is escaped here. No scripts: the
+/// policy allows only inline styles and our own images.
+pub fn html(status: StatusCode, title: &str, body: &str) -> HttpResponse {
+    let page = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>{}</title>\
+         <style>{STYLE}</style></head><body><main>{body}</main>\
+         <footer>Counted by Footfall · no cookies, no IP addresses stored</footer></body></html>",
+        escape_xml(title)
+    );
+    let mut response = build(status, "text/html; charset=utf-8", NO_CACHE, Bytes::from(page));
+    response.headers_mut().insert(
+        CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; img-src 'self'"),
+    );
+    response
+}

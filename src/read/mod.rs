@@ -1,0 +1,111 @@
+//! The read path: everything the charts, pages, badge and JSON API show.
+//!
+//! [`Reads`] is the one door to the store for reads: it checks readiness,
+//! puts a deadline on every call, logs an outage once and maps store errors,
+//! so no handler touches the store. The rest is pure:
+//! - [`query`]: query parameters → typed values.
+//! - [`series`]: zero-filled per-day series of a page (the use-case behind
+//!   charts and bucketed history).
+//! - [`buckets`]: day/week/month/hour buckets.
+//! - [`chart`]: per-day counts → history chart SVG (no fonts needed).
+//! - [`badge`]: the shields.io-style count badge.
+//! - [`format`]: how numbers are written for people.
+
+pub mod badge;
+pub mod buckets;
+pub mod chart;
+pub mod format;
+pub mod query;
+pub mod series;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use jiff::Timestamp;
+
+use crate::state::{Availability, Unavailable};
+use crate::store::{PathCount, PathId, SlotCount, Store, StoreError, StoreFuture, Summary};
+use crate::zone::DayNumber;
+
+/// A read that takes longer has failed: the page answers 503 rather than
+/// hang with a database that does.
+const READ_DEADLINE: Duration = Duration::from_secs(2);
+
+/// Store reads with readiness, a deadline and the outage log.
+pub struct Reads {
+    store: Arc<dyn Store>,
+    availability: Arc<Availability>,
+}
+
+impl Reads {
+    pub fn new(store: Arc<dyn Store>, availability: Arc<Availability>) -> Self {
+        Self { store, availability }
+    }
+
+    async fn run<T>(&self, call: StoreFuture<'_, T>) -> Result<T, Unavailable> {
+        self.availability.check_ready()?;
+        let result = match tokio::time::timeout(READ_DEADLINE, call).await {
+            Ok(result) => result,
+            Err(_) => Err(StoreError::Timeout(READ_DEADLINE)),
+        };
+        self.availability.observe(result).map_err(|_| Unavailable::StoreDown)
+    }
+
+    /// # Errors
+    /// [`Unavailable`] when the store is not ready or does not answer.
+    pub async fn ping(&self) -> Result<(), Unavailable> {
+        self.run(self.store.ping()).await
+    }
+
+    /// Every page's total, or its calls in `[from, to]` when a range is given.
+    ///
+    /// # Errors
+    /// [`Unavailable`] when the store is not ready or does not answer.
+    pub async fn counts(&self, days: Option<(DayNumber, DayNumber)>) -> Result<Vec<PathCount>, Unavailable> {
+        match days {
+            Some((from, to)) => self.run(self.store.counts_between(from, to)).await,
+            None => self.run(self.store.counts()).await,
+        }
+    }
+
+    /// # Errors
+    /// [`Unavailable`] when the store is not ready or does not answer.
+    pub async fn summary(&self, path: PathId) -> Result<Summary, Unavailable> {
+        self.run(self.store.summary(path)).await
+    }
+
+    /// # Errors
+    /// [`Unavailable`] when the store is not ready or does not answer.
+    pub async fn first_and_last(
+        &self,
+        path: PathId,
+        from: Timestamp,
+        until: Timestamp,
+    ) -> Result<Option<(Timestamp, Timestamp)>, Unavailable> {
+        self.run(self.store.first_and_last(path, from, until)).await
+    }
+
+    /// # Errors
+    /// [`Unavailable`] when the store is not ready or does not answer.
+    pub async fn daily(&self, path: PathId) -> Result<Vec<(DayNumber, u64)>, Unavailable> {
+        self.run(self.store.daily(path)).await
+    }
+
+    /// # Errors
+    /// [`Unavailable`] when the store is not ready or does not answer.
+    pub async fn calls(
+        &self,
+        path: PathId,
+        after: Timestamp,
+        until: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<Timestamp>, Unavailable> {
+        self.run(self.store.calls(path, after, until, limit)).await
+    }
+
+    /// # Errors
+    /// [`Unavailable`] when the store is not ready or does not answer.
+    pub async fn slots(&self, path: PathId, from: Timestamp, until: Timestamp) -> Result<Vec<SlotCount>, Unavailable> {
+        self.run(self.store.slots(Some(path), from, until)).await
+    }
+}

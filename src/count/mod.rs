@@ -12,12 +12,12 @@
 //! The client address goes into the visitor hash and nowhere else: it is
 //! never stored, logged or returned.
 
-pub mod client_ip;
+pub(crate) mod client_ip;
 pub mod path;
-pub mod probe;
-pub mod recorder;
-pub mod registry;
-pub mod visitors;
+pub(crate) mod probe;
+pub(crate) mod recorder;
+pub(crate) mod registry;
+pub(crate) mod visitors;
 
 use std::net::IpAddr;
 

@@ -19,10 +19,10 @@
 
 mod api;
 mod counting;
-pub mod error;
+mod error;
 mod health;
 mod pages;
-pub mod response;
+mod response;
 
 use std::net::IpAddr;
 

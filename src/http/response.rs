@@ -20,6 +20,7 @@ const NO_STORE: HeaderValue = HeaderValue::from_static("no-store");
 const NO_CACHE: HeaderValue = HeaderValue::from_static("no-cache");
 
 fn build(status: StatusCode, content_type: &'static str, cache: HeaderValue, body: Bytes) -> HttpResponse {
+    #[allow(clippy::disallowed_methods)] // the one place responses are built
     let mut response = Response::new(Full::new(body));
     *response.status_mut() = status;
     let headers = response.headers_mut();

@@ -6,6 +6,7 @@ mod pg;
 mod site;
 
 mod call;
+mod inprocess;
 mod lifecycle;
 mod probing;
 mod read;

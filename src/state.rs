@@ -4,7 +4,7 @@
 //! Holds no request logic. Cheap to share: handlers get an `&AppState`.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use hyper::header::HeaderValue;
 use jiff::civil::Date;
@@ -17,6 +17,7 @@ use crate::count::registry::Registry;
 use crate::count::visitors::Visitors;
 use crate::read::Reads;
 use crate::store::StoreError;
+use crate::sync::lock;
 use crate::zone::{day_number, DayNumber};
 
 /// Everything a request handler needs.
@@ -48,13 +49,24 @@ impl AppState {
     }
 }
 
-/// Whether the store is prepared (migrated, known paths loaded) and
-/// reachable. An outage is logged once when it starts and once when it
-/// ends, not once per request.
-#[derive(Default)]
+/// Whether the store is prepared (migrated, known paths loaded) and working.
+/// Writes decide readiness: a store that answers reads but cannot commit
+/// is not ready. Each outage (of writes, of reads) is logged once when it
+/// starts, with its cause, and once when it ends — not once per request.
 pub struct Availability {
     ready: AtomicBool,
-    down: AtomicBool,
+    writes: Outage,
+    reads: Outage,
+}
+
+impl Default for Availability {
+    fn default() -> Self {
+        Self {
+            ready: AtomicBool::new(false),
+            writes: Outage::new("writes to the store"),
+            reads: Outage::new("reads from the store"),
+        }
+    }
 }
 
 /// Why the store cannot be used right now.
@@ -85,27 +97,73 @@ impl Availability {
         }
     }
 
-    /// Passes `result` through, logging a change between up and down with
-    /// the whole error chain.
+    /// Passes the result of a write (a batch, a migration) through the
+    /// write outage log.
     ///
     /// # Errors
     /// The given error.
     pub fn observe<T>(&self, result: Result<T, StoreError>) -> Result<T, StoreError> {
-        match &result {
-            Ok(_) => {
-                if self.down.swap(false, Ordering::Relaxed) {
-                    tracing::info!("the store is available again");
-                }
-            }
-            Err(error) => {
-                if !self.down.swap(true, Ordering::Relaxed) {
-                    tracing::error!(
-                        error = %crate::telemetry::chain(error),
-                        "the store is unavailable; requests that need it get 503 until it is back"
-                    );
-                }
-            }
+        self.writes.observe(result)
+    }
+
+    /// Passes the result of a read through the read outage log; reads never
+    /// end a write outage.
+    ///
+    /// # Errors
+    /// The given error.
+    pub fn observe_read<T>(&self, result: Result<T, StoreError>) -> Result<T, StoreError> {
+        self.reads.observe(result)
+    }
+
+    /// The cause of the current write outage, if writes are failing.
+    pub fn write_outage(&self) -> Option<String> {
+        self.writes.cause()
+    }
+
+    /// The cause of the current read outage, if reads are failing.
+    pub fn read_outage(&self) -> Option<String> {
+        self.reads.cause()
+    }
+}
+
+/// One kind of store use that can be failing, with the cause of its first
+/// failure (the whole error chain; never a secret or a client address).
+struct Outage {
+    what: &'static str,
+    cause: Mutex<Option<String>>,
+}
+
+impl Outage {
+    fn new(what: &'static str) -> Self {
+        Self {
+            what,
+            cause: Mutex::new(None),
         }
+    }
+
+    fn cause(&self) -> Option<String> {
+        lock(&self.cause).clone()
+    }
+
+    fn observe<T>(&self, result: Result<T, StoreError>) -> Result<T, StoreError> {
+        let mut cause = lock(&self.cause);
+        match (&result, cause.is_some()) {
+            (Ok(_), true) => {
+                *cause = None;
+                tracing::info!("{} work again", self.what);
+            }
+            (Err(error), false) => {
+                let text = crate::telemetry::chain(error);
+                tracing::error!(
+                    error = %text,
+                    "{} fail; requests that need them get 503 until they work again",
+                    self.what
+                );
+                *cause = Some(text);
+            }
+            _ => {}
+        }
+        drop(cause);
         result
     }
 }
@@ -117,17 +175,28 @@ mod tests {
     #[test]
     fn an_outage_is_a_state_change_not_a_stream_of_events() {
         let health = Availability::default();
-        let failure = || Err::<(), _>(StoreError::Task("down".into()));
-        assert!(health.observe(failure()).is_err());
-        assert!(
-            health.down.load(Ordering::Relaxed),
-            "the first failure starts the outage"
+        let failure = |cause: &str| Err::<(), _>(StoreError::Task(cause.into()));
+        assert!(health.observe(failure("down")).is_err());
+        assert_eq!(
+            health.write_outage().as_deref(),
+            Some("a storage task failed: down"),
+            "the first failure starts the outage, with its cause"
         );
         // Further failures change nothing, so nothing more is logged.
-        assert!(health.observe(failure()).is_err());
-        assert!(health.down.load(Ordering::Relaxed));
+        assert!(health.observe(failure("other")).is_err());
+        assert_eq!(health.write_outage().as_deref(), Some("a storage task failed: down"));
         assert_eq!(health.observe(Ok(7)).ok(), Some(7));
-        assert!(!health.down.load(Ordering::Relaxed), "a success ends it");
+        assert_eq!(health.write_outage(), None, "a success ends it");
+    }
+
+    #[test]
+    fn working_reads_do_not_end_a_write_outage() {
+        let health = Availability::default();
+        let _ = health.observe(Err::<(), _>(StoreError::Task("disk full".into())));
+        assert_eq!(health.observe_read(Ok(1)).ok(), Some(1));
+        assert!(health.write_outage().is_some(), "reads work, writes still fail");
+        let _ = health.observe_read(Err::<(), _>(StoreError::Task("gone".into())));
+        assert!(health.read_outage().is_some());
     }
 
     #[test]

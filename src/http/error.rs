@@ -40,6 +40,9 @@ pub enum HttpError {
     StoreUnavailable,
     #[error("starting up; try again shortly")]
     NotReady,
+    /// `/readyz`'s answer: the reason class, never a secret.
+    #[error("not ready: {0}")]
+    NotReadyBecause(String),
 }
 
 impl From<CountError> for HttpError {
@@ -94,14 +97,16 @@ impl HttpError {
             Self::NotAPage | Self::NotFound | Self::UnknownPage => StatusCode::NOT_FOUND,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            Self::ProbeBudget | Self::StoreUnavailable | Self::NotReady => StatusCode::SERVICE_UNAVAILABLE,
+            Self::ProbeBudget | Self::StoreUnavailable | Self::NotReady | Self::NotReadyBecause(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
         }
     }
 
     /// Seconds a client should wait before retrying, for 503s.
     fn retry_after(&self) -> Option<&'static str> {
         match self {
-            Self::ProbeBudget | Self::NotReady => Some("1"),
+            Self::ProbeBudget | Self::NotReady | Self::NotReadyBecause(_) => Some("1"),
             Self::StoreUnavailable => Some("5"),
             _ => None,
         }
@@ -182,12 +187,13 @@ mod tests {
             HttpError::ProbeBudget,
             HttpError::StoreUnavailable,
             HttpError::NotReady,
+            HttpError::NotReadyBecause("writes fail: disk full".into()),
         ]
     }
 
     #[test]
     fn each_variant_has_its_status_retry_after_and_allow_in_every_format() {
-        let expected: [(u16, Option<&str>, Option<&str>); 10] = [
+        let expected: [(u16, Option<&str>, Option<&str>); 11] = [
             (400, None, None),
             (404, None, None),
             (404, None, None),
@@ -197,6 +203,7 @@ mod tests {
             (405, None, Some("GET, HEAD")),
             (503, Some("1"), None),
             (503, Some("5"), None),
+            (503, Some("1"), None),
             (503, Some("1"), None),
         ];
         for format in [ErrorFormat::Text, ErrorFormat::Json, ErrorFormat::Html] {

@@ -12,8 +12,9 @@ pub fn live() -> HttpResponse {
     text(StatusCode::OK, "ok\n")
 }
 
-/// 200 once the store is migrated and answers a trivial query.
+/// 200 once the store is migrated, writes are not failing and a trivial
+/// query answers within a second; else 503 with the reason.
 pub async fn ready(state: &AppState) -> Result<HttpResponse, HttpError> {
-    state.reads.ping().await?;
+    state.reads.readiness().await.map_err(HttpError::NotReadyBecause)?;
     Ok(text(StatusCode::OK, "ready\n"))
 }

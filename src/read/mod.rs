@@ -30,6 +30,8 @@ use crate::zone::DayNumber;
 /// A read that takes longer has failed: the page answers 503 rather than
 /// hang with a database that does.
 const READ_DEADLINE: Duration = Duration::from_secs(2);
+/// Load balancers poll readiness with short timeouts of their own.
+const READINESS_DEADLINE: Duration = Duration::from_secs(1);
 
 /// Store reads with readiness, a deadline and the outage log.
 pub struct Reads {
@@ -43,18 +45,39 @@ impl Reads {
     }
 
     async fn run<T>(&self, call: StoreFuture<'_, T>) -> Result<T, Unavailable> {
-        self.availability.check_ready()?;
-        let result = match tokio::time::timeout(READ_DEADLINE, call).await {
-            Ok(result) => result,
-            Err(_) => Err(StoreError::Timeout(READ_DEADLINE)),
-        };
-        self.availability.observe(result).map_err(|_| Unavailable::StoreDown)
+        self.run_within(READ_DEADLINE, call).await
     }
 
+    async fn run_within<T>(&self, deadline: Duration, call: StoreFuture<'_, T>) -> Result<T, Unavailable> {
+        self.availability.check_ready()?;
+        let result = match tokio::time::timeout(deadline, call).await {
+            Ok(result) => result,
+            Err(_) => Err(StoreError::Timeout(deadline)),
+        };
+        self.availability
+            .observe_read(result)
+            .map_err(|_| Unavailable::StoreDown)
+    }
+
+    /// Whether the store serves: ready, writes not failing, a trivial query
+    /// answered within a second. The error is the reason, for `/readyz`.
+    ///
     /// # Errors
-    /// [`Unavailable`] when the store is not ready or does not answer.
-    pub async fn ping(&self) -> Result<(), Unavailable> {
-        self.run(self.store.ping()).await
+    /// The reason, without secrets: "starting up", or the store's error.
+    pub async fn readiness(&self) -> Result<(), String> {
+        self.availability.check_ready().map_err(|e| e.to_string())?;
+        if let Some(cause) = self.availability.write_outage() {
+            return Err(format!("writes fail: {cause}"));
+        }
+        match self.run_within(READINESS_DEADLINE, self.store.ping()).await {
+            Ok(()) => Ok(()),
+            Err(_) => Err(format!(
+                "reads fail: {}",
+                self.availability
+                    .read_outage()
+                    .unwrap_or_else(|| "the store did not answer".to_owned())
+            )),
+        }
     }
 
     /// Every page's total, or its calls in `[from, to]` when a range is given.

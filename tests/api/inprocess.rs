@@ -94,7 +94,10 @@ async fn a_visitor_counts_again_in_the_next_window_by_the_injected_clock() {
         .collect();
     assert_eq!(
         times,
-        ["2026-03-01T10:00:00Z".parse().unwrap(), "2026-03-02T10:00:00Z".parse().unwrap()],
+        [
+            "2026-03-01T10:00:00Z".parse().unwrap(),
+            "2026-03-02T10:00:00Z".parse().unwrap()
+        ],
         "call times come from the injected clock"
     );
 }
@@ -118,11 +121,8 @@ async fn a_route_error_is_decided_in_one_place_for_every_format() {
 async fn no_client_address_or_user_agent_is_ever_logged() {
     let logs = Captured::default();
     let sink = logs.clone();
-    let _guard = tracing::subscriber::set_default(footfall::telemetry::subscriber(
-        "trace",
-        move || sink.clone(),
-        false,
-    ));
+    let _guard =
+        tracing::subscriber::set_default(footfall::telemetry::subscriber("trace", move || sink.clone(), false));
     let app = InProcess::start("2026-03-01T10:00:00Z").await;
     let address = "198.51.100.77";
     let agent = "Mozilla/5.0 (SecretAgent-7f3a)";

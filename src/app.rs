@@ -140,9 +140,18 @@ pub async fn run(config: Config, listener: TcpListener, shutdown: impl Future<Ou
     log_start(&config, &listener);
     let app = App::build(config, Arc::new(SystemClock))?;
     let preparing = tokio::spawn(app.prepare());
+    let checking = tokio::spawn({
+        let state = Arc::clone(&app.state);
+        async move {
+            if let Some(check) = state.registry.check_site().await {
+                check.log();
+            }
+        }
+    });
     let connections = app.state.config.connections;
     crate::server::serve(listener, Arc::clone(&app.state), connections, DRAIN_TIMEOUT, shutdown).await;
     preparing.abort();
+    checking.abort();
     app.shut_down().await;
     tracing::info!("stopped");
     Ok(())

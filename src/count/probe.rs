@@ -1,9 +1,14 @@
 //! Probing the tracked site: "does `tracked_base_url` + path answer 200?"
 //!
 //! Owns everything that bounds traffic to the tracked site: a token-bucket
-//! rate budget, a concurrency limit, and a bounded negative cache of rejected
-//! paths. A probe URL is built so no path can change its scheme, host or port,
-//! and that is checked before sending. This module never touches the store.
+//! rate budget, a concurrency limit, a bounded negative cache of rejected
+//! paths, and a short back-off while the site is unreachable. A probe URL is
+//! built so no path can change its scheme, host or port, and that is checked
+//! before sending. Redirects are followed within the origin and from http to
+//! https on the same host; any other target is refused (and named in a
+//! warning, once). Only a definite answer from the site means "not a page":
+//! a 5xx, a timeout or a network error is the site's problem, not the page's.
+//! This module never touches the store.
 
 use std::collections::{HashSet, VecDeque};
 use std::sync::Mutex;
@@ -15,6 +20,7 @@ use tokio::sync::Semaphore;
 use crate::config::ProbeLimits;
 use crate::count::path::PagePath;
 use crate::sync::lock;
+use crate::telemetry::chain;
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 const TOTAL_TIMEOUT: Duration = Duration::from_secs(5);
@@ -22,12 +28,18 @@ const MAX_REDIRECTS: usize = 3;
 /// Rejected paths remembered at most; a flood of random paths evicts the
 /// oldest, which the rate budget still covers.
 const NEGATIVE_CACHE_CAPACITY: usize = 10_000;
+/// After the site failed to answer, new paths get 503 without a probe for
+/// this long, so a down site is not hammered; then a request probes again.
+const UNREACHABLE_BACKOFF: Duration = Duration::from_secs(5);
+/// Refused redirect targets warned about at most (one line each).
+const MAX_WARNED_TARGETS: usize = 100;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verdict {
     /// The tracked site answered 200: a real page.
     Page,
-    /// Anything else: not a page (remembered for a while).
+    /// A definite other answer (4xx, or a final non-200 after redirects):
+    /// not a page, remembered for a while.
     NotAPage,
 }
 
@@ -35,6 +47,8 @@ pub enum Verdict {
 pub enum ProbeError {
     #[error("the probe budget for the tracked site is used up")]
     OverBudget,
+    #[error("the tracked site did not answer")]
+    SiteUnavailable,
 }
 
 pub struct Prober {
@@ -43,13 +57,17 @@ pub struct Prober {
     budget: Mutex<TokenBucket>,
     in_flight: Semaphore,
     rejected: Mutex<NegativeCache>,
+    /// Until when new paths are not probed because the site did not answer;
+    /// `Some` during an outage (logged once when it starts and ends).
+    unreachable_until: Mutex<Option<Instant>>,
 }
 
 impl Prober {
     /// # Errors
     /// When the HTTP client cannot be built (a TLS backend problem).
     pub fn new(base: Url, limits: ProbeLimits) -> Result<Self, reqwest::Error> {
-        let origin = base.origin();
+        let warned: Mutex<HashSet<String>> = Mutex::default();
+        let policy_base = base.clone();
         let client = reqwest::Client::builder()
             .no_proxy()
             .connect_timeout(CONNECT_TIMEOUT)
@@ -57,10 +75,13 @@ impl Prober {
             .user_agent(concat!("Footfall/", env!("CARGO_PKG_VERSION"), " (page check)"))
             .redirect(redirect::Policy::custom(move |attempt| {
                 // `previous` holds the URLs requested so far, the first one included.
-                if attempt.previous().len() > MAX_REDIRECTS || attempt.url().origin() != origin {
+                if attempt.previous().len() > MAX_REDIRECTS {
                     attempt.stop()
-                } else {
+                } else if may_follow(&policy_base, attempt.url()) {
                     attempt.follow()
+                } else {
+                    warn_refused_redirect(&warned, attempt.url());
+                    attempt.stop()
                 }
             }))
             .build()?;
@@ -70,6 +91,7 @@ impl Prober {
             budget: Mutex::new(TokenBucket::new(limits.rate_per_second, limits.burst, Instant::now())),
             in_flight: Semaphore::new(limits.concurrency),
             rejected: Mutex::new(NegativeCache::new(NEGATIVE_CACHE_CAPACITY, limits.negative_ttl)),
+            unreachable_until: Mutex::new(None),
         })
     }
 
@@ -80,36 +102,152 @@ impl Prober {
     /// [`ProbeError::OverBudget`] when the rate budget or the concurrency
     /// limit is exhausted; nothing was sent then.
     pub async fn probe(&self, path: &PagePath) -> Result<Verdict, ProbeError> {
-        if lock(&self.rejected).contains(path.as_str(), Instant::now()) {
+        let now = Instant::now();
+        if lock(&self.rejected).contains(path.as_str(), now) {
             return Ok(Verdict::NotAPage);
+        }
+        if lock(&self.unreachable_until).is_some_and(|until| now < until) {
+            return Err(ProbeError::SiteUnavailable);
         }
         let Some(url) = probe_url(&self.base, path) else {
             return Ok(self.reject(path));
         };
         let _permit = self.in_flight.try_acquire().map_err(|_| ProbeError::OverBudget)?;
-        if !lock(&self.budget).try_take(Instant::now()) {
+        if !lock(&self.budget).try_take(now) {
             return Err(ProbeError::OverBudget);
         }
-        let verdict = match self.client.get(url).send().await {
-            Ok(response) if response.status() == StatusCode::OK => Verdict::Page,
-            Ok(response) => {
-                tracing::debug!(status = %response.status(), %path, "tracked site rejected a path");
-                Verdict::NotAPage
+        let answer = self.client.get(url).send().await.map(|response| response.status());
+        let verdict = match answer {
+            Ok(StatusCode::OK) => Verdict::Page,
+            Ok(status) if status.is_server_error() => {
+                self.site_failed(&format!("it answered {status}"));
+                return Err(ProbeError::SiteUnavailable);
+            }
+            Ok(status) => {
+                tracing::debug!(%status, %path, "the tracked site rejected a path");
+                self.reject(path)
             }
             Err(error) => {
-                tracing::warn!(%path, error = %error.without_url(), "probing the tracked site failed");
-                Verdict::NotAPage
+                self.site_failed(&chain(&error.without_url()));
+                return Err(ProbeError::SiteUnavailable);
             }
         };
-        if verdict == Verdict::NotAPage {
-            self.reject(path);
-        }
+        self.site_answered();
         Ok(verdict)
+    }
+
+    /// Starts (or continues) an outage of the tracked site.
+    fn site_failed(&self, cause: &str) {
+        let mut until = lock(&self.unreachable_until);
+        if until.is_none() {
+            tracing::warn!(
+                site = %self.base,
+                cause,
+                "the tracked site does not answer; new pages get 503 until it does (known pages keep counting)"
+            );
+        }
+        *until = Some(Instant::now() + UNREACHABLE_BACKOFF);
+    }
+
+    fn site_answered(&self) {
+        if lock(&self.unreachable_until).take().is_some() {
+            tracing::info!(site = %self.base, "the tracked site answers again");
+        }
+    }
+
+    /// Requests the site's root once (no budget: called at start and by
+    /// `footfall check`), and says what came back.
+    pub async fn check_root(&self) -> RootCheck {
+        let started = Instant::now();
+        let answer = self.client.get(self.base.clone()).send().await;
+        RootCheck {
+            url: self.base.clone(),
+            outcome: match answer {
+                Ok(response) => {
+                    let refused = response
+                        .status()
+                        .is_redirection()
+                        .then(|| response.headers().get(reqwest::header::LOCATION))
+                        .flatten()
+                        .and_then(|location| location.to_str().ok())
+                        .and_then(|location| self.base.join(location).ok());
+                    let final_url = response.url().clone();
+                    Ok((
+                        response.status(),
+                        (final_url != self.base).then_some(final_url),
+                        refused,
+                    ))
+                }
+                Err(error) => Err(chain(&error.without_url())),
+            },
+            elapsed: started.elapsed(),
+        }
     }
 
     fn reject(&self, path: &PagePath) -> Verdict {
         lock(&self.rejected).insert(path.as_str(), Instant::now());
         Verdict::NotAPage
+    }
+}
+
+/// What the tracked site's root answered.
+#[derive(Debug)]
+pub struct RootCheck {
+    pub url: Url,
+    /// The final status, the URL it came from when redirects were followed,
+    /// and the target of a redirect that was refused; or the network error.
+    pub outcome: Result<(StatusCode, Option<Url>, Option<Url>), String>,
+    pub elapsed: Duration,
+}
+
+impl RootCheck {
+    /// Logs the outcome at start: a warning for anything but a plain 200.
+    pub fn log(&self) {
+        let site = self.url.as_str();
+        let millis = self.elapsed.as_millis() as u64;
+        match &self.outcome {
+            Ok((StatusCode::OK, None, _)) => tracing::info!(site, millis, "the tracked site answers"),
+            Ok((StatusCode::OK, Some(to), _)) => {
+                tracing::info!(site, redirected_to = %to, millis, "the tracked site answers after a redirect");
+            }
+            Ok((status, _, Some(refused))) => tracing::warn!(
+                site,
+                %status,
+                "your site redirects to {}; set tracked_base_url to that origin, or every new page is rejected",
+                refused.origin().ascii_serialization()
+            ),
+            Ok((status, _, None)) => tracing::warn!(site, %status, "the tracked site's root does not answer 200"),
+            Err(cause) => tracing::warn!(
+                site,
+                cause,
+                "the tracked site is unreachable; new pages get 503 until it answers"
+            ),
+        }
+    }
+}
+
+/// Whether a redirect to `to` stays on the tracked site: the same origin, or
+/// the same host moving from http to https (default ports).
+fn may_follow(base: &Url, to: &Url) -> bool {
+    if to.origin() == base.origin() {
+        return true;
+    }
+    base.scheme() == "http"
+        && to.scheme() == "https"
+        && to.host() == base.host()
+        && base.port().is_none()
+        && to.port().is_none()
+}
+
+/// One warning per refused redirect target (its origin), bounded.
+fn warn_refused_redirect(warned: &Mutex<HashSet<String>>, to: &Url) {
+    let origin = to.origin().ascii_serialization();
+    let mut warned = lock(warned);
+    if warned.len() < MAX_WARNED_TARGETS && warned.insert(origin.clone()) {
+        tracing::warn!(
+            target_origin = %origin,
+            "your site redirects to {origin}/…; set tracked_base_url to that origin (redirects off the tracked origin are not followed, so such pages are rejected)"
+        );
     }
 }
 
@@ -259,6 +397,22 @@ mod tests {
         assert_eq!(
             probe_url(&base, &page("/caf%C3%A9 x")).unwrap().as_str(),
             "http://127.0.0.1:8081/site/caf%C3%A9%20x"
+        );
+    }
+
+    #[test]
+    fn redirects_stay_on_the_site_or_upgrade_to_https_on_the_same_host() {
+        let base = Url::parse("http://example.com/blog").unwrap();
+        let follows = |to: &str| may_follow(&base, &Url::parse(to).unwrap());
+        assert!(follows("http://example.com/blog/a/"));
+        assert!(follows("https://example.com/blog/a"));
+        assert!(!follows("https://www.example.com/blog/a"), "another host");
+        assert!(!follows("https://example.com:8443/a"), "another port");
+        assert!(!follows("http://evil.example/a"));
+        let https = Url::parse("https://example.com").unwrap();
+        assert!(
+            !may_follow(&https, &Url::parse("http://example.com/a").unwrap()),
+            "no downgrade"
         );
     }
 

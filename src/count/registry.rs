@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use tokio::sync::OnceCell;
 
 use crate::count::path::PagePath;
-use crate::count::probe::{ProbeError, Prober, Verdict};
+use crate::count::probe::{ProbeError, Prober, RootCheck, Verdict};
 use crate::store::{PathId, Store, StoreError};
 use crate::sync::{lock, read, write};
 
@@ -70,6 +70,14 @@ impl Registry {
             }
         }
         Ok(known.len())
+    }
+
+    /// Requests the tracked site's root, if there is one, and says what came back.
+    pub async fn check_site(&self) -> Option<RootCheck> {
+        match &self.prober {
+            Some(prober) => Some(prober.check_root().await),
+            None => None,
+        }
     }
 
     pub fn id_of(&self, path: &PagePath) -> Option<PathId> {

@@ -11,6 +11,7 @@ use hyper::StatusCode;
 
 use super::response::{self, HttpResponse};
 use crate::count::path::PathError;
+use crate::count::probe::ProbeError;
 use crate::count::registry::RegisterError;
 use crate::count::CountError;
 use crate::markup::escape_xml;
@@ -38,6 +39,8 @@ pub enum HttpError {
     ProbeBudget,
     #[error("the store is unavailable; try again shortly")]
     StoreUnavailable,
+    #[error("the tracked site did not answer; try again shortly")]
+    SiteUnavailable,
     #[error("starting up; try again shortly")]
     NotReady,
     /// `/readyz`'s answer: the reason class, never a secret.
@@ -59,7 +62,8 @@ impl From<RegisterError> for HttpError {
     fn from(e: RegisterError) -> Self {
         match e {
             RegisterError::NotAPage | RegisterError::TooManyPaths => Self::NotAPage,
-            RegisterError::Probe(_) => Self::ProbeBudget,
+            RegisterError::Probe(ProbeError::OverBudget) => Self::ProbeBudget,
+            RegisterError::Probe(ProbeError::SiteUnavailable) => Self::SiteUnavailable,
             RegisterError::StoreUnavailable => Self::StoreUnavailable,
         }
     }
@@ -97,9 +101,11 @@ impl HttpError {
             Self::NotAPage | Self::NotFound | Self::UnknownPage => StatusCode::NOT_FOUND,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            Self::ProbeBudget | Self::StoreUnavailable | Self::NotReady | Self::NotReadyBecause(_) => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            Self::ProbeBudget
+            | Self::StoreUnavailable
+            | Self::SiteUnavailable
+            | Self::NotReady
+            | Self::NotReadyBecause(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -107,7 +113,7 @@ impl HttpError {
     fn retry_after(&self) -> Option<&'static str> {
         match self {
             Self::ProbeBudget | Self::NotReady | Self::NotReadyBecause(_) => Some("1"),
-            Self::StoreUnavailable => Some("5"),
+            Self::StoreUnavailable | Self::SiteUnavailable => Some("5"),
             _ => None,
         }
     }
@@ -186,6 +192,7 @@ mod tests {
             HttpError::MethodNotAllowed,
             HttpError::ProbeBudget,
             HttpError::StoreUnavailable,
+            HttpError::SiteUnavailable,
             HttpError::NotReady,
             HttpError::NotReadyBecause("writes fail: disk full".into()),
         ]
@@ -193,7 +200,7 @@ mod tests {
 
     #[test]
     fn each_variant_has_its_status_retry_after_and_allow_in_every_format() {
-        let expected: [(u16, Option<&str>, Option<&str>); 11] = [
+        let expected: [(u16, Option<&str>, Option<&str>); 12] = [
             (400, None, None),
             (404, None, None),
             (404, None, None),
@@ -202,6 +209,7 @@ mod tests {
             (500, None, None),
             (405, None, Some("GET, HEAD")),
             (503, Some("1"), None),
+            (503, Some("5"), None),
             (503, Some("5"), None),
             (503, Some("1"), None),
             (503, Some("1"), None),

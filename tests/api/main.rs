@@ -10,4 +10,5 @@ mod inprocess;
 mod lifecycle;
 mod probing;
 mod read;
+mod site_outages;
 mod store;

@@ -134,7 +134,7 @@ async fn without_a_tracked_site_every_valid_path_is_accepted() {
 }
 
 #[tokio::test]
-async fn an_unreachable_tracked_site_rejects_without_hanging() {
+async fn an_unreachable_tracked_site_answers_503_without_hanging() {
     let closed = std::net::TcpListener::bind("127.0.0.1:0")
         .expect("port")
         .local_addr()
@@ -142,6 +142,12 @@ async fn an_unreachable_tracked_site_rejects_without_hanging() {
     let url = format!("http://{closed}");
     let app = TestApp::spawn_with(Store::Sqlite, &[("tracked_base_url", &url)]).await;
     let started = Instant::now();
-    assert_eq!(app.get_as("/call/a", "203.0.113.1").await.status, StatusCode::NOT_FOUND);
+    let response = app.get_as("/call/a", "203.0.113.1").await;
+    assert_eq!(
+        response.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "the site's fault, not the page's"
+    );
+    assert_eq!(response.header("retry-after"), "5");
     assert!(started.elapsed() < Duration::from_secs(6));
 }

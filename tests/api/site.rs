@@ -3,11 +3,13 @@
 //!
 //! Paths starting with `/missing` get 404, `/slow` answers after 300 ms,
 //! `/to-inside` redirects to `/inside` on itself, `/to-outside` redirects to
-//! another origin; everything else is 200.
+//! another origin; everything else is 200 — unless the site is set to fail,
+//! when everything is 503.
 
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -22,6 +24,7 @@ use hyper_util::rt::TokioIo;
 pub struct TrackedSite {
     pub addr: SocketAddr,
     probes: Arc<Mutex<HashMap<String, usize>>>,
+    failing: Arc<AtomicBool>,
 }
 
 impl TrackedSite {
@@ -32,19 +35,27 @@ impl TrackedSite {
         let addr = listener.local_addr().expect("tracked site address");
         let probes: Arc<Mutex<HashMap<String, usize>>> = Arc::default();
         let seen = Arc::clone(&probes);
+        let failing: Arc<AtomicBool> = Arc::default();
+        let fail = Arc::clone(&failing);
         tokio::spawn(async move {
             loop {
                 let Ok((stream, _)) = listener.accept().await else {
                     continue;
                 };
                 let seen = Arc::clone(&seen);
+                let fail = Arc::clone(&fail);
                 tokio::spawn(async move {
                     let service = service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
                         let seen = Arc::clone(&seen);
+                        let failing = fail.load(Ordering::SeqCst);
                         async move {
                             let path = request.uri().path().to_owned();
                             *seen.lock().expect("probe counter").entry(path.clone()).or_default() += 1;
-                            Ok::<_, Infallible>(answer(&path, addr).await)
+                            let mut response = answer(&path, addr).await;
+                            if failing {
+                                *response.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+                            }
+                            Ok::<_, Infallible>(response)
                         }
                     });
                     let _ = http1::Builder::new()
@@ -53,7 +64,12 @@ impl TrackedSite {
                 });
             }
         });
-        Self { addr, probes }
+        Self { addr, probes, failing }
+    }
+
+    /// While failing, the site answers 503 to everything.
+    pub fn set_failing(&self, failing: bool) {
+        self.failing.store(failing, Ordering::SeqCst);
     }
 
     pub fn base_url(&self) -> String {

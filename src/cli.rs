@@ -107,6 +107,14 @@ pub fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if !cli.data_dir.is_dir() {
+        // A typo must not silently start a new, empty store ("all my counts are gone").
+        eprintln!(
+            "footfall: --data-dir {}: no such directory (create it first; a new store is only made in an existing directory)",
+            cli.data_dir.display()
+        );
+        return ExitCode::from(2);
+    }
     let env = std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v.to_string_lossy().into_owned())));
     let config = match Config::load(&cli.data_dir, env) {
         Ok(config) => config,
@@ -137,6 +145,12 @@ fn runtime() -> Option<tokio::runtime::Runtime> {
 /// Recomputes per-day counts while writers wait; safe next to a running server.
 fn rebuild_daily(config: Config) -> ExitCode {
     init_logging(&config);
+    if let crate::config::StoreConfig::Sqlite { file } = &config.store {
+        if !file.exists() {
+            eprintln!("footfall: rebuild-daily: there is no store at {}", file.display());
+            return ExitCode::from(2);
+        }
+    }
     let Some(runtime) = runtime() else {
         return ExitCode::FAILURE;
     };

@@ -13,7 +13,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use crate::helpers::{on_both_stores, send, Store, TestApp};
 use crate::pg::fresh_database;
 
-fn footfall(dir: &Path) -> Command {
+pub fn footfall(dir: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_footfall"));
     cmd.arg("--data-dir").arg(dir).env("RUST_BACKTRACE", "1");
     for (name, _) in std::env::vars_os() {
@@ -24,7 +24,7 @@ fn footfall(dir: &Path) -> Command {
     cmd
 }
 
-fn exit_of(cmd: &mut Command) -> (Option<i32>, String) {
+pub fn exit_of(cmd: &mut Command) -> (Option<i32>, String) {
     let out = cmd.stdin(Stdio::null()).output().expect("run footfall");
     (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
 }

@@ -6,6 +6,7 @@ mod pg;
 mod site;
 
 mod call;
+mod commands;
 mod inprocess;
 mod lifecycle;
 mod probing;

@@ -40,6 +40,8 @@ pub struct Config {
     pub max_paths: usize,
     pub max_visitors: usize,
     pub cache_max_age_seconds: u32,
+    /// A level or a list of directives that each name a level; validated, so
+    /// `EnvFilter` accepts it and it never silences everything by accident.
     pub log_level: String,
     pub probe: ProbeLimits,
     pub connections: ConnectionLimits,

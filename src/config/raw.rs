@@ -96,6 +96,9 @@ struct RawUtcOffset {
     minutes: i8,
 }
 
+/// What `log_level` may name, alone or after `target=` in a directive.
+const LOG_LEVELS: [&str; 6] = ["trace", "debug", "info", "warn", "error", "off"];
+
 impl RawConfig {
     /// Checks every key, in the order of the schema, and builds the typed
     /// [`Config`]; the first problem found is the error.
@@ -220,11 +223,23 @@ fn check_counting_limits(
     at_least_one("max_visitors", max_visitors as u64, src)
 }
 
+/// Accepts a level (`info`, any case) or a list of `EnvFilter` directives
+/// that each name a level (`footfall=debug,hyper=warn`). `EnvFilter` alone
+/// would take `verbose` as a target name and start a server that logs
+/// nothing, so every directive must end in one of [`LOG_LEVELS`].
 fn check_log_level(value: &str) -> Result<(), String> {
-    if tracing_subscriber::EnvFilter::try_new(value).is_err() {
-        return Err(format!("{value:?} is not a level like info or debug"));
+    let is_level = |text: &str| LOG_LEVELS.iter().any(|level| level.eq_ignore_ascii_case(text));
+    let every_directive_has_a_level = value.split(',').all(|directive| match directive.rsplit_once('=') {
+        Some((target, level)) => !target.is_empty() && is_level(level),
+        None => is_level(directive),
+    });
+    if every_directive_has_a_level && tracing_subscriber::EnvFilter::try_new(value).is_ok() {
+        return Ok(());
     }
-    Ok(())
+    Err(format!(
+        "{value:?} is not a level ({}) or a list of directives that each name one, like footfall=debug,hyper=warn",
+        LOG_LEVELS.join(", ")
+    ))
 }
 
 fn parse_base_url(text: &str) -> Result<reqwest::Url, String> {
@@ -293,5 +308,57 @@ mod tests {
         assert!(e.contains("trusted_proxies[1]"), "{e}");
         let e = load_err("timezone: Nowhere/City\n", &[]);
         assert!(e.contains("timezone"), "{e}");
+    }
+
+    #[test]
+    fn log_levels_and_directive_lists_with_levels_are_accepted() {
+        for ok in [
+            "info",
+            "INFO",
+            "Warn",
+            "off",
+            "trace",
+            "footfall=debug",
+            "footfall=debug,hyper=warn",
+            "warn,footfall=TRACE",
+            "footfall::http=info",
+        ] {
+            assert_eq!(check_log_level(ok), Ok(()), "{ok}");
+        }
+    }
+
+    #[test]
+    fn a_log_level_that_names_no_level_is_rejected() {
+        for bad in [
+            "verbose",
+            "inf",
+            "",
+            "footfall",
+            "footfall=",
+            "=debug",
+            "footfall=verbose",
+            "info,",
+            "footfall=debug,hyper",
+            "3",
+            "footfall[span]",
+        ] {
+            assert!(check_log_level(bad).is_err(), "{bad:?} was accepted");
+        }
+    }
+
+    #[test]
+    fn an_unknown_log_level_names_the_key_and_the_levels() {
+        let e = load_err("log_level: verbose\n", &[]);
+        assert!(
+            e.contains(
+                "config.yaml: key `log_level`: \"verbose\" is not a level (trace, debug, info, warn, error, off)"
+            ),
+            "{e}"
+        );
+        let e = load_err("", &[("FOOTFALL_LOG_LEVEL", "inf")]);
+        assert!(
+            e.starts_with("FOOTFALL_LOG_LEVEL: key `log_level`: \"inf\" is not a level"),
+            "{e}"
+        );
     }
 }

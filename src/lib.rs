@@ -9,7 +9,9 @@
 //! - `telemetry`: the log subscriber (injectable writer) and error chains.
 //! - `state`: `AppState`, built once; the store's availability.
 //! - `clock`: the only reader of the system time.
-//! - `config`: `config.yaml` + `FOOTFALL_*` environment → typed `Config`.
+//! - `config`: `config.yaml` + `FOOTFALL_*` environment → typed `Config`;
+//!   the raw schema with its defaults and validation (`raw`), the environment
+//!   overlay (`env`), the response image (`image`).
 //!
 //! The HTTP edge:
 //! - `http`: the route table; one file per route group; `response` (every

@@ -7,7 +7,8 @@
 //! - [`series`]: zero-filled per-day series of a page (the use-case behind
 //!   charts and bucketed history).
 //! - [`buckets`]: day/week/month/hour buckets.
-//! - [`chart`]: per-day counts → history chart SVG (no fonts needed).
+//! - [`chart`]: per-day counts → history chart SVG (no fonts needed); its
+//!   pure layout decisions (`layout`) apart from the plotters drawing (`draw`).
 //! - [`badge`]: the shields.io-style count badge.
 //! - [`format`]: how numbers are written for people.
 

@@ -1,0 +1,364 @@
+//! The raw schema of `config.yaml` (after the environment overlay) with the
+//! default of every key, and its validation into the typed [`Config`].
+//!
+//! Owns what each key means and which values are allowed. Must not read the
+//! environment or the file itself (`mod.rs` and `env` do), and every error
+//! goes through [`Sources::error`] so it names the key and its source.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::Path;
+use std::time::Duration;
+
+use ipnet::IpNet;
+use serde::Deserialize;
+
+use super::image::{load_response, ResponseImage};
+use super::{Config, ConfigError, ConnectionLimits, DbConfig, ProbeLimits, Sources, StoreConfig};
+use crate::count::client_ip::TrustedProxies;
+use crate::zone::Zone;
+
+/// Every key of `config.yaml`; a missing key takes its value from
+/// [`RawConfig::default`], and an unknown key is an error, so a typo fails
+/// at start instead of being ignored.
+#[derive(Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub(super) struct RawConfig {
+    socket_address: String,
+    response_filename: Option<String>,
+    tracked_base_url: Option<String>,
+    db: Option<DbConfig>,
+    utc_offset: Option<RawUtcOffset>,
+    timezone: Option<String>,
+    trusted_proxies: Vec<String>,
+    dedup_window_hours: u32,
+    max_paths: usize,
+    max_visitors: usize,
+    cache_max_age_seconds: u32,
+    log_level: String,
+    probe_rate_per_second: f64,
+    probe_burst: u32,
+    probe_concurrency: usize,
+    probe_negative_ttl_seconds: u64,
+    max_connections: usize,
+    header_read_timeout_seconds: u64,
+}
+
+impl Default for RawConfig {
+    fn default() -> Self {
+        Self {
+            // Loopback: reachable only from this machine (or its reverse proxy).
+            socket_address: "127.0.0.1:8080".into(),
+            // None: the built-in transparent 1×1 GIF, invisible on the page.
+            response_filename: None,
+            // None: every valid path is accepted, up to `max_paths`.
+            tracked_base_url: None,
+            // None: the embedded SQLite store in the data directory.
+            db: None,
+            // Both None: days and windows follow UTC.
+            utc_offset: None,
+            timezone: None,
+            // Nobody's `X-Forwarded-For` is believed: the peer is the visitor.
+            trusted_proxies: Vec::new(),
+            // A calendar day: a visitor counts once per page per day.
+            dedup_window_hours: 24,
+            // Bounds the registry and the store when random paths get through.
+            max_paths: 100_000,
+            // Bounds the visitor set at about 200 MB (see BENCHMARKS.md).
+            max_visitors: 10_000_000,
+            // A day, like the dedup window: a repeat within it would not count anyway.
+            cache_max_age_seconds: 86_400,
+            // Start-up and problems; `debug` is for investigating.
+            log_level: "info".into(),
+            // A tracked site answers a handful of new pages per second without
+            // noticing; a flood of random paths gets 503s instead of reaching it.
+            probe_rate_per_second: 5.0,
+            // Lets a few new pages of a site update through back to back.
+            probe_burst: 10,
+            // A few at once, so one slow page does not hold up the others.
+            probe_concurrency: 4,
+            // A page published just after a rejected probe counts within minutes.
+            probe_negative_ttl_seconds: 600,
+            // Plenty for a counter; more wait in the kernel's backlog.
+            max_connections: 4096,
+            // Ample for real clients, short enough that slow heads cannot hold
+            // connections (slowloris).
+            header_read_timeout_seconds: 10,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawUtcOffset {
+    #[serde(default)]
+    hours: i8,
+    #[serde(default)]
+    minutes: i8,
+}
+
+/// What `log_level` may name, alone or after `target=` in a directive.
+const LOG_LEVELS: [&str; 6] = ["trace", "debug", "info", "warn", "error", "off"];
+
+impl RawConfig {
+    /// Checks every key, in the order of the schema, and builds the typed
+    /// [`Config`]; the first problem found is the error.
+    pub(super) fn validate(self, data_dir: &Path, src: &Sources) -> Result<Config, ConfigError> {
+        let socket_address = socket_address(&self.socket_address, src)?;
+        let response = match &self.response_filename {
+            Some(name) => load_response(data_dir, name).map_err(|m| src.error("response_filename", m))?,
+            None => ResponseImage::transparent_pixel(),
+        };
+        let tracked_base_url = self
+            .tracked_base_url
+            .as_deref()
+            .map(|url| parse_base_url(url).map_err(|m| src.error("tracked_base_url", m)))
+            .transpose()?;
+        let zone = zone(self.timezone.as_deref(), self.utc_offset.as_ref(), src)?;
+        let trusted_proxies = trusted_proxies(&self.trusted_proxies, src)?;
+        check_counting_limits(self.dedup_window_hours, self.max_paths, self.max_visitors, src)?;
+        check_log_level(&self.log_level).map_err(|m| src.error("log_level", m))?;
+        let probe = self.probe_limits(src)?;
+        let connections = self.connection_limits(src)?;
+        // Last, as it takes `db` out of `self`; choosing a store cannot fail.
+        let store = match self.db {
+            Some(db) => StoreConfig::Postgres(db),
+            None => StoreConfig::Sqlite {
+                file: data_dir.join("footfall.sqlite3"),
+            },
+        };
+
+        Ok(Config {
+            socket_address,
+            response,
+            tracked_base_url,
+            store,
+            zone,
+            trusted_proxies,
+            dedup_window_hours: self.dedup_window_hours,
+            max_paths: self.max_paths,
+            max_visitors: self.max_visitors,
+            cache_max_age_seconds: self.cache_max_age_seconds,
+            log_level: self.log_level,
+            probe,
+            connections,
+        })
+    }
+
+    fn probe_limits(&self, src: &Sources) -> Result<ProbeLimits, ConfigError> {
+        if !(self.probe_rate_per_second.is_finite() && self.probe_rate_per_second > 0.0) {
+            return Err(src.error("probe_rate_per_second", "must be a positive number"));
+        }
+        at_least_one("probe_burst", u64::from(self.probe_burst), src)?;
+        at_least_one("probe_concurrency", self.probe_concurrency as u64, src)?;
+        Ok(ProbeLimits {
+            rate_per_second: self.probe_rate_per_second,
+            burst: self.probe_burst,
+            concurrency: self.probe_concurrency,
+            negative_ttl: Duration::from_secs(self.probe_negative_ttl_seconds),
+        })
+    }
+
+    fn connection_limits(&self, src: &Sources) -> Result<ConnectionLimits, ConfigError> {
+        at_least_one("max_connections", self.max_connections as u64, src)?;
+        at_least_one("header_read_timeout_seconds", self.header_read_timeout_seconds, src)?;
+        Ok(ConnectionLimits {
+            max_connections: self.max_connections,
+            header_read_timeout: Duration::from_secs(self.header_read_timeout_seconds),
+        })
+    }
+}
+
+fn at_least_one(key: &str, value: u64, src: &Sources) -> Result<(), ConfigError> {
+    if value == 0 {
+        return Err(src.error(key, "must be at least 1"));
+    }
+    Ok(())
+}
+
+fn socket_address(text: &str, src: &Sources) -> Result<SocketAddr, ConfigError> {
+    text.parse().map_err(|_| {
+        src.error(
+            "socket_address",
+            format!("{text:?} is not an address like 127.0.0.1:8080"),
+        )
+    })
+}
+
+fn zone(timezone: Option<&str>, utc_offset: Option<&RawUtcOffset>, src: &Sources) -> Result<Zone, ConfigError> {
+    match (timezone, utc_offset) {
+        (Some(_), Some(_)) => Err(src.error("timezone", "set either `timezone` or `utc_offset`, not both")),
+        (Some(name), None) => Zone::named(name).map_err(|e| src.error("timezone", e)),
+        (None, Some(o)) => Zone::fixed(o.hours, o.minutes).map_err(|e| src.error("utc_offset", e)),
+        (None, None) => Ok(Zone::utc()),
+    }
+}
+
+fn trusted_proxies(entries: &[String], src: &Sources) -> Result<TrustedProxies, ConfigError> {
+    let nets = entries
+        .iter()
+        .enumerate()
+        .map(|(i, entry)| {
+            parse_net(entry).ok_or_else(|| {
+                src.error(
+                    &format!("trusted_proxies[{i}]"),
+                    format!("{entry:?} is not an IP address or CIDR"),
+                )
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(TrustedProxies::new(nets))
+}
+
+/// The limits of counting: the visitor window and the two caps on memory.
+fn check_counting_limits(
+    dedup_window_hours: u32,
+    max_paths: usize,
+    max_visitors: usize,
+    src: &Sources,
+) -> Result<(), ConfigError> {
+    if dedup_window_hours == 0 || dedup_window_hours > 24 * 366 {
+        return Err(src.error("dedup_window_hours", "must be between 1 and 8784 (a year)"));
+    }
+    at_least_one("max_paths", max_paths as u64, src)?;
+    at_least_one("max_visitors", max_visitors as u64, src)
+}
+
+/// Accepts a level (`info`, any case) or a list of `EnvFilter` directives
+/// that each name a level (`footfall=debug,hyper=warn`). `EnvFilter` alone
+/// would take `verbose` as a target name and start a server that logs
+/// nothing, so every directive must end in one of [`LOG_LEVELS`].
+fn check_log_level(value: &str) -> Result<(), String> {
+    let is_level = |text: &str| LOG_LEVELS.iter().any(|level| level.eq_ignore_ascii_case(text));
+    let every_directive_has_a_level = value.split(',').all(|directive| match directive.rsplit_once('=') {
+        Some((target, level)) => !target.is_empty() && is_level(level),
+        None => is_level(directive),
+    });
+    if every_directive_has_a_level && tracing_subscriber::EnvFilter::try_new(value).is_ok() {
+        return Ok(());
+    }
+    Err(format!(
+        "{value:?} is not a level ({}) or a list of directives that each name one, like footfall=debug,hyper=warn",
+        LOG_LEVELS.join(", ")
+    ))
+}
+
+fn parse_base_url(text: &str) -> Result<reqwest::Url, String> {
+    let url = reqwest::Url::parse(text).map_err(|e| format!("{text:?} is not a URL: {e}"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err(format!("{text:?} must be an http or https URL with a host"));
+    }
+    if url.query().is_some() || url.fragment().is_some() || !url.username().is_empty() || url.password().is_some() {
+        return Err(format!("{text:?} must not have a query, fragment or credentials"));
+    }
+    Ok(url)
+}
+
+fn parse_net(entry: &str) -> Option<IpNet> {
+    let entry = entry.trim();
+    entry
+        .parse::<IpNet>()
+        .ok()
+        .or_else(|| entry.parse::<IpAddr>().ok().map(IpNet::from))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::tests::{dir_with, env, load_err};
+
+    #[test]
+    fn an_empty_config_means_defaults_and_the_embedded_store() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = Config::load(dir.path(), env(&[])).unwrap();
+        assert_eq!(config.socket_address.to_string(), "127.0.0.1:8080");
+        assert!(matches!(config.store, StoreConfig::Sqlite { .. }));
+        assert_eq!(config.response.content_type, "image/gif");
+        assert_eq!(config.dedup_window_hours, 24);
+        assert_eq!(config.max_visitors, 10_000_000);
+    }
+
+    #[test]
+    fn oxitraffic_style_keys_are_understood() {
+        let dir = dir_with(
+            "socket_address: 0.0.0.0:80\ntracked_base_url: https://example.com\nutc_offset:\n  hours: 2\n  minutes: 0\n\
+             db:\n  host: db\n  port: 5433\n  username: u\n  password: p\n  database: d\n",
+        );
+        let config = Config::load(dir.path(), env(&[])).unwrap();
+        assert_eq!(config.socket_address.port(), 80);
+        assert_eq!(config.tracked_base_url.unwrap().as_str(), "https://example.com/");
+        let StoreConfig::Postgres(db) = config.store else {
+            panic!("db given")
+        };
+        assert_eq!((db.host.as_str(), db.port, db.password.expose()), ("db", 5433, "p"));
+    }
+
+    #[test]
+    fn errors_name_the_key_and_the_file() {
+        let e = load_err("socket_adress: 1\n", &[]);
+        assert!(e.contains("config.yaml") && e.contains("socket_adress"), "{e}");
+        let e = load_err("db:\n  username: u\n  database: d\n  port: high\n", &[]);
+        assert!(e.contains("config.yaml") && e.contains("db.port"), "{e}");
+        let e = load_err("socket_address: nowhere\n", &[]);
+        assert!(e.contains("config.yaml: key `socket_address`"), "{e}");
+        let e = load_err("tracked_base_url: ftp://x\n", &[]);
+        assert!(e.contains("tracked_base_url"), "{e}");
+        let e = load_err("response_filename: missing.png\n", &[]);
+        assert!(e.contains("response_filename") && e.contains("missing.png"), "{e}");
+        let e = load_err("trusted_proxies: [10.0.0.0/8, localhost]\n", &[]);
+        assert!(e.contains("trusted_proxies[1]"), "{e}");
+        let e = load_err("timezone: Nowhere/City\n", &[]);
+        assert!(e.contains("timezone"), "{e}");
+    }
+
+    #[test]
+    fn log_levels_and_directive_lists_with_levels_are_accepted() {
+        for ok in [
+            "info",
+            "INFO",
+            "Warn",
+            "off",
+            "trace",
+            "footfall=debug",
+            "footfall=debug,hyper=warn",
+            "warn,footfall=TRACE",
+            "footfall::http=info",
+        ] {
+            assert_eq!(check_log_level(ok), Ok(()), "{ok}");
+        }
+    }
+
+    #[test]
+    fn a_log_level_that_names_no_level_is_rejected() {
+        for bad in [
+            "verbose",
+            "inf",
+            "",
+            "footfall",
+            "footfall=",
+            "=debug",
+            "footfall=verbose",
+            "info,",
+            "footfall=debug,hyper",
+            "3",
+            "footfall[span]",
+        ] {
+            assert!(check_log_level(bad).is_err(), "{bad:?} was accepted");
+        }
+    }
+
+    #[test]
+    fn an_unknown_log_level_names_the_key_and_the_levels() {
+        let e = load_err("log_level: verbose\n", &[]);
+        assert!(
+            e.contains(
+                "config.yaml: key `log_level`: \"verbose\" is not a level (trace, debug, info, warn, error, off)"
+            ),
+            "{e}"
+        );
+        let e = load_err("", &[("FOOTFALL_LOG_LEVEL", "inf")]);
+        assert!(
+            e.starts_with("FOOTFALL_LOG_LEVEL: key `log_level`: \"inf\" is not a level"),
+            "{e}"
+        );
+    }
+}

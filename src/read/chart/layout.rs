@@ -1,0 +1,413 @@
+//! The chart's layout decisions: the canvas geometry, how many days one bar
+//! covers, which days get an x-axis label, the y scales and their labels,
+//! and how long a drawn title may be.
+//!
+//! Pure arithmetic on the series and estimated text widths. Must not call
+//! plotters or know about SVG; [`super::draw`] turns these decisions into
+//! shapes.
+
+use std::ops::Range;
+
+use jiff::civil::{Date, Weekday};
+
+use super::DayCount;
+use crate::read::format::format_count;
+
+// The drawing is laid out in a fixed 800×320 user space; the root element has
+// a viewBox and `width="100%"` and no height, so it scales with its container.
+pub(super) const WIDTH: u32 = 800;
+pub(super) const HEIGHT: u32 = 320;
+pub(super) const MARGIN: u32 = 12;
+pub(super) const Y_LABEL_AREA: u32 = 58;
+/// The plot's width in px: the canvas minus margins and both y label areas.
+pub(super) const PLOT_WIDTH: f64 = (WIDTH - 2 * MARGIN - 2 * Y_LABEL_AREA) as f64;
+
+// Whole sizes that survive plotters' ×1.24 ÷1.24 round trip exactly, so the
+// SVG says font-size="16", not "15.000000000000002".
+pub(super) const TITLE_PX: f64 = 16.0;
+pub(super) const TEXT_PX: f64 = 12.0;
+/// Generous average advance of a sans-serif character, in em. Used to keep
+/// axis labels apart, so it errs wide (DejaVu Sans digits are 0.64 em).
+const CHAR_EM: f64 = 0.64;
+/// Minimum free space between two x-axis labels, in px.
+const LABEL_GAP: f64 = 14.0;
+/// Minimum distance between two x-axis ticks, in px, so short labels
+/// ("Feb") do not pack into a dense row.
+const MIN_TICK_DISTANCE: f64 = 44.0;
+/// Bars never get wider than this, so a one-day chart does not show a slab.
+const MAX_BAR_PX: f64 = 44.0;
+
+const MONTH_NAMES: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
+
+/// Shortens the drawn title with "…" so it cannot run into the legend; the
+/// accessible name keeps the whole path.
+pub(super) fn shorten(title: &str) -> String {
+    let max_chars = ((f64::from(WIDTH) * 0.55) / (TITLE_PX * CHAR_EM)) as usize;
+    if title.chars().count() <= max_chars {
+        return title.to_owned();
+    }
+    let mut short: String = title.chars().take(max_chars.saturating_sub(1)).collect();
+    short.push('…');
+    short
+}
+
+/// How many days one bar covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum BarPeriod {
+    Day,
+    Week,
+    Month,
+    Year,
+}
+
+impl BarPeriod {
+    /// Keeps the number of bars between a few and about 300, so that bars
+    /// stay at least ~2 px wide and the SVG stays small.
+    pub(super) fn for_days(days: usize) -> Self {
+        match days {
+            0..=120 => BarPeriod::Day,
+            121..=630 => BarPeriod::Week,
+            631..=9131 => BarPeriod::Month,
+            _ => BarPeriod::Year,
+        }
+    }
+
+    /// Whether `day` opens a new bar.
+    fn starts_at(self, day: Date) -> bool {
+        match self {
+            BarPeriod::Day => true,
+            BarPeriod::Week => day.weekday() == Weekday::Monday,
+            BarPeriod::Month => day.day() == 1,
+            BarPeriod::Year => day.day_of_year() == 1,
+        }
+    }
+
+    pub(super) fn axis_description(self) -> &'static str {
+        match self {
+            BarPeriod::Day => "calls per day",
+            BarPeriod::Week => "calls per week",
+            BarPeriod::Month => "calls per month",
+            BarPeriod::Year => "calls per year",
+        }
+    }
+}
+
+/// One bar: days `start..end` (indices into the series) and their calls.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Bar {
+    pub(super) start: usize,
+    pub(super) end: usize,
+    pub(super) count: u64,
+}
+
+/// Groups the series into bars of `period`, split where the calendar starts
+/// a new period; the first and last bar may cover fewer days.
+pub(super) fn group_bars(days: &[DayCount], period: BarPeriod) -> Vec<Bar> {
+    let mut bars: Vec<Bar> = Vec::new();
+    for (i, day) in days.iter().enumerate() {
+        match bars.last_mut() {
+            Some(open) if !period.starts_at(day.day) => {
+                open.end = i + 1;
+                open.count = open.count.saturating_add(day.count);
+            }
+            _ => bars.push(Bar {
+                start: i,
+                end: i + 1,
+                count: day.count,
+            }),
+        }
+    }
+    bars
+}
+
+/// The part of a bar's day range it covers: 80% of it, centred, but no
+/// wider than [`MAX_BAR_PX`].
+pub(super) fn bar_span(days: Range<usize>, px_per_day: f64) -> Range<f64> {
+    let width_days = (days.end - days.start) as f64;
+    let bar_days = (width_days * 0.8).min(MAX_BAR_PX / px_per_day);
+    let inset = (width_days - bar_days) / 2.0;
+    (days.start as f64 + inset)..(days.end as f64 - inset)
+}
+
+/// Which days get an x-axis label, from densest to sparsest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TickRule {
+    /// Every n-th day of the series.
+    Days(usize),
+    /// Every n-th Monday.
+    Weeks(usize),
+    /// The first of every n-th month (January, then every n months).
+    Months(i8),
+    /// January 1st of years divisible by n.
+    Years(i16),
+}
+
+const TICK_RULES: [TickRule; 20] = [
+    TickRule::Days(1),
+    TickRule::Days(2),
+    TickRule::Weeks(1),
+    TickRule::Weeks(2),
+    TickRule::Months(1),
+    TickRule::Months(2),
+    TickRule::Months(3),
+    TickRule::Months(6),
+    TickRule::Years(1),
+    TickRule::Years(2),
+    TickRule::Years(5),
+    TickRule::Years(10),
+    TickRule::Years(20),
+    TickRule::Years(50),
+    TickRule::Years(100),
+    TickRule::Years(200),
+    TickRule::Years(500),
+    TickRule::Years(1000),
+    TickRule::Years(2000),
+    TickRule::Years(5000),
+];
+
+/// An x-axis label: its position in day units and its text.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Tick {
+    pub(super) x: f64,
+    pub(super) label: String,
+}
+
+/// Labels by day ("Mar 5") or by month ("Mar") read without a year; the
+/// summary line under the title gives the full date range, and month labels
+/// say the year on January instead of "Jan" (as d3's multi-scale time format
+/// does).
+fn tick_label(rule: TickRule, day: Date) -> String {
+    let month = MONTH_NAMES[usize::try_from(day.month() - 1).unwrap_or(0)];
+    match rule {
+        TickRule::Days(_) | TickRule::Weeks(_) => format!("{month} {}", day.day()),
+        TickRule::Months(_) if day.month() == 1 => day.year().to_string(),
+        TickRule::Months(_) => month.to_owned(),
+        TickRule::Years(_) => day.year().to_string(),
+    }
+}
+
+fn ticks_for(rule: TickRule, days: &[DayCount], centered: bool) -> Vec<Tick> {
+    let offset = if centered { 0.5 } else { 0.0 };
+    let mut mondays = 0;
+    let mut ticks = Vec::new();
+    for (i, d) in days.iter().enumerate() {
+        let day = d.day;
+        let hit = match rule {
+            TickRule::Days(n) => i % n == 0,
+            TickRule::Weeks(n) => {
+                let hit = day.weekday() == Weekday::Monday && mondays % n == 0;
+                if day.weekday() == Weekday::Monday {
+                    mondays += 1;
+                }
+                hit
+            }
+            TickRule::Months(n) => day.day() == 1 && (day.month() - 1) % n == 0,
+            TickRule::Years(n) => day.day_of_year() == 1 && day.year() % n == 0,
+        };
+        if hit {
+            ticks.push(Tick {
+                x: i as f64 + offset,
+                label: tick_label(rule, day),
+            });
+        }
+    }
+    ticks
+}
+
+/// Estimated width of a label in px; errs wide, see [`CHAR_EM`].
+fn label_px(label: &str) -> f64 {
+    label.chars().count() as f64 * TEXT_PX * CHAR_EM
+}
+
+/// Whether the labels fit side by side at `px_per_day` with room between.
+fn ticks_fit(ticks: &[Tick], px_per_day: f64) -> bool {
+    ticks.windows(2).all(|pair| {
+        let distance = (pair[1].x - pair[0].x) * px_per_day;
+        let needed = (label_px(&pair[0].label) + label_px(&pair[1].label)) / 2.0 + LABEL_GAP;
+        distance >= needed.max(MIN_TICK_DISTANCE)
+    })
+}
+
+/// The densest calendar-aligned ticks whose labels do not overlap. A rule
+/// with fewer than two ticks is only taken if no rule gives two that fit.
+pub(super) fn choose_ticks(days: &[DayCount], px_per_day: f64, centered: bool) -> Vec<Tick> {
+    let mut fallback: Option<Vec<Tick>> = None;
+    for rule in TICK_RULES {
+        let ticks = ticks_for(rule, days, centered);
+        if !ticks_fit(&ticks, px_per_day) {
+            continue;
+        }
+        if ticks.len() >= 2 {
+            return ticks;
+        }
+        if fallback.is_none() && !ticks.is_empty() {
+            fallback = Some(ticks);
+        }
+    }
+    fallback.unwrap_or_default()
+}
+
+/// A y axis from 0 to `step * intervals`, with a grid line at every step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct YScale {
+    step: u64,
+    intervals: u64,
+}
+
+impl YScale {
+    pub(super) fn top(self) -> f64 {
+        (self.step as f64) * (self.intervals as f64)
+    }
+
+    pub(super) fn ticks(self) -> Vec<f64> {
+        (0..=self.intervals).map(|i| (i as f64) * (self.step as f64)).collect()
+    }
+}
+
+/// The smallest "nice" integer step (1, 2, 5, then 10, 20, 25, 50 × 10ⁿ)
+/// with `step * intervals >= max`; saturates at `u64::MAX`.
+fn nice_step(max: u64, intervals: u64) -> u64 {
+    let max = u128::from(max.max(1));
+    let intervals = u128::from(intervals.max(1));
+    let mut magnitude: u128 = 1;
+    loop {
+        // In tenths of `magnitude`; 2.5 only from 25 up, since steps are whole.
+        for tenths in [10, 20, 25, 50] {
+            if magnitude == 1 && tenths == 25 {
+                continue;
+            }
+            let step = tenths * magnitude / 10;
+            if step * intervals >= max {
+                return u64::try_from(step).unwrap_or(u64::MAX);
+            }
+        }
+        magnitude *= 10;
+    }
+}
+
+/// Scales for both y axes with the same number of intervals, so that the
+/// right axis' ticks sit on the left axis' grid lines and one grid serves
+/// both. Picks the interval count that leaves the least empty space on top.
+pub(super) fn y_scales(bar_max: u64, total_max: u64) -> (YScale, YScale) {
+    // Integers only: a count axis of 0, 0.5, 1 would read as half calls.
+    let most = bar_max.clamp(1, 6);
+    let fewest = most.min(3);
+    let mut best: Option<(f64, YScale, YScale)> = None;
+    for intervals in fewest..=most {
+        let bars = YScale {
+            step: nice_step(bar_max, intervals),
+            intervals,
+        };
+        let totals = YScale {
+            step: nice_step(total_max, intervals),
+            intervals,
+        };
+        let fill = (bar_max.max(1) as f64 / bars.top()) * (total_max.max(1) as f64 / totals.top());
+        if best.is_none_or(|(best_fill, _, _)| fill > best_fill + 1e-9) {
+            best = Some((fill, bars, totals));
+        }
+    }
+    match best {
+        Some((_, bars, totals)) => (bars, totals),
+        None => (YScale { step: 1, intervals: 1 }, YScale { step: 1, intervals: 1 }),
+    }
+}
+
+/// Axis number for an axis whose top tick is `axis_top`: "950", "2,500",
+/// "20k", "1.5M". Once the top reads "10k" or more, the thousands below it
+/// say "5k" too rather than "5,000", so one axis uses one style.
+pub(super) fn axis_label(value: f64, axis_top: f64) -> String {
+    let value = value.round().max(0.0) as u64;
+    if axis_top >= 10_000.0 && (1_000..10_000).contains(&value) {
+        let tenths = (value + 50) / 100;
+        return if tenths % 10 == 0 {
+            format!("{}k", tenths / 10)
+        } else {
+            format!("{}.{}k", tenths / 10, tenths % 10)
+        };
+    }
+    let text = format_count(value);
+    // format_count always keeps one decimal above 10,000; an axis at round
+    // numbers reads better without the ".0".
+    match text.find(".0") {
+        Some(dot) if text[dot + 2..].chars().all(char::is_alphabetic) => {
+            format!("{}{}", &text[..dot], &text[dot + 2..])
+        }
+        _ => text,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::read::chart::tests::series;
+    use jiff::civil::date;
+
+    #[test]
+    fn bars_follow_the_calendar() {
+        // 2024-03-01 is a Friday: the first week bar is Fri–Sun.
+        let days = series(date(2024, 3, 1), 10, |_| 1);
+        let weeks = group_bars(&days, BarPeriod::Week);
+        assert_eq!(
+            weeks,
+            vec![
+                Bar {
+                    start: 0,
+                    end: 3,
+                    count: 3
+                },
+                Bar {
+                    start: 3,
+                    end: 10,
+                    count: 7
+                },
+            ]
+        );
+        let days = series(date(2023, 12, 30), 40, |_| 2);
+        let months = group_bars(&days, BarPeriod::Month);
+        let sizes: Vec<_> = months.iter().map(|b| b.end - b.start).collect();
+        assert_eq!(sizes, vec![2, 31, 7]);
+        assert_eq!(months.iter().map(|b| b.count).sum::<u64>(), 80);
+    }
+
+    #[test]
+    fn x_labels_never_overlap_from_one_day_to_fifty_years() {
+        let start = date(2001, 2, 3);
+        let mut len = 1;
+        while len < 366 * 50 {
+            let days = series(start, len, |_| 0);
+            let centered = BarPeriod::for_days(len) == BarPeriod::Day;
+            let ticks = choose_ticks(&days, PLOT_WIDTH / len as f64, centered);
+            assert!(!ticks.is_empty(), "{len} days have no label");
+            assert!(ticks_fit(&ticks, PLOT_WIDTH / len as f64), "{len} days");
+            assert!(ticks.len() <= 16, "{len} days: {} labels", ticks.len());
+            len = len * 5 / 4 + 1;
+        }
+    }
+
+    #[test]
+    fn y_scales_share_grid_lines_and_use_nice_steps() {
+        let (bars, totals) = y_scales(7, 1_234);
+        assert_eq!(bars.intervals, totals.intervals);
+        assert!(bars.top() >= 7.0 && totals.top() >= 1_234.0);
+        assert_eq!(y_scales(0, 0).0, YScale { step: 1, intervals: 1 });
+        assert_eq!(y_scales(2, 2).0, YScale { step: 1, intervals: 2 });
+        assert_eq!(nice_step(101, 4), 50);
+        assert_eq!(nice_step(90, 4), 25);
+        assert_eq!(nice_step(u64::MAX, 1), u64::MAX);
+    }
+
+    #[test]
+    fn axis_labels_are_compact() {
+        assert_eq!(axis_label(950.0, 1_000.0), "950");
+        assert_eq!(axis_label(2_500.0, 5_000.0), "2,500");
+        assert_eq!(axis_label(20_000.0, 20_000.0), "20k");
+        assert_eq!(axis_label(1_500_000.0, 2_000_000.0), "1.5M");
+        // Below a top of 10k or more, thousands are compact as well.
+        assert_eq!(axis_label(5_000.0, 20_000.0), "5k");
+        assert_eq!(axis_label(2_500.0, 10_000.0), "2.5k");
+        assert_eq!(axis_label(500.0, 20_000.0), "500");
+    }
+}

@@ -13,13 +13,15 @@ use tracing::Subscriber;
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::EnvFilter;
 
-/// A subscriber at `level` (an `EnvFilter` directive such as `info` or
-/// `footfall=debug`; `RUST_LOG`, when set, wins) writing to `writer`.
+/// A subscriber at `level` (a directive such as `info` or `footfall=debug`,
+/// validated by the config; `FOOTFALL_LOG_LEVEL` overrides it like every
+/// key) writing to `writer`. `RUST_LOG` is not read: an unchecked filter
+/// could silence every line.
 pub fn subscriber<W>(level: &str, writer: W, ansi: bool) -> impl Subscriber + Send + Sync
 where
     W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
 {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
+    let filter = EnvFilter::new(level);
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(writer)

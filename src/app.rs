@@ -166,7 +166,18 @@ fn log_start(config: &Config, listener: &TcpListener) {
         StoreConfig::Postgres(db) => format!("postgresql {}:{}/{}", db.host, db.port, db.database),
     };
     let tracked = config.tracked_base_url.as_ref().map_or("none", |u| u.as_str());
-    tracing::info!(%address, %store, tracked_site = tracked, "footfall started");
+    let config_file = config.config_file.as_ref().map_or_else(
+        || "none found (defaults and environment)".to_owned(),
+        |f| f.display().to_string(),
+    );
+    tracing::info!(
+        %address,
+        %store,
+        tracked_site = tracked,
+        %config_file,
+        zone = %config.zone.describe(),
+        "footfall started"
+    );
     if config.tracked_base_url.is_none() {
         tracing::warn!("no tracked_base_url: every valid path is accepted (up to max_paths) without a check");
     }

@@ -53,6 +53,14 @@ impl Zone {
             .map_err(|_| ZoneError::UnknownZone(name.to_owned()))
     }
 
+    /// The zone as configured: an IANA name, or `UTC+02:00` for an offset.
+    pub fn describe(&self) -> String {
+        match self.0.iana_name() {
+            Some(name) => name.to_owned(),
+            None => format!("UTC{}", self.0.to_offset(Timestamp::UNIX_EPOCH)),
+        }
+    }
+
     pub fn time_zone(&self) -> &TimeZone {
         &self.0
     }
@@ -153,6 +161,13 @@ mod tests {
             assert_eq!(day_number(date), n);
             assert_eq!(date_of_day(n), date);
         }
+    }
+
+    #[test]
+    fn zones_describe_themselves() {
+        assert_eq!(Zone::named("Europe/Berlin").unwrap().describe(), "Europe/Berlin");
+        assert_eq!(Zone::fixed(5, 30).unwrap().describe(), "UTC+05:30");
+        assert_eq!(Zone::utc().describe(), "UTC");
     }
 
     #[test]

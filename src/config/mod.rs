@@ -30,6 +30,9 @@ use raw::RawConfig;
 /// The validated configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
+    /// The `config.yaml` that was read, or `None` when there was none (all
+    /// keys then come from defaults and the environment).
+    pub config_file: Option<PathBuf>,
     pub socket_address: SocketAddr,
     pub response: ResponseImage,
     pub tracked_base_url: Option<reqwest::Url>,
@@ -172,6 +175,7 @@ impl Config {
     pub fn load(data_dir: &Path, env: impl IntoIterator<Item = (String, String)>) -> Result<Self, ConfigError> {
         let file = data_dir.join("config.yaml");
         let file_name = file.display().to_string();
+        let mut found = true;
         let mut root = match std::fs::read_to_string(&file) {
             Ok(text) => match serde_yaml::from_str::<Value>(&text) {
                 Ok(Value::Mapping(map)) => map,
@@ -184,7 +188,10 @@ impl Config {
                 }
                 Err(e) => return Err(ConfigError::new(&file_name, format!("not valid YAML: {e}"))),
             },
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Mapping::new(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                found = false;
+                Mapping::new()
+            }
             Err(e) => return Err(ConfigError::new(&file_name, format!("cannot read: {e}"))),
         };
         let mut sources = Sources {
@@ -201,7 +208,9 @@ impl Config {
                 sources.error(&key, e.inner())
             }
         })?;
-        raw.validate(data_dir, &sources)
+        let mut config = raw.validate(data_dir, &sources)?;
+        config.config_file = found.then_some(file);
+        Ok(config)
     }
 }
 

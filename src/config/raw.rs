@@ -128,6 +128,7 @@ impl RawConfig {
         };
 
         Ok(Config {
+            config_file: None,
             socket_address,
             response,
             tracked_base_url,

@@ -8,7 +8,10 @@ fn a_data_dir_that_does_not_exist_exits_2_instead_of_starting_an_empty_store() {
     let typo = parent.path().join("dtaa");
     let (code, stderr) = exit_of(&mut footfall(&typo));
     assert_eq!(code, Some(2), "{stderr}");
-    assert!(stderr.contains("dtaa") && stderr.contains("no such directory"), "{stderr}");
+    assert!(
+        stderr.contains("dtaa") && stderr.contains("no such directory"),
+        "{stderr}"
+    );
     assert!(!typo.exists(), "nothing was created");
 }
 

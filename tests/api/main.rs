@@ -6,7 +6,7 @@ mod pg;
 mod site;
 
 mod call;
+mod contract;
 mod lifecycle;
 mod probing;
 mod read;
-mod store;

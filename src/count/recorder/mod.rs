@@ -274,3 +274,6 @@ fn first_batch_id() -> BatchId {
     });
     seed as BatchId
 }
+
+#[cfg(test)]
+mod tests;

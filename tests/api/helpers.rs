@@ -260,6 +260,15 @@ impl TestApp {
         query_i64(&self.data, self.db.as_ref(), "SELECT count(*) FROM calls").await
     }
 
+    /// The sum of every per-day count, read directly from the store.
+    pub async fn daily_total(&self) -> i64 {
+        let sql = match self.db {
+            Some(_) => "SELECT coalesce(sum(count), 0)::bigint FROM daily_counts",
+            None => "SELECT coalesce(sum(count), 0) FROM daily_counts",
+        };
+        query_i64(&self.data, self.db.as_ref(), sql).await
+    }
+
     /// Runs SQL against the store behind the server's back (to break it on purpose).
     pub async fn execute(&self, postgres_sql: &str, sqlite_sql: &str) {
         execute(&self.data, self.db.as_ref(), postgres_sql, sqlite_sql).await;

@@ -3,10 +3,12 @@
 
 mod helpers;
 mod pg;
+mod relay;
 mod site;
 
 mod call;
 mod contract;
+mod faults;
 mod lifecycle;
 mod probing;
 mod read;

@@ -30,9 +30,12 @@ use crate::zone::{DayNumber, Zone};
 /// recorder's 2 s deadline, so a write stuck behind a lock fails (and is
 /// known not to have committed) rather than commit after the deadline.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(1);
-/// The WAL file is truncated to this after a checkpoint: it is the space
-/// the store takes beyond its data, and what a full disk must give back.
-const JOURNAL_SIZE_LIMIT: i64 = 4 * 1024 * 1024;
+/// The WAL is checkpointed into the database once it holds this many pages
+/// (1 MiB of 4 KiB pages; SQLite's default is 4 MiB) and truncated to
+/// [`JOURNAL_SIZE_LIMIT`] after: it is the space the store takes beyond its
+/// data, so it is kept small enough that a nearly full disk can hold it.
+const WAL_AUTOCHECKPOINT_PAGES: i64 = 256;
+const JOURNAL_SIZE_LIMIT: i64 = 1024 * 1024;
 
 /// The database's clock, for metadata columns (Footfall's own clock is for
 /// counted calls only): microseconds since the Unix epoch.
@@ -67,6 +70,7 @@ impl SqliteStore {
             conn.busy_timeout(BUSY_TIMEOUT)?;
             conn.pragma_update(None, "journal_mode", "WAL")?;
             conn.pragma_update(None, "journal_size_limit", JOURNAL_SIZE_LIMIT)?;
+            conn.pragma_update(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES)?;
             conn.pragma_update(None, "synchronous", "FULL")?;
             conn.pragma_update(None, "foreign_keys", "ON")?;
             Ok(conn)

@@ -8,6 +8,7 @@ mod site;
 
 mod call;
 mod contract;
+mod disk_full;
 mod faults;
 mod lifecycle;
 mod probing;

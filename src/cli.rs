@@ -142,12 +142,12 @@ fn rebuild_daily(config: Config) -> ExitCode {
     };
     runtime.block_on(async {
         let result = async {
-            let store = crate::app::open_store(&config).map_err(|e| e.to_string())?;
-            store.migrate().await.map_err(|e| e.to_string())?;
+            let store = crate::app::open_store(&config).map_err(|e| crate::telemetry::chain(&e))?;
+            store.migrate().await.map_err(|e| crate::telemetry::chain(&e))?;
             store
                 .rebuild_daily(config.zone.clone())
                 .await
-                .map_err(|e| e.to_string())
+                .map_err(|e| crate::telemetry::chain(&e))
         };
         match result.await {
             Ok(rows) => {

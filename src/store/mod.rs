@@ -7,9 +7,9 @@
 //! derived from one is ever passed in. Schemas live in `sql/<backend>/` as
 //! numbered migrations applied at start.
 //!
-//! - [`error`]: `StoreError`, with whole cause chains.
-//! - [`migrations`]: the embedded migrations and which ones a database needs.
-//! - [`rules`]: decoding, slots, batch sums and sorting, shared by both.
+//! - `error`: `StoreError`, with whole cause chains.
+//! - `migrations`: the embedded migrations and which ones a database needs.
+//! - `rules`: decoding, slots, batch sums and sorting, shared by both.
 //! - `postgres`, `sqlite`: the backends; SQL lives only there and in `sql/`.
 
 mod error;

@@ -6,9 +6,9 @@
 //! lets proceed while a write commits. `synchronous=FULL`: a committed batch
 //! survives power loss, which is what a 200 promises.
 //!
-//! A full disk heals without a restart: the WAL is kept small
-//! (`journal_size_limit`), and a write that fails for lack of space (or an
-//! I/O error) checkpoints and truncates the WAL, so the space a later write
+//! A full disk heals without a restart: the WAL is checkpointed at 1 MiB
+//! and kept to that size, and a write that fails for lack of space (or an
+//! I/O error) checkpoints and truncates it, so the space a later write
 //! needs is there as soon as the disk has a little room again.
 
 use std::path::Path;
@@ -26,9 +26,9 @@ use super::{
 use crate::count::path::PagePath;
 use crate::zone::{DayNumber, Zone};
 
-/// How long a connection waits for another process's write lock: under the
-/// recorder's 2 s deadline, so a write stuck behind a lock fails (and is
-/// known not to have committed) rather than commit after the deadline.
+/// How long a connection waits for another process's write lock: well under
+/// the recorder's 2 s deadline, so a write stuck behind a lock mostly fails,
+/// certainly uncommitted, before its outcome would become unknown.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(1);
 /// The WAL is checkpointed into the database once it holds this many pages
 /// (1 MiB of 4 KiB pages; SQLite's default is 4 MiB) and truncated to

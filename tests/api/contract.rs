@@ -156,6 +156,32 @@ async fn a_recorded_batch_reads_back_exactly(store: Store) {
     );
 }
 
+/// Slots start at multiples of the width, rounded down also before 1970
+/// (where plain integer division would round up).
+async fn slots_round_down_on_both_sides_of_1970(store: Store) {
+    let s = migrated(store).await;
+    let a = s.store.register_path(&page("/a")).await.expect("register");
+    let hits: Vec<Hit> = ["1969-12-31T23:59:59Z", "1970-01-01T00:00:01Z"]
+        .iter()
+        .map(|at| Hit {
+            path: a,
+            at: t(at),
+            day: day(at),
+        })
+        .collect();
+    s.store.record(batch(&hits)).await.expect("record");
+    let mut starts: Vec<Timestamp> = s
+        .store
+        .slots(a, t("1969-12-31T00:00:00Z"), t("1970-01-02T00:00:00Z"))
+        .await
+        .expect("slots")
+        .iter()
+        .map(|s| s.slot_start)
+        .collect();
+    starts.sort();
+    assert_eq!(starts, vec![t("1969-12-31T23:45:00Z"), t("1970-01-01T00:00:00Z")]);
+}
+
 async fn calls_page_by_an_exclusive_cursor(store: Store) {
     let (s, a, _) = seeded(store).await;
     let (start, end) = (t("2000-01-01T00:00:00Z"), t("2100-01-01T00:00:00Z"));
@@ -258,6 +284,7 @@ both_stores!(
     registering_a_path_twice_gives_one_id,
     two_stores_registering_one_new_path_at_once_both_get_its_id,
     a_recorded_batch_reads_back_exactly,
+    slots_round_down_on_both_sides_of_1970,
     calls_page_by_an_exclusive_cursor,
     a_batch_committed_again_under_its_id_changes_nothing,
     rebuild_daily_files_calls_under_the_days_of_another_zone,

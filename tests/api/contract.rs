@@ -60,6 +60,28 @@ async fn registering_a_path_twice_gives_one_id(store: Store) {
     assert_eq!(paths, vec![(a, "/a".to_owned()), (b, "/b".to_owned())]);
 }
 
+/// When a path was registered and a migration applied is the database's
+/// own clock (Footfall's clock is only for counted calls).
+async fn metadata_times_come_from_the_database_clock(store: Store) {
+    let s = migrated(store).await;
+    s.store.register_path(&page("/a")).await.expect("register");
+    let now = std::time::SystemTime::UNIX_EPOCH
+        .elapsed()
+        .expect("after 1970")
+        .as_micros() as i64;
+    let micros = |column: &str, table: &str| match s.db {
+        Some(_) => format!("SELECT (extract(epoch FROM min({column})) * 1000000)::bigint FROM {table}"),
+        None => format!("SELECT min({column}) FROM {table}"),
+    };
+    for (column, table) in [("registered_at", "paths"), ("applied_at", "schema_migrations")] {
+        let stored = s.query_i64(&micros(column, table)).await;
+        assert!(
+            (now - stored).abs() < 60_000_000,
+            "{table}.{column} is {stored} µs, now is {now} µs"
+        );
+    }
+}
+
 /// Two instances seeing the same new page at once both get its one id.
 async fn two_stores_registering_one_new_path_at_once_both_get_its_id(store: Store) {
     let s = migrated(store).await;
@@ -282,6 +304,7 @@ async fn an_undecodable_stored_time_is_an_error_naming_it(store: Store) {
 both_stores!(
     migrations_run_twice_and_concurrently_without_harm,
     registering_a_path_twice_gives_one_id,
+    metadata_times_come_from_the_database_clock,
     two_stores_registering_one_new_path_at_once_both_get_its_id,
     a_recorded_batch_reads_back_exactly,
     slots_round_down_on_both_sides_of_1970,

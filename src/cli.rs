@@ -156,12 +156,12 @@ fn rebuild_daily(config: Config) -> ExitCode {
     };
     runtime.block_on(async {
         let result = async {
-            let store = crate::app::open_store(&config).map_err(|e| e.to_string())?;
-            store.migrate().await.map_err(|e| e.to_string())?;
+            let store = crate::app::open_store(&config).map_err(|e| crate::telemetry::chain(&e))?;
+            store.migrate().await.map_err(|e| crate::telemetry::chain(&e))?;
             store
                 .rebuild_daily(config.zone.clone())
                 .await
-                .map_err(|e| e.to_string())
+                .map_err(|e| crate::telemetry::chain(&e))
         };
         match result.await {
             Ok(rows) => {
@@ -195,7 +195,7 @@ fn serve(config: Config) -> ExitCode {
         match crate::app::run(config, listener, shutdown_signal()).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(error) => {
-                eprintln!("footfall: {error}");
+                eprintln!("footfall: {}", crate::telemetry::chain(&error));
                 ExitCode::FAILURE
             }
         }

@@ -46,4 +46,4 @@ mod state;
 pub mod store;
 mod sync;
 pub mod telemetry;
-mod zone;
+pub mod zone;

@@ -24,18 +24,20 @@ use std::net::IpAddr;
 use jiff::Timestamp;
 
 use self::path::PagePath;
+use self::recorder::RecordError;
 use self::registry::RegisterError;
 use self::visitors::Admission;
 use crate::state::{AppState, Unavailable};
 use crate::store::{Hit, PathId};
 
-/// Why a hit could not be counted; nothing was stored then.
+/// Why a hit could not be counted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum CountError {
     #[error(transparent)]
     Unavailable(#[from] Unavailable),
     #[error(transparent)]
     Register(#[from] RegisterError),
+    /// Not stored, or not known to be (then the visitor stays remembered).
     #[error("the hit could not be committed")]
     NotCommitted,
 }
@@ -45,7 +47,8 @@ pub enum CountError {
 /// it is new (probing the tracked site). Returns the page's id either way.
 ///
 /// # Errors
-/// A [`CountError`]; the visitor is then not remembered, so a retry counts.
+/// A [`CountError`]; the visitor is then not remembered, so a retry counts,
+/// unless the hit may have been stored after all.
 pub async fn count_hit(
     state: &AppState,
     path: &PagePath,
@@ -60,8 +63,11 @@ pub async fn count_hit(
             at: now,
             day: state.config.zone.day_of(now),
         };
-        if state.recorder.record(hit).await.is_err() {
-            state.visitors.forget(key);
+        if let Err(error) = state.recorder.record(hit).await {
+            // Only a hit certainly not stored may count again on a retry.
+            if error == RecordError::NotCommitted {
+                state.visitors.forget(key);
+            }
             return Err(CountError::NotCommitted);
         }
     }

@@ -22,6 +22,7 @@ use crate::count::path::PagePath;
 use crate::sync::lock;
 use crate::telemetry::chain;
 
+const SITE_CHECK_USER_AGENT: &str = concat!("Footfall/", env!("CARGO_PKG_VERSION"), " (site check)");
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 const TOTAL_TIMEOUT: Duration = Duration::from_secs(5);
 const MAX_REDIRECTS: usize = 3;
@@ -159,7 +160,14 @@ impl Prober {
     /// `footfall check`), and says what came back.
     pub async fn check_root(&self) -> RootCheck {
         let started = Instant::now();
-        let answer = self.client.get(self.base.clone()).send().await;
+        // Its own user agent, so the site's logs (and the tests' stub) can
+        // tell this one check from the probes of new pages.
+        let answer = self
+            .client
+            .get(self.base.clone())
+            .header(reqwest::header::USER_AGENT, SITE_CHECK_USER_AGENT)
+            .send()
+            .await;
         RootCheck {
             url: self.base.clone(),
             outcome: match answer {

@@ -133,7 +133,7 @@ impl Registry {
             }
         }
         let id = self.store.register_path(path).await.map_err(|e| {
-            tracing::warn!(error = %e, "registering a path failed");
+            tracing::warn!(error = %crate::telemetry::chain(&e), "registering a path failed");
             RegisterError::StoreUnavailable
         })?;
         write(&self.known).insert(path.clone(), id);

@@ -130,6 +130,6 @@ impl Reads {
     /// # Errors
     /// [`Unavailable`] when the store is not ready or does not answer.
     pub async fn slots(&self, path: PathId, from: Timestamp, until: Timestamp) -> Result<Vec<SlotCount>, Unavailable> {
-        self.run(self.store.slots(Some(path), from, until)).await
+        self.run(self.store.slots(path, from, until)).await
     }
 }

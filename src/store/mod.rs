@@ -1,27 +1,42 @@
-//! Storage: one [`Store`] trait, two backends — PostgreSQL and the embedded
-//! SQLite default — with the same behaviour.
+//! Storage: one [`Store`] contract, two backends — PostgreSQL and the
+//! embedded SQLite default — that behave the same (`tests/api/contract.rs`
+//! runs one suite on both).
 //!
 //! Stores keep raw calls and, in the same transaction, per-page totals and
 //! per-day counts. They know nothing of visitors: no address or anything
 //! derived from one is ever passed in. Schemas live in `sql/<backend>/` as
 //! numbered migrations applied at start.
+//!
+//! - `error`: `StoreError`, with whole cause chains.
+//! - `migrations`: the embedded migrations and which ones a database needs.
+//! - `rules`: decoding, slots, batch sums and sorting, shared by both.
+//! - `postgres`, `sqlite`: the backends; SQL lives only there and in `sql/`.
 
+mod error;
+mod migrations;
 mod postgres;
+mod rules;
 mod sqlite;
 
-use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
+use std::time::Duration;
 
 use jiff::Timestamp;
 
 use crate::count::path::PagePath;
 use crate::zone::{DayNumber, Zone};
 
+pub use error::{ConnectError, PgError, SqliteError, StoreError};
 pub use postgres::PostgresStore;
+pub use rules::SLOT_SECONDS;
 pub use sqlite::SqliteStore;
 
 pub type PathId = i64;
+
+/// Names one batch of hits in the store, so that a commit whose outcome was
+/// not seen can be settled by committing it again under the same id.
+pub type BatchId = i64;
 
 /// One counted call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,45 +47,82 @@ pub struct Hit {
     pub day: DayNumber,
 }
 
+/// Hits committed together, all or nothing, under one id.
+#[derive(Debug, Clone, Copy)]
+pub struct Batch<'a> {
+    pub id: BatchId,
+    pub hits: &'a [Hit],
+    /// Ids of earlier batches whose commit was seen confirmed: no second
+    /// attempt of them exists, so their ids are no longer needed and are
+    /// deleted in this batch's transaction.
+    pub settled: &'a [BatchId],
+}
+
+/// How a batch ended up committed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Committed {
+    /// By this call.
+    Now,
+    /// By an earlier call with the same id; this one changed nothing.
+    Earlier,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct PathCount {
     pub path: String,
     pub count: u64,
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error("PostgreSQL: {0}")]
-    Postgres(#[from] tokio_postgres::Error),
-    #[error("PostgreSQL connection pool: {0}")]
-    Pool(#[from] deadpool_postgres::PoolError),
-    #[error("SQLite: {0}")]
-    Sqlite(#[from] rusqlite::Error),
-    #[error("the database schema is at version {found}, newer than this footfall knows ({known}); upgrade footfall")]
-    SchemaTooNew { found: i64, known: i64 },
-    #[error("the store did not answer within {0:?}")]
-    Timeout(std::time::Duration),
-    #[error("a storage task failed: {0}")]
-    Task(String),
+/// A path's running figures, kept with every committed batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Summary {
+    pub total: u64,
+    pub first: Option<Timestamp>,
+    pub last: Option<Timestamp>,
+}
+
+/// Calls of one path in one slot of [`SLOT_SECONDS`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SlotCount {
+    pub path: PathId,
+    pub slot_start: Timestamp,
+    pub calls: u64,
 }
 
 pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
 
+/// Migrations may build an index over a large table, so they get long.
+pub const MIGRATE_DEADLINE: Duration = Duration::from_secs(60);
+/// Loading known paths at start (at most `max_paths` short rows).
+pub const PATHS_DEADLINE: Duration = Duration::from_secs(10);
+/// Registering a path is part of a request, like a write.
+pub const REGISTER_DEADLINE: Duration = Duration::from_secs(2);
+/// A rebuild reads every call once; a hung database must still end it.
+pub const REBUILD_DEADLINE: Duration = Duration::from_secs(30 * 60);
+
 /// What every backend provides. Futures are boxed so the server can hold an
 /// `Arc<dyn Store>`; each call is a database round trip, so the box is noise.
+///
+/// Calls that run outside a request bound their own wait (the `*_DEADLINE`
+/// constants); reads and `record` are bounded by their callers (the read
+/// facade and the recorder), which also decide what a timeout means.
+/// Stored times that cannot be decoded are [`StoreError::Corrupt`].
 pub trait Store: Send + Sync {
     /// Applies missing migrations in one transaction; safe to run twice or
-    /// from two processes at once.
+    /// from two processes at once. Bounded by [`MIGRATE_DEADLINE`].
     fn migrate(&self) -> StoreFuture<'_, ()>;
 
-    /// Every registered path with its id.
+    /// Every registered path with its id. Bounded by [`PATHS_DEADLINE`].
     fn paths(&self) -> StoreFuture<'_, Vec<(PathId, String)>>;
 
-    /// Registers a path (or finds it, if another process registered it first).
+    /// Registers a path, or finds it if it exists, even when another process
+    /// registers it at the same moment. Bounded by [`REGISTER_DEADLINE`].
     fn register_path<'a>(&'a self, path: &'a PagePath) -> StoreFuture<'a, PathId>;
 
-    /// Commits a batch of calls with the totals and per-day counts, all or nothing.
-    fn record<'a>(&'a self, hits: &'a [Hit]) -> StoreFuture<'a, ()>;
+    /// Commits a batch's calls with the totals and per-day counts and its id,
+    /// all or nothing. A batch whose id is already stored changes nothing
+    /// and is [`Committed::Earlier`].
+    fn record<'a>(&'a self, batch: Batch<'a>) -> StoreFuture<'a, Committed>;
 
     /// Total calls per path, count descending then path.
     fn counts(&self) -> StoreFuture<'_, Vec<PathCount>>;
@@ -100,156 +152,22 @@ pub trait Store: Send + Sync {
     /// exclusive so it works as a paging cursor — oldest first.
     fn calls(&self, path: PathId, after: Timestamp, until: Timestamp, limit: usize) -> StoreFuture<'_, Vec<Timestamp>>;
 
-    /// Calls per 15-minute slot (UTC-aligned) in `[from, until)`, or for all
-    /// paths when `path` is `None`. Every real-world UTC offset is a multiple
-    /// of 15 minutes, so slots map onto local hours and days of any zone.
-    fn slots(&self, path: Option<PathId>, from: Timestamp, until: Timestamp) -> StoreFuture<'_, Vec<SlotCount>>;
+    /// One path's calls per slot (UTC-aligned, [`SLOT_SECONDS`] wide) in
+    /// `[from, until)`, in no particular order.
+    fn slots(&self, path: PathId, from: Timestamp, until: Timestamp) -> StoreFuture<'_, Vec<SlotCount>>;
 
     /// Recomputes every per-day count from the raw calls in `zone`, in one
     /// transaction that holds concurrent writers back, so no hit is lost or
-    /// counted twice. Returns the rows written.
+    /// counted twice. Returns the rows written. Bounded by [`REBUILD_DEADLINE`].
     fn rebuild_daily(&self, zone: Zone) -> StoreFuture<'_, u64>;
 }
 
-/// Sums slot counts into per-(path, day) rows of `zone`, ordered by key.
-pub fn days_from_slots(slots: impl IntoIterator<Item = SlotCount>, zone: &Zone) -> Vec<(PathId, DayNumber, i64)> {
-    let mut days: BTreeMap<(PathId, DayNumber), i64> = BTreeMap::new();
-    for slot in slots {
-        *days.entry((slot.path, zone.day_of(slot.slot_start))).or_default() += slot.calls as i64;
-    }
-    days.into_iter().map(|((p, d), n)| (p, d, n)).collect()
-}
-
-/// A path's running figures, kept with every committed batch.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Summary {
-    pub total: u64,
-    pub first: Option<Timestamp>,
-    pub last: Option<Timestamp>,
-}
-
-/// Calls of one path in one 15-minute slot.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SlotCount {
-    pub path: PathId,
-    pub slot_start: Timestamp,
-    pub calls: u64,
-}
-
-/// The width of a slot, in seconds.
-pub const SLOT_SECONDS: i64 = 900;
-
-/// A numbered migration from `sql/<backend>/`.
-pub struct Migration {
-    pub version: i64,
-    pub sql: &'static str,
-}
-
-/// Per-(path, day) and per-path sums of a batch, ordered by key so that two
-/// processes writing at once take row locks in the same order.
-#[derive(Debug, Default, PartialEq, Eq)]
-pub struct BatchSums {
-    pub per_day: Vec<(PathId, DayNumber, i64)>,
-    pub per_path: Vec<PathSum>,
-}
-
-#[derive(Debug, PartialEq, Eq)]
-pub struct PathSum {
-    pub path: PathId,
-    pub calls: i64,
-    pub first: Timestamp,
-    pub last: Timestamp,
-}
-
-pub fn sum_batch(hits: &[Hit]) -> BatchSums {
-    let mut per_day: BTreeMap<(PathId, DayNumber), i64> = BTreeMap::new();
-    let mut per_path: BTreeMap<PathId, PathSum> = BTreeMap::new();
-    for hit in hits {
-        *per_day.entry((hit.path, hit.day)).or_default() += 1;
-        per_path
-            .entry(hit.path)
-            .and_modify(|s| {
-                s.calls += 1;
-                s.first = s.first.min(hit.at);
-                s.last = s.last.max(hit.at);
-            })
-            .or_insert(PathSum {
-                path: hit.path,
-                calls: 1,
-                first: hit.at,
-                last: hit.at,
-            });
-    }
-    BatchSums {
-        per_day: per_day.into_iter().map(|((p, d), n)| (p, d, n)).collect(),
-        per_path: per_path.into_values().collect(),
-    }
-}
-
-/// Sorts counts as the API promises: count descending, then path by bytes
-/// (not by a database collation, which differs between backends and locales).
-pub fn sort_counts(counts: &mut [PathCount]) {
-    counts.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.path.cmp(&b.path)));
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn batches_are_summed_per_day_and_per_path_in_key_order() {
-        let t = |s: &str| s.parse::<Timestamp>().unwrap();
-        let hits = [
-            Hit {
-                path: 2,
-                at: t("2026-01-02T10:00:00Z"),
-                day: 20455,
-            },
-            Hit {
-                path: 1,
-                at: t("2026-01-01T10:00:00Z"),
-                day: 20454,
-            },
-            Hit {
-                path: 2,
-                at: t("2026-01-01T09:00:00Z"),
-                day: 20454,
-            },
-            Hit {
-                path: 2,
-                at: t("2026-01-02T11:00:00Z"),
-                day: 20455,
-            },
-        ];
-        let sums = sum_batch(&hits);
-        assert_eq!(sums.per_day, vec![(1, 20454, 1), (2, 20454, 1), (2, 20455, 2)]);
-        assert_eq!(
-            sums.per_path,
-            vec![
-                PathSum {
-                    path: 1,
-                    calls: 1,
-                    first: t("2026-01-01T10:00:00Z"),
-                    last: t("2026-01-01T10:00:00Z")
-                },
-                PathSum {
-                    path: 2,
-                    calls: 3,
-                    first: t("2026-01-01T09:00:00Z"),
-                    last: t("2026-01-02T11:00:00Z")
-                },
-            ]
-        );
-    }
-
-    #[test]
-    fn counts_sort_by_count_then_path() {
-        let c = |p: &str, n| PathCount {
-            path: p.into(),
-            count: n,
-        };
-        let mut counts = vec![c("/b", 1), c("/a", 1), c("/z", 5), c("/B", 1)];
-        sort_counts(&mut counts);
-        assert_eq!(counts, vec![c("/z", 5), c("/B", 1), c("/a", 1), c("/b", 1)]);
-    }
+/// `call`, or [`StoreError::Timeout`] once `limit` has passed.
+///
+/// # Errors
+/// The call's own error, or the timeout.
+pub async fn within<T>(limit: Duration, call: impl Future<Output = Result<T, StoreError>>) -> Result<T, StoreError> {
+    tokio::time::timeout(limit, call)
+        .await
+        .unwrap_or(Err(StoreError::Timeout(limit)))
 }

@@ -5,28 +5,51 @@
 //! writes (SQLite allows one writer anyway) and another reads, which WAL mode
 //! lets proceed while a write commits. `synchronous=FULL`: a committed batch
 //! survives power loss, which is what a 200 promises.
+//!
+//! A full disk heals without a restart: the WAL is checkpointed at 1 MiB
+//! and kept to that size, and a write that fails for lack of space (or an
+//! I/O error) checkpoints and truncates it, so the space a later write
+//! needs is there as soon as the disk has a little room again.
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use rusqlite::{params, Connection, OpenFlags, TransactionBehavior};
+use jiff::Timestamp;
+use rusqlite::{params, Connection, ErrorCode, OpenFlags, TransactionBehavior};
 
+use super::rules::{count_from_db, days_from_slots, slot, sort_counts, sum_batch, time_from_micros, SLOT_MICROS};
 use super::{
-    days_from_slots, sort_counts, sum_batch, Hit, Migration, PathCount, PathId, SlotCount, Store, StoreError,
-    StoreFuture, Summary, SLOT_SECONDS,
+    migrations, within, Batch, Committed, PathCount, PathId, SlotCount, Store, StoreError, StoreFuture, Summary,
+    MIGRATE_DEADLINE, PATHS_DEADLINE, REBUILD_DEADLINE, REGISTER_DEADLINE,
 };
 use crate::count::path::PagePath;
 use crate::zone::{DayNumber, Zone};
-use jiff::Timestamp;
 
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    sql: include_str!("../../sql/sqlite/0001_init.sql"),
-}];
+/// How long a connection waits for another process's write lock: well under
+/// the recorder's 2 s deadline, so a write stuck behind a lock mostly fails,
+/// certainly uncommitted, before its outcome would become unknown.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(1);
+/// The WAL is checkpointed into the database once it holds this many pages
+/// (1 MiB of 4 KiB pages; SQLite's default is 4 MiB) and truncated to
+/// [`JOURNAL_SIZE_LIMIT`] after: it is the space the store takes beyond its
+/// data, so it is kept small enough that a nearly full disk can hold it.
+const WAL_AUTOCHECKPOINT_PAGES: i64 = 256;
+const JOURNAL_SIZE_LIMIT: i64 = 1024 * 1024;
 
-/// How long a connection waits for another process's write lock.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// The database's clock, for metadata columns (Footfall's own clock is for
+/// counted calls only): microseconds since the Unix epoch.
+macro_rules! now_micros {
+    () => {
+        "CAST(unixepoch('subsec') * 1000000 AS INTEGER)"
+    };
+}
+
+/// A call's slot: its time divided by the slot width, rounded down (SQLite's
+/// `/` rounds towards zero, so times before 1970 take one off).
+const SLOTS: &str = "SELECT called_at / ?4 - (called_at % ?4 < 0), count(*) FROM calls \
+     WHERE path_id = ?1 AND called_at >= ?2 AND called_at < ?3 GROUP BY 1";
+const ALL_SLOTS: &str = "SELECT path_id, called_at / ?1 - (called_at % ?1 < 0), count(*) FROM calls GROUP BY 1, 2";
 
 pub struct SqliteStore {
     writer: Arc<Mutex<Connection>>,
@@ -46,6 +69,8 @@ impl SqliteStore {
             )?;
             conn.busy_timeout(BUSY_TIMEOUT)?;
             conn.pragma_update(None, "journal_mode", "WAL")?;
+            conn.pragma_update(None, "journal_size_limit", JOURNAL_SIZE_LIMIT)?;
+            conn.pragma_update(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES)?;
             conn.pragma_update(None, "synchronous", "FULL")?;
             conn.pragma_update(None, "foreign_keys", "ON")?;
             Ok(conn)
@@ -84,27 +109,53 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     let newest: i64 = tx.query_row("SELECT coalesce(max(version), 0) FROM schema_migrations", [], |r| {
         r.get(0)
     })?;
-    let known = MIGRATIONS.last().map_or(0, |m| m.version);
-    if newest > known {
-        return Err(StoreError::SchemaTooNew { found: newest, known });
-    }
-    for migration in MIGRATIONS.iter().filter(|m| m.version > newest) {
+    for migration in migrations::plan(newest, migrations::SQLITE)? {
         tx.execute_batch(migration.sql)?;
         tx.execute(
-            "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, ?2)",
-            params![migration.version, Timestamp::now().as_microsecond()],
+            concat!(
+                "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, ",
+                now_micros!(),
+                ")"
+            ),
+            [migration.version],
         )?;
     }
     tx.commit()?;
     Ok(())
 }
 
-fn record(conn: &mut Connection, hits: &[Hit]) -> Result<(), StoreError> {
-    let sums = sum_batch(hits);
+/// Commits a batch; on a full disk or an I/O error, first frees what the
+/// WAL holds so that the next attempt can succeed.
+fn record(conn: &mut Connection, batch: &OwnedBatch) -> Result<Committed, StoreError> {
+    let result = write_batch(conn, batch);
+    if let Err(StoreError::Sqlite(error)) = &result {
+        if matches!(error.code(), Some(ErrorCode::DiskFull | ErrorCode::SystemIoFailure)) {
+            reclaim_wal(conn);
+        }
+    }
+    result
+}
+
+fn write_batch(conn: &mut Connection, batch: &OwnedBatch) -> Result<Committed, StoreError> {
+    let sums = sum_batch(&batch.hits);
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    match tx.execute("INSERT INTO recorded_batches (id) VALUES (?1)", [batch.id]) {
+        // The id is taken: an earlier attempt of this batch committed.
+        Err(e)
+            if e.sqlite_error()
+                .is_some_and(|e| e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY) =>
+        {
+            return Ok(Committed::Earlier)
+        }
+        other => other?,
+    };
     {
+        let mut settle = tx.prepare_cached("DELETE FROM recorded_batches WHERE id = ?1")?;
+        for id in &batch.settled {
+            settle.execute([id])?;
+        }
         let mut insert = tx.prepare_cached("INSERT INTO calls (path_id, called_at) VALUES (?1, ?2)")?;
-        for hit in hits {
+        for hit in &batch.hits {
             insert.execute(params![hit.path, hit.at.as_microsecond()])?;
         }
         let mut upsert = tx.prepare_cached(
@@ -128,38 +179,68 @@ fn record(conn: &mut Connection, hits: &[Hit]) -> Result<(), StoreError> {
         }
     }
     tx.commit()?;
-    Ok(())
+    Ok(Committed::Now)
+}
+
+/// Moves the WAL's committed pages into the database and truncates it. After
+/// a failed write the WAL may hold many pages; without this it keeps its
+/// size, and the space the next commit needs may be gone for good.
+fn reclaim_wal(conn: &Connection) {
+    match conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get::<_, i64>(0)) {
+        Ok(0) => tracing::info!("after a failed write, the SQLite WAL was checkpointed and truncated"),
+        Ok(_) => tracing::warn!("after a failed write, the SQLite WAL could not be fully checkpointed (busy)"),
+        Err(error) => tracing::warn!(
+            error = %crate::telemetry::chain(&error),
+            "after a failed write, the SQLite WAL could not be checkpointed"
+        ),
+    }
+}
+
+/// A [`Batch`] the blocking pool can own.
+struct OwnedBatch {
+    id: i64,
+    hits: Vec<super::Hit>,
+    settled: Vec<i64>,
 }
 
 impl Store for SqliteStore {
     fn migrate(&self) -> StoreFuture<'_, ()> {
-        Self::with(&self.writer, migrate)
+        Box::pin(within(MIGRATE_DEADLINE, Self::with(&self.writer, migrate)))
     }
 
     fn paths(&self) -> StoreFuture<'_, Vec<(PathId, String)>> {
-        Self::with(&self.reader, |conn| {
-            let mut statement = conn.prepare_cached("SELECT id, path FROM paths")?;
-            let rows = statement.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-            Ok(rows.collect::<Result<_, _>>()?)
-        })
+        Box::pin(within(
+            PATHS_DEADLINE,
+            Self::with(&self.reader, |conn| {
+                let mut statement = conn.prepare_cached("SELECT id, path FROM paths")?;
+                let rows = statement.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+                Ok(rows.collect::<Result<_, _>>()?)
+            }),
+        ))
     }
 
     fn register_path<'a>(&'a self, path: &'a PagePath) -> StoreFuture<'a, PathId> {
         let path = path.as_str().to_owned();
-        Self::with(&self.writer, move |conn| {
-            conn.prepare_cached(
-                "INSERT INTO paths (path, registered_at) VALUES (?1, ?2) ON CONFLICT (path) DO NOTHING",
-            )?
-            .execute(params![path, Timestamp::now().as_microsecond()])?;
-            Ok(conn
-                .prepare_cached("SELECT id FROM paths WHERE path = ?1")?
-                .query_row([&path], |r| r.get(0))?)
-        })
+        Box::pin(within(
+            REGISTER_DEADLINE,
+            Self::with(&self.writer, move |conn| {
+                let sql = concat!(
+                    "INSERT INTO paths (path, registered_at) VALUES (?1, ",
+                    now_micros!(),
+                    ") ON CONFLICT (path) DO UPDATE SET path = excluded.path RETURNING id"
+                );
+                Ok(conn.prepare_cached(sql)?.query_row([&path], |r| r.get(0))?)
+            }),
+        ))
     }
 
-    fn record<'a>(&'a self, hits: &'a [Hit]) -> StoreFuture<'a, ()> {
-        let hits = hits.to_vec();
-        Self::with(&self.writer, move |conn| record(conn, &hits))
+    fn record<'a>(&'a self, batch: Batch<'a>) -> StoreFuture<'a, Committed> {
+        let batch = OwnedBatch {
+            id: batch.id,
+            hits: batch.hits.to_vec(),
+            settled: batch.settled.to_vec(),
+        };
+        Self::with(&self.writer, move |conn| record(conn, &batch))
     }
 
     fn counts(&self) -> StoreFuture<'_, Vec<PathCount>> {
@@ -188,15 +269,25 @@ impl Store for SqliteStore {
 
     fn summary(&self, path: PathId) -> StoreFuture<'_, Summary> {
         Self::with(&self.reader, move |conn| {
-            Ok(conn
+            let (total, first, last) = conn
                 .prepare_cached("SELECT total, first_call, last_call FROM paths WHERE id = ?1")?
                 .query_row([path], |r| {
-                    Ok(Summary {
-                        total: r.get::<_, i64>(0)?.max(0) as u64,
-                        first: r.get::<_, Option<i64>>(1)?.map(micros),
-                        last: r.get::<_, Option<i64>>(2)?.map(micros),
-                    })
-                })?)
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, Option<i64>>(1)?,
+                        r.get::<_, Option<i64>>(2)?,
+                    ))
+                })?;
+            let time = |stored: Option<i64>, what| {
+                stored
+                    .map(|micros| time_from_micros(micros, &format!("paths.{what} of path {path}")))
+                    .transpose()
+            };
+            Ok(Summary {
+                total: count_from_db(total),
+                first: time(first, "first_call")?,
+                last: time(last, "last_call")?,
+            })
         })
     }
 
@@ -218,7 +309,11 @@ impl Store for SqliteStore {
                 edge("SELECT min(called_at) FROM calls WHERE path_id = ?1 AND called_at >= ?2 AND called_at < ?3")?;
             let last =
                 edge("SELECT max(called_at) FROM calls WHERE path_id = ?1 AND called_at >= ?2 AND called_at < ?3")?;
-            Ok(first.zip(last).map(|(f, l)| (micros(f), micros(l))))
+            let what = format!("calls.called_at of path {path}");
+            first
+                .zip(last)
+                .map(|(f, l)| Ok((time_from_micros(f, &what)?, time_from_micros(l, &what)?)))
+                .transpose()
         })
     }
 
@@ -226,7 +321,7 @@ impl Store for SqliteStore {
         Self::with(&self.reader, move |conn| {
             let mut statement =
                 conn.prepare_cached("SELECT day, count FROM daily_counts WHERE path_id = ?1 ORDER BY day")?;
-            let rows = statement.query_map([path], |r| Ok((r.get(0)?, r.get::<_, i64>(1)?.max(0) as u64)))?;
+            let rows = statement.query_map([path], |r| Ok((r.get(0)?, count_from_db(r.get(1)?))))?;
             Ok(rows.collect::<Result<_, _>>()?)
         })
     }
@@ -242,52 +337,53 @@ impl Store for SqliteStore {
                 params![path, after.as_microsecond(), until.as_microsecond(), limit],
                 |r| r.get::<_, i64>(0),
             )?;
-            Ok(rows.map(|r| r.map(micros)).collect::<Result<_, _>>()?)
+            let what = format!("calls.called_at of path {path}");
+            rows.map(|micros| time_from_micros(micros?, &what)).collect()
         })
     }
 
-    fn slots(&self, path: Option<PathId>, from: Timestamp, until: Timestamp) -> StoreFuture<'_, Vec<SlotCount>> {
+    fn slots(&self, path: PathId, from: Timestamp, until: Timestamp) -> StoreFuture<'_, Vec<SlotCount>> {
         Self::with(&self.reader, move |conn| {
-            let (from, until) = (from.as_microsecond(), until.as_microsecond());
-            let slots = match path {
-                Some(path) => conn
-                    .prepare_cached(
-                        "SELECT path_id, called_at / 900000000, count(*) FROM calls \
-                         WHERE path_id = ?1 AND called_at >= ?2 AND called_at < ?3 GROUP BY 1, 2",
-                    )?
-                    .query_map(params![path, from, until], slot_count)?
-                    .collect::<Result<_, _>>()?,
-                None => conn
-                    .prepare_cached(
-                        "SELECT path_id, called_at / 900000000, count(*) FROM calls \
-                         WHERE called_at >= ?1 AND called_at < ?2 GROUP BY 1, 2",
-                    )?
-                    .query_map(params![from, until], slot_count)?
-                    .collect::<Result<_, _>>()?,
-            };
-            Ok(slots)
+            let mut statement = conn.prepare_cached(SLOTS)?;
+            let rows = statement.query_map(
+                params![path, from.as_microsecond(), until.as_microsecond(), SLOT_MICROS],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
+            rows.map(|row| {
+                let (index, calls) = row?;
+                slot(path, index, calls)
+            })
+            .collect()
         })
     }
 
     fn rebuild_daily(&self, zone: Zone) -> StoreFuture<'_, u64> {
-        Self::with(&self.writer, move |conn| {
-            // IMMEDIATE holds every other writer back until the commit.
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let slots = tx
-                .prepare("SELECT path_id, called_at / 900000000, count(*) FROM calls GROUP BY 1, 2")?
-                .query_map([], slot_count)?
-                .collect::<Result<Vec<_>, _>>()?;
-            let days = days_from_slots(slots, &zone);
-            tx.execute("DELETE FROM daily_counts", [])?;
-            {
-                let mut insert = tx.prepare("INSERT INTO daily_counts (path_id, day, count) VALUES (?1, ?2, ?3)")?;
-                for (path, day, count) in &days {
-                    insert.execute(params![path, day, count])?;
+        Box::pin(within(
+            REBUILD_DEADLINE,
+            Self::with(&self.writer, move |conn| {
+                // IMMEDIATE holds every other writer back until the commit.
+                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let rows = tx
+                    .prepare(ALL_SLOTS)?
+                    .query_map([SLOT_MICROS], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                    .collect::<Result<Vec<_>, _>>()?;
+                let slots = rows
+                    .into_iter()
+                    .map(|(path, index, calls)| slot(path, index, calls))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let days = days_from_slots(slots, &zone);
+                tx.execute("DELETE FROM daily_counts", [])?;
+                {
+                    let mut insert =
+                        tx.prepare("INSERT INTO daily_counts (path_id, day, count) VALUES (?1, ?2, ?3)")?;
+                    for (path, day, count) in &days {
+                        insert.execute(params![path, day, count])?;
+                    }
                 }
-            }
-            tx.commit()?;
-            Ok(days.len() as u64)
-        })
+                tx.commit()?;
+                Ok(days.len() as u64)
+            }),
+        ))
     }
 }
 
@@ -297,23 +393,10 @@ fn path_counts(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> R
     let rows = statement.query_map(params, |r| {
         Ok(PathCount {
             path: r.get(0)?,
-            count: r.get::<_, i64>(1)?.max(0) as u64,
+            count: count_from_db(r.get(1)?),
         })
     })?;
     let mut counts = rows.collect::<Result<Vec<_>, _>>()?;
     sort_counts(&mut counts);
     Ok(counts)
-}
-
-fn micros(at: i64) -> Timestamp {
-    // Written by us from a Timestamp, so always in range.
-    Timestamp::from_microsecond(at).unwrap_or(Timestamp::UNIX_EPOCH)
-}
-
-fn slot_count(row: &rusqlite::Row<'_>) -> Result<SlotCount, rusqlite::Error> {
-    Ok(SlotCount {
-        path: row.get(0)?,
-        slot_start: Timestamp::from_second(row.get::<_, i64>(1)? * SLOT_SECONDS).unwrap_or(Timestamp::UNIX_EPOCH),
-        calls: row.get::<_, i64>(2)?.max(0) as u64,
-    })
 }

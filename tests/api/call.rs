@@ -2,116 +2,135 @@
 
 use hyper::{Method, StatusCode};
 
-use crate::helpers::{on_both_stores, send, Store, TestApp};
+use crate::helpers::{both_stores, send, Store, TestApp};
 
-on_both_stores! {
-    async fn the_first_call_registers_the_path_and_counts(store: Store) {
-        let app = TestApp::spawn(store).await;
-        let response = app.get_as("/call/blog/post-1", "203.0.113.1").await;
-        assert_eq!(response.status, StatusCode::OK);
-        assert_eq!(app.counts().await, vec![("/blog/post-1".to_owned(), 1)]);
-        assert_eq!(app.site.probes_of("/blog/post-1"), 1);
-        assert_eq!(app.stored_calls().await, 1);
-    }
-
-    async fn the_same_visitor_again_does_not_count(store: Store) {
-        let app = TestApp::spawn(store).await;
-        for _ in 0..3 {
-            assert_eq!(app.get_as("/call/a", "203.0.113.1").await.status, StatusCode::OK);
-        }
-        assert_eq!(app.count_of("/a").await, Some(1));
-        assert_eq!(app.site.probes_of("/a"), 1, "a known path is not probed again");
-    }
-
-    async fn another_visitor_via_a_trusted_proxy_counts(store: Store) {
-        let app = TestApp::spawn(store).await;
-        app.get_as("/call/a", "203.0.113.1").await;
-        app.get_as("/call/a", "203.0.113.2").await;
-        app.get_as("/call/a", "198.51.100.7, 203.0.113.2").await; // same rightmost client
-        assert_eq!(app.count_of("/a").await, Some(2));
-    }
-
-    async fn each_bad_path_class_gets_400_and_nothing_is_stored_or_probed(store: Store) {
-        let app = TestApp::spawn(store).await;
-        for bad in [
-            "/call/a%FF",
-            "/call/a%00b",
-            "/call/a%0Ab",
-            "/call/a%EF%BF%BE",
-            "/call/a%5Cb",
-            "/call/a/../b",
-            "/call/a/%2E%2E/b",
-            "/call/./a",
-            "/call//a",
-            "/call/a//b",
-            "/call/a%zz",
-            &format!("/call/{}", "x".repeat(1100)),
-        ] {
-            let response = app.get_as(bad, "203.0.113.1").await;
-            assert_eq!(response.status, StatusCode::BAD_REQUEST, "{bad}: {}", response.text());
-        }
-        assert!(app.counts().await.is_empty());
-        assert_eq!(app.stored_calls().await, 0);
-        assert_eq!(app.site.total_probes(), 0);
-    }
-
-    async fn two_spellings_of_a_path_are_one_page(store: Store) {
-        let app = TestApp::spawn(store).await;
-        app.get_as("/call/%7Euser/caf%C3%A9/", "203.0.113.1").await;
-        app.get_as("/call/~user/caf%c3%a9?utm=x", "203.0.113.2").await;
-        assert_eq!(app.counts().await, vec![("/~user/café".to_owned(), 2)]);
-        assert_eq!(app.site.probes_of("/~user/caf%C3%A9"), 1, "the probed path is the stored path");
-    }
-
-    async fn the_root_is_a_page(store: Store) {
-        let app = TestApp::spawn(store).await;
-        app.get_as("/call", "203.0.113.1").await;
-        app.get_as("/call/", "203.0.113.2").await;
-        assert_eq!(app.counts().await, vec![("/".to_owned(), 2)]);
-    }
-
-    async fn head_answers_headers_and_counts_nothing(store: Store) {
-        let app = TestApp::spawn(store).await;
-        let response = send(app.addr, Method::HEAD, "/call/a", &[("x-forwarded-for", "203.0.113.1")]).await;
-        assert_eq!(response.status, StatusCode::OK);
-        assert_eq!(response.header("content-type"), "image/gif");
-        assert!(response.body.is_empty());
-        assert!(app.counts().await.is_empty());
-        assert_eq!(app.site.total_probes(), 0);
-    }
-
-    async fn a_failed_write_does_not_stop_the_retry_from_counting(store: Store) {
-        let app = TestApp::spawn(store).await;
-        app.get_as("/call/a", "203.0.113.1").await; // registers the path
-        app.execute(
-            "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refused'; END $$;
-             CREATE TRIGGER refuse BEFORE INSERT ON calls FOR EACH ROW EXECUTE FUNCTION refuse();",
-            "CREATE TRIGGER refuse BEFORE INSERT ON calls BEGIN SELECT RAISE(ABORT, 'refused'); END;",
-        )
-        .await;
-        let failed = app.get_as("/call/a", "203.0.113.9").await;
-        assert_eq!(failed.status, StatusCode::SERVICE_UNAVAILABLE);
-        assert!(!failed.header("retry-after").is_empty(), "a 503 says when to retry");
-        assert_eq!(app.count_of("/a").await, Some(1), "the failed batch left no trace");
-        app.execute("DROP TRIGGER refuse ON calls;", "DROP TRIGGER refuse;").await;
-        assert_eq!(app.get_as("/call/a", "203.0.113.9").await.status, StatusCode::OK);
-        assert_eq!(app.count_of("/a").await, Some(2), "the retry counted");
-        assert_eq!(app.stored_calls().await, 2);
-    }
-
-    async fn counts_survive_a_restart(store: Store) {
-        let mut app = TestApp::spawn(store).await;
-        for i in 0..5 {
-            app.get_as("/call/a", &format!("203.0.113.{i}")).await;
-        }
-        app.get_as("/call/b", "203.0.113.1").await;
-        app.restart().await;
-        assert_eq!(app.counts().await, vec![("/a".to_owned(), 5), ("/b".to_owned(), 1)]);
-        app.get_as("/call/b", "203.0.113.2").await;
-        assert_eq!(app.site.probes_of("/b"), 1, "paths known before the restart are not probed again");
-        assert_eq!(app.count_of("/b").await, Some(2));
-    }
+async fn the_first_call_registers_the_path_and_counts(store: Store) {
+    let app = TestApp::spawn(store).await;
+    let response = app.get_as("/call/blog/post-1", "203.0.113.1").await;
+    assert_eq!(response.status, StatusCode::OK);
+    assert_eq!(app.counts().await, vec![("/blog/post-1".to_owned(), 1)]);
+    assert_eq!(app.site.probes_of("/blog/post-1"), 1);
+    assert_eq!(app.stored_calls().await, 1);
 }
+
+async fn the_same_visitor_again_does_not_count(store: Store) {
+    let app = TestApp::spawn(store).await;
+    for _ in 0..3 {
+        assert_eq!(app.get_as("/call/a", "203.0.113.1").await.status, StatusCode::OK);
+    }
+    assert_eq!(app.count_of("/a").await, Some(1));
+    assert_eq!(app.site.probes_of("/a"), 1, "a known path is not probed again");
+}
+
+async fn another_visitor_via_a_trusted_proxy_counts(store: Store) {
+    let app = TestApp::spawn(store).await;
+    app.get_as("/call/a", "203.0.113.1").await;
+    app.get_as("/call/a", "203.0.113.2").await;
+    app.get_as("/call/a", "198.51.100.7, 203.0.113.2").await; // same rightmost client
+    assert_eq!(app.count_of("/a").await, Some(2));
+}
+
+async fn each_bad_path_class_gets_400_and_nothing_is_stored_or_probed(store: Store) {
+    let app = TestApp::spawn(store).await;
+    for bad in [
+        "/call/a%FF",
+        "/call/a%00b",
+        "/call/a%0Ab",
+        "/call/a%EF%BF%BE",
+        "/call/a%5Cb",
+        "/call/a/../b",
+        "/call/a/%2E%2E/b",
+        "/call/./a",
+        "/call//a",
+        "/call/a//b",
+        "/call/a%zz",
+        &format!("/call/{}", "x".repeat(1100)),
+    ] {
+        let response = app.get_as(bad, "203.0.113.1").await;
+        assert_eq!(response.status, StatusCode::BAD_REQUEST, "{bad}: {}", response.text());
+    }
+    assert!(app.counts().await.is_empty());
+    assert_eq!(app.stored_calls().await, 0);
+    assert_eq!(app.site.total_probes(), 0);
+}
+
+async fn two_spellings_of_a_path_are_one_page(store: Store) {
+    let app = TestApp::spawn(store).await;
+    app.get_as("/call/%7Euser/caf%C3%A9/", "203.0.113.1").await;
+    app.get_as("/call/~user/caf%c3%a9?utm=x", "203.0.113.2").await;
+    assert_eq!(app.counts().await, vec![("/~user/café".to_owned(), 2)]);
+    assert_eq!(
+        app.site.probes_of("/~user/caf%C3%A9"),
+        1,
+        "the probed path is the stored path"
+    );
+}
+
+async fn the_root_is_a_page(store: Store) {
+    let app = TestApp::spawn(store).await;
+    app.get_as("/call", "203.0.113.1").await;
+    app.get_as("/call/", "203.0.113.2").await;
+    assert_eq!(app.counts().await, vec![("/".to_owned(), 2)]);
+}
+
+async fn head_answers_headers_and_counts_nothing(store: Store) {
+    let app = TestApp::spawn(store).await;
+    let response = send(app.addr, Method::HEAD, "/call/a", &[("x-forwarded-for", "203.0.113.1")]).await;
+    assert_eq!(response.status, StatusCode::OK);
+    assert_eq!(response.header("content-type"), "image/gif");
+    assert!(response.body.is_empty());
+    assert!(app.counts().await.is_empty());
+    assert_eq!(app.site.total_probes(), 0);
+}
+
+async fn a_failed_write_does_not_stop_the_retry_from_counting(store: Store) {
+    let app = TestApp::spawn(store).await;
+    app.get_as("/call/a", "203.0.113.1").await; // registers the path
+    app.execute(
+        "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refused'; END $$;
+         CREATE TRIGGER refuse BEFORE INSERT ON calls FOR EACH ROW EXECUTE FUNCTION refuse();",
+        "CREATE TRIGGER refuse BEFORE INSERT ON calls BEGIN SELECT RAISE(ABORT, 'refused'); END;",
+    )
+    .await;
+    let failed = app.get_as("/call/a", "203.0.113.9").await;
+    assert_eq!(failed.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(!failed.header("retry-after").is_empty(), "a 503 says when to retry");
+    assert_eq!(app.count_of("/a").await, Some(1), "the failed batch left no trace");
+    app.execute("DROP TRIGGER refuse ON calls;", "DROP TRIGGER refuse;")
+        .await;
+    assert_eq!(app.get_as("/call/a", "203.0.113.9").await.status, StatusCode::OK);
+    assert_eq!(app.count_of("/a").await, Some(2), "the retry counted");
+    assert_eq!(app.stored_calls().await, 2);
+}
+
+async fn counts_survive_a_restart(store: Store) {
+    let mut app = TestApp::spawn(store).await;
+    for i in 0..5 {
+        app.get_as("/call/a", &format!("203.0.113.{i}")).await;
+    }
+    app.get_as("/call/b", "203.0.113.1").await;
+    app.restart().await;
+    assert_eq!(app.counts().await, vec![("/a".to_owned(), 5), ("/b".to_owned(), 1)]);
+    app.get_as("/call/b", "203.0.113.2").await;
+    assert_eq!(
+        app.site.probes_of("/b"),
+        1,
+        "paths known before the restart are not probed again"
+    );
+    assert_eq!(app.count_of("/b").await, Some(2));
+}
+
+both_stores!(
+    the_first_call_registers_the_path_and_counts,
+    the_same_visitor_again_does_not_count,
+    another_visitor_via_a_trusted_proxy_counts,
+    each_bad_path_class_gets_400_and_nothing_is_stored_or_probed,
+    two_spellings_of_a_path_are_one_page,
+    the_root_is_a_page,
+    head_answers_headers_and_counts_nothing,
+    a_failed_write_does_not_stop_the_retry_from_counting,
+    counts_survive_a_restart
+);
 
 #[tokio::test]
 async fn forwarded_for_from_an_untrusted_peer_is_ignored() {

@@ -4,6 +4,9 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -23,21 +26,25 @@ pub enum Store {
     Postgres,
 }
 
-/// Runs one async test body against each store, as `<name>::sqlite` and `<name>::postgres`.
-macro_rules! on_both_stores {
-    ($(async fn $name:ident($store:ident: Store) $body:block)*) => {
+/// Runs each named `async fn(Store)` of the calling module on both stores,
+/// as the tests `<name>::sqlite` and `<name>::postgres`. The bodies stay
+/// ordinary functions outside the macro, so rustfmt formats them.
+macro_rules! both_stores {
+    ($($name:ident),+ $(,)?) => {
         $(mod $name {
-            #[allow(unused_imports)]
-            use super::*;
-            async fn run($store: crate::helpers::Store) $body
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() { run(crate::helpers::Store::Sqlite).await }
+            async fn sqlite() {
+                super::$name(crate::helpers::Store::Sqlite).await;
+            }
+
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() { run(crate::helpers::Store::Postgres).await }
-        })*
+            async fn postgres() {
+                super::$name(crate::helpers::Store::Postgres).await;
+            }
+        })+
     };
 }
-pub(crate) use on_both_stores;
+pub(crate) use both_stores;
 
 pub struct TestResponse {
     pub status: StatusCode,
@@ -57,36 +64,71 @@ impl TestResponse {
 pub struct TestApp {
     pub addr: SocketAddr,
     pub site: TrackedSite,
-    pub dir: tempfile::TempDir,
     pub db: Option<Database>,
+    data: PathBuf,
+    _dir: tempfile::TempDir,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<()>>,
+}
+
+/// How a [`TestApp`] is set up beyond the defaults.
+#[derive(Default)]
+pub struct Setup<'a> {
+    /// Config keys on top of the defaults (an empty value removes the key).
+    pub overrides: &'a [(&'a str, &'a str)],
+    /// Files written into the data directory first.
+    pub files: &'a [(&'a str, &'a str)],
+    /// The data directory, when not a fresh temporary one.
+    pub data_dir: Option<PathBuf>,
+    /// The PostgreSQL database (or the way to it), when not a fresh one.
+    pub db: Option<Database>,
 }
 
 impl TestApp {
     /// The server with a tracked site, `trusted_proxies: [127.0.0.1]` (so tests
     /// present visitors through X-Forwarded-For) and the given config keys on top.
     pub async fn spawn(store: Store) -> Self {
-        Self::spawn_with(store, &[]).await
+        Self::spawn_setup(store, Setup::default()).await
     }
 
     pub async fn spawn_with(store: Store, overrides: &[(&str, &str)]) -> Self {
-        Self::spawn_with_files(store, overrides, &[]).await
+        Self::spawn_setup(
+            store,
+            Setup {
+                overrides,
+                ..Setup::default()
+            },
+        )
+        .await
     }
 
     /// As `spawn_with`, with files written into the data directory first.
     pub async fn spawn_with_files(store: Store, overrides: &[(&str, &str)], files: &[(&str, &str)]) -> Self {
+        Self::spawn_setup(
+            store,
+            Setup {
+                overrides,
+                files,
+                ..Setup::default()
+            },
+        )
+        .await
+    }
+
+    pub async fn spawn_setup(store: Store, setup: Setup<'_>) -> Self {
         let site = TrackedSite::start().await;
         let dir = tempfile::tempdir().expect("data dir");
-        let db = match store {
-            Store::Sqlite => None,
-            Store::Postgres => Some(fresh_database().await),
+        let data = setup.data_dir.unwrap_or_else(|| dir.path().to_owned());
+        let db = match (store, setup.db) {
+            (Store::Sqlite, _) => None,
+            (Store::Postgres, Some(db)) => Some(db),
+            (Store::Postgres, None) => Some(fresh_database().await),
         };
         let mut keys: BTreeMap<String, String> = BTreeMap::new();
         keys.insert("socket_address".into(), "127.0.0.1:0".into());
         keys.insert("tracked_base_url".into(), site.base_url());
         keys.insert("trusted_proxies".into(), "[127.0.0.1]".into());
-        for (key, value) in overrides {
+        for (key, value) in setup.overrides {
             keys.insert((*key).into(), (*value).into());
         }
         let mut yaml: String = keys
@@ -97,15 +139,16 @@ impl TestApp {
         if let Some(db) = &db {
             yaml.push_str(&db.yaml());
         }
-        std::fs::write(dir.path().join("config.yaml"), yaml).expect("write config.yaml");
-        for (name, content) in files {
-            std::fs::write(dir.path().join(name), content).expect("write a data file");
+        std::fs::write(data.join("config.yaml"), yaml).expect("write config.yaml");
+        for (name, content) in setup.files {
+            std::fs::write(data.join(name), content).expect("write a data file");
         }
         let mut app = Self {
             addr: ([127, 0, 0, 1], 0).into(),
             site,
-            dir,
             db,
+            data,
+            _dir: dir,
             shutdown: None,
             server: None,
         };
@@ -113,8 +156,13 @@ impl TestApp {
         app
     }
 
+    /// The data directory: `config.yaml` and, on SQLite, the database.
+    pub fn data_dir(&self) -> &Path {
+        &self.data
+    }
+
     async fn start(&mut self) {
-        let config = Config::load(self.dir.path(), Vec::new()).unwrap_or_else(|e| panic!("test config: {e}"));
+        let config = Config::load(&self.data, Vec::new()).unwrap_or_else(|e| panic!("test config: {e}"));
         let listener = tokio::net::TcpListener::bind(config.socket_address)
             .await
             .expect("bind");
@@ -164,12 +212,11 @@ impl TestApp {
     /// Writes calls at given times (RFC 3339) through the store's own API, as
     /// the recorder would, then restarts so the server loads the paths.
     pub async fn seed(&mut self, calls: &[(&str, &str)]) {
-        let config = Config::load(self.dir.path(), Vec::new()).expect("config");
+        let config = Config::load(&self.data, Vec::new()).expect("config");
         let store = footfall::app::open_store(&config).expect("open the store");
         let mut hits = Vec::new();
         for (path, at) in calls {
-            let path = footfall::count::path::PagePath::parse(path).expect("a valid path");
-            let id = store.register_path(&path).await.expect("register");
+            let id = store.register_path(&page(path)).await.expect("register");
             let at: jiff::Timestamp = at.parse().expect("an RFC 3339 time");
             hits.push(footfall::store::Hit {
                 path: id,
@@ -177,7 +224,7 @@ impl TestApp {
                 day: config.zone.day_of(at),
             });
         }
-        store.record(&hits).await.expect("record");
+        store.record(batch(&hits)).await.expect("record");
         self.restart().await;
     }
 
@@ -210,33 +257,21 @@ impl TestApp {
 
     /// Rows in the raw calls table, read directly from the store.
     pub async fn stored_calls(&self) -> i64 {
-        match &self.db {
-            Some(db) => db
-                .connect()
-                .await
-                .query_one("SELECT count(*) FROM calls", &[])
-                .await
-                .expect("count")
-                .get(0),
-            None => self
-                .sqlite()
-                .query_row("SELECT count(*) FROM calls", [], |r| r.get(0))
-                .expect("count"),
-        }
+        query_i64(&self.data, self.db.as_ref(), "SELECT count(*) FROM calls").await
+    }
+
+    /// The sum of every per-day count, read directly from the store.
+    pub async fn daily_total(&self) -> i64 {
+        let sql = match self.db {
+            Some(_) => "SELECT coalesce(sum(count), 0)::bigint FROM daily_counts",
+            None => "SELECT coalesce(sum(count), 0) FROM daily_counts",
+        };
+        query_i64(&self.data, self.db.as_ref(), sql).await
     }
 
     /// Runs SQL against the store behind the server's back (to break it on purpose).
     pub async fn execute(&self, postgres_sql: &str, sqlite_sql: &str) {
-        match &self.db {
-            Some(db) => db.connect().await.batch_execute(postgres_sql).await.expect("execute"),
-            None => self.sqlite().execute_batch(sqlite_sql).expect("execute"),
-        }
-    }
-
-    fn sqlite(&self) -> rusqlite::Connection {
-        let conn = rusqlite::Connection::open(self.dir.path().join("footfall.sqlite3")).expect("open sqlite");
-        conn.busy_timeout(Duration::from_secs(5)).expect("busy timeout");
-        conn
+        execute(&self.data, self.db.as_ref(), postgres_sql, sqlite_sql).await;
     }
 }
 
@@ -246,6 +281,78 @@ impl Drop for TestApp {
             server.abort();
         }
     }
+}
+
+/// A store opened directly (no server), on a fresh database.
+pub struct TestStore {
+    pub store: Arc<dyn footfall::store::Store>,
+    pub config: Config,
+    pub db: Option<Database>,
+    pub dir: tempfile::TempDir,
+}
+
+impl TestStore {
+    pub async fn open(store: Store, overrides: &str) -> Self {
+        let dir = tempfile::tempdir().expect("data dir");
+        let db = match store {
+            Store::Sqlite => None,
+            Store::Postgres => Some(fresh_database().await),
+        };
+        let yaml = format!("{overrides}{}", db.as_ref().map(Database::yaml).unwrap_or_default());
+        std::fs::write(dir.path().join("config.yaml"), yaml).expect("write config.yaml");
+        let config = Config::load(dir.path(), Vec::new()).unwrap_or_else(|e| panic!("test config: {e}"));
+        let store = footfall::app::open_store(&config).expect("open the store");
+        Self { store, config, db, dir }
+    }
+
+    /// Another store on the same database, with its own connections, as a
+    /// second process would have.
+    pub fn open_again(&self) -> Arc<dyn footfall::store::Store> {
+        footfall::app::open_store(&self.config).expect("open the store again")
+    }
+
+    pub async fn execute(&self, postgres_sql: &str, sqlite_sql: &str) {
+        execute(self.dir.path(), self.db.as_ref(), postgres_sql, sqlite_sql).await;
+    }
+
+    pub async fn query_i64(&self, sql: &str) -> i64 {
+        query_i64(self.dir.path(), self.db.as_ref(), sql).await
+    }
+}
+
+/// A batch under a fresh id (unique within the test run).
+pub fn batch(hits: &[footfall::store::Hit]) -> footfall::store::Batch<'_> {
+    static NEXT: AtomicI64 = AtomicI64::new(1);
+    footfall::store::Batch {
+        id: NEXT.fetch_add(1, Ordering::Relaxed),
+        hits,
+        settled: &[],
+    }
+}
+
+pub fn page(path: &str) -> footfall::count::path::PagePath {
+    footfall::count::path::PagePath::parse(path).expect("a valid path")
+}
+
+/// One number from the database behind the store's back.
+async fn query_i64(data_dir: &Path, db: Option<&Database>, sql: &str) -> i64 {
+    match db {
+        Some(db) => db.connect().await.query_one(sql, &[]).await.expect(sql).get(0),
+        None => sqlite(data_dir).query_row(sql, [], |r| r.get(0)).expect(sql),
+    }
+}
+
+async fn execute(data_dir: &Path, db: Option<&Database>, postgres_sql: &str, sqlite_sql: &str) {
+    match db {
+        Some(db) => db.connect().await.batch_execute(postgres_sql).await.expect("execute"),
+        None => sqlite(data_dir).execute_batch(sqlite_sql).expect("execute"),
+    }
+}
+
+pub fn sqlite(data_dir: &Path) -> rusqlite::Connection {
+    let conn = rusqlite::Connection::open(data_dir.join("footfall.sqlite3")).expect("open sqlite");
+    conn.busy_timeout(Duration::from_secs(5)).expect("busy timeout");
+    conn
 }
 
 /// One request on a fresh connection, with the path sent exactly as given.

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use hyper::{Method, StatusCode};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::helpers::{on_both_stores, send, Store, TestApp};
+use crate::helpers::{both_stores, send, Store, TestApp};
 use crate::pg::fresh_database;
 
 pub fn footfall(dir: &Path) -> Command {
@@ -156,93 +156,119 @@ async fn oversized_request_heads_are_refused() {
     assert!(app.counts().await.is_empty());
 }
 
-on_both_stores! {
-    async fn sigterm_under_load_loses_no_acknowledged_hit(store: Store) {
-        let dir = tempfile::tempdir().expect("dir");
-        let port = std::net::TcpListener::bind("127.0.0.1:0").expect("port").local_addr().expect("addr").port();
-        let db = match store {
-            Store::Postgres => Some(fresh_database().await),
-            Store::Sqlite => None,
-        };
-        let yaml = format!(
-            "socket_address: 127.0.0.1:{port}\ntrusted_proxies: [127.0.0.1]\n{}",
-            db.as_ref().map(|d| d.yaml()).unwrap_or_default()
-        );
-        std::fs::write(dir.path().join("config.yaml"), yaml).expect("config");
-        let mut child = footfall(dir.path()).stdin(Stdio::null()).stderr(Stdio::piped()).spawn().expect("spawn");
-        let addr: std::net::SocketAddr = ([127, 0, 0, 1], port).into();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Ok(stream) = tokio::net::TcpStream::connect(addr).await {
-                drop(stream);
-                if send(addr, Method::GET, "/readyz", &[]).await.status == StatusCode::OK {
-                    break;
-                }
+async fn sigterm_under_load_loses_no_acknowledged_hit(store: Store) {
+    let dir = tempfile::tempdir().expect("dir");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("port")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let db = match store {
+        Store::Postgres => Some(fresh_database().await),
+        Store::Sqlite => None,
+    };
+    let yaml = format!(
+        "socket_address: 127.0.0.1:{port}\ntrusted_proxies: [127.0.0.1]\n{}",
+        db.as_ref().map(|d| d.yaml()).unwrap_or_default()
+    );
+    std::fs::write(dir.path().join("config.yaml"), yaml).expect("config");
+    let mut child = footfall(dir.path())
+        .stdin(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let addr: std::net::SocketAddr = ([127, 0, 0, 1], port).into();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Ok(stream) = tokio::net::TcpStream::connect(addr).await {
+            drop(stream);
+            if send(addr, Method::GET, "/readyz", &[]).await.status == StatusCode::OK {
+                break;
             }
-            assert!(Instant::now() < deadline, "footfall did not get ready");
-            tokio::time::sleep(Duration::from_millis(50)).await;
         }
-
-        // Clients that hold connections without finishing a request.
-        let mut idle = tokio::net::TcpStream::connect(addr).await.expect("idle connection");
-        idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").await.expect("write");
-        let mut half = tokio::net::TcpStream::connect(addr).await.expect("half connection");
-        half.write_all(b"GET /call/x HTTP/1.1\r\nHost: x\r\n").await.expect("write");
-
-        let acknowledged = Arc::new(AtomicU64::new(0));
-        let sent = Arc::new(AtomicU64::new(0));
-        let workers: Vec<_> = (0..8u32)
-            .map(|worker| {
-                let (acknowledged, sent) = (Arc::clone(&acknowledged), Arc::clone(&sent));
-                tokio::spawn(async move {
-                    for i in 0..100_000u32 {
-                        let visitor = std::net::Ipv4Addr::from((10 << 24) | (worker << 20) | i).to_string();
-                        let Ok(stream) = tokio::net::TcpStream::connect(addr).await else { return };
-                        let Ok((mut sender, conn)) =
-                            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await
-                        else {
-                            return;
-                        };
-                        tokio::spawn(conn);
-                        let request = hyper::Request::get("/call/load")
-                            .header("x-forwarded-for", visitor)
-                            .body(http_body_util::Empty::<bytes::Bytes>::new())
-                            .expect("request");
-                        sent.fetch_add(1, Ordering::SeqCst);
-                        match sender.send_request(request).await {
-                            Ok(response) if response.status() == StatusCode::OK => {
-                                acknowledged.fetch_add(1, Ordering::SeqCst);
-                            }
-                            Ok(_) => {}
-                            Err(_) => return,
-                        }
-                    }
-                })
-            })
-            .collect();
-        tokio::time::sleep(Duration::from_millis(700)).await;
-        let signalled = Instant::now();
-        let killed = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill");
-        assert!(killed.success());
-        let status = tokio::task::spawn_blocking(move || child.wait()).await.expect("wait task").expect("wait");
-        let took = signalled.elapsed();
-        for worker in workers {
-            let _ = worker.await;
-        }
-        assert_eq!(status.code(), Some(0), "a clean shutdown exits 0");
-        assert!(took < Duration::from_secs(8), "shutdown took {took:?}");
-
-        let acknowledged = acknowledged.load(Ordering::SeqCst);
-        assert!(acknowledged > 50, "the load must be real: {acknowledged} hits");
-        let stored: i64 = match &db {
-            Some(db) => db.connect().await.query_one("SELECT count(*) FROM calls", &[]).await.expect("q").get(0),
-            None => rusqlite::Connection::open(dir.path().join("footfall.sqlite3"))
-                .expect("open")
-                .query_row("SELECT count(*) FROM calls", [], |r| r.get(0))
-                .expect("q"),
-        };
-        let stored = stored as u64;
-        assert!(stored >= acknowledged, "{stored} stored < {acknowledged} acknowledged");
-        assert!(stored <= sent.load(Ordering::SeqCst), "never more than were sent");
+        assert!(Instant::now() < deadline, "footfall did not get ready");
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
+
+    // Clients that hold connections without finishing a request.
+    let mut idle = tokio::net::TcpStream::connect(addr).await.expect("idle connection");
+    idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .expect("write");
+    let mut half = tokio::net::TcpStream::connect(addr).await.expect("half connection");
+    half.write_all(b"GET /call/x HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .expect("write");
+
+    let acknowledged = Arc::new(AtomicU64::new(0));
+    let sent = Arc::new(AtomicU64::new(0));
+    let workers: Vec<_> = (0..8u32)
+        .map(|worker| {
+            let (acknowledged, sent) = (Arc::clone(&acknowledged), Arc::clone(&sent));
+            tokio::spawn(async move {
+                for i in 0..100_000u32 {
+                    let visitor = std::net::Ipv4Addr::from((10 << 24) | (worker << 20) | i).to_string();
+                    let Ok(stream) = tokio::net::TcpStream::connect(addr).await else {
+                        return;
+                    };
+                    let Ok((mut sender, conn)) =
+                        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await
+                    else {
+                        return;
+                    };
+                    tokio::spawn(conn);
+                    let request = hyper::Request::get("/call/load")
+                        .header("x-forwarded-for", visitor)
+                        .body(http_body_util::Empty::<bytes::Bytes>::new())
+                        .expect("request");
+                    sent.fetch_add(1, Ordering::SeqCst);
+                    match sender.send_request(request).await {
+                        Ok(response) if response.status() == StatusCode::OK => {
+                            acknowledged.fetch_add(1, Ordering::SeqCst);
+                        }
+                        Ok(_) => {}
+                        Err(_) => return,
+                    }
+                }
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let signalled = Instant::now();
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let status = tokio::task::spawn_blocking(move || child.wait())
+        .await
+        .expect("wait task")
+        .expect("wait");
+    let took = signalled.elapsed();
+    for worker in workers {
+        let _ = worker.await;
+    }
+    assert_eq!(status.code(), Some(0), "a clean shutdown exits 0");
+    assert!(took < Duration::from_secs(8), "shutdown took {took:?}");
+
+    let acknowledged = acknowledged.load(Ordering::SeqCst);
+    assert!(acknowledged > 50, "the load must be real: {acknowledged} hits");
+    let stored: i64 = match &db {
+        Some(db) => db
+            .connect()
+            .await
+            .query_one("SELECT count(*) FROM calls", &[])
+            .await
+            .expect("q")
+            .get(0),
+        None => rusqlite::Connection::open(dir.path().join("footfall.sqlite3"))
+            .expect("open")
+            .query_row("SELECT count(*) FROM calls", [], |r| r.get(0))
+            .expect("q"),
+    };
+    let stored = stored as u64;
+    assert!(stored >= acknowledged, "{stored} stored < {acknowledged} acknowledged");
+    assert!(stored <= sent.load(Ordering::SeqCst), "never more than were sent");
 }
+
+both_stores!(sigterm_under_load_loses_no_acknowledged_hit);

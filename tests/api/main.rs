@@ -3,13 +3,16 @@
 
 mod helpers;
 mod pg;
+mod relay;
 mod site;
 
 mod call;
 mod commands;
+mod contract;
+mod disk_full;
+mod faults;
 mod inprocess;
 mod lifecycle;
 mod probing;
 mod read;
 mod site_outages;
-mod store;

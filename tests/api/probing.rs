@@ -6,32 +6,35 @@ use std::time::{Duration, Instant};
 
 use hyper::StatusCode;
 
-use crate::helpers::{on_both_stores, Store, TestApp};
+use crate::helpers::{both_stores, Store, TestApp};
 
-on_both_stores! {
-    async fn a_path_the_tracked_site_rejects_gets_404_and_nothing_is_stored(store: Store) {
-        let app = TestApp::spawn(store).await;
-        let response = app.get_as("/call/missing/page", "203.0.113.1").await;
-        assert_eq!(response.status, StatusCode::NOT_FOUND);
-        assert!(app.counts().await.is_empty());
-        assert_eq!(app.stored_calls().await, 0);
-    }
-
-    async fn fifty_concurrent_first_requests_for_one_path_probe_once(store: Store) {
-        let app = Arc::new(TestApp::spawn(store).await);
-        let requests: Vec<_> = (0..50)
-            .map(|i| {
-                let app = Arc::clone(&app);
-                tokio::spawn(async move { app.get_as("/call/slow/new", &format!("203.0.113.{i}")).await.status })
-            })
-            .collect();
-        for request in requests {
-            assert_eq!(request.await.expect("request task"), StatusCode::OK);
-        }
-        assert_eq!(app.site.probes_of("/slow/new"), 1);
-        assert_eq!(app.counts().await, vec![("/slow/new".to_owned(), 50)]);
-    }
+async fn a_path_the_tracked_site_rejects_gets_404_and_nothing_is_stored(store: Store) {
+    let app = TestApp::spawn(store).await;
+    let response = app.get_as("/call/missing/page", "203.0.113.1").await;
+    assert_eq!(response.status, StatusCode::NOT_FOUND);
+    assert!(app.counts().await.is_empty());
+    assert_eq!(app.stored_calls().await, 0);
 }
+
+async fn fifty_concurrent_first_requests_for_one_path_probe_once(store: Store) {
+    let app = Arc::new(TestApp::spawn(store).await);
+    let requests: Vec<_> = (0..50)
+        .map(|i| {
+            let app = Arc::clone(&app);
+            tokio::spawn(async move { app.get_as("/call/slow/new", &format!("203.0.113.{i}")).await.status })
+        })
+        .collect();
+    for request in requests {
+        assert_eq!(request.await.expect("request task"), StatusCode::OK);
+    }
+    assert_eq!(app.site.probes_of("/slow/new"), 1);
+    assert_eq!(app.counts().await, vec![("/slow/new".to_owned(), 50)]);
+}
+
+both_stores!(
+    a_path_the_tracked_site_rejects_gets_404_and_nothing_is_stored,
+    fifty_concurrent_first_requests_for_one_path_probe_once
+);
 
 #[tokio::test]
 async fn repeated_requests_for_a_bogus_path_probe_once() {

@@ -1,0 +1,279 @@
+//! Group commit: counted hits from all requests are written by one task, many
+//! to a transaction, and each request learns what became of *its* hit.
+//!
+//! While one batch commits, the next queues up, so the batch size follows the
+//! load with no timer and no added latency when idle. One writer, not
+//! several: measured on PostgreSQL, overlapping transactions made batches
+//! smaller and cost more database time per hit than they hid in latency.
+//! The queue is bounded (a full queue makes requests wait, not memory grow).
+//! On shutdown the queue is closed and drained, so every accepted hit is
+//! written or answered with an error. Knows nothing of visitors or HTTP.
+//!
+//! Never two counts for one visit: each hit is answered within [`DEADLINE`]
+//! of being handed over, with one of three outcomes — committed; certainly
+//! not committed (the caller may let the visitor retry and count); or not
+//! known (the deadline passed or the connection broke mid-commit: the
+//! caller must keep the visitor, as the hit may be stored). A batch whose
+//! outcome is not known is kept and settled once the store answers again,
+//! by committing it again under the same batch id: the store turns that
+//! into a no-op if the first attempt did commit, and a first attempt still
+//! on its way afterwards fails on the id. So such a hit is stored exactly
+//! once, unless Footfall stops before settling it (then it may be missing,
+//! never doubled).
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, oneshot, Notify};
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+use crate::state::Availability;
+use crate::store::{within, Batch, BatchId, Committed, Hit, Store};
+
+/// Hits waiting for the writer at most; beyond it requests wait their turn.
+const QUEUE_CAPACITY: usize = 16_384;
+/// Hits in one transaction at most: large enough to amortize a commit,
+/// small enough that one statement stays fast.
+const MAX_BATCH: usize = 4_096;
+/// Every hit is answered within this of being handed over, waiting in the
+/// queue included: a hung database costs a request 2 s, not more.
+pub const DEADLINE: Duration = Duration::from_secs(2);
+/// A hit with less time left than this when its batch starts is not sent:
+/// its commit could not be seen in time, and unsent it is certainly not stored.
+const MIN_TIME_LEFT: Duration = Duration::from_millis(250);
+/// Each attempt to settle an earlier batch gets this long; new hits wait meanwhile.
+const SETTLE_DEADLINE: Duration = Duration::from_secs(1);
+/// While batches are unsettled and no hits arrive, settling is tried this often.
+const SETTLE_EVERY: Duration = Duration::from_secs(1);
+/// Hits kept for settling at most; beyond it the oldest batch is given up.
+const MAX_UNSETTLED_HITS: usize = QUEUE_CAPACITY;
+
+/// Why a hit is not known to be committed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum RecordError {
+    /// Nothing of it is stored, now or later.
+    #[error("the hit was not committed")]
+    NotCommitted,
+    /// It may be stored; if not, it will be once the store answers again.
+    #[error("whether the hit was committed is not known yet")]
+    Unknown,
+}
+
+struct Pending {
+    hit: Hit,
+    deadline: Instant,
+    answer: oneshot::Sender<Result<(), RecordError>>,
+}
+
+#[derive(Clone)]
+pub struct Recorder {
+    queue: mpsc::Sender<Pending>,
+}
+
+/// Stops the writer: closes the queue, drains it, and waits.
+pub struct RecorderHandle {
+    stop: Arc<Notify>,
+    task: JoinHandle<()>,
+}
+
+impl Recorder {
+    pub fn spawn(store: Arc<dyn Store>, availability: Arc<Availability>) -> (Self, RecorderHandle) {
+        let (queue, receiver) = mpsc::channel(QUEUE_CAPACITY);
+        let stop = Arc::new(Notify::new());
+        let writer = Writer {
+            store,
+            availability,
+            next_id: first_batch_id(),
+            settled: Vec::new(),
+            unsettled: VecDeque::new(),
+        };
+        let task = tokio::spawn(run(receiver, writer, Arc::clone(&stop)));
+        (Self { queue }, RecorderHandle { stop, task })
+    }
+
+    /// Resolves once the hit is committed, within [`DEADLINE`].
+    ///
+    /// # Errors
+    /// [`RecordError::NotCommitted`] when it certainly was not (also when the
+    /// recorder is shutting down), [`RecordError::Unknown`] when that is not known.
+    pub async fn record(&self, hit: Hit) -> Result<(), RecordError> {
+        let deadline = Instant::now() + DEADLINE;
+        let (answer, answered) = oneshot::channel();
+        let pending = Pending { hit, deadline, answer };
+        match tokio::time::timeout_at(deadline, self.queue.send(pending)).await {
+            Ok(Ok(())) => {}
+            // Never queued, so never written.
+            Ok(Err(_)) | Err(_) => return Err(RecordError::NotCommitted),
+        }
+        // The writer answers every hit it took; no answer means it stopped mid-commit.
+        answered.await.unwrap_or(Err(RecordError::Unknown))
+    }
+}
+
+impl RecorderHandle {
+    /// Closes the queue, commits what is in it, and waits up to `limit`.
+    pub async fn shut_down(self, limit: Duration) {
+        self.stop.notify_one();
+        if tokio::time::timeout(limit, self.task).await.is_err() {
+            tracing::error!("pending hits could not be flushed in time");
+        }
+    }
+}
+
+async fn run(mut receiver: mpsc::Receiver<Pending>, mut writer: Writer, stop: Arc<Notify>) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    loop {
+        let received = tokio::select! {
+            biased;
+            () = stop.notified() => {
+                // No new hits from now on; those already queued still get written.
+                receiver.close();
+                continue;
+            }
+            n = receiver.recv_many(&mut batch, MAX_BATCH) => n,
+            () = tokio::time::sleep(SETTLE_EVERY), if !writer.unsettled.is_empty() => {
+                writer.settle().await;
+                continue;
+            }
+        };
+        if received == 0 {
+            // Closed and drained: one last chance for unsettled batches.
+            writer.settle().await;
+            let hits: usize = writer.unsettled.iter().map(|b| b.hits.len()).sum();
+            if hits > 0 {
+                tracing::error!(
+                    hits,
+                    "stopping with hits whose commit was not seen: they may be missing"
+                );
+            }
+            return;
+        }
+        writer.commit(batch.drain(..)).await;
+    }
+}
+
+/// A batch whose commit was not seen.
+struct Unsettled {
+    id: BatchId,
+    hits: Vec<Hit>,
+}
+
+struct Writer {
+    store: Arc<dyn Store>,
+    availability: Arc<Availability>,
+    next_id: BatchId,
+    /// Ids of batches seen committed, deleted with the next batch.
+    settled: Vec<BatchId>,
+    /// Oldest first.
+    unsettled: VecDeque<Unsettled>,
+}
+
+impl Writer {
+    async fn commit(&mut self, batch: impl Iterator<Item = Pending>) {
+        let now = Instant::now();
+        let (mut hits, mut waiting) = (Vec::new(), Vec::new());
+        let mut deadline = None::<Instant>;
+        for pending in batch {
+            if pending.deadline.saturating_duration_since(now) < MIN_TIME_LEFT {
+                let _ = pending.answer.send(Err(RecordError::NotCommitted));
+                continue;
+            }
+            deadline = Some(deadline.map_or(pending.deadline, |d| d.min(pending.deadline)));
+            hits.push(pending.hit);
+            waiting.push(pending.answer);
+        }
+        let Some(deadline) = deadline else { return };
+        let id = self.next_id;
+        self.next_id = self.next_id.wrapping_add(1);
+        let started = std::time::Instant::now();
+        let batch = Batch {
+            id,
+            hits: &hits,
+            settled: &self.settled,
+        };
+        let result = within(deadline.saturating_duration_since(now), self.store.record(batch)).await;
+        tracing::trace!(
+            hits = hits.len(),
+            micros = started.elapsed().as_micros() as u64,
+            "batch done"
+        );
+        let outcome = match self.availability.observe(result) {
+            Ok(Committed::Now) => {
+                self.settled.clear();
+                self.settled.push(id);
+                Ok(())
+            }
+            Ok(Committed::Earlier) => {
+                // A fresh id that is taken (a leftover of an earlier run): nothing was written.
+                tracing::warn!(id, "a new batch id was taken; the batch was not written");
+                Err(RecordError::NotCommitted)
+            }
+            Err(error) if error.rolled_back() => Err(RecordError::NotCommitted),
+            Err(_) => Err(RecordError::Unknown),
+        };
+        for answer in waiting {
+            // The requester may have gone away; its hit's fate is the same.
+            let _ = answer.send(outcome);
+        }
+        match outcome {
+            Ok(()) => self.settle().await,
+            Err(RecordError::Unknown) => self.keep_unsettled(Unsettled { id, hits }),
+            Err(RecordError::NotCommitted) => {}
+        }
+    }
+
+    fn keep_unsettled(&mut self, batch: Unsettled) {
+        self.unsettled.push_back(batch);
+        let mut kept: usize = self.unsettled.iter().map(|b| b.hits.len()).sum();
+        while kept > MAX_UNSETTLED_HITS {
+            let Some(given_up) = self.unsettled.pop_front() else {
+                break;
+            };
+            kept -= given_up.hits.len();
+            tracing::error!(
+                hits = given_up.hits.len(),
+                "too many hits wait to be settled: giving up the oldest batch, which may be missing"
+            );
+        }
+    }
+
+    /// Commits unsettled batches again under their ids, oldest first, until
+    /// one gets no answer. Their ids stay stored: a first attempt may still
+    /// be on its way to the database, and must fail there when it arrives.
+    async fn settle(&mut self) {
+        while let Some(batch) = self.unsettled.front() {
+            let again = Batch {
+                id: batch.id,
+                hits: &batch.hits,
+                settled: &[],
+            };
+            let hits = batch.hits.len();
+            match self
+                .availability
+                .observe(within(SETTLE_DEADLINE, self.store.record(again)).await)
+            {
+                Ok(Committed::Now) => tracing::info!(hits, "a batch whose commit was not seen is committed now"),
+                Ok(Committed::Earlier) => tracing::info!(hits, "a batch whose commit was not seen had been committed"),
+                Err(_) => return,
+            }
+            self.unsettled.pop_front();
+        }
+    }
+}
+
+/// Batch ids start at a random point, so that two processes (or a process
+/// and the leftovers of an earlier one) practically never share one.
+fn first_batch_id() -> BatchId {
+    let seed = getrandom::u64().unwrap_or_else(|_| {
+        tracing::error!("the OS random generator failed; deriving the first batch id instead");
+        // Entropy, not a reading of "now": any differing value will do.
+        let nanos = std::time::SystemTime::UNIX_EPOCH.elapsed().map_or(0, |d| d.as_nanos());
+        (nanos as u64) ^ u64::from(std::process::id()).rotate_left(32)
+    });
+    seed as BatchId
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,167 @@
+//! The recorder against a scripted store: deadlines, the three outcomes,
+//! settling, and ids deleted once confirmed.
+
+use std::sync::Mutex;
+
+use jiff::Timestamp;
+
+use super::*;
+use crate::count::path::PagePath;
+use crate::store::{PathCount, PathId, SlotCount, StoreError, StoreFuture, Summary};
+use crate::zone::{DayNumber, Zone};
+
+/// What the scripted store does with one `record` call.
+#[derive(Clone, Copy)]
+enum Step {
+    Hang,
+    Refuse,
+    Commit(Committed),
+}
+
+/// A store whose `record` follows a script and logs each call as
+/// (id, hits, settled ids); once the script runs out it commits.
+#[derive(Default)]
+struct Scripted {
+    script: Mutex<VecDeque<Step>>,
+    calls: Mutex<Vec<(BatchId, usize, Vec<BatchId>)>>,
+}
+
+impl Scripted {
+    fn new(steps: &[Step]) -> Arc<Self> {
+        Arc::new(Self {
+            script: Mutex::new(steps.iter().copied().collect()),
+            ..Self::default()
+        })
+    }
+
+    fn calls(&self) -> Vec<(BatchId, usize, Vec<BatchId>)> {
+        self.calls.lock().unwrap().clone()
+    }
+}
+
+impl Store for Scripted {
+    fn record<'a>(&'a self, batch: Batch<'a>) -> StoreFuture<'a, Committed> {
+        let call = (batch.id, batch.hits.len(), batch.settled.to_vec());
+        self.calls.lock().unwrap().push(call);
+        let step = self.script.lock().unwrap().pop_front();
+        Box::pin(async move {
+            match step.unwrap_or(Step::Commit(Committed::Now)) {
+                Step::Hang => std::future::pending().await,
+                Step::Refuse => Err(StoreError::corrupt("refused")),
+                Step::Commit(how) => Ok(how),
+            }
+        })
+    }
+    fn migrate(&self) -> StoreFuture<'_, ()> {
+        unimplemented!()
+    }
+    fn paths(&self) -> StoreFuture<'_, Vec<(PathId, String)>> {
+        unimplemented!()
+    }
+    fn register_path<'a>(&'a self, _: &'a PagePath) -> StoreFuture<'a, PathId> {
+        unimplemented!()
+    }
+    fn counts(&self) -> StoreFuture<'_, Vec<PathCount>> {
+        unimplemented!()
+    }
+    fn ping(&self) -> StoreFuture<'_, ()> {
+        unimplemented!()
+    }
+    fn counts_between(&self, _: DayNumber, _: DayNumber) -> StoreFuture<'_, Vec<PathCount>> {
+        unimplemented!()
+    }
+    fn summary(&self, _: PathId) -> StoreFuture<'_, Summary> {
+        unimplemented!()
+    }
+    fn first_and_last(&self, _: PathId, _: Timestamp, _: Timestamp) -> StoreFuture<'_, Option<(Timestamp, Timestamp)>> {
+        unimplemented!()
+    }
+    fn daily(&self, _: PathId) -> StoreFuture<'_, Vec<(DayNumber, u64)>> {
+        unimplemented!()
+    }
+    fn calls(&self, _: PathId, _: Timestamp, _: Timestamp, _: usize) -> StoreFuture<'_, Vec<Timestamp>> {
+        unimplemented!()
+    }
+    fn slots(&self, _: PathId, _: Timestamp, _: Timestamp) -> StoreFuture<'_, Vec<SlotCount>> {
+        unimplemented!()
+    }
+    fn rebuild_daily(&self, _: Zone) -> StoreFuture<'_, u64> {
+        unimplemented!()
+    }
+}
+
+fn hit() -> Hit {
+    Hit {
+        path: 1,
+        at: Timestamp::UNIX_EPOCH,
+        day: 0,
+    }
+}
+
+fn recorder(store: &Arc<Scripted>) -> Recorder {
+    let store: Arc<dyn Store> = Arc::clone(store) as Arc<dyn Store>;
+    Recorder::spawn(store, Arc::default()).0
+}
+
+#[tokio::test]
+async fn a_hung_commit_is_unknown_at_the_deadline_and_settled_later_under_its_id() {
+    let store = Scripted::new(&[Step::Hang, Step::Commit(Committed::Earlier)]);
+    let recorder = recorder(&store);
+    let started = Instant::now();
+    assert_eq!(recorder.record(hit()).await, Err(RecordError::Unknown));
+    let waited = started.elapsed();
+    assert!(
+        waited >= DEADLINE && waited < DEADLINE + Duration::from_millis(500),
+        "{waited:?}"
+    );
+    tokio::time::sleep(SETTLE_EVERY * 2).await;
+    let calls = store.calls();
+    assert_eq!(calls.len(), 2, "one attempt, then one settling: {calls:?}");
+    assert_eq!(
+        (calls[1].0, calls[1].1),
+        (calls[0].0, 1),
+        "the same batch under the same id"
+    );
+}
+
+#[tokio::test]
+async fn a_refused_commit_is_not_committed_and_not_tried_again() {
+    let store = Scripted::new(&[Step::Refuse]);
+    let recorder = recorder(&store);
+    assert_eq!(recorder.record(hit()).await, Err(RecordError::NotCommitted));
+    tokio::time::sleep(SETTLE_EVERY * 2).await;
+    assert_eq!(store.calls().len(), 1);
+}
+
+#[tokio::test]
+async fn ids_of_confirmed_batches_are_deleted_with_the_next_batch() {
+    let store = Scripted::new(&[]);
+    let recorder = recorder(&store);
+    assert_eq!(recorder.record(hit()).await, Ok(()));
+    assert_eq!(recorder.record(hit()).await, Ok(()));
+    let calls = store.calls();
+    assert_eq!(calls[0].2, Vec::<BatchId>::new());
+    assert_eq!(calls[1].2, vec![calls[0].0]);
+    assert_ne!(calls[0].0, calls[1].0);
+}
+
+#[tokio::test]
+async fn a_hit_left_too_little_time_by_a_hung_batch_is_not_sent() {
+    let store = Scripted::new(&[Step::Hang, Step::Hang, Step::Hang]);
+    let recorder = recorder(&store);
+    let first = tokio::spawn({
+        let recorder = recorder.clone();
+        async move { recorder.record(hit()).await }
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let started = Instant::now();
+    // Queued behind the hung batch, with 100 ms of its 2 s left when that one gives up.
+    assert_eq!(recorder.record(hit()).await, Err(RecordError::NotCommitted));
+    assert!(started.elapsed() < DEADLINE, "answered within its own deadline");
+    assert_eq!(first.await.unwrap(), Err(RecordError::Unknown));
+    let first_id = store.calls()[0].0;
+    assert!(
+        store.calls().iter().all(|c| c.0 == first_id),
+        "only the first batch was sent"
+    );
+}

@@ -1,0 +1,134 @@
+//! The PostgreSQL connection pool and its limits: every wait for a
+//! connection is bounded, every session carries server-side timeouts, and a
+//! connection whose caller gave up mid-request is closed rather than reused.
+//! Knows no SQL of the store's tables.
+
+use std::time::Duration;
+
+use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, PoolError, RecyclingMethod, Runtime};
+use tokio_postgres::NoTls;
+
+use crate::config::DbConfig;
+use crate::store::{ConnectError, PgError, StoreError};
+
+const POOL_SIZE: usize = 16;
+/// A connection, from a free pool slot or a new login, within this or never.
+const CHECKOUT_DEADLINE: Duration = Duration::from_millis(1500);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// Server-side limits for every session: a statement ends after 2 s and a
+/// lock wait after 1 s, so a transaction stuck behind a lock fails on the
+/// server instead of committing long after Footfall gave up on it (the
+/// recorder's deadline is 2 s). JIT compiles for longer than our short
+/// queries run.
+const SESSION_OPTIONS: &str = "-c statement_timeout=2000 -c lock_timeout=1000 -c jit=off";
+
+pub struct Connections {
+    pool: Pool,
+    /// `host:port/database`, for errors.
+    server: String,
+}
+
+impl Connections {
+    /// Builds the pool; connects lazily, so a database that is not up yet is
+    /// not an error here.
+    ///
+    /// # Errors
+    /// Only when the pool itself cannot be built.
+    pub fn new(db: &DbConfig) -> Result<Self, StoreError> {
+        let mut pg = tokio_postgres::Config::new();
+        pg.host(&db.host)
+            .port(db.port)
+            .user(&db.username)
+            .password(db.password.expose())
+            .dbname(&db.database)
+            .application_name("footfall")
+            .connect_timeout(CONNECT_TIMEOUT)
+            .keepalives(true)
+            .keepalives_idle(Duration::from_secs(30))
+            .options(SESSION_OPTIONS);
+        // Fast recycling checks that the connection is still open (a restarted
+        // server closes it); keepalives notice a peer that vanished silently.
+        // A test query per checkout would add a round trip to every batch.
+        let manager = Manager::from_config(
+            pg,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let server = format!("{}:{}/{}", db.host, db.port, db.database);
+        let pool = Pool::builder(manager)
+            .max_size(POOL_SIZE)
+            .runtime(Runtime::Tokio1)
+            .wait_timeout(Some(CHECKOUT_DEADLINE))
+            .create_timeout(Some(CHECKOUT_DEADLINE))
+            .recycle_timeout(Some(CHECKOUT_DEADLINE))
+            .build()
+            .map_err(|e| StoreError::Connect {
+                server: server.clone(),
+                source: ConnectError::Pool(e.to_string()),
+            })?;
+        Ok(Self { pool, server })
+    }
+
+    /// A connection within [`CHECKOUT_DEADLINE`] (the pool's own timeouts
+    /// apply one by one; this bounds them together).
+    ///
+    /// # Errors
+    /// [`StoreError::Connect`], naming the server and why.
+    pub async fn checkout(&self) -> Result<Checkout, StoreError> {
+        let connect_error = |source| StoreError::Connect {
+            server: self.server.clone(),
+            source,
+        };
+        match tokio::time::timeout(CHECKOUT_DEADLINE, self.pool.get()).await {
+            Ok(Ok(client)) => Ok(Checkout(Some(client))),
+            Ok(Err(PoolError::Backend(e))) => Err(connect_error(ConnectError::Postgres(PgError(e)))),
+            Ok(Err(PoolError::Timeout(_))) | Err(_) => Err(connect_error(ConnectError::Timeout(CHECKOUT_DEADLINE))),
+            Ok(Err(other)) => Err(connect_error(ConnectError::Pool(other.to_string()))),
+        }
+    }
+}
+
+/// A pooled connection that returns to the pool only when its work is done.
+/// Dropped mid-way — its caller's deadline passed while a request was on
+/// the wire — it is closed instead: the next caller would wait behind the
+/// stalled request, and the server may still be running it.
+pub struct Checkout(Option<Object>);
+
+impl Checkout {
+    /// Hands the connection back to the pool for the next caller.
+    pub fn release(mut self) {
+        drop(self.0.take());
+    }
+}
+
+impl std::ops::Deref for Checkout {
+    type Target = Object;
+
+    fn deref(&self) -> &Object {
+        match &self.0 {
+            Some(object) => object,
+            // Only `release` and `drop` take the object out, and both consume the checkout.
+            None => unreachable!("a checkout is used after its release"),
+        }
+    }
+}
+
+impl std::ops::DerefMut for Checkout {
+    fn deref_mut(&mut self) -> &mut Object {
+        match &mut self.0 {
+            Some(object) => object,
+            None => unreachable!("a checkout is used after its release"),
+        }
+    }
+}
+
+impl Drop for Checkout {
+    fn drop(&mut self) {
+        if let Some(object) = self.0.take() {
+            drop(Object::take(object));
+        }
+    }
+}

@@ -9,16 +9,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hyper::header::HeaderValue;
+use jiff::Timestamp;
 use tokio::net::TcpListener;
 
 use crate::clock::{Clock, SystemClock};
-use crate::config::{Config, StoreConfig};
+use crate::config::{Config, SiteConfig, StoreConfig};
 use crate::count::probe::Prober;
 use crate::count::recorder::{Recorder, RecorderHandle};
 use crate::count::registry::Registry;
 use crate::count::visitors::Visitors;
 use crate::read::Reads;
-use crate::state::{AppState, Availability};
+use crate::state::{AppState, Availability, Site};
 use crate::store::{PostgresStore, SqliteStore, Store, StoreError};
 
 /// In-flight requests get this long after a shutdown signal...
@@ -67,21 +68,15 @@ impl App {
     /// A [`StartError`] when the store or the probe client cannot be set up.
     pub fn build(config: Config, clock: Arc<dyn Clock>) -> Result<Self, StartError> {
         let store = open_store(&config)?;
-        let prober = config
-            .tracked_base_url
-            .clone()
-            .map(|base| Prober::new(base, config.probe))
-            .transpose()?;
+        let sites = config
+            .sites
+            .iter()
+            .map(|site| build_site(site, &config, &store, clock.now()))
+            .collect::<Result<Vec<_>, _>>()?;
         let availability = Arc::new(Availability::default());
         let (recorder, handle) = Recorder::spawn(Arc::clone(&store), Arc::clone(&availability));
         let state = Arc::new(AppState {
-            registry: Registry::new(Arc::clone(&store), prober, config.max_paths),
-            visitors: Visitors::new(
-                config.zone.clone(),
-                config.dedup_window_hours,
-                config.max_visitors,
-                clock.now(),
-            ),
+            sites,
             image_cache_control: HeaderValue::from_str(&format!("private, max-age={}", config.cache_max_age_seconds))
                 .unwrap_or_else(|_| HeaderValue::from_static("private")),
             reads: Reads::new(Arc::clone(&store), Arc::clone(&availability)),
@@ -107,7 +102,11 @@ impl App {
             loop {
                 let attempt = async {
                     store.migrate().await?;
-                    state.registry.load().await
+                    let mut paths = 0;
+                    for site in &state.sites {
+                        paths += site.registry.load(&site.config.slug).await?;
+                    }
+                    Ok(paths)
                 };
                 match state.availability.observe(attempt.await) {
                     Ok(paths) => {
@@ -131,6 +130,21 @@ impl App {
     }
 }
 
+/// A site's run-time parts: its registry (with a prober for its own origin
+/// and budget) and its visitor set (windows in its own zone).
+fn build_site(site: &SiteConfig, config: &Config, store: &Arc<dyn Store>, now: Timestamp) -> Result<Site, StartError> {
+    let prober = site
+        .tracked_base_url
+        .clone()
+        .map(|base| Prober::new(base, site.probe))
+        .transpose()?;
+    Ok(Site {
+        registry: Registry::new(Arc::clone(store), prober, site.max_paths),
+        visitors: Visitors::new(site.zone.clone(), config.dedup_window_hours, config.max_visitors, now),
+        config: site.clone(),
+    })
+}
+
 /// Serves `listener` until `shutdown` resolves, then drains connections and
 /// commits every queued hit.
 ///
@@ -143,8 +157,10 @@ pub async fn run(config: Config, listener: TcpListener, shutdown: impl Future<Ou
     let checking = tokio::spawn({
         let state = Arc::clone(&app.state);
         async move {
-            if let Some(check) = state.registry.check_site().await {
-                check.log();
+            for site in &state.sites {
+                if let Some(check) = site.registry.check_site().await {
+                    check.log();
+                }
             }
         }
     });
@@ -165,7 +181,6 @@ fn log_start(config: &Config, listener: &TcpListener) {
         StoreConfig::Sqlite { file } => format!("sqlite {}", file.display()),
         StoreConfig::Postgres(db) => format!("postgresql {}:{}/{}", db.host, db.port, db.database),
     };
-    let tracked = config.tracked_base_url.as_ref().map_or("none", |u| u.as_str());
     let config_file = config.config_file.as_ref().map_or_else(
         || "none found (defaults and environment)".to_owned(),
         |f| f.display().to_string(),
@@ -173,12 +188,19 @@ fn log_start(config: &Config, listener: &TcpListener) {
     tracing::info!(
         %address,
         %store,
-        tracked_site = tracked,
         %config_file,
-        zone = %config.zone.describe(),
+        sites = config.sites.len(),
+        default_site = %config.default_site().slug,
         "footfall started"
     );
-    if config.tracked_base_url.is_none() {
-        tracing::warn!("no tracked_base_url: every valid path is accepted (up to max_paths) without a check");
+    for site in &config.sites {
+        let tracked = site.tracked_base_url.as_ref().map_or("none", |u| u.as_str());
+        tracing::info!(site = %site.slug, tracked_site = tracked, zone = %site.zone.describe(), "counting a site");
+        if site.tracked_base_url.is_none() {
+            tracing::warn!(
+                site = %site.slug,
+                "no tracked_base_url: every valid path is accepted (up to max_paths) without a check"
+            );
+        }
     }
 }

@@ -11,7 +11,7 @@ use jiff::civil::Date;
 use jiff::Timestamp;
 
 use crate::clock::Clock;
-use crate::config::Config;
+use crate::config::{Config, SiteConfig};
 use crate::count::recorder::Recorder;
 use crate::count::registry::Registry;
 use crate::count::visitors::Visitors;
@@ -25,8 +25,8 @@ pub struct AppState {
     pub config: Config,
     pub clock: Arc<dyn Clock>,
     pub availability: Arc<Availability>,
-    pub registry: Registry,
-    pub visitors: Visitors,
+    /// One per configured site, in the config's order (by slug).
+    pub sites: Vec<Site>,
     pub recorder: Recorder,
     /// Every store read goes through here (readiness, outage log, errors).
     pub reads: Reads,
@@ -39,14 +39,33 @@ impl AppState {
         self.clock.now()
     }
 
-    /// Today's date in the configured zone.
-    pub fn today(&self) -> Date {
-        self.config.zone.date_of(self.now())
+    /// The site with this slug, if it is configured.
+    pub fn site(&self, slug: &str) -> Option<&Site> {
+        self.sites.iter().find(|site| site.config.slug == slug)
     }
 
-    pub fn today_number(&self) -> DayNumber {
-        day_number(self.today())
+    /// The site the routes without `/s/{site}` mean.
+    pub fn default_site(&self) -> &Site {
+        &self.sites[self.config.default_site.min(self.sites.len() - 1)]
     }
+
+    /// Today's date in `site`'s zone.
+    pub fn today(&self, site: &Site) -> Date {
+        site.config.zone.date_of(self.now())
+    }
+
+    pub fn today_number(&self, site: &Site) -> DayNumber {
+        day_number(self.today(site))
+    }
+}
+
+/// One counted site at run time: its pages and its visitors, in its zone.
+/// Pages of different sites never share a registry entry or a visitor set,
+/// so one visitor counts once on each site's `/`.
+pub struct Site {
+    pub config: SiteConfig,
+    pub registry: Registry,
+    pub visitors: Visitors,
 }
 
 /// Whether the store is prepared (migrated, known paths loaded) and working.

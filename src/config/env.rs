@@ -26,11 +26,21 @@ const TEXT_KEYS: &[&str] = &[
     "tracked_base_url",
     "timezone",
     "log_level",
+    "default_site",
     "db.host",
     "db.username",
     "db.password",
     "db.database",
 ];
+
+/// Whether `key` takes text: one of [`TEXT_KEYS`], or a site's URL or zone.
+fn is_text_key(key: &str) -> bool {
+    TEXT_KEYS.contains(&key)
+        || key
+            .strip_prefix("sites.")
+            .and_then(|rest| rest.split_once('.'))
+            .is_some_and(|(_, site_key)| matches!(site_key, "tracked_base_url" | "timezone"))
+}
 
 /// Overlays the `FOOTFALL_*` variables of `env` onto `root`, in name order,
 /// and records in `sources` which variable set each key.
@@ -62,7 +72,7 @@ pub(super) fn overlay_env(
                 format!("key `{key}` is also set by {other}; set only one"),
             ));
         }
-        let parsed = if TEXT_KEYS.contains(&key.as_str()) {
+        let parsed = if is_text_key(&key) {
             Value::String(value)
         } else {
             serde_yaml::from_str(&value)

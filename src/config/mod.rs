@@ -12,6 +12,7 @@
 mod env;
 mod image;
 mod raw;
+mod sites;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -23,9 +24,9 @@ use serde::Deserialize;
 use serde_yaml::{Mapping, Value};
 
 use crate::count::client_ip::TrustedProxies;
-use crate::zone::Zone;
 pub use image::ResponseImage;
 use raw::RawConfig;
+pub use sites::{check_slug, SiteConfig, DEFAULT_SLUG};
 
 /// The validated configuration.
 #[derive(Debug, Clone)]
@@ -35,18 +36,18 @@ pub struct Config {
     pub config_file: Option<PathBuf>,
     pub socket_address: SocketAddr,
     pub response: ResponseImage,
-    pub tracked_base_url: Option<reqwest::Url>,
     pub store: StoreConfig,
-    pub zone: Zone,
+    /// Every site counted, sorted by slug; at least one.
+    pub sites: Vec<SiteConfig>,
+    /// The index in `sites` of what the unprefixed routes mean.
+    pub default_site: usize,
     pub trusted_proxies: TrustedProxies,
     pub dedup_window_hours: u32,
-    pub max_paths: usize,
     pub max_visitors: usize,
     pub cache_max_age_seconds: u32,
     /// A level or a list of directives that each name a level; validated, so
     /// `EnvFilter` accepts it and it never silences everything by accident.
     pub log_level: String,
-    pub probe: ProbeLimits,
     pub connections: ConnectionLimits,
 }
 
@@ -166,6 +167,11 @@ impl Sources {
 }
 
 impl Config {
+    /// The site the unprefixed routes mean.
+    pub fn default_site(&self) -> &SiteConfig {
+        &self.sites[self.default_site.min(self.sites.len() - 1)]
+    }
+
     /// Loads `data_dir/config.yaml` (optional) and overlays the given
     /// environment (`FOOTFALL_<KEY>`, nested keys joined by `__`,
     /// `FOOTFALL_<KEY>_FILE` to read a value from a file).
@@ -215,10 +221,10 @@ impl Config {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    pub(super) fn dir_with(yaml: &str) -> tempfile::TempDir {
+    pub(crate) fn dir_with(yaml: &str) -> tempfile::TempDir {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("config.yaml"), yaml).unwrap();
         dir
@@ -228,7 +234,7 @@ mod tests {
         pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
     }
 
-    pub(super) fn load_err(yaml: &str, vars: &[(&str, &str)]) -> String {
+    pub(crate) fn load_err(yaml: &str, vars: &[(&str, &str)]) -> String {
         let dir = dir_with(yaml);
         match Config::load(dir.path(), env(vars)) {
             Ok(_) => panic!("config should be rejected"),

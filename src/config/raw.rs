@@ -5,6 +5,7 @@
 //! environment or the file itself (`mod.rs` and `env` do), and every error
 //! goes through [`Sources::error`] so it names the key and its source.
 
+use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 use std::time::Duration;
@@ -13,6 +14,7 @@ use ipnet::IpNet;
 use serde::Deserialize;
 
 use super::image::{load_response, ResponseImage};
+use super::sites::{validate_sites, Fallbacks, RawSite};
 use super::{Config, ConfigError, ConnectionLimits, DbConfig, ProbeLimits, Sources, StoreConfig};
 use crate::count::client_ip::TrustedProxies;
 use crate::zone::Zone;
@@ -41,6 +43,8 @@ pub(super) struct RawConfig {
     probe_negative_ttl_seconds: u64,
     max_connections: usize,
     header_read_timeout_seconds: u64,
+    sites: Option<BTreeMap<String, Option<RawSite>>>,
+    default_site: Option<String>,
 }
 
 impl Default for RawConfig {
@@ -83,13 +87,17 @@ impl Default for RawConfig {
             // Ample for real clients, short enough that slow heads cannot hold
             // connections (slowloris).
             header_read_timeout_seconds: 10,
+            // None: one site, `default`, from the top-level keys.
+            sites: None,
+            // None: the only site; required when there are several.
+            default_site: None,
         }
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Clone)]
 #[serde(deny_unknown_fields)]
-struct RawUtcOffset {
+pub(super) struct RawUtcOffset {
     #[serde(default)]
     hours: i8,
     #[serde(default)]
@@ -108,17 +116,19 @@ impl RawConfig {
             Some(name) => load_response(data_dir, name).map_err(|m| src.error("response_filename", m))?,
             None => ResponseImage::transparent_pixel(),
         };
-        let tracked_base_url = self
-            .tracked_base_url
-            .as_deref()
-            .map(|url| parse_base_url(url).map_err(|m| src.error("tracked_base_url", m)))
-            .transpose()?;
-        let zone = zone(self.timezone.as_deref(), self.utc_offset.as_ref(), src)?;
         let trusted_proxies = trusted_proxies(&self.trusted_proxies, src)?;
         check_counting_limits(self.dedup_window_hours, self.max_paths, self.max_visitors, src)?;
         check_log_level(&self.log_level).map_err(|m| src.error("log_level", m))?;
         let probe = self.probe_limits(src)?;
         let connections = self.connection_limits(src)?;
+        let fallbacks = Fallbacks {
+            tracked_base_url: self.tracked_base_url.as_deref(),
+            timezone: self.timezone.as_deref(),
+            utc_offset: self.utc_offset.as_ref(),
+            max_paths: self.max_paths,
+            probe,
+        };
+        let (sites, default_site) = validate_sites(self.sites, self.default_site.as_deref(), fallbacks, src)?;
         // Last, as it takes `db` out of `self`; choosing a store cannot fail.
         let store = match self.db {
             Some(db) => StoreConfig::Postgres(db),
@@ -131,16 +141,14 @@ impl RawConfig {
             config_file: None,
             socket_address,
             response,
-            tracked_base_url,
+            sites,
+            default_site,
             store,
-            zone,
             trusted_proxies,
             dedup_window_hours: self.dedup_window_hours,
-            max_paths: self.max_paths,
             max_visitors: self.max_visitors,
             cache_max_age_seconds: self.cache_max_age_seconds,
             log_level: self.log_level,
-            probe,
             connections,
         })
     }
@@ -185,11 +193,18 @@ fn socket_address(text: &str, src: &Sources) -> Result<SocketAddr, ConfigError> 
     })
 }
 
-fn zone(timezone: Option<&str>, utc_offset: Option<&RawUtcOffset>, src: &Sources) -> Result<Zone, ConfigError> {
+/// The zone of `timezone` or `utc_offset` (keys under `prefix`, e.g. `sites.blog.`).
+pub(super) fn zone(
+    timezone: Option<&str>,
+    utc_offset: Option<&RawUtcOffset>,
+    prefix: &str,
+    src: &Sources,
+) -> Result<Zone, ConfigError> {
+    let key = |name: &str| format!("{prefix}{name}");
     match (timezone, utc_offset) {
-        (Some(_), Some(_)) => Err(src.error("timezone", "set either `timezone` or `utc_offset`, not both")),
-        (Some(name), None) => Zone::named(name).map_err(|e| src.error("timezone", e)),
-        (None, Some(o)) => Zone::fixed(o.hours, o.minutes).map_err(|e| src.error("utc_offset", e)),
+        (Some(_), Some(_)) => Err(src.error(&key("timezone"), "set either `timezone` or `utc_offset`, not both")),
+        (Some(name), None) => Zone::named(name).map_err(|e| src.error(&key("timezone"), e)),
+        (None, Some(o)) => Zone::fixed(o.hours, o.minutes).map_err(|e| src.error(&key("utc_offset"), e)),
         (None, None) => Ok(Zone::utc()),
     }
 }
@@ -243,7 +258,7 @@ fn check_log_level(value: &str) -> Result<(), String> {
     ))
 }
 
-fn parse_base_url(text: &str) -> Result<reqwest::Url, String> {
+pub(super) fn parse_base_url(text: &str) -> Result<reqwest::Url, String> {
     let url = reqwest::Url::parse(text).map_err(|e| format!("{text:?} is not a URL: {e}"))?;
     if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
         return Err(format!("{text:?} must be an http or https URL with a host"));
@@ -286,7 +301,10 @@ mod tests {
         );
         let config = Config::load(dir.path(), env(&[])).unwrap();
         assert_eq!(config.socket_address.port(), 80);
-        assert_eq!(config.tracked_base_url.unwrap().as_str(), "https://example.com/");
+        assert_eq!(
+            config.default_site().tracked_base_url.as_ref().unwrap().as_str(),
+            "https://example.com/"
+        );
         let StoreConfig::Postgres(db) = config.store else {
             panic!("db given")
         };

@@ -13,6 +13,17 @@ use ipnet::IpNet;
 #[derive(Clone, Debug, Default)]
 pub struct TrustedProxies(Vec<IpNet>);
 
+/// The configured networks (operator data, not client addresses), for `footfall check`.
+impl std::fmt::Display for TrustedProxies {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.0.is_empty() {
+            return f.write_str("none (the peer is the visitor)");
+        }
+        let nets: Vec<String> = self.0.iter().map(ToString::to_string).collect();
+        f.write_str(&nets.join(", "))
+    }
+}
+
 impl TrustedProxies {
     pub fn new(nets: Vec<IpNet>) -> Self {
         Self(nets)

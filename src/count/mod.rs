@@ -27,7 +27,7 @@ use self::path::PagePath;
 use self::recorder::RecordError;
 use self::registry::RegisterError;
 use self::visitors::Admission;
-use crate::state::{AppState, Unavailable};
+use crate::state::{AppState, Site, Unavailable};
 use crate::store::{Hit, PathId};
 
 /// Why a hit could not be counted.
@@ -42,31 +42,33 @@ pub enum CountError {
     NotCommitted,
 }
 
-/// Counts one view of `path` by `client` at `now`, unless this visitor was
-/// counted on this page in the current window. Registers the page first if
-/// it is new (probing the tracked site). Returns the page's id either way.
+/// Counts one view of `path` on `site` by `client` at `now`, unless this
+/// visitor was counted on this page in the current window. Registers the
+/// page first if it is new (probing the site's own origin). Returns the
+/// page's id either way.
 ///
 /// # Errors
 /// A [`CountError`]; the visitor is then not remembered, so a retry counts,
 /// unless the hit may have been stored after all.
 pub async fn count_hit(
     state: &AppState,
+    site: &Site,
     path: &PagePath,
     client: IpAddr,
     now: Timestamp,
 ) -> Result<PathId, CountError> {
     state.availability.check_ready()?;
-    let id = state.registry.resolve(path).await?;
-    if let Admission::New(key) = state.visitors.admit(now, client, path) {
+    let id = site.registry.resolve(path).await?;
+    if let Admission::New(key) = site.visitors.admit(now, client, path) {
         let hit = Hit {
             path: id,
             at: now,
-            day: state.config.zone.day_of(now),
+            day: site.config.zone.day_of(now),
         };
         if let Err(error) = state.recorder.record(hit).await {
             // Only a hit certainly not stored may count again on a retry.
             if error == RecordError::NotCommitted {
-                state.visitors.forget(key);
+                site.visitors.forget(key);
             }
             return Err(CountError::NotCommitted);
         }

@@ -7,13 +7,14 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 use tokio::sync::OnceCell;
 
 use crate::count::path::PagePath;
 use crate::count::probe::{ProbeError, Prober, RootCheck, Verdict};
-use crate::store::{PathId, Store, StoreError};
+use crate::state::Unavailable;
+use crate::store::{PathId, SiteId, Store, StoreError};
 use crate::sync::{lock, read, write};
 
 /// Why a path could not be registered.
@@ -32,6 +33,8 @@ pub enum RegisterError {
 type Flight = Arc<OnceCell<Result<PathId, RegisterError>>>;
 
 pub struct Registry {
+    /// The site's id in the store, known once `load` has run.
+    site: OnceLock<SiteId>,
     known: RwLock<HashMap<PagePath, PathId>>,
     in_flight: Mutex<HashMap<PagePath, Flight>>,
     max_paths: usize,
@@ -45,6 +48,7 @@ impl Registry {
     /// valid path is accepted, up to `max_paths`.
     pub fn new(store: Arc<dyn Store>, prober: Option<Prober>, max_paths: usize) -> Self {
         Self {
+            site: OnceLock::new(),
             known: RwLock::default(),
             in_flight: Mutex::default(),
             max_paths,
@@ -54,12 +58,15 @@ impl Registry {
         }
     }
 
-    /// Loads the paths already in the store.
+    /// Finds (or creates) the site `slug` in the store and loads its paths.
     ///
     /// # Errors
     /// When the store cannot be read.
-    pub async fn load(&self) -> Result<usize, StoreError> {
-        let rows = self.store.paths().await?;
+    pub async fn load(&self, slug: &str) -> Result<usize, StoreError> {
+        let site = self.store.ensure_site(slug).await?;
+        let rows = self.store.paths(site).await?;
+        // Set once: a site's id never changes while the process runs.
+        let _ = self.site.set(site);
         let mut known = write(&self.known);
         for (id, stored) in rows {
             match PagePath::from_stored(&stored) {
@@ -78,6 +85,14 @@ impl Registry {
             Some(prober) => Some(prober.check_root().await),
             None => None,
         }
+    }
+
+    /// The site's id in the store.
+    ///
+    /// # Errors
+    /// [`Unavailable::NotReady`] before `load` has run.
+    pub fn site_id(&self) -> Result<SiteId, Unavailable> {
+        self.site.get().copied().ok_or(Unavailable::NotReady)
     }
 
     pub fn id_of(&self, path: &PagePath) -> Option<PathId> {
@@ -132,7 +147,8 @@ impl Registry {
                 return Err(RegisterError::NotAPage);
             }
         }
-        let id = self.store.register_path(path).await.map_err(|e| {
+        let site = self.site_id().map_err(|_| RegisterError::StoreUnavailable)?;
+        let id = self.store.register_path(site, path).await.map_err(|e| {
             tracing::warn!(error = %crate::telemetry::chain(&e), "registering a path failed");
             RegisterError::StoreUnavailable
         })?;

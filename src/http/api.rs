@@ -8,10 +8,10 @@ use serde::Serialize;
 
 use super::error::HttpError;
 use super::response::{json, svg, HttpResponse};
-use super::{known_page, PLOT_PARAMS};
+use super::{known_page, SiteRoute, PLOT_PARAMS};
 use crate::count::path::PagePath;
 use crate::read::buckets::{group_days, group_hours};
-use crate::read::query::{parse, Accepts, Bucket, QueryError, ReadParams};
+use crate::read::query::{parse, Accepts, Bucket, DayRange, QueryError, ReadParams};
 use crate::read::series::{daily_series, earliest, earliest_day, latest, page_counts};
 use crate::state::AppState;
 use crate::store::PathId;
@@ -36,13 +36,37 @@ const HISTORY: Accepts = Accepts {
 };
 
 /// `GET /api/counts`: `[{"path", "count"}]`, count descending, then path.
-pub async fn counts(state: &AppState, query: Option<&str>) -> Result<HttpResponse, HttpError> {
-    let params = parse(query, COUNTS, state.today())?;
-    let mut counts = page_counts(&state.reads, params.range, state.today_number()).await?;
+pub async fn counts(state: &AppState, at: &SiteRoute<'_>, query: Option<&str>) -> Result<HttpResponse, HttpError> {
+    let params = parse(query, COUNTS, state.today(at.site))?;
+    let mut counts = page_counts(&state.reads, at.site, params.range, state.today_number(at.site)).await?;
     if let Some(limit) = params.limit {
         counts.truncate(limit);
     }
     json(&counts)
+}
+
+#[derive(Serialize)]
+struct SiteReport<'a> {
+    site: &'a str,
+    tracked_base_url: Option<&'a str>,
+    pages: usize,
+    count: u64,
+}
+
+/// `GET /api/sites`: every configured site with its pages and total count,
+/// by slug.
+pub async fn sites(state: &AppState) -> Result<HttpResponse, HttpError> {
+    let mut reports = Vec::with_capacity(state.sites.len());
+    for site in &state.sites {
+        let counts = page_counts(&state.reads, site, DayRange::default(), state.today_number(site)).await?;
+        reports.push(SiteReport {
+            site: &site.config.slug,
+            tracked_base_url: site.config.tracked_base_url.as_ref().map(reqwest::Url::as_str),
+            pages: counts.len(),
+            count: counts.iter().map(|c| c.count).sum(),
+        });
+    }
+    json(&reports)
 }
 
 #[derive(Serialize)]
@@ -54,12 +78,22 @@ struct PathReport {
 }
 
 /// `GET /api/counts/{path}`: `{"path", "count", "first", "last"}`.
-pub async fn count_of(state: &AppState, tail: &str, query: Option<&str>) -> Result<HttpResponse, HttpError> {
-    let (path, id) = known_page(state, tail)?;
-    let params = parse(query, COUNT, state.today())?;
-    let zone = &state.config.zone;
+pub async fn count_of(
+    state: &AppState,
+    at: &SiteRoute<'_>,
+    tail: &str,
+    query: Option<&str>,
+) -> Result<HttpResponse, HttpError> {
+    let (path, id) = known_page(state, at, tail)?;
+    let params = parse(query, COUNT, state.today(at.site))?;
+    let zone = &at.site.config.zone;
     let (count, first_and_last) = if params.range.is_bounded() {
-        let (from, to) = day_bounds(params.range.from, params.range.to, earliest_day(), state.today_number());
+        let (from, to) = day_bounds(
+            params.range.from,
+            params.range.to,
+            earliest_day(),
+            state.today_number(at.site),
+        );
         let daily = state.reads.daily(id).await?;
         let count = daily
             .iter()
@@ -87,14 +121,19 @@ struct BucketCount {
 }
 
 /// `GET /api/history/{path}`: call times (paged), or `?bucket=` counts.
-pub async fn history(state: &AppState, tail: &str, query: Option<&str>) -> Result<HttpResponse, HttpError> {
-    let (path, id) = known_page(state, tail)?;
-    let params = parse(query, HISTORY, state.today())?;
-    let zone = &state.config.zone;
+pub async fn history(
+    state: &AppState,
+    at: &SiteRoute<'_>,
+    tail: &str,
+    query: Option<&str>,
+) -> Result<HttpResponse, HttpError> {
+    let (path, id) = known_page(state, at, tail)?;
+    let params = parse(query, HISTORY, state.today(at.site))?;
+    let zone = &at.site.config.zone;
     match params.bucket {
-        None => call_times(state, &path, id, &params).await,
+        None => call_times(state, at, &path, id, &params).await,
         Some(Bucket::Hour) => {
-            let today = state.today_number();
+            let today = state.today_number(at.site);
             let (from, to) = day_bounds(params.range.from, params.range.to, today - 1, today);
             if i64::from(to - from) >= MAX_HOUR_BUCKET_DAYS {
                 return Err(HttpError::BadParameter(QueryError {
@@ -116,7 +155,7 @@ pub async fn history(state: &AppState, tail: &str, query: Option<&str>) -> Resul
             )
         }
         Some(bucket) => {
-            let days = daily_series(&state.reads, id, params.range, state.today_number())
+            let days = daily_series(&state.reads, id, params.range, state.today_number(at.site))
                 .await?
                 .days;
             let groups = group_days(&days, bucket);
@@ -137,11 +176,12 @@ pub async fn history(state: &AppState, tail: &str, query: Option<&str>) -> Resul
 /// oldest first, at most `limit`; a `Link: rel="next"` header when more follow.
 async fn call_times(
     state: &AppState,
+    at: &SiteRoute<'_>,
     path: &PagePath,
     id: PathId,
     params: &ReadParams,
 ) -> Result<HttpResponse, HttpError> {
-    let zone = &state.config.zone;
+    let zone = &at.site.config.zone;
     let limit = params.limit.unwrap_or(MAX_HISTORY_ITEMS);
     let start = params.range.from.map_or_else(earliest, |d| zone.start_of(d));
     let end = params
@@ -156,7 +196,8 @@ async fn call_times(
     let mut response = json(&times)?;
     if let (true, Some(last)) = (calls.len() == limit, times.last()) {
         let mut next = format!(
-            "</api/history{}?after={}&limit={limit}",
+            "<{}/api/history{}?after={}&limit={limit}",
+            at.base,
             path.to_url_path(),
             last.replace('+', "%2B")
         );
@@ -174,9 +215,14 @@ async fn call_times(
 }
 
 /// `GET /api/plot/{path}`: the history chart as SVG.
-pub async fn plot(state: &AppState, tail: &str, query: Option<&str>) -> Result<HttpResponse, HttpError> {
-    let (path, id) = known_page(state, tail)?;
-    let params = parse(query, PLOT_PARAMS, state.today())?;
-    let series = daily_series(&state.reads, id, params.range, state.today_number()).await?;
+pub async fn plot(
+    state: &AppState,
+    at: &SiteRoute<'_>,
+    tail: &str,
+    query: Option<&str>,
+) -> Result<HttpResponse, HttpError> {
+    let (path, id) = known_page(state, at, tail)?;
+    let params = parse(query, PLOT_PARAMS, state.today(at.site))?;
+    let series = daily_series(&state.reads, id, params.range, state.today_number(at.site)).await?;
     Ok(svg(series.chart(path.as_str())?))
 }

@@ -14,6 +14,7 @@ use hyper::{Method, Request};
 
 use super::error::HttpError;
 use super::response::{self, HttpResponse};
+use super::SiteRoute;
 use crate::count::count_hit;
 use crate::count::path::PagePath;
 use crate::read::badge::render_badge_svg;
@@ -29,13 +30,14 @@ const BADGE: Accepts = Accepts {
 
 pub async fn call<B>(
     state: &AppState,
+    at: &SiteRoute<'_>,
     request: &Request<B>,
     tail: &str,
     peer: IpAddr,
 ) -> Result<HttpResponse, HttpError> {
     let path = PagePath::parse(tail)?;
     if request.method() != Method::HEAD {
-        count_hit(state, &path, client_of(state, request, peer), state.now()).await?;
+        count_hit(state, at.site, &path, client_of(state, request, peer), state.now()).await?;
     }
     let image = &state.config.response;
     Ok(response::image(
@@ -47,17 +49,18 @@ pub async fn call<B>(
 
 pub async fn badge<B>(
     state: &AppState,
+    at: &SiteRoute<'_>,
     request: &Request<B>,
     tail: &str,
     peer: IpAddr,
 ) -> Result<HttpResponse, HttpError> {
     let path = PagePath::parse(tail)?;
-    let params = parse(request.uri().query(), BADGE, state.today())?;
+    let params = parse(request.uri().query(), BADGE, state.today(at.site))?;
     let id: Option<PathId> = if request.method() == Method::HEAD {
         state.availability.check_ready()?;
-        state.registry.id_of(&path)
+        at.site.registry.id_of(&path)
     } else {
-        Some(count_hit(state, &path, client_of(state, request, peer), state.now()).await?)
+        Some(count_hit(state, at.site, &path, client_of(state, request, peer), state.now()).await?)
     };
     let total = match id {
         Some(id) => state.reads.summary(id).await?.total,

@@ -27,6 +27,8 @@ pub enum HttpError {
     NotAPage,
     #[error("no such page")]
     NotFound,
+    #[error("no such site")]
+    UnknownSite,
     #[error("this page has not been counted")]
     UnknownPage,
     #[error("{0}")]
@@ -98,7 +100,7 @@ impl HttpError {
     pub fn status(&self) -> StatusCode {
         match self {
             Self::BadPath(_) | Self::BadParameter(_) => StatusCode::BAD_REQUEST,
-            Self::NotAPage | Self::NotFound | Self::UnknownPage => StatusCode::NOT_FOUND,
+            Self::NotAPage | Self::NotFound | Self::UnknownSite | Self::UnknownPage => StatusCode::NOT_FOUND,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::ProbeBudget
@@ -183,6 +185,7 @@ mod tests {
             HttpError::BadPath(PathError::TooLong),
             HttpError::NotAPage,
             HttpError::NotFound,
+            HttpError::UnknownSite,
             HttpError::UnknownPage,
             HttpError::BadParameter(QueryError {
                 name: "days".into(),
@@ -200,8 +203,9 @@ mod tests {
 
     #[test]
     fn each_variant_has_its_status_retry_after_and_allow_in_every_format() {
-        let expected: [(u16, Option<&str>, Option<&str>); 12] = [
+        let expected: [(u16, Option<&str>, Option<&str>); 13] = [
             (400, None, None),
+            (404, None, None),
             (404, None, None),
             (404, None, None),
             (404, None, None),

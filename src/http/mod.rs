@@ -3,14 +3,19 @@
 //!
 //! | route | handler |
 //! |---|---|
-//! | `/` | `pages::dashboard` |
+//! | `/` | `pages::dashboard` — the site's pages |
 //! | `/healthz`, `/readyz` | `health` |
+//! | `/api/sites` | `api::sites` — every site with its pages and count |
 //! | `/call/{path}` | `counting::call` — count, answer the image |
 //! | `/badge/{path}` | `counting::badge` — count, answer the live badge |
 //! | `/plot/{path}` | `pages::plot` — the chart page |
 //! | `/api/counts`, `/api/counts/{path}` | `api::counts`, `api::count_of` |
 //! | `/api/history/{path}` | `api::history` |
 //! | `/api/plot/{path}` | `api::plot` — the chart as SVG |
+//!
+//! Every route but `/healthz`, `/readyz` and `/api/sites` also exists under
+//! `/s/{site}/` for each configured site; without the prefix it means
+//! `default_site`.
 //!
 //! Handlers translate HTTP to a use-case of the write or read path and back;
 //! they never call each other. They return `Result<HttpResponse, HttpError>`,
@@ -32,13 +37,43 @@ use self::error::{ErrorFormat, HttpError};
 use self::response::HttpResponse;
 use crate::count::path::PagePath;
 use crate::read::query::Accepts;
-use crate::state::AppState;
+use crate::state::{AppState, Site};
 use crate::store::PathId;
+
+/// The site a request is about, and the prefix its links keep: `""` for
+/// the unprefixed routes (the default site), `/s/{slug}` otherwise.
+pub struct SiteRoute<'a> {
+    pub site: &'a Site,
+    pub base: String,
+}
 
 /// Answers one request. Generic over the body (Footfall reads none), so
 /// tests can call it in-process without a socket.
 pub async fn route<B>(state: &AppState, request: Request<B>, peer: IpAddr) -> HttpResponse {
-    let path = request.uri().path();
+    let full_path = request.uri().path();
+    // `/s/{site}/…` is the same route table for one site; the rest means the default site.
+    let (at, path) = match full_path.strip_prefix("/s/") {
+        Some(tail) => {
+            let (slug, rest) = tail.find('/').map_or((tail, "/"), |i| tail.split_at(i));
+            match state.site(slug) {
+                Some(site) => (
+                    Some(SiteRoute {
+                        site,
+                        base: format!("/s/{slug}"),
+                    }),
+                    rest,
+                ),
+                None => (None, rest),
+            }
+        }
+        None => (
+            Some(SiteRoute {
+                site: state.default_site(),
+                base: String::new(),
+            }),
+            full_path,
+        ),
+    };
     let format = if path.starts_with("/api/") {
         ErrorFormat::Json
     } else if path == "/" || under(path, "/plot").is_some() {
@@ -49,25 +84,31 @@ pub async fn route<B>(state: &AppState, request: Request<B>, peer: IpAddr) -> Ht
     if !matches!(*request.method(), Method::GET | Method::HEAD) {
         return HttpError::MethodNotAllowed.into_response(format);
     }
+    // An unknown site counts nothing and confirms nothing.
+    let Some(at) = at else {
+        return HttpError::UnknownSite.into_response(format);
+    };
     let query = request.uri().query();
+    let prefixed = !at.base.is_empty();
     let result = match path {
-        "/" => pages::dashboard(state).await,
-        "/healthz" => Ok(health::live()),
-        "/readyz" => health::ready(state).await,
-        "/api/counts" => api::counts(state, query).await,
+        "/" => pages::dashboard(state, &at).await,
+        "/healthz" if !prefixed => Ok(health::live()),
+        "/readyz" if !prefixed => health::ready(state).await,
+        "/api/sites" if !prefixed => api::sites(state).await,
+        "/api/counts" => api::counts(state, &at, query).await,
         _ => {
             if let Some(tail) = under(path, "/call") {
-                counting::call(state, &request, tail, peer).await
+                counting::call(state, &at, &request, tail, peer).await
             } else if let Some(tail) = under(path, "/badge") {
-                counting::badge(state, &request, tail, peer).await
+                counting::badge(state, &at, &request, tail, peer).await
             } else if let Some(tail) = under(path, "/plot") {
-                pages::plot(state, tail, query).await
+                pages::plot(state, &at, tail, query).await
             } else if let Some(tail) = under(path, "/api/counts") {
-                api::count_of(state, tail, query).await
+                api::count_of(state, &at, tail, query).await
             } else if let Some(tail) = under(path, "/api/history") {
-                api::history(state, tail, query).await
+                api::history(state, &at, tail, query).await
             } else if let Some(tail) = under(path, "/api/plot") {
-                api::plot(state, tail, query).await
+                api::plot(state, &at, tail, query).await
             } else {
                 Err(HttpError::NotFound)
             }
@@ -89,10 +130,10 @@ const PLOT_PARAMS: Accepts = Accepts {
     max_limit: 1,
 };
 
-/// The page a read route names: a valid path the registry knows.
-fn known_page(state: &AppState, tail: &str) -> Result<(PagePath, PathId), HttpError> {
+/// The page a read route names: a valid path the site's registry knows.
+fn known_page(state: &AppState, at: &SiteRoute<'_>, tail: &str) -> Result<(PagePath, PathId), HttpError> {
     state.availability.check_ready()?;
     let path = PagePath::parse(tail)?;
-    let id = state.registry.id_of(&path).ok_or(HttpError::UnknownPage)?;
+    let id = at.site.registry.id_of(&path).ok_or(HttpError::UnknownPage)?;
     Ok((path, id))
 }

@@ -10,13 +10,14 @@ use hyper::StatusCode;
 
 use super::error::HttpError;
 use super::response::{html, HttpResponse};
-use super::{known_page, PLOT_PARAMS};
+use super::{known_page, SiteRoute, PLOT_PARAMS};
+use crate::config::DEFAULT_SLUG;
 use crate::count::path::PagePath;
 use crate::markup::escape_xml;
 use crate::read::format::format_count;
 use crate::read::query::{parse, DayRange};
 use crate::read::series::{daily_series, page_counts};
-use crate::state::AppState;
+use crate::state::{AppState, Site};
 
 /// The range links on a chart page: (label, query).
 const RANGES: [(&str, &str); 4] = [
@@ -27,13 +28,18 @@ const RANGES: [(&str, &str); 4] = [
 ];
 
 /// `GET /plot/{path}`: one page's history.
-pub async fn plot(state: &AppState, tail: &str, query: Option<&str>) -> Result<HttpResponse, HttpError> {
-    let (path, id) = known_page(state, tail)?;
-    let params = parse(query, PLOT_PARAMS, state.today())?;
+pub async fn plot(
+    state: &AppState,
+    at: &SiteRoute<'_>,
+    tail: &str,
+    query: Option<&str>,
+) -> Result<HttpResponse, HttpError> {
+    let (path, id) = known_page(state, at, tail)?;
+    let params = parse(query, PLOT_PARAMS, state.today(at.site))?;
     let summary = state.reads.summary(id).await?;
-    let series = daily_series(&state.reads, id, params.range, state.today_number()).await?;
+    let series = daily_series(&state.reads, id, params.range, state.today_number(at.site)).await?;
     let chart = series.chart(path.as_str())?;
-    let zone = &state.config.zone;
+    let zone = &at.site.config.zone;
     let in_range: u64 = series.days.iter().map(|(_, n)| n).sum();
     let days_in_range = series.days.len().max(1) as u64;
     let when = |at: Option<jiff::Timestamp>| at.map_or_else(|| "–".to_owned(), |t| short_time(&zone.rfc3339(t)));
@@ -70,7 +76,7 @@ pub async fn plot(state: &AppState, tail: &str, query: Option<&str>) -> Result<H
     }
     body.push_str("</dl><nav class=\"ranges\" aria-label=\"Range\">");
     let current = query.unwrap_or("");
-    let base = format!("/plot{}", path.to_url_path());
+    let base = format!("{}/plot{}", at.base, path.to_url_path());
     for (label, range) in RANGES {
         let href = if range.is_empty() {
             base.clone()
@@ -83,28 +89,31 @@ pub async fn plot(state: &AppState, tail: &str, query: Option<&str>) -> Result<H
     let _ = write!(
         body,
         "</nav><div class=\"card chart\">{chart}</div>\
-         <p><a href=\"/api/history{url}?bucket=day\">Daily counts as JSON</a> · \
-         <a href=\"/api/counts{url}\">Summary as JSON</a> · <a href=\"/\">All pages</a></p>",
+         <p><a href=\"{site}/api/history{url}?bucket=day\">Daily counts as JSON</a> · \
+         <a href=\"{site}/api/counts{url}\">Summary as JSON</a> · <a href=\"{site}/\">All pages</a></p>",
+        site = escape_xml(&at.base),
         url = escape_xml(&path.to_url_path()),
     );
     Ok(html(StatusCode::OK, &format!("{} · Footfall", path.as_str()), &body))
 }
 
 /// `GET /`: every page with its total and last 7 days, by total.
-pub async fn dashboard(state: &AppState) -> Result<HttpResponse, HttpError> {
-    let today = state.today();
-    let totals = page_counts(&state.reads, DayRange::default(), state.today_number()).await?;
+pub async fn dashboard(state: &AppState, at: &SiteRoute<'_>) -> Result<HttpResponse, HttpError> {
+    let today = state.today(at.site);
+    let today_number = state.today_number(at.site);
+    let totals = page_counts(&state.reads, at.site, DayRange::default(), today_number).await?;
     let week = DayRange {
         from: today.checked_sub(jiff::Span::new().days(6)).ok(),
         to: Some(today),
     };
-    let last_week: HashMap<String, u64> = page_counts(&state.reads, week, state.today_number())
+    let last_week: HashMap<String, u64> = page_counts(&state.reads, at.site, week, today_number)
         .await?
         .into_iter()
         .map(|c| (c.path, c.count))
         .collect();
-    let site = site_name(state);
+    let site = site_name(at.site);
     let mut body = format!("<h1>{}</h1>", escape_xml(&site));
+    body.push_str(&site_switcher(state, at));
     if totals.is_empty() {
         body.push_str("<div class=\"card\"><p>No calls yet. Embed <code>/call/your/page</code> as an image on your pages.</p></div>");
     } else {
@@ -118,7 +127,7 @@ pub async fn dashboard(state: &AppState) -> Result<HttpResponse, HttpError> {
         );
         for count in &totals {
             let href = PagePath::from_stored(&count.path)
-                .map(|p| format!("/plot{}", p.to_url_path()))
+                .map(|p| format!("{}/plot{}", at.base, p.to_url_path()))
                 .unwrap_or_default();
             let _ = write!(
                 body,
@@ -134,13 +143,42 @@ pub async fn dashboard(state: &AppState) -> Result<HttpResponse, HttpError> {
     Ok(html(StatusCode::OK, &format!("{site} · Footfall"), &body))
 }
 
-fn site_name(state: &AppState) -> String {
-    state
-        .config
+/// The host of the site's tracked URL, else its slug (or "Footfall" for
+/// the one unnamed default site).
+fn site_name(site: &Site) -> String {
+    site.config
         .tracked_base_url
         .as_ref()
         .and_then(|u| u.host_str().map(str::to_owned))
-        .unwrap_or_else(|| "Footfall".to_owned())
+        .unwrap_or_else(|| match site.config.slug.as_str() {
+            DEFAULT_SLUG => "Footfall".to_owned(),
+            slug => slug.to_owned(),
+        })
+}
+
+/// Links to every site's dashboard, when there is more than one. Links
+/// always use the prefixed form, so each site has one address.
+fn site_switcher(state: &AppState, at: &SiteRoute<'_>) -> String {
+    if state.sites.len() < 2 {
+        return String::new();
+    }
+    let mut nav = String::from("<nav class=\"ranges\" aria-label=\"Sites\">");
+    for site in &state.sites {
+        let slug = &site.config.slug;
+        let mark = if std::ptr::eq(site, at.site) {
+            " aria-current=\"page\""
+        } else {
+            ""
+        };
+        let _ = write!(
+            nav,
+            "<a href=\"/s/{}/\"{mark}>{}</a>",
+            escape_xml(slug),
+            escape_xml(slug)
+        );
+    }
+    nav.push_str("</nav>");
+    nav
 }
 
 /// `2026-03-01T10:00:00.123+01:00` → `2026-03-01 10:00 (+01:00)`.

@@ -25,7 +25,7 @@ use std::time::Duration;
 use jiff::Timestamp;
 
 use crate::state::{Availability, Unavailable};
-use crate::store::{PathCount, PathId, SlotCount, Store, StoreError, StoreFuture, Summary};
+use crate::store::{PathCount, PathId, SiteId, SlotCount, Store, StoreError, StoreFuture, Summary};
 use crate::zone::DayNumber;
 
 /// A read that takes longer has failed: the page answers 503 rather than
@@ -81,14 +81,18 @@ impl Reads {
         }
     }
 
-    /// Every page's total, or its calls in `[from, to]` when a range is given.
+    /// Every page's total on `site`, or its calls in `[from, to]` when a range is given.
     ///
     /// # Errors
     /// [`Unavailable`] when the store is not ready or does not answer.
-    pub async fn counts(&self, days: Option<(DayNumber, DayNumber)>) -> Result<Vec<PathCount>, Unavailable> {
+    pub async fn counts(
+        &self,
+        site: SiteId,
+        days: Option<(DayNumber, DayNumber)>,
+    ) -> Result<Vec<PathCount>, Unavailable> {
         match days {
-            Some((from, to)) => self.run(self.store.counts_between(from, to)).await,
-            None => self.run(self.store.counts()).await,
+            Some((from, to)) => self.run(self.store.counts_between(site, from, to)).await,
+            None => self.run(self.store.counts(site)).await,
         }
     }
 

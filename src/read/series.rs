@@ -8,7 +8,7 @@ use super::buckets::fill_days;
 use super::chart::{render_history_svg, ChartError, DayCount};
 use super::query::DayRange;
 use super::Reads;
-use crate::state::Unavailable;
+use crate::state::{Site, Unavailable};
 use crate::store::{PathCount, PathId};
 use crate::zone::{date_of_day, day_bounds, day_number, DayNumber};
 
@@ -37,16 +37,21 @@ pub async fn daily_series(
     })
 }
 
-/// Every page's count: its total, or its calls in `range` when bounded;
-/// count descending, then path.
+/// Every page's count on `site`: its total, or its calls in `range` when
+/// bounded; count descending, then path.
 ///
 /// # Errors
 /// [`Unavailable`] when the store is not ready or does not answer.
-pub async fn page_counts(reads: &Reads, range: DayRange, today: DayNumber) -> Result<Vec<PathCount>, Unavailable> {
+pub async fn page_counts(
+    reads: &Reads,
+    site: &Site,
+    range: DayRange,
+    today: DayNumber,
+) -> Result<Vec<PathCount>, Unavailable> {
     let days = range
         .is_bounded()
         .then(|| day_bounds(range.from, range.to, earliest_day(), today));
-    reads.counts(days).await
+    reads.counts(site.registry.site_id()?, days).await
 }
 
 /// The first day any range can name.

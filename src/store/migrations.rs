@@ -25,6 +25,10 @@ pub const POSTGRES: &[Migration] = &[
         version: 3,
         sql: include_str!("../../sql/postgres/0003_recorded_batches.sql"),
     },
+    Migration {
+        version: 4,
+        sql: include_str!("../../sql/postgres/0004_sites.sql"),
+    },
 ];
 
 pub const SQLITE: &[Migration] = &[
@@ -35,6 +39,10 @@ pub const SQLITE: &[Migration] = &[
     Migration {
         version: 2,
         sql: include_str!("../../sql/sqlite/0002_recorded_batches.sql"),
+    },
+    Migration {
+        version: 3,
+        sql: include_str!("../../sql/sqlite/0003_sites.sql"),
     },
 ];
 
@@ -66,17 +74,20 @@ mod tests {
 
     #[test]
     fn a_new_database_gets_every_migration_and_a_current_one_none() {
-        assert_eq!(versions(plan(0, POSTGRES).unwrap()), vec![1, 2, 3]);
-        assert_eq!(versions(plan(1, POSTGRES).unwrap()), vec![2, 3]);
-        assert!(plan(3, POSTGRES).unwrap().is_empty());
-        assert_eq!(versions(plan(0, SQLITE).unwrap()), vec![1, 2]);
+        for known in [POSTGRES, SQLITE] {
+            let newest = known.len() as i64;
+            assert_eq!(versions(plan(0, known).unwrap()), (1..=newest).collect::<Vec<_>>());
+            assert_eq!(versions(plan(1, known).unwrap()), (2..=newest).collect::<Vec<_>>());
+            assert!(plan(newest, known).unwrap().is_empty());
+        }
     }
 
     #[test]
     fn a_schema_newer_than_known_is_refused() {
+        let newest = SQLITE.len() as i64;
         assert!(matches!(
-            plan(3, SQLITE),
-            Err(StoreError::SchemaTooNew { found: 3, known: 2 })
+            plan(newest + 1, SQLITE),
+            Err(StoreError::SchemaTooNew { found, known }) if found == newest + 1 && known == newest
         ));
     }
 

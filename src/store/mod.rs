@@ -33,6 +33,8 @@ pub use rules::SLOT_SECONDS;
 pub use sqlite::SqliteStore;
 
 pub type PathId = i64;
+/// A site's id in the store; pages keep it.
+pub type SiteId = i64;
 
 /// Names one batch of hits in the store, so that a commit whose outcome was
 /// not seen can be settled by committing it again under the same id.
@@ -89,6 +91,17 @@ pub struct SlotCount {
     pub calls: u64,
 }
 
+/// What `rename_site` did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RenameOutcome {
+    /// Renamed; the number of pages that moved with it.
+    Renamed { pages: u64 },
+    /// Nothing changed: there is no site `from`.
+    NoSuchSite,
+    /// Nothing changed: the site `to` already has this many pages.
+    TargetHasPages { pages: u64 },
+}
+
 pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
 
 /// Migrations may build an index over a large table, so they get long.
@@ -112,27 +125,42 @@ pub trait Store: Send + Sync {
     /// from two processes at once. Bounded by [`MIGRATE_DEADLINE`].
     fn migrate(&self) -> StoreFuture<'_, ()>;
 
-    /// Every registered path with its id. Bounded by [`PATHS_DEADLINE`].
-    fn paths(&self) -> StoreFuture<'_, Vec<(PathId, String)>>;
+    /// Every registered path of `site` with its id. Bounded by [`PATHS_DEADLINE`].
+    fn paths(&self, site: SiteId) -> StoreFuture<'_, Vec<(PathId, String)>>;
+
+    /// The newest migration applied to the database (0 for an empty one),
+    /// without changing anything; for `footfall check`.
+    fn schema_version(&self) -> StoreFuture<'_, i64>;
+
+    /// The newest migration this footfall knows for this backend.
+    fn known_schema_version(&self) -> i64;
+
+    /// The id of the site `slug`, creating it if it is new.
+    fn ensure_site<'a>(&'a self, slug: &'a str) -> StoreFuture<'a, SiteId>;
+
+    /// Gives the site `from` the slug `to`, with all its pages, in one
+    /// transaction. A site `to` without pages is replaced; one with pages
+    /// is never touched.
+    fn rename_site<'a>(&'a self, from: &'a str, to: &'a str) -> StoreFuture<'a, RenameOutcome>;
 
     /// Registers a path, or finds it if it exists, even when another process
     /// registers it at the same moment. Bounded by [`REGISTER_DEADLINE`].
-    fn register_path<'a>(&'a self, path: &'a PagePath) -> StoreFuture<'a, PathId>;
+    fn register_path<'a>(&'a self, site: SiteId, path: &'a PagePath) -> StoreFuture<'a, PathId>;
 
     /// Commits a batch's calls with the totals and per-day counts and its id,
     /// all or nothing. A batch whose id is already stored changes nothing
     /// and is [`Committed::Earlier`].
     fn record<'a>(&'a self, batch: Batch<'a>) -> StoreFuture<'a, Committed>;
 
-    /// Total calls per path, count descending then path.
-    fn counts(&self) -> StoreFuture<'_, Vec<PathCount>>;
+    /// Total calls per path of `site`, count descending then path.
+    fn counts(&self, site: SiteId) -> StoreFuture<'_, Vec<PathCount>>;
 
     /// A trivial query, for readiness.
     fn ping(&self) -> StoreFuture<'_, ()>;
 
-    /// Calls per path over an inclusive range of days (from per-day counts),
+    /// Calls per path of `site` over an inclusive range of days (from per-day counts),
     /// count descending then path. Paths without calls in the range are left out.
-    fn counts_between(&self, from: DayNumber, to: DayNumber) -> StoreFuture<'_, Vec<PathCount>>;
+    fn counts_between(&self, site: SiteId, from: DayNumber, to: DayNumber) -> StoreFuture<'_, Vec<PathCount>>;
 
     /// One path's total and first and last call, from its `paths` row.
     fn summary(&self, path: PathId) -> StoreFuture<'_, Summary>;
@@ -156,10 +184,10 @@ pub trait Store: Send + Sync {
     /// `[from, until)`, in no particular order.
     fn slots(&self, path: PathId, from: Timestamp, until: Timestamp) -> StoreFuture<'_, Vec<SlotCount>>;
 
-    /// Recomputes every per-day count from the raw calls in `zone`, in one
+    /// Recomputes every per-day count of `site`'s pages from the raw calls in `zone`, in one
     /// transaction that holds concurrent writers back, so no hit is lost or
     /// counted twice. Returns the rows written. Bounded by [`REBUILD_DEADLINE`].
-    fn rebuild_daily(&self, zone: Zone) -> StoreFuture<'_, u64>;
+    fn rebuild_daily(&self, site: SiteId, zone: Zone) -> StoreFuture<'_, u64>;
 }
 
 /// `call`, or [`StoreError::Timeout`] once `limit` has passed.

@@ -16,12 +16,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use jiff::Timestamp;
-use rusqlite::{params, Connection, ErrorCode, OpenFlags, TransactionBehavior};
+use rusqlite::{params, Connection, ErrorCode, OpenFlags, OptionalExtension, TransactionBehavior};
 
 use super::rules::{count_from_db, days_from_slots, slot, sort_counts, sum_batch, time_from_micros, SLOT_MICROS};
 use super::{
-    migrations, within, Batch, Committed, PathCount, PathId, SlotCount, Store, StoreError, StoreFuture, Summary,
-    MIGRATE_DEADLINE, PATHS_DEADLINE, REBUILD_DEADLINE, REGISTER_DEADLINE,
+    migrations, within, Batch, Committed, PathCount, PathId, RenameOutcome, SiteId, SlotCount, Store, StoreError,
+    StoreFuture, Summary, MIGRATE_DEADLINE, PATHS_DEADLINE, REBUILD_DEADLINE, REGISTER_DEADLINE,
 };
 use crate::count::path::PagePath;
 use crate::zone::{DayNumber, Zone};
@@ -49,7 +49,8 @@ macro_rules! now_micros {
 /// `/` rounds towards zero, so times before 1970 take one off).
 const SLOTS: &str = "SELECT called_at / ?4 - (called_at % ?4 < 0), count(*) FROM calls \
      WHERE path_id = ?1 AND called_at >= ?2 AND called_at < ?3 GROUP BY 1";
-const ALL_SLOTS: &str = "SELECT path_id, called_at / ?1 - (called_at % ?1 < 0), count(*) FROM calls GROUP BY 1, 2";
+const SITE_SLOTS: &str = "SELECT c.path_id, c.called_at / ?1 - (c.called_at % ?1 < 0), count(*) \
+     FROM calls c JOIN paths p ON p.id = c.path_id WHERE p.site_id = ?2 GROUP BY 1, 2";
 
 pub struct SqliteStore {
     writer: Arc<Mutex<Connection>>,
@@ -208,28 +209,73 @@ impl Store for SqliteStore {
         Box::pin(within(MIGRATE_DEADLINE, Self::with(&self.writer, migrate)))
     }
 
-    fn paths(&self) -> StoreFuture<'_, Vec<(PathId, String)>> {
+    fn paths(&self, site: SiteId) -> StoreFuture<'_, Vec<(PathId, String)>> {
         Box::pin(within(
             PATHS_DEADLINE,
-            Self::with(&self.reader, |conn| {
-                let mut statement = conn.prepare_cached("SELECT id, path FROM paths")?;
-                let rows = statement.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            Self::with(&self.reader, move |conn| {
+                let mut statement = conn.prepare_cached("SELECT id, path FROM paths WHERE site_id = ?1")?;
+                let rows = statement.query_map([site], |r| Ok((r.get(0)?, r.get(1)?)))?;
                 Ok(rows.collect::<Result<_, _>>()?)
             }),
         ))
     }
 
-    fn register_path<'a>(&'a self, path: &'a PagePath) -> StoreFuture<'a, PathId> {
+    fn known_schema_version(&self) -> i64 {
+        migrations::SQLITE.last().map_or(0, |m| m.version)
+    }
+
+    fn schema_version(&self) -> StoreFuture<'_, i64> {
+        Box::pin(within(
+            PATHS_DEADLINE,
+            Self::with(&self.reader, |conn| {
+                let exists: bool = conn.query_row(
+                    "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'",
+                    [],
+                    |r| r.get(0),
+                )?;
+                if !exists {
+                    return Ok(0);
+                }
+                Ok(
+                    conn.query_row("SELECT coalesce(max(version), 0) FROM schema_migrations", [], |r| {
+                        r.get(0)
+                    })?,
+                )
+            }),
+        ))
+    }
+
+    fn ensure_site<'a>(&'a self, slug: &'a str) -> StoreFuture<'a, SiteId> {
+        let slug = slug.to_owned();
+        Box::pin(within(
+            REGISTER_DEADLINE,
+            Self::with(&self.writer, move |conn| {
+                let sql = "INSERT INTO sites (slug) VALUES (?1) \
+                           ON CONFLICT (slug) DO UPDATE SET slug = excluded.slug RETURNING id";
+                Ok(conn.prepare_cached(sql)?.query_row([&slug], |r| r.get(0))?)
+            }),
+        ))
+    }
+
+    fn rename_site<'a>(&'a self, from: &'a str, to: &'a str) -> StoreFuture<'a, RenameOutcome> {
+        let (from, to) = (from.to_owned(), to.to_owned());
+        Box::pin(within(
+            REGISTER_DEADLINE,
+            Self::with(&self.writer, move |conn| rename_site(conn, &from, &to)),
+        ))
+    }
+
+    fn register_path<'a>(&'a self, site: SiteId, path: &'a PagePath) -> StoreFuture<'a, PathId> {
         let path = path.as_str().to_owned();
         Box::pin(within(
             REGISTER_DEADLINE,
             Self::with(&self.writer, move |conn| {
                 let sql = concat!(
-                    "INSERT INTO paths (path, registered_at) VALUES (?1, ",
+                    "INSERT INTO paths (site_id, path, registered_at) VALUES (?1, ?2, ",
                     now_micros!(),
-                    ") ON CONFLICT (path) DO UPDATE SET path = excluded.path RETURNING id"
+                    ") ON CONFLICT (site_id, path) DO UPDATE SET path = excluded.path RETURNING id"
                 );
-                Ok(conn.prepare_cached(sql)?.query_row([&path], |r| r.get(0))?)
+                Ok(conn.prepare_cached(sql)?.query_row(params![site, path], |r| r.get(0))?)
             }),
         ))
     }
@@ -243,9 +289,9 @@ impl Store for SqliteStore {
         Self::with(&self.writer, move |conn| record(conn, &batch))
     }
 
-    fn counts(&self) -> StoreFuture<'_, Vec<PathCount>> {
-        Self::with(&self.reader, |conn| {
-            path_counts(conn, "SELECT path, total FROM paths", [])
+    fn counts(&self, site: SiteId) -> StoreFuture<'_, Vec<PathCount>> {
+        Self::with(&self.reader, move |conn| {
+            path_counts(conn, "SELECT path, total FROM paths WHERE site_id = ?1", [site])
         })
     }
 
@@ -256,13 +302,13 @@ impl Store for SqliteStore {
         })
     }
 
-    fn counts_between(&self, from: DayNumber, to: DayNumber) -> StoreFuture<'_, Vec<PathCount>> {
+    fn counts_between(&self, site: SiteId, from: DayNumber, to: DayNumber) -> StoreFuture<'_, Vec<PathCount>> {
         Self::with(&self.reader, move |conn| {
             path_counts(
                 conn,
                 "SELECT p.path, sum(d.count) FROM daily_counts d JOIN paths p ON p.id = d.path_id \
-                 WHERE d.day BETWEEN ?1 AND ?2 GROUP BY p.path",
-                [from, to],
+                 WHERE p.site_id = ?3 AND d.day BETWEEN ?1 AND ?2 GROUP BY p.path",
+                [i64::from(from), i64::from(to), site],
             )
         })
     }
@@ -357,22 +403,25 @@ impl Store for SqliteStore {
         })
     }
 
-    fn rebuild_daily(&self, zone: Zone) -> StoreFuture<'_, u64> {
+    fn rebuild_daily(&self, site: SiteId, zone: Zone) -> StoreFuture<'_, u64> {
         Box::pin(within(
             REBUILD_DEADLINE,
             Self::with(&self.writer, move |conn| {
                 // IMMEDIATE holds every other writer back until the commit.
                 let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
                 let rows = tx
-                    .prepare(ALL_SLOTS)?
-                    .query_map([SLOT_MICROS], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                    .prepare(SITE_SLOTS)?
+                    .query_map([SLOT_MICROS, site], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
                     .collect::<Result<Vec<_>, _>>()?;
                 let slots = rows
                     .into_iter()
                     .map(|(path, index, calls)| slot(path, index, calls))
                     .collect::<Result<Vec<_>, _>>()?;
                 let days = days_from_slots(slots, &zone);
-                tx.execute("DELETE FROM daily_counts", [])?;
+                tx.execute(
+                    "DELETE FROM daily_counts WHERE path_id IN (SELECT id FROM paths WHERE site_id = ?1)",
+                    [site],
+                )?;
                 {
                     let mut insert =
                         tx.prepare("INSERT INTO daily_counts (path_id, day, count) VALUES (?1, ?2, ?3)")?;
@@ -385,6 +434,33 @@ impl Store for SqliteStore {
             }),
         ))
     }
+}
+
+/// Renames a site in one IMMEDIATE transaction (see [`Store::rename_site`]).
+fn rename_site(conn: &mut Connection, from: &str, to: &str) -> Result<RenameOutcome, StoreError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let site_of = |slug: &str| -> Result<Option<(SiteId, u64)>, StoreError> {
+        Ok(tx
+            .query_row(
+                "SELECT s.id, (SELECT count(*) FROM paths p WHERE p.site_id = s.id) FROM sites s WHERE s.slug = ?1",
+                [slug],
+                |r| Ok((r.get(0)?, r.get::<_, i64>(1)?)),
+            )
+            .optional()?
+            .map(|(id, pages)| (id, count_from_db(pages))))
+    };
+    let Some((from_id, pages)) = site_of(from)? else {
+        return Ok(RenameOutcome::NoSuchSite);
+    };
+    if let Some((to_id, to_pages)) = site_of(to)? {
+        if to_pages > 0 {
+            return Ok(RenameOutcome::TargetHasPages { pages: to_pages });
+        }
+        tx.execute("DELETE FROM sites WHERE id = ?1", [to_id])?;
+    }
+    tx.execute("UPDATE sites SET slug = ?2 WHERE id = ?1", params![from_id, to])?;
+    tx.commit()?;
+    Ok(RenameOutcome::Renamed { pages })
 }
 
 /// Runs a `(path, count)` query and sorts the rows as the API promises.

@@ -24,14 +24,15 @@ fn count(path: &str, count: u64) -> PathCount {
 }
 
 async fn migrated(store: Store) -> TestStore {
-    let s = TestStore::open(store, "").await;
+    let mut s = TestStore::open(store, "").await;
     s.store.migrate().await.expect("migrate");
+    s.ensure_default_site().await;
     s
 }
 
 async fn migrations_run_twice_and_concurrently_without_harm(store: Store) {
     let s = migrated(store).await;
-    let a = s.store.register_path(&page("/a")).await.expect("register");
+    let a = s.store.register_path(s.site, &page("/a")).await.expect("register");
     s.store.migrate().await.expect("a second migration changes nothing");
     // Separate stores with their own connections, racing like separate processes.
     let racing: Vec<_> = (0..3)
@@ -46,16 +47,16 @@ async fn migrations_run_twice_and_concurrently_without_harm(store: Store) {
     let applied = s.query_i64("SELECT count(*) FROM schema_migrations").await;
     let newest = s.query_i64("SELECT max(version) FROM schema_migrations").await;
     assert_eq!(applied, newest, "each migration applied once");
-    assert_eq!(s.store.paths().await.expect("paths"), vec![(a, "/a".to_owned())]);
+    assert_eq!(s.store.paths(s.site).await.expect("paths"), vec![(a, "/a".to_owned())]);
 }
 
 async fn registering_a_path_twice_gives_one_id(store: Store) {
     let s = migrated(store).await;
-    let a = s.store.register_path(&page("/a")).await.expect("register /a");
-    let b = s.store.register_path(&page("/b")).await.expect("register /b");
+    let a = s.store.register_path(s.site, &page("/a")).await.expect("register /a");
+    let b = s.store.register_path(s.site, &page("/b")).await.expect("register /b");
     assert_ne!(a, b);
-    assert_eq!(s.store.register_path(&page("/a")).await.expect("again"), a);
-    let mut paths = s.store.paths().await.expect("paths");
+    assert_eq!(s.store.register_path(s.site, &page("/a")).await.expect("again"), a);
+    let mut paths = s.store.paths(s.site).await.expect("paths");
     paths.sort();
     assert_eq!(paths, vec![(a, "/a".to_owned()), (b, "/b".to_owned())]);
 }
@@ -64,7 +65,7 @@ async fn registering_a_path_twice_gives_one_id(store: Store) {
 /// own clock (Footfall's clock is only for counted calls).
 async fn metadata_times_come_from_the_database_clock(store: Store) {
     let s = migrated(store).await;
-    s.store.register_path(&page("/a")).await.expect("register");
+    s.store.register_path(s.site, &page("/a")).await.expect("register");
     let now = std::time::SystemTime::UNIX_EPOCH
         .elapsed()
         .expect("after 1970")
@@ -88,18 +89,18 @@ async fn two_stores_registering_one_new_path_at_once_both_get_its_id(store: Stor
     let (first, second) = (s.open_again(), s.open_again());
     for i in 0..100 {
         let path = page(&format!("/race/{i}"));
-        let (x, y) = tokio::join!(first.register_path(&path), second.register_path(&path));
+        let (x, y) = tokio::join!(first.register_path(s.site, &path), second.register_path(s.site, &path));
         let (x, y) = (x.expect("first store"), y.expect("second store"));
         assert_eq!(x, y, "{path}");
     }
-    assert_eq!(s.store.paths().await.expect("paths").len(), 100);
+    assert_eq!(s.store.paths(s.site).await.expect("paths").len(), 100);
 }
 
 /// /a: two calls in the 10:00 slot, one at 10:15, one the next evening; /b: one.
 async fn seeded(store: Store) -> (TestStore, i64, i64) {
     let s = migrated(store).await;
-    let a = s.store.register_path(&page("/a")).await.expect("register /a");
-    let b = s.store.register_path(&page("/b")).await.expect("register /b");
+    let a = s.store.register_path(s.site, &page("/a")).await.expect("register /a");
+    let b = s.store.register_path(s.site, &page("/b")).await.expect("register /b");
     let hit = |path, at: &str| Hit {
         path,
         at: t(at),
@@ -120,19 +121,22 @@ async fn a_recorded_batch_reads_back_exactly(store: Store) {
     let (s, a, b) = seeded(store).await;
     let store = &s.store;
     assert_eq!(
-        store.counts().await.expect("counts"),
+        store.counts(s.site).await.expect("counts"),
         vec![count("/a", 4), count("/b", 1)]
     );
     let (jan1, jan2) = (day("2025-01-01T00:00:00Z"), day("2025-01-02T00:00:00Z"));
     assert_eq!(
-        store.counts_between(jan1, jan1).await.expect("jan 1"),
+        store.counts_between(s.site, jan1, jan1).await.expect("jan 1"),
         vec![count("/a", 3)]
     );
     assert_eq!(
-        store.counts_between(jan2, jan2).await.expect("jan 2"),
+        store.counts_between(s.site, jan2, jan2).await.expect("jan 2"),
         vec![count("/a", 1), count("/b", 1)]
     );
-    assert_eq!(store.counts_between(jan2 + 1, jan2 + 9).await.expect("later"), vec![]);
+    assert_eq!(
+        store.counts_between(s.site, jan2 + 1, jan2 + 9).await.expect("later"),
+        vec![]
+    );
     assert_eq!(
         store.summary(a).await.expect("summary"),
         Summary {
@@ -182,7 +186,7 @@ async fn a_recorded_batch_reads_back_exactly(store: Store) {
 /// (where plain integer division would round up).
 async fn slots_round_down_on_both_sides_of_1970(store: Store) {
     let s = migrated(store).await;
-    let a = s.store.register_path(&page("/a")).await.expect("register");
+    let a = s.store.register_path(s.site, &page("/a")).await.expect("register");
     let hits: Vec<Hit> = ["1969-12-31T23:59:59Z", "1970-01-01T00:00:01Z"]
         .iter()
         .map(|at| Hit {
@@ -223,7 +227,7 @@ async fn calls_page_by_an_exclusive_cursor(store: Store) {
 
 async fn a_batch_committed_again_under_its_id_changes_nothing(store: Store) {
     let s = migrated(store).await;
-    let a = s.store.register_path(&page("/a")).await.expect("register");
+    let a = s.store.register_path(s.site, &page("/a")).await.expect("register");
     let hits = [Hit {
         path: a,
         at: t("2025-01-01T10:00:00Z"),
@@ -232,7 +236,7 @@ async fn a_batch_committed_again_under_its_id_changes_nothing(store: Store) {
     let first = batch(&hits);
     assert_eq!(s.store.record(first).await.expect("first"), Committed::Now);
     assert_eq!(s.store.record(first).await.expect("again"), Committed::Earlier);
-    assert_eq!(s.store.counts().await.expect("counts"), vec![count("/a", 1)]);
+    assert_eq!(s.store.counts(s.site).await.expect("counts"), vec![count("/a", 1)]);
     assert_eq!(s.query_i64("SELECT count(*) FROM calls").await, 1);
     // A batch names the ids seen committed; they are deleted with it.
     let next = footfall::store::Batch {
@@ -242,12 +246,12 @@ async fn a_batch_committed_again_under_its_id_changes_nothing(store: Store) {
     assert_eq!(s.store.record(next).await.expect("next"), Committed::Now);
     assert_eq!(s.query_i64("SELECT count(*) FROM recorded_batches").await, 1);
     assert_eq!(s.query_i64("SELECT max(id) FROM recorded_batches").await, next.id);
-    assert_eq!(s.store.counts().await.expect("counts"), vec![count("/a", 2)]);
+    assert_eq!(s.store.counts(s.site).await.expect("counts"), vec![count("/a", 2)]);
 }
 
 async fn rebuild_daily_files_calls_under_the_days_of_another_zone(store: Store) {
     let s = migrated(store).await;
-    let a = s.store.register_path(&page("/a")).await.expect("register");
+    let a = s.store.register_path(s.site, &page("/a")).await.expect("register");
     let at = "2025-01-01T23:30:00Z";
     let hits = [Hit {
         path: a,
@@ -257,14 +261,14 @@ async fn rebuild_daily_files_calls_under_the_days_of_another_zone(store: Store) 
     s.store.record(batch(&hits)).await.expect("record");
     let rows = s
         .store
-        .rebuild_daily(Zone::named("Asia/Tokyo").expect("zone"))
+        .rebuild_daily(s.site, Zone::named("Asia/Tokyo").expect("zone"))
         .await
         .expect("rebuild");
     assert_eq!(rows, 1);
     // 23:30 UTC is 08:30 the next morning in Tokyo.
     assert_eq!(s.store.daily(a).await.expect("daily"), vec![(day(at) + 1, 1)]);
     assert_eq!(
-        s.store.counts().await.expect("counts"),
+        s.store.counts(s.site).await.expect("counts"),
         vec![count("/a", 1)],
         "totals are untouched"
     );
@@ -291,7 +295,7 @@ async fn an_undecodable_stored_time_is_an_error_naming_it(store: Store) {
     );
     let daily = s.store.daily(a).await.expect("daily");
     assert!(
-        s.store.rebuild_daily(Zone::utc()).await.is_err(),
+        s.store.rebuild_daily(s.site, Zone::utc()).await.is_err(),
         "a rebuild must not guess"
     );
     assert_eq!(

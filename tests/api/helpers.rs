@@ -215,13 +215,15 @@ impl TestApp {
         let config = Config::load(&self.data, Vec::new()).expect("config");
         let store = footfall::app::open_store(&config).expect("open the store");
         let mut hits = Vec::new();
+        let site = config.default_site();
+        let site_id = store.ensure_site(&site.slug).await.expect("the site");
         for (path, at) in calls {
-            let id = store.register_path(&page(path)).await.expect("register");
+            let id = store.register_path(site_id, &page(path)).await.expect("register");
             let at: jiff::Timestamp = at.parse().expect("an RFC 3339 time");
             hits.push(footfall::store::Hit {
                 path: id,
                 at,
-                day: config.zone.day_of(at),
+                day: site.zone.day_of(at),
             });
         }
         store.record(batch(&hits)).await.expect("record");
@@ -286,6 +288,8 @@ impl Drop for TestApp {
 /// A store opened directly (no server), on a fresh database.
 pub struct TestStore {
     pub store: Arc<dyn footfall::store::Store>,
+    /// The site `default`, once `ensure_default_site` has run.
+    pub site: footfall::store::SiteId,
     pub config: Config,
     pub db: Option<Database>,
     pub dir: tempfile::TempDir,
@@ -302,7 +306,18 @@ impl TestStore {
         std::fs::write(dir.path().join("config.yaml"), yaml).expect("write config.yaml");
         let config = Config::load(dir.path(), Vec::new()).unwrap_or_else(|e| panic!("test config: {e}"));
         let store = footfall::app::open_store(&config).expect("open the store");
-        Self { store, config, db, dir }
+        Self {
+            store,
+            site: 0,
+            config,
+            db,
+            dir,
+        }
+    }
+
+    /// Finds the one site of a single-site config (after migrating).
+    pub async fn ensure_default_site(&mut self) {
+        self.site = self.store.ensure_site("default").await.expect("the default site");
     }
 
     /// Another store on the same database, with its own connections, as a

@@ -7,7 +7,7 @@ use jiff::Timestamp;
 
 use super::*;
 use crate::count::path::PagePath;
-use crate::store::{PathCount, PathId, SlotCount, StoreError, StoreFuture, Summary};
+use crate::store::{PathCount, PathId, RenameOutcome, SiteId, SlotCount, StoreError, StoreFuture, Summary};
 use crate::zone::{DayNumber, Zone};
 
 /// What the scripted store does with one `record` call.
@@ -55,19 +55,31 @@ impl Store for Scripted {
     fn migrate(&self) -> StoreFuture<'_, ()> {
         unimplemented!()
     }
-    fn paths(&self) -> StoreFuture<'_, Vec<(PathId, String)>> {
+    fn paths(&self, _: SiteId) -> StoreFuture<'_, Vec<(PathId, String)>> {
         unimplemented!()
     }
-    fn register_path<'a>(&'a self, _: &'a PagePath) -> StoreFuture<'a, PathId> {
+    fn schema_version(&self) -> StoreFuture<'_, i64> {
         unimplemented!()
     }
-    fn counts(&self) -> StoreFuture<'_, Vec<PathCount>> {
+    fn known_schema_version(&self) -> i64 {
+        unimplemented!()
+    }
+    fn ensure_site<'a>(&'a self, _: &'a str) -> StoreFuture<'a, SiteId> {
+        unimplemented!()
+    }
+    fn rename_site<'a>(&'a self, _: &'a str, _: &'a str) -> StoreFuture<'a, RenameOutcome> {
+        unimplemented!()
+    }
+    fn register_path<'a>(&'a self, _: SiteId, _: &'a PagePath) -> StoreFuture<'a, PathId> {
+        unimplemented!()
+    }
+    fn counts(&self, _: SiteId) -> StoreFuture<'_, Vec<PathCount>> {
         unimplemented!()
     }
     fn ping(&self) -> StoreFuture<'_, ()> {
         unimplemented!()
     }
-    fn counts_between(&self, _: DayNumber, _: DayNumber) -> StoreFuture<'_, Vec<PathCount>> {
+    fn counts_between(&self, _: SiteId, _: DayNumber, _: DayNumber) -> StoreFuture<'_, Vec<PathCount>> {
         unimplemented!()
     }
     fn summary(&self, _: PathId) -> StoreFuture<'_, Summary> {
@@ -85,7 +97,7 @@ impl Store for Scripted {
     fn slots(&self, _: PathId, _: Timestamp, _: Timestamp) -> StoreFuture<'_, Vec<SlotCount>> {
         unimplemented!()
     }
-    fn rebuild_daily(&self, _: Zone) -> StoreFuture<'_, u64> {
+    fn rebuild_daily(&self, _: SiteId, _: Zone) -> StoreFuture<'_, u64> {
         unimplemented!()
     }
 }

@@ -18,8 +18,8 @@ use self::pool::Connections;
 
 use super::rules::{count_from_db, days_from_slots, slot, sort_counts, sum_batch, time_from_system, SLOT_SECONDS};
 use super::{
-    migrations, within, Batch, Committed, PathCount, PathId, PgError, SlotCount, Store, StoreError, StoreFuture,
-    Summary, MIGRATE_DEADLINE, PATHS_DEADLINE, REBUILD_DEADLINE, REGISTER_DEADLINE,
+    migrations, within, Batch, Committed, PathCount, PathId, PgError, RenameOutcome, SiteId, SlotCount, Store,
+    StoreError, StoreFuture, Summary, MIGRATE_DEADLINE, PATHS_DEADLINE, REBUILD_DEADLINE, REGISTER_DEADLINE,
 };
 use crate::config::DbConfig;
 use crate::count::path::PagePath;
@@ -47,11 +47,16 @@ const BEGIN_BATCH: &str = "BEGIN; SET LOCAL enable_hashjoin = off; SET LOCAL ena
 /// Always returns the id, also when another session inserts the same path at
 /// the same moment: the conflict waits for that insert and then updates
 /// (to the same value), where `DO NOTHING` would return no row at all.
-const REGISTER_PATH: &str =
-    "INSERT INTO paths (path) VALUES ($1) ON CONFLICT (path) DO UPDATE SET path = excluded.path RETURNING id";
+const REGISTER_PATH: &str = "INSERT INTO paths (site_id, path) VALUES ($1, $2) \
+     ON CONFLICT (site_id, path) DO UPDATE SET path = excluded.path RETURNING id";
+/// The same conflict rule: two processes starting with a new site at once
+/// both get its id.
+const ENSURE_SITE: &str =
+    "INSERT INTO sites (slug) VALUES ($1) ON CONFLICT (slug) DO UPDATE SET slug = excluded.slug RETURNING id";
 const COUNTS_BETWEEN: &str =
     "SELECT p.path, sum(d.count)::bigint FROM daily_counts d JOIN paths p ON p.id = d.path_id \
-     WHERE d.day BETWEEN DATE '1970-01-01' + $1::int AND DATE '1970-01-01' + $2::int GROUP BY p.path";
+     WHERE p.site_id = $3 AND d.day BETWEEN DATE '1970-01-01' + $1::int AND DATE '1970-01-01' + $2::int \
+     GROUP BY p.path";
 const SUMMARY: &str = "SELECT total, first_call, last_call FROM paths WHERE id = $1";
 const FIRST_AND_LAST: &str =
     "SELECT min(called_at), max(called_at) FROM calls WHERE path_id = $1 AND called_at >= $2 AND called_at < $3";
@@ -60,8 +65,9 @@ const CALLS: &str = "SELECT called_at FROM calls WHERE path_id = $1 AND called_a
      ORDER BY called_at LIMIT $4";
 const SLOTS: &str = "SELECT floor(extract(epoch FROM called_at) / $4::bigint)::bigint, count(*) FROM calls \
      WHERE path_id = $1 AND called_at >= $2 AND called_at < $3 GROUP BY 1";
-const ALL_SLOTS: &str =
-    "SELECT path_id, floor(extract(epoch FROM called_at) / $1::bigint)::bigint, count(*) FROM calls GROUP BY 1, 2";
+const SITE_SLOTS: &str = "SELECT c.path_id, floor(extract(epoch FROM c.called_at) / $1::bigint)::bigint, count(*) \
+     FROM calls c JOIN paths p ON p.id = c.path_id WHERE p.site_id = $2 GROUP BY 1, 2";
+const DELETE_SITE_DAILY: &str = "DELETE FROM daily_counts WHERE path_id IN (SELECT id FROM paths WHERE site_id = $1)";
 const INSERT_DAILY: &str = "INSERT INTO daily_counts (path_id, day, count) \
      SELECT p, DATE '1970-01-01' + d, n FROM unnest($1::bigint[], $2::int[], $3::bigint[]) AS t(p, d, n)";
 
@@ -195,7 +201,7 @@ impl PostgresStore {
         }
     }
 
-    async fn rebuild_now(&self, zone: Zone) -> Result<u64, StoreError> {
+    async fn rebuild_now(&self, site: SiteId, zone: Zone) -> Result<u64, StoreError> {
         let mut client = self.connections.checkout().await?;
         let tx = client.transaction().await?;
         // Writers block on this lock until we commit; their calls, inserted
@@ -204,19 +210,55 @@ impl PostgresStore {
         set_local_statement_timeout(&tx, REBUILD_DEADLINE).await?;
         tx.batch_execute("LOCK TABLE daily_counts IN EXCLUSIVE MODE").await?;
         let slots = tx
-            .query(ALL_SLOTS, &[&SLOT_SECONDS])
+            .query(SITE_SLOTS, &[&SLOT_SECONDS, &site])
             .await?
             .iter()
             .map(|r| slot(r.try_get(0)?, r.try_get(1)?, r.try_get(2)?))
             .collect::<Result<Vec<_>, StoreError>>()?;
         let days = days_from_slots(slots, &zone);
-        tx.batch_execute("DELETE FROM daily_counts").await?;
+        tx.execute(DELETE_SITE_DAILY, &[&site]).await?;
         let (paths, (day_numbers, counts)): (Vec<PathId>, (Vec<DayNumber>, Vec<i64>)) =
             days.iter().map(|&(p, d, n)| (p, (d, n))).unzip();
         tx.execute(INSERT_DAILY, &[&paths, &day_numbers, &counts]).await?;
         tx.commit().await?;
         client.release();
         Ok(days.len() as u64)
+    }
+}
+
+impl PostgresStore {
+    async fn rename_now(&self, from: &str, to: &str) -> Result<RenameOutcome, StoreError> {
+        let mut client = self.connections.checkout().await?;
+        let tx = client.transaction().await?;
+        let site_of = |slug: &str| {
+            let tx = &tx;
+            let slug = slug.to_owned();
+            async move {
+                let row = tx
+                    .query_opt(
+                        "SELECT s.id, (SELECT count(*) FROM paths p WHERE p.site_id = s.id) \
+                         FROM sites s WHERE s.slug = $1 FOR UPDATE",
+                        &[&slug],
+                    )
+                    .await?;
+                row.map(|r| Ok::<_, StoreError>((r.try_get::<_, SiteId>(0)?, count_from_db(r.try_get(1)?))))
+                    .transpose()
+            }
+        };
+        let Some((from_id, pages)) = site_of(from).await? else {
+            return Ok(RenameOutcome::NoSuchSite);
+        };
+        if let Some((to_id, to_pages)) = site_of(to).await? {
+            if to_pages > 0 {
+                return Ok(RenameOutcome::TargetHasPages { pages: to_pages });
+            }
+            tx.execute("DELETE FROM sites WHERE id = $1", &[&to_id]).await?;
+        }
+        tx.execute("UPDATE sites SET slug = $2 WHERE id = $1", &[&from_id, &to])
+            .await?;
+        tx.commit().await?;
+        client.release();
+        Ok(RenameOutcome::Renamed { pages })
     }
 }
 
@@ -236,9 +278,11 @@ impl Store for PostgresStore {
         Box::pin(within(MIGRATE_DEADLINE, self.migrate_now()))
     }
 
-    fn paths(&self) -> StoreFuture<'_, Vec<(PathId, String)>> {
+    fn paths(&self, site: SiteId) -> StoreFuture<'_, Vec<(PathId, String)>> {
         Box::pin(within(PATHS_DEADLINE, async move {
-            let rows = self.query("SELECT id, path FROM paths", &[]).await?;
+            let rows = self
+                .query("SELECT id, path FROM paths WHERE site_id = $1", &[&site])
+                .await?;
             Ok(rows
                 .iter()
                 .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
@@ -246,9 +290,47 @@ impl Store for PostgresStore {
         }))
     }
 
-    fn register_path<'a>(&'a self, path: &'a PagePath) -> StoreFuture<'a, PathId> {
+    fn known_schema_version(&self) -> i64 {
+        migrations::POSTGRES.last().map_or(0, |m| m.version)
+    }
+
+    fn schema_version(&self) -> StoreFuture<'_, i64> {
+        Box::pin(within(PATHS_DEADLINE, async move {
+            let exists = self
+                .query("SELECT to_regclass('schema_migrations') IS NOT NULL", &[])
+                .await?;
+            if !exists
+                .first()
+                .map(|r| r.try_get::<_, bool>(0))
+                .transpose()?
+                .unwrap_or(false)
+            {
+                return Ok(0);
+            }
+            let rows = self
+                .query("SELECT coalesce(max(version), 0) FROM schema_migrations", &[])
+                .await?;
+            Ok(rows.first().map(|r| r.try_get(0)).transpose()?.unwrap_or(0))
+        }))
+    }
+
+    fn ensure_site<'a>(&'a self, slug: &'a str) -> StoreFuture<'a, SiteId> {
         Box::pin(within(REGISTER_DEADLINE, async move {
-            let rows = self.query(REGISTER_PATH, &[&path.as_str()]).await?;
+            let rows = self.query(ENSURE_SITE, &[&slug]).await?;
+            let row = rows
+                .first()
+                .ok_or_else(|| StoreError::corrupt(format!("adding the site {slug} returned no id")))?;
+            Ok(row.try_get(0)?)
+        }))
+    }
+
+    fn rename_site<'a>(&'a self, from: &'a str, to: &'a str) -> StoreFuture<'a, RenameOutcome> {
+        Box::pin(within(REGISTER_DEADLINE, self.rename_now(from, to)))
+    }
+
+    fn register_path<'a>(&'a self, site: SiteId, path: &'a PagePath) -> StoreFuture<'a, PathId> {
+        Box::pin(within(REGISTER_DEADLINE, async move {
+            let rows = self.query(REGISTER_PATH, &[&site, &path.as_str()]).await?;
             let row = rows
                 .first()
                 .ok_or_else(|| StoreError::corrupt(format!("registering {path} returned no id")))?;
@@ -260,8 +342,11 @@ impl Store for PostgresStore {
         Box::pin(self.record_now(batch))
     }
 
-    fn counts(&self) -> StoreFuture<'_, Vec<PathCount>> {
-        Box::pin(self.path_counts("SELECT path, total FROM paths", &[]))
+    fn counts(&self, site: SiteId) -> StoreFuture<'_, Vec<PathCount>> {
+        Box::pin(async move {
+            self.path_counts("SELECT path, total FROM paths WHERE site_id = $1", &[&site])
+                .await
+        })
     }
 
     fn ping(&self) -> StoreFuture<'_, ()> {
@@ -273,8 +358,8 @@ impl Store for PostgresStore {
         })
     }
 
-    fn counts_between(&self, from: DayNumber, to: DayNumber) -> StoreFuture<'_, Vec<PathCount>> {
-        Box::pin(async move { self.path_counts(COUNTS_BETWEEN, &[&from, &to]).await })
+    fn counts_between(&self, site: SiteId, from: DayNumber, to: DayNumber) -> StoreFuture<'_, Vec<PathCount>> {
+        Box::pin(async move { self.path_counts(COUNTS_BETWEEN, &[&from, &to, &site]).await })
     }
 
     fn summary(&self, path: PathId) -> StoreFuture<'_, Summary> {
@@ -344,7 +429,7 @@ impl Store for PostgresStore {
         })
     }
 
-    fn rebuild_daily(&self, zone: Zone) -> StoreFuture<'_, u64> {
-        Box::pin(within(REBUILD_DEADLINE, self.rebuild_now(zone)))
+    fn rebuild_daily(&self, site: SiteId, zone: Zone) -> StoreFuture<'_, u64> {
+        Box::pin(within(REBUILD_DEADLINE, self.rebuild_now(site, zone)))
     }
 }

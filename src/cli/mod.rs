@@ -13,6 +13,9 @@ use std::time::Duration;
 
 use crate::config::Config;
 
+mod check;
+mod maintenance;
+
 const HELP: &str = "\
 footfall — a privacy-preserving per-page hit counter
 
@@ -22,8 +25,14 @@ USAGE:
 COMMANDS:
     serve          run the server (the default)
     healthcheck    request /healthz on the configured address; exit 0 if it answers 200, else 1
-    rebuild-daily  recompute the per-day counts from the raw calls in the configured
+    check          validate the config, connect to the store and check each tracked
+                   site's root; exit 0 when all is well, 1 with the causes otherwise
+    rebuild-daily  recompute every site's per-day counts from the raw calls in its
                    time zone (after changing `timezone` or `utc_offset`)
+    sites rename FROM TO
+                   give the stored site FROM the slug TO with all its pages (e.g. after
+                   moving from a single-site config: `sites rename default blog`);
+                   refuses when TO already has pages
 
 OPTIONS:
     --data-dir DIR   directory holding config.yaml, the response image and the
@@ -40,7 +49,9 @@ The environment wins over config.yaml. See README.md for every key.
 pub enum Command {
     Serve,
     Healthcheck,
+    Check,
     RebuildDaily,
+    RenameSite { from: String, to: String },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,6 +91,14 @@ impl Cli {
                 Some("serve") if command.is_none() => command = Some(Command::Serve),
                 Some("healthcheck") if command.is_none() => command = Some(Command::Healthcheck),
                 Some("rebuild-daily") if command.is_none() => command = Some(Command::RebuildDaily),
+                Some("check") if command.is_none() => command = Some(Command::Check),
+                Some("sites") if command.is_none() => {
+                    let mut word = || args.next().and_then(|a| a.into_string().ok());
+                    command = match (word().as_deref(), word(), word()) {
+                        (Some("rename"), Some(from), Some(to)) => Some(Command::RenameSite { from, to }),
+                        _ => return Err(CliExit::Usage("usage: footfall sites rename FROM TO".into())),
+                    };
+                }
                 _ => return Err(CliExit::Usage(format!("unexpected argument {arg:?}"))),
             }
         }
@@ -126,54 +145,22 @@ pub fn main() -> ExitCode {
     match cli.command {
         Command::Healthcheck => healthcheck(config.socket_address),
         Command::Serve => serve(config),
-        Command::RebuildDaily => rebuild_daily(config),
+        Command::Check => check::check(&config),
+        Command::RebuildDaily => maintenance::rebuild_daily(&config),
+        Command::RenameSite { from, to } => maintenance::rename_site(&config, &from, &to),
     }
 }
 
-fn init_logging(config: &Config) {
+pub(crate) fn init_logging(config: &Config) {
     crate::telemetry::init(&config.log_level);
 }
 
-fn runtime() -> Option<tokio::runtime::Runtime> {
+pub(crate) fn runtime() -> Option<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|error| eprintln!("footfall: cannot start the async runtime: {error}"))
         .ok()
-}
-
-/// Recomputes per-day counts while writers wait; safe next to a running server.
-fn rebuild_daily(config: Config) -> ExitCode {
-    init_logging(&config);
-    if let crate::config::StoreConfig::Sqlite { file } = &config.store {
-        if !file.exists() {
-            eprintln!("footfall: rebuild-daily: there is no store at {}", file.display());
-            return ExitCode::from(2);
-        }
-    }
-    let Some(runtime) = runtime() else {
-        return ExitCode::FAILURE;
-    };
-    runtime.block_on(async {
-        let result = async {
-            let store = crate::app::open_store(&config).map_err(|e| crate::telemetry::chain(&e))?;
-            store.migrate().await.map_err(|e| crate::telemetry::chain(&e))?;
-            store
-                .rebuild_daily(config.zone.clone())
-                .await
-                .map_err(|e| crate::telemetry::chain(&e))
-        };
-        match result.await {
-            Ok(rows) => {
-                println!("rebuilt {rows} per-day counts from the raw calls");
-                ExitCode::SUCCESS
-            }
-            Err(error) => {
-                eprintln!("footfall: rebuild-daily failed: {error}");
-                ExitCode::FAILURE
-            }
-        }
-    })
 }
 
 fn serve(config: Config) -> ExitCode {

@@ -32,3 +32,57 @@ fn an_unknown_log_level_exits_2_naming_the_key() {
     assert_eq!(code, Some(2), "{stderr}");
     assert!(stderr.contains("log_level") && stderr.contains("verbose"), "{stderr}");
 }
+
+#[test]
+fn each_sites_config_error_exits_2_naming_the_key() {
+    let dir = tempfile::tempdir().expect("dir");
+    for (yaml, key) in [
+        (
+            "tracked_base_url: https://a.example\nsites: {blog: {}}\n",
+            "tracked_base_url",
+        ),
+        ("sites: {blog: {}, docs: {}}\ndefault_site: shop\n", "default_site"),
+        ("sites: {Blog: {}}\n", "sites.Blog"),
+    ] {
+        std::fs::write(dir.path().join("config.yaml"), yaml).expect("config");
+        let (code, stderr) = exit_of(&mut footfall(dir.path()));
+        assert_eq!(code, Some(2), "{yaml}: {stderr}");
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+        assert!(stderr.contains(key) && stderr.contains("config.yaml"), "{stderr}");
+    }
+}
+
+#[test]
+fn check_reports_the_store_and_the_settings_and_exits_0_when_all_is_well() {
+    let dir = tempfile::tempdir().expect("dir");
+    std::fs::write(dir.path().join("config.yaml"), "timezone: Europe/Berlin\n").expect("config");
+    let out = footfall(dir.path()).arg("check").output().expect("run");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("zone Europe/Berlin") && stdout.contains("all checks passed"),
+        "{stdout}"
+    );
+    assert!(!dir.path().join("footfall.sqlite3").exists(), "check changes nothing");
+}
+
+#[test]
+fn check_names_an_unreachable_site_and_exits_1() {
+    let dir = tempfile::tempdir().expect("dir");
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("port")
+        .local_addr()
+        .expect("addr");
+    std::fs::write(
+        dir.path().join("config.yaml"),
+        format!("tracked_base_url: http://{closed}\n"),
+    )
+    .expect("config");
+    let out = footfall(dir.path()).arg("check").output().expect("run");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("is unreachable") && stdout.contains("1 problem"),
+        "{stdout}"
+    );
+}

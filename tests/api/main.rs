@@ -16,3 +16,4 @@ mod lifecycle;
 mod probing;
 mod read;
 mod site_outages;
+mod sites;

@@ -15,5 +15,6 @@ mod inprocess;
 mod lifecycle;
 mod probing;
 mod read;
+mod readiness;
 mod site_outages;
 mod sites;

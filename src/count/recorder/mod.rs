@@ -133,8 +133,8 @@ async fn run(mut receiver: mpsc::Receiver<Pending>, mut writer: Writer, stop: Ar
                 continue;
             }
             n = receiver.recv_many(&mut batch, MAX_BATCH) => n,
-            () = tokio::time::sleep(SETTLE_EVERY), if !writer.unsettled.is_empty() => {
-                writer.settle().await;
+            () = tokio::time::sleep(SETTLE_EVERY), if writer.has_idle_work() => {
+                writer.idle_work().await;
                 continue;
             }
         };
@@ -221,6 +221,35 @@ impl Writer {
             Ok(()) => self.settle().await,
             Err(RecordError::Unknown) => self.keep_unsettled(Unsettled { id, hits }),
             Err(RecordError::NotCommitted) => {}
+        }
+    }
+
+    /// Whether there is something to retry while no hits arrive.
+    fn has_idle_work(&self) -> bool {
+        !self.unsettled.is_empty() || self.availability.write_outage().is_some()
+    }
+
+    /// Settles earlier batches; or, while writes fail, commits an empty batch
+    /// (its id is a real write) so that readiness recovers when the store
+    /// does, even if no hits arrive — a balancer that took this instance out
+    /// of rotation on `/readyz` sends none.
+    async fn idle_work(&mut self) {
+        if !self.unsettled.is_empty() {
+            return self.settle().await;
+        }
+        let id = self.next_id;
+        self.next_id = self.next_id.wrapping_add(1);
+        let check = Batch {
+            id,
+            hits: &[],
+            settled: &self.settled,
+        };
+        if let Ok(Committed::Now) = self
+            .availability
+            .observe(within(SETTLE_DEADLINE, self.store.record(check)).await)
+        {
+            self.settled.clear();
+            self.settled.push(id);
         }
     }
 

@@ -9,13 +9,14 @@
 use std::fmt::Write as _;
 use std::ops::Range;
 
+use super::ticks::choose_ticks;
+
 use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint, Ranged};
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::layout::{
-    axis_label, bar_span, choose_ticks, y_scales, Bar, BarPeriod, HEIGHT, MARGIN, PLOT_WIDTH, TEXT_PX, TITLE_PX, WIDTH,
-    Y_LABEL_AREA,
+    axis_label, bar_span, y_scales, Bar, BarPeriod, HEIGHT, MARGIN, PLOT_WIDTH, TEXT_PX, TITLE_PX, WIDTH, Y_LABEL_AREA,
 };
 use super::{ChartError, DayCount};
 use crate::markup::escape_xml;

@@ -15,6 +15,7 @@
 
 mod draw;
 mod layout;
+mod ticks;
 
 use jiff::civil::Date;
 

@@ -2,7 +2,9 @@
 //! `rebuild-daily` and `sites rename`. Each runs in one transaction per
 //! site, so a running server's writes are held back, never lost.
 
+use std::future::Future;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use super::{init_logging, runtime};
 use crate::config::{check_slug, Config, StoreConfig};
@@ -10,7 +12,7 @@ use crate::store::{RenameOutcome, Store};
 use crate::telemetry::chain;
 
 /// Opens and migrates the store, refusing to create an empty SQLite file.
-async fn existing_store(config: &Config) -> Result<std::sync::Arc<dyn Store>, (ExitCode, String)> {
+async fn existing_store(config: &Config) -> Result<Arc<dyn Store>, (ExitCode, String)> {
     if let StoreConfig::Sqlite { file } = &config.store {
         if !file.exists() {
             return Err((ExitCode::from(2), format!("there is no store at {}", file.display())));
@@ -22,20 +24,30 @@ async fn existing_store(config: &Config) -> Result<std::sync::Arc<dyn Store>, (E
     Ok(store)
 }
 
-/// Recomputes every configured site's per-day counts in its own zone.
-pub fn rebuild_daily(config: &Config) -> ExitCode {
-    init_logging(config);
+/// Runs `work` on the existing, migrated store; `command` names it in errors.
+fn on_store<F, W>(config: &Config, command: &str, work: W) -> ExitCode
+where
+    W: FnOnce(Arc<dyn Store>) -> F,
+    F: Future<Output = ExitCode>,
+{
     let Some(runtime) = runtime() else {
         return ExitCode::FAILURE;
     };
     runtime.block_on(async {
-        let store = match existing_store(config).await {
-            Ok(store) => store,
+        match existing_store(config).await {
+            Ok(store) => work(store).await,
             Err((code, error)) => {
-                eprintln!("footfall: rebuild-daily: {error}");
-                return code;
+                eprintln!("footfall: {command}: {error}");
+                code
             }
-        };
+        }
+    })
+}
+
+/// Recomputes every configured site's per-day counts in its own zone.
+pub fn rebuild_daily(config: &Config) -> ExitCode {
+    init_logging(config);
+    on_store(config, "rebuild-daily", |store| async move {
         let mut rows = 0;
         for site in &config.sites {
             let rebuilt = async {
@@ -72,17 +84,7 @@ pub fn rename_site(config: &Config, from: &str, to: &str) -> ExitCode {
         eprintln!("footfall: sites rename: FROM and TO are the same");
         return ExitCode::from(2);
     }
-    let Some(runtime) = runtime() else {
-        return ExitCode::FAILURE;
-    };
-    runtime.block_on(async {
-        let store = match existing_store(config).await {
-            Ok(store) => store,
-            Err((code, error)) => {
-                eprintln!("footfall: sites rename: {error}");
-                return code;
-            }
-        };
+    on_store(config, "sites rename", |store| async move {
         match store.rename_site(from, to).await {
             Ok(RenameOutcome::Renamed { pages }) => {
                 println!("renamed site {from} to {to} ({pages} pages)");

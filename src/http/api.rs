@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::error::HttpError;
 use super::response::{json, svg, HttpResponse};
-use super::{known_page, SiteRoute, PLOT_PARAMS};
+use super::{page_query, SiteRoute, PLOT_PARAMS};
 use crate::count::path::PagePath;
 use crate::read::buckets::{group_days, group_hours};
 use crate::read::query::{parse, Accepts, Bucket, DayRange, QueryError, ReadParams};
@@ -84,8 +84,7 @@ pub async fn count_of(
     tail: &str,
     query: Option<&str>,
 ) -> Result<HttpResponse, HttpError> {
-    let (path, id) = known_page(state, at, tail)?;
-    let params = parse(query, COUNT, state.today(at.site))?;
+    let (path, id, params) = page_query(state, at, tail, query, COUNT)?;
     let zone = &at.site.config.zone;
     let (count, first_and_last) = if params.range.is_bounded() {
         let (from, to) = day_bounds(
@@ -127,8 +126,7 @@ pub async fn history(
     tail: &str,
     query: Option<&str>,
 ) -> Result<HttpResponse, HttpError> {
-    let (path, id) = known_page(state, at, tail)?;
-    let params = parse(query, HISTORY, state.today(at.site))?;
+    let (path, id, params) = page_query(state, at, tail, query, HISTORY)?;
     let zone = &at.site.config.zone;
     match params.bucket {
         None => call_times(state, at, &path, id, &params).await,
@@ -221,8 +219,7 @@ pub async fn plot(
     tail: &str,
     query: Option<&str>,
 ) -> Result<HttpResponse, HttpError> {
-    let (path, id) = known_page(state, at, tail)?;
-    let params = parse(query, PLOT_PARAMS, state.today(at.site))?;
+    let (path, id, params) = page_query(state, at, tail, query, PLOT_PARAMS)?;
     let series = daily_series(&state.reads, id, params.range, state.today_number(at.site)).await?;
     Ok(svg(series.chart(path.as_str())?))
 }

@@ -36,7 +36,7 @@ use hyper::{Method, Request};
 use self::error::{ErrorFormat, HttpError};
 use self::response::HttpResponse;
 use crate::count::path::PagePath;
-use crate::read::query::Accepts;
+use crate::read::query::{parse, Accepts, ReadParams};
 use crate::state::{AppState, Site};
 use crate::store::PathId;
 
@@ -130,10 +130,18 @@ const PLOT_PARAMS: Accepts = Accepts {
     max_limit: 1,
 };
 
-/// The page a read route names: a valid path the site's registry knows.
-fn known_page(state: &AppState, at: &SiteRoute<'_>, tail: &str) -> Result<(PagePath, PathId), HttpError> {
+/// The page a read route names (a valid path the site's registry knows)
+/// and the route's query parameters, with "today" in the site's zone.
+fn page_query(
+    state: &AppState,
+    at: &SiteRoute<'_>,
+    tail: &str,
+    query: Option<&str>,
+    accepts: Accepts,
+) -> Result<(PagePath, PathId, ReadParams), HttpError> {
     state.availability.check_ready()?;
     let path = PagePath::parse(tail)?;
     let id = at.site.registry.id_of(&path).ok_or(HttpError::UnknownPage)?;
-    Ok((path, id))
+    let params = parse(query, accepts, state.today(at.site))?;
+    Ok((path, id, params))
 }

@@ -10,12 +10,12 @@ use hyper::StatusCode;
 
 use super::error::HttpError;
 use super::response::{html, HttpResponse};
-use super::{known_page, SiteRoute, PLOT_PARAMS};
+use super::{page_query, SiteRoute, PLOT_PARAMS};
 use crate::config::DEFAULT_SLUG;
 use crate::count::path::PagePath;
 use crate::markup::escape_xml;
 use crate::read::format::format_count;
-use crate::read::query::{parse, DayRange};
+use crate::read::query::DayRange;
 use crate::read::series::{daily_series, page_counts};
 use crate::state::{AppState, Site};
 
@@ -34,8 +34,7 @@ pub async fn plot(
     tail: &str,
     query: Option<&str>,
 ) -> Result<HttpResponse, HttpError> {
-    let (path, id) = known_page(state, at, tail)?;
-    let params = parse(query, PLOT_PARAMS, state.today(at.site))?;
+    let (path, id, params) = page_query(state, at, tail, query, PLOT_PARAMS)?;
     let summary = state.reads.summary(id).await?;
     let series = daily_series(&state.reads, id, params.range, state.today_number(at.site)).await?;
     let chart = series.chart(path.as_str())?;

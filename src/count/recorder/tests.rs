@@ -142,7 +142,16 @@ async fn a_refused_commit_is_not_committed_and_not_tried_again() {
     let recorder = recorder(&store);
     assert_eq!(recorder.record(hit()).await, Err(RecordError::NotCommitted));
     tokio::time::sleep(SETTLE_EVERY * 2).await;
-    assert_eq!(store.calls().len(), 1);
+    let calls = store.calls();
+    assert_eq!(calls[0].1, 1, "the hit was tried once");
+    assert!(
+        calls.len() >= 2,
+        "writes failing, an empty batch checks them: {calls:?}"
+    );
+    assert!(
+        calls[1..].iter().all(|(_, hits, _)| *hits == 0),
+        "only empty checks follow, never the refused hit: {calls:?}"
+    );
 }
 
 #[tokio::test]

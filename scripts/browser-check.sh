@@ -54,15 +54,14 @@ helper seed-history "$data/footfall.sqlite3"
 "$footfall" --data-dir "$data" rebuild-daily >/dev/null
 start
 
+# shoot NAME URL [WIDTH,HEIGHT]: one Chromium run saves the screenshot
+# NAME.png and the rendered DOM NAME.html.
 shoot() {
   local name=$1 url=$2
   "$chromium_bin" --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
     --disable-background-networking --disable-component-update --disable-sync \
     --user-data-dir="$profile" --hide-scrollbars --window-size="${3:-1200,1000}" \
-    --screenshot="$out/$name.png" "$url" >/dev/null 2>>"$out/chromium.log"
-  "$chromium_bin" --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
-    --disable-background-networking --disable-component-update --disable-sync \
-    --user-data-dir="$profile" --dump-dom "$url" >"$out/$name.html" 2>>"$out/chromium.log"
+    --screenshot="$out/$name.png" --dump-dom "$url" >"$out/$name.html" 2>>"$out/chromium.log"
   local size
   size=$(stat -c %s "$out/$name.png" 2>/dev/null || echo 0)
   if [ "$size" -lt 10000 ] || ! head -c 8 "$out/$name.png" | grep -q PNG; then

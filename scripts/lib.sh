@@ -118,13 +118,15 @@ _on_exit() {
   local pid i log seen=" "
   # Every background job of this shell (spawned servers, load generators,
   # the watchdog), TERM first, then KILL what is still there after 10 s.
+  # (No `wait` here: in a trap that interrupted a `wait` while process
+  # substitutions are open, bash can block in it for good.)
   local pids=("${_PIDS[@]}")
   for pid in $(jobs -p); do pids+=("$pid"); done
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null; done
   for pid in "${pids[@]}"; do
-    for ((i = 0; i < 100; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    for ((i = 0; i < 100; i++)); do kill -0 "$pid" 2>/dev/null || continue 2; sleep 0.1; done
     kill -KILL "$pid" 2>/dev/null
-    wait "$pid" 2>/dev/null
+    for ((i = 0; i < 20; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
   done
   if [ "$EXIT_STATUS" = 1 ] || [ "$EXIT_STATUS" -ge 128 ]; then
     for log in "${_LOGS[@]}"; do
@@ -189,8 +191,10 @@ pg_bin_dir() {
 
 # need_pgbin: sets PGBIN (see pg_bin_dir) or dies saying what to install.
 need_pgbin() {
-  PGBIN=$(pg_bin_dir) \
+  local dir
+  dir=$(pg_bin_dir) \
     || die "no PostgreSQL server binaries (initdb, pg_ctl, postgres) in ${PGBIN:-PATH or /usr/lib/postgresql/*/bin}: install them (Debian: apt-get install postgresql) or set PGBIN"
+  PGBIN=$dir
 }
 
 # initdb and postgres refuse to run as root; as root they run as `postgres`.

@@ -16,21 +16,27 @@
 # rows), prints one table and writes it, with the machine, to
 # bench/READ_RESULTS.md.
 #
-# Everything it starts is stopped on exit (also on Ctrl-C or a failure).
+# Everything it starts is stopped on exit (also on Ctrl-C or a failure);
+# scripts/lib.sh has the shared parts (processes, ports, PostgreSQL).
 #
 # Settings (environment):
 #   READ_RUNS=30              timed requests per endpoint and store
 #   READ_WARMUP=3             warm-up requests per endpoint and store
-#   READ_BUILD=1              0 = use target/release/footfall as it is
+#   READ_BUILD=1              0 = use target/release/footfall (or
+#                             $CARGO_TARGET_DIR/release/footfall) as it is
 #   READ_OUT=bench/READ_RESULTS.md   where the report goes
 #   READ_MAX_SECONDS=1500     hard limit for the whole run
 #   READ_KEEP=0               1 = keep the temp dir (data, logs, responses)
+#   PGBIN                     PostgreSQL server binaries (default: initdb's
+#                             directory on PATH, else the newest
+#                             /usr/lib/postgresql/*/bin)
 #
 # Exit status: 0 all targets met and all answers right, 2 a target or a check
 # failed, 1 the run failed.
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=scripts/lib.sh
+. "$(dirname "$0")/../scripts/lib.sh"
 BENCH=$ROOT/bench
 RUNS=${READ_RUNS:-30}
 WARMUP=${READ_WARMUP:-3}
@@ -54,30 +60,10 @@ ENDPOINTS=(
   "root|/|-|-"
 )
 
-# shellcheck source=bench/lib.sh
-. "$(dirname "$0")/lib.sh"
-
 # ------------------------------------------------------------------ Footfall
-# start_footfall STORE: start Footfall on $TMP/STORE (config written by the caller)
-start_footfall() {
-  local dir=$TMP/$1
-  "$FOOTFALL" --data-dir "$dir" >> "$dir/server.log" 2>&1 &
-  FF_PID=$!
-  local deadline=$((SECONDS + 120))
-  until [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$URL/readyz" || true)" = 200 ]; do
-    kill -0 "$FF_PID" 2>/dev/null || die "footfall ($1) exited; see $dir/server.log"
-    [ $SECONDS -lt $deadline ] || die "footfall ($1) not ready after 120 s"
-    sleep 0.2
-  done
-}
-stop_footfall() {
-  [ -n "$FF_PID" ] || return 0
-  kill -TERM "$FF_PID" 2>/dev/null || true
-  for _ in $(seq 150); do kill -0 "$FF_PID" 2>/dev/null || break; sleep 0.1; done
-  kill -KILL "$FF_PID" 2>/dev/null || true
-  wait "$FF_PID" 2>/dev/null || true
-  FF_PID=""
-}
+# run_footfall STORE: start Footfall on $TMP/STORE (config written by the caller)
+run_footfall() { start_footfall "$FOOTFALL" "$TMP/$1" "$URL" "$TMP/$1/server.log" 120; }
+stop_footfall() { [ -z "${FOOTFALL_PID:-}" ] || stop_pid "$FOOTFALL_PID"; FOOTFALL_PID=""; }
 write_config() { # STORE PORT [PG_PORT]
   mkdir -p "$TMP/$1"
   {
@@ -88,46 +74,14 @@ write_config() { # STORE PORT [PG_PORT]
   } > "$TMP/$1/config.yaml"
 }
 
-# ------------------------------------------------------------------ cleanup
-TMP=$(mktemp -d /tmp/footfall-read.XXXXXX)
-chmod 755 "$TMP"   # the postgres user must reach its data dir inside
-FF_PID=""
-CHILD=""   # the long step running now (build, seeding), see run_child
-PGDATA=""
-WATCHDOG=""
-cleanup() {
-  local rc=$?
-  set +e     # tidy up everything, whatever fails on the way
-  trap - EXIT INT TERM
-  [ -n "$WATCHDOG" ] && kill "$WATCHDOG" 2>/dev/null
-  [ -n "$CHILD" ] && kill "$CHILD" 2>/dev/null
-  stop_footfall
-  finish "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-start_watchdog
-
-# run_child CMD...: run a long step so that a signal (Ctrl-C, the time limit)
-# interrupts it at once: bash runs traps during `wait`, not during a
-# foreground command.
-run_child() {
-  "$@" &
-  CHILD=$!
-  local rc=0
-  wait "$CHILD" || rc=$?
-  CHILD=""
-  return "$rc"
-}
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+make_tmp footfall-read
+start_watchdog "$MAX_SECONDS"
 now_s() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now_s)" 'BEGIN{printf "%.0f", b - a}'; }
 
 # ------------------------------------------------------------------ tools
 for tool in python3 curl psql; do command -v "$tool" >/dev/null || die "$tool is needed"; done
-PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
-[ -x "$PGBIN/initdb" ] || die "no PostgreSQL server binaries under /usr/lib/postgresql/*/bin"
+need_pgbin
 if [ "$BUILD" = 1 ]; then
   log "building the release binary"
   # src/ is being worked on: if it does not compile right now, wait and retry.
@@ -137,7 +91,7 @@ if [ "$BUILD" = 1 ]; then
     log "build failed (attempt $attempt), retrying in 60 s"; sleep 60
   done
 fi
-FOOTFALL=$ROOT/target/release/footfall
+FOOTFALL=$TARGET_DIR/release/footfall
 [ -x "$FOOTFALL" ] || die "missing $FOOTFALL"
 COMMIT=$(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo unknown)
 if [ -n "$(cd "$ROOT" && git status --porcelain -- src sql Cargo.toml Cargo.lock 2>/dev/null)" ]; then
@@ -195,7 +149,7 @@ declare -A SEED_SECONDS HWM
 PG_PORT=$(free_port)
 PG_VERSION=$("$PGBIN/postgres" --version | awk '{print $3}')
 log "starting PostgreSQL $PG_VERSION on 127.0.0.1:$PG_PORT (fsync=off: a read benchmark)"
-start_pg "$PG_PORT" -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c wal_level=minimal \
+start_pg "$TMP/pg" "$PG_PORT" -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c wal_level=minimal \
   -c max_wal_senders=0 -c max_wal_size=8GB -c checkpoint_timeout=30min
 psql_do -c "CREATE DATABASE footfall" >/dev/null
 
@@ -204,7 +158,7 @@ for store in postgres sqlite; do
   URL=http://127.0.0.1:$port
   write_config "$store" "$port" "$PG_PORT"
   log "$store: letting Footfall create the schema"
-  start_footfall "$store"
+  run_footfall "$store"
   stop_footfall
 
   log "$store: seeding 10,000 paths and 10,000,000 calls"
@@ -219,11 +173,11 @@ for store in postgres sqlite; do
   SEED_SECONDS[$store]=$(since "$started")
   log "$store: seeded in ${SEED_SECONDS[$store]} s"
 
-  start_footfall "$store"
+  run_footfall "$store"
   log "$store: checking the answers, then timing (warm-up $WARMUP, $RUNS runs per endpoint)"
   fetch_all "$store"
   measure "$store"
-  HWM[$store]=$(awk '/^VmHWM/{print $2}' "/proc/$FF_PID/status")
+  HWM[$store]=$(awk '/^VmHWM/{print $2}' "/proc/$FOOTFALL_PID/status")
   stop_footfall
   if [ "$store" = postgres ]; then
     # The plan of the query behind the "Last 7 days" column of / (a copy of
@@ -232,7 +186,7 @@ for store in postgres sqlite; do
       FROM daily_counts d JOIN paths p ON p.id = d.path_id \
       WHERE d.day BETWEEN (now() AT TIME ZONE 'UTC')::date - 6 AND (now() AT TIME ZONE 'UTC')::date GROUP BY p.path" \
       > "$TMP/pg/explain-week.txt" 2>&1 || true
-    as_pg "$PGBIN/pg_ctl" -D "$PGDATA" -m fast -w -t 30 stop >/dev/null || true
+    stop_pg
   fi
 done
 

@@ -10,11 +10,13 @@
 # several rounds, alternating ceiling and servers; checks stored counts and
 # probe budgets; measures the memory of the dedup set; prints one table and
 # writes it, with the machine description, to BENCHMARKS.md.
-# If /work/shared/bench/oxitraffic/setup.sh has built OxiTraffic 0.1.3 under
-# /tmp/peers, it is measured too (repeat and unique pairs), on its own
-# instance against this run's PostgreSQL.
+# Given an OxiTraffic 0.1.3 binary (BENCH_OXITRAFFIC_BIN), it measures
+# OxiTraffic too (repeat and unique pairs), on its own instance against this
+# run's PostgreSQL.
 #
-# Everything it starts is stopped on exit (also on Ctrl-C or a failure).
+# Everything it starts is stopped on exit (also on Ctrl-C or a failure);
+# scripts/lib.sh has the shared parts (processes, ports, PostgreSQL) and
+# scripts/footfall_helper.py the Python ones (warm-up, checks, the report).
 #
 # Settings (environment):
 #   BENCH_DURATION=10        seconds per wrk run
@@ -24,9 +26,17 @@
 #   BENCH_PAGES=1000         known pages for new visitors
 #   BENCH_DEDUP_PAIRS=2000000  pairs pushed for the dedup memory measurement
 #   BENCH_SHAPES="repeat new mixed newpages dedup"   which parts to run
-#   BENCH_OXITRAFFIC=auto    auto | 0 (skip) | 1 (require)
+#   BENCH_OXITRAFFIC=auto    auto (measure it when BENCH_OXITRAFFIC_BIN is
+#                            set and executable) | 0 (skip) | 1 (require)
+#   BENCH_OXITRAFFIC_BIN     path of an OxiTraffic 0.1.3 binary (no default;
+#                            0.1.3 is yanked on crates.io, so build it from
+#                            its source with its own Cargo.lock)
 #   BENCH_OXI_PATHS=200000   pages pre-registered in OxiTraffic
 #   BENCH_BUILD=1            0 = use the binaries already in target/release
+#                            (or $CARGO_TARGET_DIR/release)
+#   PGBIN                    PostgreSQL server binaries (default: initdb's
+#                            directory on PATH, else the newest
+#                            /usr/lib/postgresql/*/bin)
 #   BENCH_PERF=0             1 = perf record each Footfall run of round 1
 #                            (skews that round a little); reports go to
 #                            target/bench-perf/
@@ -39,7 +49,8 @@
 # Exit status: 0 all targets met, 2 a target or check failed, 1 the run failed.
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=scripts/lib.sh
+. "$(dirname "$0")/../scripts/lib.sh"
 BENCH=$ROOT/bench
 DURATION=${BENCH_DURATION:-10}
 ROUNDS=${BENCH_ROUNDS:-3}
@@ -60,38 +71,12 @@ WARMUP_SECONDS=3
 # Footfall's default probe budget, written out so the check knows it.
 PROBE_RATE=5
 PROBE_BURST=10
-OXI_BIN=/tmp/peers/oxitraffic-0.1.3/bin/oxitraffic
+OXI_BIN=${BENCH_OXITRAFFIC_BIN:-}
 
-# shellcheck source=bench/lib.sh
-. "$(dirname "$0")/lib.sh"
 has_shape() { [[ " $SHAPES " == *" $1 "* ]]; }
-py() { python3 "$BENCH/bench.py" "$@"; }
 
-# ------------------------------------------------------------------ cleanup
-TMP=$(mktemp -d /tmp/footfall-bench.XXXXXX)
-chmod 755 "$TMP"   # the postgres user must reach its data dir inside
-PIDS=()            # every long-running process we started
-PGDATA=""
-WATCHDOG=""
-cleanup() {
-  local rc=$?
-  set +e     # tidy up everything, whatever fails on the way
-  trap - EXIT INT TERM
-  [ -n "$WATCHDOG" ] && kill "$WATCHDOG" 2>/dev/null
-  # Load generators and helpers still running (children of this shell).
-  pkill -TERM -P $$ 2>/dev/null || true
-  local pid
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do
-    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null || true
-  done
-  finish "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-start_watchdog
+make_tmp footfall-bench
+start_watchdog "$MAX_SECONDS"
 
 # CPU seconds (user + system) used so far by the given PIDs, or by PostgreSQL
 # (the postmaster and all its children) for "pg".
@@ -112,17 +97,17 @@ cpu_of() {
 rss_of() { awk '/^VmRSS/{r=$2} /^VmHWM/{h=$2} END{print r+0, h+0}' "/proc/$1/status" 2>/dev/null || echo "0 0"; }
 
 # ------------------------------------------------------------------ tools
-command -v python3 >/dev/null || die "python3 is needed"
+for tool in python3 curl psql; do command -v "$tool" >/dev/null || die "$tool is needed"; done
 if ! command -v wrk >/dev/null; then
   [ "$(id -u)" = 0 ] || die "wrk is missing (apt-get install wrk)"
   log "installing wrk"
   apt-get update -qq >/dev/null && apt-get install -y -qq wrk >/dev/null || die "could not install wrk"
 fi
-PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
-[ -x "$PGBIN/initdb" ] || die "no PostgreSQL server binaries under /usr/lib/postgresql/*/bin"
+need_pgbin
 case "$OXITRAFFIC" in
-  auto) if [ -x "$OXI_BIN" ]; then OXITRAFFIC=1; else OXITRAFFIC=0; fi ;;
-  1) [ -x "$OXI_BIN" ] || die "BENCH_OXITRAFFIC=1 but $OXI_BIN is missing (run /work/shared/bench/oxitraffic/setup.sh)" ;;
+  auto) if [ -n "$OXI_BIN" ] && [ -x "$OXI_BIN" ]; then OXITRAFFIC=1; else OXITRAFFIC=0; fi ;;
+  1) [ -n "$OXI_BIN" ] && [ -x "$OXI_BIN" ] \
+       || die "BENCH_OXITRAFFIC=1 but BENCH_OXITRAFFIC_BIN (${OXI_BIN:-unset}) is not an executable OxiTraffic 0.1.3 binary" ;;
 esac
 
 if [ "$BUILD" = 1 ]; then
@@ -130,34 +115,33 @@ if [ "$BUILD" = 1 ]; then
   (cd "$ROOT" && cargo build --release --locked --examples --bins) > "$TMP/build.log" 2>&1 \
     || { tail -n 30 "$TMP/build.log" >&2; die "build failed"; }
 fi
-FOOTFALL=$ROOT/target/release/footfall
-CEILING=$ROOT/target/release/examples/ceiling
+FOOTFALL=$TARGET_DIR/release/footfall
+CEILING=$TARGET_DIR/release/examples/ceiling
 [ -x "$FOOTFALL" ] && [ -x "$CEILING" ] || die "missing $FOOTFALL or $CEILING"
 
 LOADAVG_START=$(cut -d' ' -f1-3 /proc/loadavg)
-read -r PG_PORT SITE_PORT CEIL_PORT FF_PG_PORT FF_SQ_PORT FF_PROBE_PORT FF_DEDUP_PORT OXI_PORT < <(py ports 8)
+read -r PG_PORT SITE_PORT CEIL_PORT FF_PG_PORT FF_SQ_PORT FF_PROBE_PORT FF_DEDUP_PORT OXI_PORT < <(free_port 8)
 SITE=http://127.0.0.1:$SITE_PORT
 declare -A URL PID
 
 # ------------------------------------------------------------------ PostgreSQL
 log "starting PostgreSQL ($("$PGBIN/postgres" --version | awk '{print $3}')) on 127.0.0.1:$PG_PORT"
-start_pg "$PG_PORT" -c max_connections=200
+start_pg "$TMP/pg" "$PG_PORT" -c max_connections=200
 for db in footfall footfall_probe oxitraffic; do psql_do -c "CREATE DATABASE $db" >/dev/null; done
 
 # ------------------------------------------------------------------ tracked site, ceiling
 mkdir -p "$TMP/site" "$TMP/ceiling" "$TMP/wrk"
-python3 "$BENCH/tracked_site.py" "$SITE_PORT" > "$TMP/site/server.log" 2>&1 &
-PIDS+=($!)
-py wait "$SITE/__probes" 15 || die "tracked site did not start"
+spawn "$TMP/site/server.log" python3 "$BENCH/tracked_site.py" "$SITE_PORT"
+wait_http "$SITE/__probes" 15 "$SPAWNED_PID" || die "tracked site did not start"
 
-"$CEILING" "127.0.0.1:$CEIL_PORT" > "$TMP/ceiling/server.log" 2>&1 &
-PID[ceiling]=$!; PIDS+=($!)
+spawn "$TMP/ceiling/server.log" "$CEILING" "127.0.0.1:$CEIL_PORT"
+PID[ceiling]=$SPAWNED_PID
 URL[ceiling]=http://127.0.0.1:$CEIL_PORT
-py wait "${URL[ceiling]}/call/repeat" 15 || die "ceiling did not start"
+wait_http "${URL[ceiling]}/call/repeat" 15 "$SPAWNED_PID" || die "ceiling did not start"
 
 # ------------------------------------------------------------------ Footfall
-# start_footfall KEY PORT DATABASE|sqlite RATE BURST MAX_VISITORS
-start_footfall() {
+# footfall_instance KEY PORT DATABASE|sqlite RATE BURST MAX_VISITORS
+footfall_instance() {
   local key=$1 port=$2 store=$3 rate=$4 burst=$5 max_visitors=$6 dir=$TMP/$1
   mkdir -p "$dir"
   {
@@ -172,23 +156,22 @@ start_footfall() {
       echo "db: {host: 127.0.0.1, port: $PG_PORT, username: postgres, password: x, database: $store}"
     fi
   } > "$dir/config.yaml"
-  "$FOOTFALL" --data-dir "$dir" > "$dir/server.log" 2>&1 &
-  PID[$key]=$!; PIDS+=($!)
   URL[$key]=http://127.0.0.1:$port
-  py wait "${URL[$key]}/readyz" 60 || die "footfall ($key) did not become ready; see $dir/server.log"
+  start_footfall "$FOOTFALL" "$dir" "${URL[$key]}" "$dir/server.log" 60
+  PID[$key]=$FOOTFALL_PID
 }
 
 # Registering 1,000 pages at the default 5 probes/s would take minutes, so the
 # instances for shapes 1-3 get a generous budget; the new-pages shape runs on
 # its own instance with the default budget (PROBE_RATE, PROBE_BURST).
 log "starting Footfall: PostgreSQL, SQLite, and PostgreSQL with the default probe budget"
-start_footfall footfall-pg "$FF_PG_PORT" footfall 100000 100000 10000000
-start_footfall footfall-sqlite "$FF_SQ_PORT" sqlite 100000 100000 10000000
-start_footfall ffprobe "$FF_PROBE_PORT" footfall_probe "$PROBE_RATE" "$PROBE_BURST" 10000000
+footfall_instance footfall-pg "$FF_PG_PORT" footfall 100000 100000 10000000
+footfall_instance footfall-sqlite "$FF_SQ_PORT" sqlite 100000 100000 10000000
+footfall_instance ffprobe "$FF_PROBE_PORT" footfall_probe "$PROBE_RATE" "$PROBE_BURST" 10000000
 for key in footfall-pg footfall-sqlite; do
-  py warmup "${URL[$key]}" "$PAGES" || die "warm-up of $key failed"
+  helper warmup "${URL[$key]}" "$PAGES" || die "warm-up of $key failed"
 done
-py warmup "${URL[ffprobe]}" 0 || die "warm-up of ffprobe failed"
+helper warmup "${URL[ffprobe]}" 0 || die "warm-up of ffprobe failed"
 log "registered $PAGES pages (+ the repeat page) on each"
 
 # ------------------------------------------------------------------ OxiTraffic
@@ -212,11 +195,11 @@ EOF
   # The same 43-byte GIF Footfall serves by default.
   printf 'GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff\x21\xf9\x04\x01\x00\x00\x00\x00\x2c\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02\x44\x01\x00\x3b' \
     > "$TMP/oxitraffic/pixel.gif"
-  OXITRAFFIC_DATA_DIR="$TMP/oxitraffic" "$OXI_BIN" > "$TMP/oxitraffic/server.log" 2>&1 &
-  PID[oxitraffic]=$!; PIDS+=($!)
+  spawn "$TMP/oxitraffic/server.log" env OXITRAFFIC_DATA_DIR="$TMP/oxitraffic" "$OXI_BIN"
+  PID[oxitraffic]=$SPAWNED_PID
   URL[oxitraffic]=http://127.0.0.1:$OXI_PORT
-  py wait "${URL[oxitraffic]}/api/counts" 60 || die "OxiTraffic did not start"
-  py warmup "${URL[oxitraffic]}" 0 || die "warm-up of OxiTraffic failed"
+  wait_http "${URL[oxitraffic]}/api/counts" 60 "$SPAWNED_PID" || die "OxiTraffic did not start"
+  helper warmup "${URL[oxitraffic]}" 0 || die "warm-up of OxiTraffic failed"
   psql_do -d oxitraffic -c "INSERT INTO paths(path) SELECT 'p' || g FROM generate_series(1, $OXI_PATHS) g" >/dev/null
   OXI_BLOCK=$(( OXI_PATHS / (2 * ROUNDS) ))
   log "OxiTraffic ready; $OXI_PATHS pages pre-registered ($OXI_BLOCK per run and thread)"
@@ -254,7 +237,7 @@ record() {
   local rss hwm busy idle
   read -r rss hwm < <(rss_of "${PID[$4]}")
   read -r busy idle < <(machine_jiffies)
-  py record --shape "$1" --server "$2" --round "$3" --wrk-out "$5" --rss-kb "$rss" --hwm-kb "$hwm" \
+  helper record --shape "$1" --server "$2" --round "$3" --wrk-out "$5" --rss-kb "$rss" --hwm-kb "$hwm" \
     --cpu-server "$(awk -v a="$CPU0_SERVER" -v b="$(cpu_of "${PID[$4]}")" 'BEGIN{print b - a}')" \
     --cpu-pg "$(awk -v a="$CPU0_PG" -v b="$(cpu_of pg)" 'BEGIN{print b - a}')" \
     --machine-busy "$(awk -v b=$((busy - BUSY0)) -v i=$((idle - IDLE0)) 'BEGIN{print (b + i) ? 100 * b / (b + i) : 0}')" \
@@ -264,7 +247,7 @@ record() {
 # load SHAPE KEY ROUND SCRIPT [verify-mode]: one recorded run against server KEY.
 load() {
   local shape=$1 key=$2 round=$3 script=$4 verify=${5:-} out=$TMP/wrk/$1-$2-r$3.txt before="" perf_pid=""
-  [ -n "$verify" ] && before=$(py sum "${URL[$key]}")
+  [ -n "$verify" ] && before=$(helper sum "${URL[$key]}")
   if [ "$PERF" = 1 ] && [ "$round" = 1 ] && [[ $key == footfall-* ]] && command -v perf >/dev/null; then
     mkdir -p "$PERF_DIR"
     perf record -g -p "${PID[$key]}" -o "$PERF_DIR/$shape-$key.data" -- sleep "$DURATION" \
@@ -298,8 +281,8 @@ load() {
   record "$shape" "$key" "$round" "$key" "$out"
   if [ -n "$verify" ]; then
     local after
-    after=$(py settle "${URL[$key]}" 30)
-    py verify --shape "$shape" --server "$key" --round "$round" --wrk-out "$out" \
+    after=$(helper settle "${URL[$key]}" 30)
+    helper verify --shape "$shape" --server "$key" --round "$round" --wrk-out "$out" \
       --before "$before" --after "$after" --mode "$verify" >> "$RESULTS"
   fi
 }
@@ -308,7 +291,7 @@ load() {
 flood() {
   local key=$1 label=$2 round=$3 rout=$TMP/wrk/flood-repeat-$1-r$3.txt fout=$TMP/wrk/flood-$1-r$3.txt
   local probes_before="" t0 fpid
-  [ "$label" != ceiling ] && probes_before=$(py probes "$SITE")
+  [ "$label" != ceiling ] && probes_before=$(helper probes "$SITE")
   t0=$(date +%s.%N)
   cpu_mark "$key"
   RUN_ID=$((RUN_ID + 1))
@@ -323,7 +306,7 @@ flood() {
     sleep 1   # a probe still in flight when wrk stopped must be counted too
     local seconds
     seconds=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN{printf "%.2f", b - a}')
-    py probecheck --round "$round" --before "$probes_before" --after "$(py probes "$SITE")" \
+    helper probecheck --round "$round" --before "$probes_before" --after "$(helper probes "$SITE")" \
       --seconds "$seconds" --rate "$PROBE_RATE" --burst "$PROBE_BURST" >> "$RESULTS"
   fi
 }
@@ -384,14 +367,14 @@ push_pairs() {
   RUN_ID=$((RUN_ID + 1))
   PUSH_NO=$((PUSH_NO + 1))
   out=$TMP/wrk/dedup-$RUN_ID.txt
-  before=$(py sum "${URL[$key]}")
+  before=$(helper sum "${URL[$key]}")
   timeout -k 5 900 wrk -t"$THREADS" -c"$CONNS" -d600s --timeout 10s -s "$BENCH/new_visitors.lua" "${URL[$key]}" \
     -- "$RUN_ID" "$PAGES" $((n / THREADS)) "$THREADS" > "$out" 2>&1 &
   wpid=$!
   t0=$(date +%s.%N)
   while kill -0 "$wpid" 2>/dev/null; do
     sleep 1
-    cur=$(py sum "${URL[$key]}")
+    cur=$(helper sum "${URL[$key]}")
     (( cur - before >= n - CONNS - 2 * THREADS )) && break
     if (( cur == last )); then still=$((still + 1)); else still=0; fi
     (( still >= 5 )) && { log "dedup push: counts stopped growing at $((cur - before)) of $n"; break; }
@@ -401,8 +384,8 @@ push_pairs() {
   sleep 1
   kill -INT "$wpid" 2>/dev/null || true
   wait "$wpid" || true
-  cur=$(py settle "${URL[$key]}" 30)
-  py verify --shape dedup --server footfall-sqlite --round "$PUSH_NO" --wrk-out "$out" \
+  cur=$(helper settle "${URL[$key]}" 30)
+  helper verify --shape dedup --server footfall-sqlite --round "$PUSH_NO" --wrk-out "$out" \
     --before "$before" --after "$cur" >> "$RESULTS"
   PUSHED=$((cur - before))
   log "dedup push $PUSH_NO: $PUSHED pairs stored in about ${PUSH_SECONDS}s"
@@ -411,8 +394,8 @@ push_pairs() {
 if has_shape dedup; then
   DEDUP_MAX_VISITORS=50000000
   log "dedup memory: fresh Footfall on SQLite, max_visitors $DEDUP_MAX_VISITORS, $DEDUP_PAIRS pairs"
-  start_footfall ffdedup "$FF_DEDUP_PORT" sqlite 100000 100000 "$DEDUP_MAX_VISITORS"
-  py warmup "${URL[ffdedup]}" "$PAGES" || die "warm-up of ffdedup failed"
+  footfall_instance ffdedup "$FF_DEDUP_PORT" sqlite 100000 100000 "$DEDUP_MAX_VISITORS"
+  helper warmup "${URL[ffdedup]}" "$PAGES" || die "warm-up of ffdedup failed"
   # A first small push brings connections, buffers and caches to their
   # working size, so the measured growth is the dedup set's.
   push_pairs ffdedup 50000; WARM_PAIRS=$PUSHED
@@ -422,38 +405,28 @@ if has_shape dedup; then
   push_pairs ffdedup $((DEDUP_PAIRS - DEDUP_PAIRS / 2)); PAIRS_B=$PUSHED; SECONDS_B=$PUSH_SECONDS
   sleep 2; read -r RSS2 HWM < <(rss_of "${PID[ffdedup]}")
   DEDUP_RPS=$(awk -v p=$((PAIRS_A + PAIRS_B)) -v a="$SECONDS_A" -v b="$SECONDS_B" 'BEGIN{printf "%.0f", p / (a + b)}')
-  DEDUP_OK=$(python3 -c 'import json,sys; c=[json.loads(l) for l in open(sys.argv[1]) if "\"dedup\"" in l and "\"counts\"" in l]; print("all %d pushes ok" % len(c) if all(x["ok"] for x in c) else "MISMATCH in " + "; ".join(x["detail"] for x in c if not x["ok"]))' "$RESULTS")
-  py dedup --max-visitors "$DEDUP_MAX_VISITORS" --pages "$PAGES" --warm-pairs "$WARM_PAIRS" \
+  helper dedup --max-visitors "$DEDUP_MAX_VISITORS" --pages "$PAGES" --warm-pairs "$WARM_PAIRS" \
     --pairs-a "$PAIRS_A" --pairs-b "$PAIRS_B" --rss0 "$RSS0" --rss1 "$RSS1" --rss2 "$RSS2" --hwm "$HWM" \
-    --rps "$DEDUP_RPS" --count-detail "$DEDUP_OK" >> "$RESULTS"
+    --rps "$DEDUP_RPS" --results "$RESULTS" >> "$RESULTS"
 fi
 
 # ------------------------------------------------------------------ report
 META=$TMP/meta.json
-DATE="$(date -u '+%Y-%m-%d %H:%M UTC')" \
-COMMIT="${BENCH_COMMIT:-$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$ROOT" diff --quiet HEAD -- src sql Cargo.toml Cargo.lock 2>/dev/null || echo ' + uncommitted changes')}" \
-CPU="$(awk -F': ' '/^model name/{print $2; exit}' /proc/cpuinfo)" \
-MEM="$(awk '/^MemTotal/{printf "%.0f GiB", $2 / 1048576}' /proc/meminfo)" \
-OS="$(. /etc/os-release 2>/dev/null && echo "$PRETTY_NAME")" \
-PGV="$("$PGBIN/postgres" --version | awk '{print $3}')" \
-WRKV="$(wrk -v 2>&1 | head -n 1 | awk '{print $1, $2}')" \
-python3 - "$META" <<EOF
-import json, os, sys
-json.dump(dict(date=os.environ["DATE"], commit=os.environ["COMMIT"], nproc=$(nproc), cpu=os.environ["CPU"],
-               kernel="$(uname -r)", mem=os.environ["MEM"], os=os.environ["OS"], pg=os.environ["PGV"],
-               wrk=os.environ["WRKV"], threads=$THREADS, conns=$CONNS, flood_conns=$FLOOD_CONNS,
-               duration=$DURATION, rounds=$ROUNDS, pages=$PAGES, dedup_pairs=$DEDUP_PAIRS,
-               probe_rate=$PROBE_RATE, probe_burst=$PROBE_BURST,
-               loadavg="$LOADAVG_START", loadavg_end="$(cut -d' ' -f1-3 /proc/loadavg)",
-               oxi_paths=$([ "$OXITRAFFIC" = 1 ] && echo "$OXI_PATHS" || echo 0)), open(sys.argv[1], "w"))
-EOF
+helper meta "$META" \
+  --commit "${BENCH_COMMIT:-$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$ROOT" diff --quiet HEAD -- src sql Cargo.toml Cargo.lock 2>/dev/null || echo ' + uncommitted changes')}" \
+  --pg "$("$PGBIN/postgres" --version | awk '{print $3}')" \
+  --wrk "$(wrk -v 2>&1 | head -n 1 | awk '{print $1, $2}')" \
+  --loadavg-start "$LOADAVG_START" --threads "$THREADS" --conns "$CONNS" --flood-conns "$FLOOD_CONNS" \
+  --duration "$DURATION" --rounds "$ROUNDS" --pages "$PAGES" --dedup-pairs "$DEDUP_PAIRS" \
+  --probe-rate "$PROBE_RATE" --probe-burst "$PROBE_BURST" \
+  --oxi-paths "$([ "$OXITRAFFIC" = 1 ] && echo "$OXI_PATHS" || echo 0)"
 log "all runs done"
 # The raw numbers stay (target/ is not committed), so the report can be
-# redone without a new run: python3 bench/bench.py report target/bench/results.jsonl target/bench/meta.json OUT
+# redone without a new run: python3 scripts/footfall_helper.py report target/bench/results.jsonl target/bench/meta.json OUT
 mkdir -p "$ROOT/target/bench"
 cp "$RESULTS" "$META" "$ROOT/target/bench/"
 set +e
-py report "$RESULTS" "$META" "$OUT"
+helper report "$RESULTS" "$META" "$OUT"
 STATUS=$?
 set -e
 exit "$STATUS"

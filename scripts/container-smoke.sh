@@ -7,15 +7,19 @@
 #
 #   scripts/container-smoke.sh
 #
-# Needs 127.0.0.1:8080 free. Environment (all optional):
-#   FOOTFALL_CONTAINERS_SETUP  setup.sh to run when podman is missing
-#                              (default: ../shared/containers/setup.sh)
+# Needs 127.0.0.1:8080 free, and podman with podman-compose. Environment (all
+# optional):
+#   FOOTFALL_CONTAINERS_SETUP  a script to run when podman or podman-compose
+#                              is missing (no default: without it, a missing
+#                              podman is an error naming the install command)
 #   SMOKE_READY_TIMEOUT        seconds to wait for /readyz (default 120)
 #   SMOKE_MAX_IMAGE_MB         image size limit in MB (default 100)
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-root=$(pwd)
+LOG_TAG=smoke
+# shellcheck source=scripts/lib.sh
+. scripts/lib.sh
 
 project=footfall-smoke
 image=localhost/footfall:latest
@@ -23,24 +27,20 @@ base=http://127.0.0.1:8080
 ctr=${project}_footfall_1
 ready_timeout=${SMOKE_READY_TIMEOUT:-120}
 max_image_mb=${SMOKE_MAX_IMAGE_MB:-100}
-setup=${FOOTFALL_CONTAINERS_SETUP:-$root/../shared/containers/setup.sh}
+setup=${FOOTFALL_CONTAINERS_SETUP:-}
 
 # HEALTHCHECK is kept only in docker-format images; this also reaches the
 # `podman build` that `podman compose up --build` runs.
 export BUILDAH_FORMAT=docker
 
-log() { printf '[smoke %4ss] %s\n' "$SECONDS" "$*"; }
-fail() {
-    printf '[smoke %4ss] FAIL: %s\n' "$SECONDS" "$*" >&2
-    exit 1
-}
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/footfall-smoke.XXXXXX")
+make_tmp footfall-smoke
+work=$TMP
 compose_up=false
 
-cleanup() {
-    local rc=$?
-    set +e
+# Runs on exit, whatever happens (see at_exit in scripts/lib.sh): on a
+# failure the logs, then `down -v`, then the verdict.
+smoke_cleanup() {
+    local rc=$EXIT_STATUS
     if [[ $rc -ne 0 ]]; then
         for f in "$work"/*.log; do
             [[ -s $f ]] || continue
@@ -59,31 +59,28 @@ cleanup() {
             cat "$work/teardown.log" >&2
         }
     fi
-    rm -rf "$work"
     if [[ $rc -eq 0 ]]; then
         log "PASS"
     else
-        printf '[smoke %4ss] FAILED (exit %s)\n' "$SECONDS" "$rc" >&2
+        log "FAILED (exit $rc)"
     fi
-    exit "$rc"
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+at_exit smoke_cleanup
 
 # --- podman ----------------------------------------------------------------
 if ! command -v podman >/dev/null || ! command -v podman-compose >/dev/null; then
-    [[ -f $setup ]] || fail "podman or podman-compose is missing and $setup does not exist"
+    [[ -n $setup ]] || die "podman or podman-compose is missing (Debian: apt-get install podman podman-compose), or set FOOTFALL_CONTAINERS_SETUP to a script that installs them"
+    [[ -f $setup ]] || die "podman or podman-compose is missing and $setup does not exist"
     log "podman missing: running $setup"
-    bash "$setup" >"$work/setup.log" 2>&1 || fail "setup.sh failed"
+    bash "$setup" >"$work/setup.log" 2>&1 || die "$setup failed"
 fi
 
 # A separate env file: the user's .env (if any) is neither read nor touched,
 # and the password is random. Built from .env.example so that file is tested.
 env_file=$work/smoke.env
-[[ -f .env.example ]] || fail ".env.example is missing"
+[[ -f .env.example ]] || die ".env.example is missing"
 sed -e "s/^POSTGRES_PASSWORD=.*/POSTGRES_PASSWORD=smoke-$RANDOM$RANDOM$RANDOM/" .env.example >"$env_file"
-grep -q '^POSTGRES_PASSWORD=smoke-' "$env_file" || fail ".env.example has no POSTGRES_PASSWORD= line"
+grep -q '^POSTGRES_PASSWORD=smoke-' "$env_file" || die ".env.example has no POSTGRES_PASSWORD= line"
 # Variables in the environment would override the env file.
 unset POSTGRES_PASSWORD POSTGRES_USER POSTGRES_DB FOOTFALL_PUBLISH
 
@@ -105,7 +102,7 @@ wait_readyz() {
         status=$(http "$base/readyz")
         [[ ${status%% *} == 200 ]] && return 0
         if ((SECONDS >= deadline)); then
-            fail "/readyz did not answer 200 within $1 s (last: $status)"
+            die "/readyz did not answer 200 within $1 s (last: $status)"
         fi
         sleep 1
     done
@@ -121,13 +118,7 @@ count_of() {
         echo "?"
         return
     fi
-    python3 - "$1" "$work/body" 2>"$work/count.err" <<'PY' || echo "?"
-import json, sys
-path, body = sys.argv[1], sys.argv[2]
-with open(body) as f:
-    rows = json.load(f)
-print(sum(int(r["count"]) for r in rows if r["path"] in (path, path.lstrip("/"))))
-PY
+    helper count "$1" "$work/body" 2>"$work/count.err" || echo "?"
 }
 
 # wait_count PATH WANT SECONDS: until /api/counts shows WANT for PATH
@@ -138,8 +129,8 @@ wait_count() {
         got=$(count_of "$1")
         [[ $got == "$2" ]] && return 0
         if ((SECONDS >= deadline)); then
-            [[ $got != "?" ]] || fail "$(tail -n 3 "$work/count.err"); body: $(head -c 300 "$work/body")"
-            fail "/api/counts shows $got for $1 after $3 s, expected $2"
+            [[ $got != "?" ]] || die "$(tail -n 3 "$work/count.err"); body: $(head -c 300 "$work/body")"
+            die "/api/counts shows $got for $1 after $3 s, expected $2"
         fi
         sleep 1
     done
@@ -149,50 +140,50 @@ wait_count() {
 log "removing leftovers of an earlier run of project $project"
 compose down -v >"$work/predown.log" 2>&1 || true
 if (exec 3<>/dev/tcp/127.0.0.1/8080) 2>/dev/null; then
-    fail "127.0.0.1:8080 is already in use; stop whatever listens there first"
+    die "127.0.0.1:8080 is already in use; stop whatever listens there first"
 fi
 
 # --- build ----------------------------------------------------------------------
 log "building $image from Containerfile (cargo output in the log on failure)"
 start=$SECONDS
 podman build -f Containerfile -t "$image" . >"$work/build.log" 2>&1 ||
-    fail "podman build failed"
+    die "podman build failed"
 log "built in $((SECONDS - start)) s"
 if [[ $(podman image inspect "$image" --format '{{.Config.Healthcheck}}') != *healthcheck* ]]; then
-    fail "the image has no HEALTHCHECK (built in OCI format?)"
+    die "the image has no HEALTHCHECK (built in OCI format?)"
 fi
 
 # --- up -------------------------------------------------------------------------
 log "podman compose up -d --build"
 compose_up=true
-compose up -d --build >"$work/up.log" 2>&1 || fail "podman compose up failed"
+compose up -d --build >"$work/up.log" 2>&1 || die "podman compose up failed"
 wait_readyz "$ready_timeout"
 log "/readyz: 200"
 
 status=$(http "$base/healthz")
 [[ ${status%% *} == 200 && $(cat "$work/body") == ok* ]] ||
-    fail "/healthz answered $status: $(head -c 100 "$work/body")"
+    die "/healthz answered $status: $(head -c 100 "$work/body")"
 log "/healthz: 200 ok"
 
 podman healthcheck run "$ctr" >/dev/null 2>&1 ||
-    fail "the container's healthcheck (footfall healthcheck) failed"
+    die "the container's healthcheck (footfall healthcheck) failed"
 log "podman healthcheck run: healthy"
 
 # --- count a hit ----------------------------------------------------------------
 status=$(http "$base/call/smoke/test")
-[[ ${status%% *} == 200 ]] || fail "/call/smoke/test answered $status, expected 200"
+[[ ${status%% *} == 200 ]] || die "/call/smoke/test answered $status, expected 200"
 [[ ${status#* } == image/svg+xml* ]] ||
-    fail "/call/smoke/test has content-type '${status#* }', expected image/svg+xml (data-example/footprint.svg)"
+    die "/call/smoke/test has content-type '${status#* }', expected image/svg+xml (data-example/footprint.svg)"
 cmp -s "$work/body" data-example/footprint.svg ||
-    fail "/call/smoke/test did not return data-example/footprint.svg"
+    die "/call/smoke/test did not return data-example/footprint.svg"
 log "/call/smoke/test: 200 ${status#* }, body = footprint.svg"
 
 # Same visitor again, once per endpoint: still one visit.
 status=$(http "$base/call/smoke/test")
-[[ ${status%% *} == 200 ]] || fail "second /call/smoke/test answered $status"
+[[ ${status%% *} == 200 ]] || die "second /call/smoke/test answered $status"
 status=$(http "$base/badge/smoke/test")
 [[ ${status%% *} == 200 && ${status#* } == image/svg+xml* ]] ||
-    fail "/badge/smoke/test answered $status, expected 200 image/svg+xml"
+    die "/badge/smoke/test answered $status, expected 200 image/svg+xml"
 log "/badge/smoke/test: 200 ${status#* }"
 
 wait_count /smoke/test 1 15
@@ -202,7 +193,7 @@ log "/api/counts: /smoke/test = 1"
 log "podman compose down (volumes kept)"
 since=$(date +%s)
 start=$SECONDS
-compose down >"$work/down.log" 2>&1 || fail "podman compose down failed"
+compose down >"$work/down.log" 2>&1 || die "podman compose down failed"
 down_s=$((SECONDS - start))
 # The container is gone after `down`; its exit code is in podman's event log.
 # (--stream=false: `--until` does not work with the file event logger of
@@ -210,13 +201,13 @@ down_s=$((SECONDS - start))
 exit_code=$(timeout 20 podman events --stream=false --since "$since" \
     --filter "container=$ctr" --filter event=died \
     --format '{{.ContainerExitCode}}' 2>/dev/null | tail -n 1) || true
-[[ -n $exit_code ]] || fail "found no 'died' event for $ctr (podman events)"
-[[ $exit_code == 0 ]] || fail "footfall exited with $exit_code on 'podman compose down', expected 0 (143 = killed by SIGTERM unhandled, 137 = SIGKILL after the grace period)"
-((down_s <= 10)) || fail "'podman compose down' took $down_s s; footfall should exit within 8 s of SIGTERM"
+[[ -n $exit_code ]] || die "found no 'died' event for $ctr (podman events)"
+[[ $exit_code == 0 ]] || die "footfall exited with $exit_code on 'podman compose down', expected 0 (143 = killed by SIGTERM unhandled, 137 = SIGKILL after the grace period)"
+((down_s <= 10)) || die "'podman compose down' took $down_s s; footfall should exit within 8 s of SIGTERM"
 log "down took $down_s s; footfall exited 0"
 
 log "podman compose up -d"
-compose up -d >"$work/up2.log" 2>&1 || fail "second podman compose up failed"
+compose up -d >"$work/up2.log" 2>&1 || die "second podman compose up failed"
 wait_readyz "$ready_timeout"
 log "/readyz: 200"
 wait_count /smoke/test 1 10
@@ -224,18 +215,18 @@ log "/api/counts after restart: /smoke/test = 1 (kept)"
 
 # --- PostgreSQL outage: /readyz says 503, then recovers ------------------------------
 log "stopping postgres"
-compose stop postgres >"$work/pgstop.log" 2>&1 || fail "podman compose stop postgres failed"
+compose stop postgres >"$work/pgstop.log" 2>&1 || die "podman compose stop postgres failed"
 deadline=$((SECONDS + 20))
 while :; do
     status=$(http "$base/readyz")
     [[ ${status%% *} == 503 ]] && break
-    ((SECONDS < deadline)) || fail "/readyz answered $status with postgres stopped, expected 503"
+    ((SECONDS < deadline)) || die "/readyz answered $status with postgres stopped, expected 503"
     sleep 1
 done
 log "/readyz with postgres stopped: 503"
 status=$(http "$base/healthz")
-[[ ${status%% *} == 200 ]] || fail "/healthz answered $status with postgres stopped, expected 200"
-compose start postgres >"$work/pgstart.log" 2>&1 || fail "podman compose start postgres failed"
+[[ ${status%% *} == 200 ]] || die "/healthz answered $status with postgres stopped, expected 200"
+compose start postgres >"$work/pgstart.log" 2>&1 || die "podman compose start postgres failed"
 wait_readyz 60
 log "/readyz after postgres came back: 200"
 wait_count /smoke/test 1 10
@@ -244,4 +235,4 @@ wait_count /smoke/test 1 10
 size=$(podman image inspect "$image" --format '{{.Size}}')
 size_mb=$(((size + 500000) / 1000000))
 log "image $image: $size_mb MB ($size bytes)"
-((size_mb < max_image_mb)) || fail "image is $size_mb MB, limit $max_image_mb MB"
+((size_mb < max_image_mb)) || die "image is $size_mb MB, limit $max_image_mb MB"

@@ -1,11 +1,17 @@
 #!/usr/bin/env python3
-"""Helpers for bench/run.sh: ports, waiting, warm-up, counts, checks and the
-final report. Standard library only; every network call is to 127.0.0.1 and
-has a timeout.
+"""The Python half of Footfall's scripts (scripts/ and bench/): what the shell
+scripts need that is easier in Python. The shell half is scripts/lib.sh,
+whose `helper` function runs this file. Standard library only; every network
+call is to 127.0.0.1 and has a timeout.
 
 Subcommands (see each function's docstring):
   ports N                      N free TCP ports on 127.0.0.1
-  wait URL SECONDS             until URL answers 200
+
+  scripts/browser-check.sh, scripts/container-smoke.sh:
+  seed-history DB              60 past days of calls into a SQLite store
+  count PATH FILE              PATH's count in a saved /api/counts answer
+
+  bench/run.sh:
   warmup BASE PAGES            register /call/repeat and /call/p1..pPAGES
   sum BASE                     sum of counts from BASE/api/counts
   settle BASE SECONDS          that sum, once it stops changing
@@ -14,13 +20,18 @@ Subcommands (see each function's docstring):
   verify ...                   stored-count check after a run -> a JSON line
   probecheck ...               probes vs budget after a new-pages run -> a JSON line
   dedup ...                    dedup-set memory figures -> a JSON line
+  meta OUT ...                 the machine and the settings -> META (JSON)
   report RESULTS META OUT      the table, targets and BENCHMARKS.md
 """
 import argparse
 import http.client
 import json
+import math
+import os
+import platform
 import re
 import socket
+import sqlite3
 import statistics
 import sys
 import time
@@ -53,22 +64,38 @@ def get(url, timeout=10.0, headers=None):
         return e.code, e.read()
 
 
-def cmd_wait(args):
-    """Polls URL until it answers 200; exit status 1 after SECONDS."""
-    deadline = time.monotonic() + args.seconds
-    last = "no answer"
-    while time.monotonic() < deadline:
-        try:
-            status, _ = get(args.url, timeout=2)
-            if status == 200:
-                return 0
-            last = f"HTTP {status}"
-        except OSError as e:
-            last = str(e)
-        time.sleep(0.2)
-    print(f"{args.url}: not ready after {args.seconds}s ({last})", file=sys.stderr)
-    return 1
+# ---------------------------------------------------------------- scripts/
 
+def cmd_seed_history(args):
+    """Adds 60 days of past calls to /blog/hello-world in a Footfall SQLite
+    file (the server has no way to record the past), 5 to 60 a day in a
+    wave, at 10:00 UTC plus a minute per call. The server must be stopped;
+    `footfall rebuild-daily` afterwards derives the per-day counts."""
+    db = sqlite3.connect(args.db)
+    (pid,) = db.execute("SELECT id FROM paths WHERE path = '/blog/hello-world'").fetchone()
+    now = int(time.time())
+    total = 0
+    for back in range(1, 61):
+        n = int(20 + 15 * math.sin(back / 4) + (back % 7 == 0) * 25)
+        day_start = (now // 86400 - back) * 86400
+        for k in range(n):
+            db.execute("INSERT INTO calls (path_id, called_at) VALUES (?, ?)",
+                       (pid, (day_start + 36000 + k * 60) * 1_000_000))
+        total += n
+    db.execute("UPDATE paths SET total = total + ?, first_call = ? WHERE id = ?",
+               (total, ((now // 86400 - 60) * 86400 + 36000) * 1_000_000, pid))
+    db.commit()
+
+
+def cmd_count(args):
+    """Prints PATH's count in a saved /api/counts answer (0 if absent); a
+    body that is not that JSON is an error (exit status 1)."""
+    with open(args.file) as f:
+        rows = json.load(f)
+    print(sum(int(r["count"]) for r in rows if r["path"] in (args.path, args.path.lstrip("/"))))
+
+
+# ---------------------------------------------------------------- bench/: servers
 
 def counts_sum(base):
     status, body = get(base + "/api/counts", timeout=30)
@@ -222,17 +249,57 @@ def cmd_probecheck(args):
 
 
 def cmd_dedup(args):
-    """Bytes of RSS per distinct visitor-page pair, from three readings."""
+    """Bytes of RSS per distinct visitor-page pair, from three readings; the
+    count checks of the pushes (kind "check", shape "dedup" in RESULTS) are
+    summed up in count_detail."""
+    with open(args.results) as f:
+        pushes = [r for r in map(json.loads, filter(str.strip, f))
+                  if r.get("kind") == "check" and r.get("check") == "counts" and r.get("shape") == "dedup"]
+    if all(r["ok"] for r in pushes):
+        count_detail = "all %d pushes ok" % len(pushes)
+    else:
+        count_detail = "MISMATCH in " + "; ".join(r["detail"] for r in pushes if not r["ok"])
     pairs = args.pairs_a + args.pairs_b
     rec = dict(kind="dedup", max_visitors=args.max_visitors, pages=args.pages, warm_pairs=args.warm_pairs,
                pairs_a=args.pairs_a, pairs_b=args.pairs_b, rss0_kb=args.rss0, rss1_kb=args.rss1,
-               rss2_kb=args.rss2, hwm_kb=args.hwm, rps=args.rps, count_detail=args.count_detail,
+               rss2_kb=args.rss2, hwm_kb=args.hwm, rps=args.rps, count_detail=count_detail,
                bytes_per_pair=(args.rss2 - args.rss0) * 1024 / pairs if pairs else float("nan"),
                marginal_bytes_per_pair=(args.rss2 - args.rss1) * 1024 / args.pairs_b if args.pairs_b else float("nan"))
     print(json.dumps(rec))
     print(f"  dedup memory: {rec['bytes_per_pair']:.1f} bytes/pair over {pairs:,} pairs "
           f"(second half alone {rec['marginal_bytes_per_pair']:.1f}); RSS {args.rss0 / 1024:.1f} -> "
           f"{args.rss1 / 1024:.1f} -> {args.rss2 / 1024:.1f} MiB, peak {args.hwm / 1024:.1f} MiB", file=sys.stderr)
+
+
+def first_line(path, prefix, sep=":"):
+    """The value of the first line of PATH starting with PREFIX ("" if none)."""
+    try:
+        with open(path) as f:
+            for line in f:
+                if line.startswith(prefix):
+                    return line.split(sep, 1)[1].strip()
+    except OSError:
+        pass
+    return ""
+
+
+def cmd_meta(args):
+    """Writes META: the machine (CPUs, kernel, memory, OS, load) and the
+    run's settings, as the report states them."""
+    mem_kb = first_line("/proc/meminfo", "MemTotal").split()
+    with open("/proc/loadavg") as f:
+        loadavg_end = " ".join(f.read().split()[:3])
+    meta = dict(
+        date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), commit=args.commit,
+        nproc=len(os.sched_getaffinity(0)), cpu=first_line("/proc/cpuinfo", "model name"),
+        kernel=platform.release(), mem=f"{int(mem_kb[0]) / 1048576:.0f} GiB" if mem_kb else "?",
+        os=first_line("/etc/os-release", "PRETTY_NAME=", "=").strip('"'), pg=args.pg, wrk=args.wrk,
+        threads=args.threads, conns=args.conns, flood_conns=args.flood_conns, duration=args.duration,
+        rounds=args.rounds, pages=args.pages, dedup_pairs=args.dedup_pairs, probe_rate=args.probe_rate,
+        probe_burst=args.probe_burst, loadavg=args.loadavg_start, loadavg_end=loadavg_end,
+        oxi_paths=args.oxi_paths)
+    with open(args.out, "w") as f:
+        json.dump(meta, f)
 
 
 # ---------------------------------------------------------------- report
@@ -490,7 +557,7 @@ def cmd_report(args):
         "",
         "`bench/run.sh` prints every run's numbers as it goes and keeps the raw data in "
         "`target/bench/` (`results.jsonl`, `meta.json`); "
-        "`python3 bench/bench.py report target/bench/results.jsonl target/bench/meta.json BENCHMARKS.md` "
+        "`python3 scripts/footfall_helper.py report target/bench/results.jsonl target/bench/meta.json BENCHMARKS.md` "
         "rebuilds this file from them.",
         "",
     ]
@@ -521,7 +588,8 @@ def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="cmd", required=True)
     s = sub.add_parser("ports"); s.add_argument("n", type=int); s.set_defaults(f=cmd_ports)
-    s = sub.add_parser("wait"); s.add_argument("url"); s.add_argument("seconds", type=float); s.set_defaults(f=cmd_wait)
+    s = sub.add_parser("seed-history"); s.add_argument("db"); s.set_defaults(f=cmd_seed_history)
+    s = sub.add_parser("count"); s.add_argument("path"); s.add_argument("file"); s.set_defaults(f=cmd_count)
     s = sub.add_parser("warmup"); s.add_argument("base"); s.add_argument("pages", type=int)
     s.add_argument("--seconds", type=float, default=120); s.set_defaults(f=cmd_warmup)
     s = sub.add_parser("sum"); s.add_argument("base"); s.set_defaults(f=cmd_sum)
@@ -550,8 +618,15 @@ def main():
     s = sub.add_parser("dedup")
     for a in ("--max-visitors", "--pages", "--warm-pairs", "--pairs-a", "--pairs-b", "--rss0", "--rss1", "--rss2", "--hwm"):
         s.add_argument(a, type=int, required=True)
-    s.add_argument("--rps", type=float, required=True); s.add_argument("--count-detail", required=True)
+    s.add_argument("--rps", type=float, required=True); s.add_argument("--results", required=True)
     s.set_defaults(f=cmd_dedup)
+    s = sub.add_parser("meta"); s.add_argument("out")
+    for a in ("--commit", "--pg", "--wrk", "--loadavg-start"):
+        s.add_argument(a, required=True)
+    for a in ("--threads", "--conns", "--flood-conns", "--duration", "--rounds", "--pages", "--dedup-pairs",
+              "--probe-rate", "--probe-burst", "--oxi-paths"):
+        s.add_argument(a, type=int, required=True)
+    s.set_defaults(f=cmd_meta)
     s = sub.add_parser("report"); s.add_argument("results"); s.add_argument("meta"); s.add_argument("out")
     s.set_defaults(f=cmd_report)
     args = p.parse_args()

@@ -9,6 +9,9 @@
 --   THREADS wrk's -t, to lay out the address blocks
 
 USER_AGENT = "footfall-bench/1"
+-- BENCH_PATH_PREFIX=/s/default measures the site-prefixed routes (the same
+-- pages of the default site); empty means the unprefixed ones.
+PREFIX = os.getenv("BENCH_PATH_PREFIX") or ""
 -- The one visitor of the repeat shape; outside every generated range below.
 REPEAT_IP = "198.51.100.7"
 

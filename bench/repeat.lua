@@ -3,6 +3,6 @@
 dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "common.lua")
 
 wrk.method = "GET"
-wrk.path = "/call/repeat"
+wrk.path = PREFIX .. "/call/repeat"
 wrk.headers["X-Forwarded-For"] = REPEAT_IP
 wrk.headers["User-Agent"] = USER_AGENT

@@ -26,6 +26,8 @@
 #   BENCH_PAGES=1000         known pages for new visitors
 #   BENCH_DEDUP_PAIRS=2000000  pairs pushed for the dedup memory measurement
 #   BENCH_SHAPES="repeat new mixed newpages dedup"   which parts to run
+#   BENCH_PATH_PREFIX=       /s/default: drive the repeat and new-visitor
+#                            shapes through the site-prefixed routes
 #   BENCH_OXITRAFFIC=auto    auto (measure it when BENCH_OXITRAFFIC_BIN is
 #                            set and executable) | 0 (skip) | 1 (require)
 #   BENCH_OXITRAFFIC_BIN     path of an OxiTraffic 0.1.3 binary (no default;

@@ -12,14 +12,16 @@ use hyper::header::HeaderValue;
 use jiff::Timestamp;
 use tokio::net::TcpListener;
 
+use crate::availability::Availability;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, SiteConfig, StoreConfig};
 use crate::count::probe::Prober;
 use crate::count::recorder::{Recorder, RecorderHandle};
 use crate::count::registry::Registry;
 use crate::count::visitors::Visitors;
+use crate::count::{Counter, Site};
 use crate::read::Reads;
-use crate::state::{AppState, Availability, Site};
+use crate::state::AppState;
 use crate::store::{PostgresStore, SqliteStore, Store, StoreError};
 
 /// In-flight requests get this long after a shutdown signal...
@@ -80,8 +82,11 @@ impl App {
             image_cache_control: HeaderValue::from_str(&format!("private, max-age={}", config.cache_max_age_seconds))
                 .unwrap_or_else(|_| HeaderValue::from_static("private")),
             reads: Reads::new(Arc::clone(&store), Arc::clone(&availability)),
+            counter: Counter {
+                availability: Arc::clone(&availability),
+                recorder,
+            },
             availability,
-            recorder,
             clock,
             config,
         });

@@ -7,7 +7,8 @@
 //! - `app`: builds the shared state, prepares the store, serves, flushes.
 //! - `server`: the hyper accept loop, connection limits, graceful drain.
 //! - `telemetry`: the log subscriber (injectable writer) and error chains.
-//! - `state`: `AppState`, built once; the store's availability.
+//! - `state`: `AppState`, built once, with its sites.
+//! - `availability`: whether the store is ready and working; outage logs.
 //! - `clock`: the only reader of the system time.
 //! - `config`: `config.yaml` + `FOOTFALL_*` environment → typed `Config`;
 //!   the raw schema with its defaults and validation (`raw`), the environment
@@ -34,6 +35,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod app;
+mod availability;
 pub mod cli;
 pub mod clock;
 pub mod config;

@@ -20,15 +20,36 @@ pub(crate) mod registry;
 pub(crate) mod visitors;
 
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use jiff::Timestamp;
 
 use self::path::PagePath;
 use self::recorder::RecordError;
+use self::recorder::Recorder;
 use self::registry::RegisterError;
+use self::registry::Registry;
 use self::visitors::Admission;
-use crate::state::{AppState, Site, Unavailable};
+use self::visitors::Visitors;
+use crate::availability::{Availability, Unavailable};
+use crate::config::SiteConfig;
 use crate::store::{Hit, PathId};
+
+/// One counted site at run time: its pages and its visitors, in its zone.
+/// Pages of different sites never share a registry entry or a visitor set,
+/// so one visitor counts once on each site's `/`.
+pub struct Site {
+    pub config: SiteConfig,
+    pub registry: Registry,
+    pub visitors: Visitors,
+}
+
+/// What counting needs besides the site: whether the store is ready, and
+/// the group commit.
+pub struct Counter {
+    pub availability: Arc<Availability>,
+    pub recorder: Recorder,
+}
 
 /// Why a hit could not be counted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -51,13 +72,13 @@ pub enum CountError {
 /// A [`CountError`]; the visitor is then not remembered, so a retry counts,
 /// unless the hit may have been stored after all.
 pub async fn count_hit(
-    state: &AppState,
+    counter: &Counter,
     site: &Site,
     path: &PagePath,
     client: IpAddr,
     now: Timestamp,
 ) -> Result<PathId, CountError> {
-    state.availability.check_ready()?;
+    counter.availability.check_ready()?;
     let id = site.registry.resolve(path).await?;
     if let Admission::New(key) = site.visitors.admit(now, client, path) {
         let hit = Hit {
@@ -65,7 +86,7 @@ pub async fn count_hit(
             at: now,
             day: site.config.zone.day_of(now),
         };
-        if let Err(error) = state.recorder.record(hit).await {
+        if let Err(error) = counter.recorder.record(hit).await {
             // Only a hit certainly not stored may count again on a retry.
             if error == RecordError::NotCommitted {
                 site.visitors.forget(key);

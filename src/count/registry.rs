@@ -11,9 +11,9 @@ use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 use tokio::sync::OnceCell;
 
+use crate::availability::Unavailable;
 use crate::count::path::PagePath;
 use crate::count::probe::{ProbeError, Prober, RootCheck, Verdict};
-use crate::state::Unavailable;
 use crate::store::{PathId, SiteId, Store, StoreError};
 use crate::sync::{lock, read, write};
 

@@ -37,7 +37,14 @@ pub async fn call<B>(
 ) -> Result<HttpResponse, HttpError> {
     let path = PagePath::parse(tail)?;
     if request.method() != Method::HEAD {
-        count_hit(state, at.site, &path, client_of(state, request, peer), state.now()).await?;
+        count_hit(
+            &state.counter,
+            at.site,
+            &path,
+            client_of(state, request, peer),
+            state.now(),
+        )
+        .await?;
     }
     let image = &state.config.response;
     Ok(response::image(
@@ -60,7 +67,16 @@ pub async fn badge<B>(
         state.availability.check_ready()?;
         at.site.registry.id_of(&path)
     } else {
-        Some(count_hit(state, at.site, &path, client_of(state, request, peer), state.now()).await?)
+        Some(
+            count_hit(
+                &state.counter,
+                at.site,
+                &path,
+                client_of(state, request, peer),
+                state.now(),
+            )
+            .await?,
+        )
     };
     let total = match id {
         Some(id) => state.reads.summary(id).await?.total,

@@ -10,6 +10,7 @@ use hyper::header::{HeaderValue, ALLOW, RETRY_AFTER};
 use hyper::StatusCode;
 
 use super::response::{self, HttpResponse};
+use crate::availability::Unavailable;
 use crate::count::path::PathError;
 use crate::count::probe::ProbeError;
 use crate::count::registry::RegisterError;
@@ -17,7 +18,6 @@ use crate::count::CountError;
 use crate::markup::escape_xml;
 use crate::read::chart::ChartError;
 use crate::read::query::QueryError;
-use crate::state::Unavailable;
 
 #[derive(Debug, thiserror::Error)]
 pub enum HttpError {

@@ -36,8 +36,9 @@ use hyper::{Method, Request};
 use self::error::{ErrorFormat, HttpError};
 use self::response::HttpResponse;
 use crate::count::path::PagePath;
+use crate::count::Site;
 use crate::read::query::{parse, Accepts, ReadParams};
-use crate::state::{AppState, Site};
+use crate::state::AppState;
 use crate::store::PathId;
 
 /// The site a request is about, and the prefix its links keep: `""` for

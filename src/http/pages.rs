@@ -13,11 +13,12 @@ use super::response::{html, HttpResponse};
 use super::{page_query, SiteRoute, PLOT_PARAMS};
 use crate::config::DEFAULT_SLUG;
 use crate::count::path::PagePath;
+use crate::count::Site;
 use crate::markup::escape_xml;
 use crate::read::format::format_count;
 use crate::read::query::DayRange;
 use crate::read::series::{daily_series, page_counts};
-use crate::state::{AppState, Site};
+use crate::state::AppState;
 
 /// The range links on a chart page: (label, query).
 const RANGES: [(&str, &str); 4] = [

@@ -24,7 +24,7 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 
-use crate::state::{Availability, Unavailable};
+use crate::availability::{Availability, Unavailable};
 use crate::store::{PathCount, PathId, SiteId, SlotCount, Store, StoreError, StoreFuture, Summary};
 use crate::zone::DayNumber;
 

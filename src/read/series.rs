@@ -8,7 +8,8 @@ use super::buckets::fill_days;
 use super::chart::{render_history_svg, ChartError, DayCount};
 use super::query::DayRange;
 use super::Reads;
-use crate::state::{Site, Unavailable};
+use crate::availability::Unavailable;
+use crate::count::Site;
 use crate::store::{PathCount, PathId};
 use crate::zone::{date_of_day, day_bounds, day_number, DayNumber};
 

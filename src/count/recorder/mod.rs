@@ -29,7 +29,7 @@ use tokio::sync::{mpsc, oneshot, Notify};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use crate::state::Availability;
+use crate::availability::Availability;
 use crate::store::{within, Batch, BatchId, Committed, Hit, Store};
 
 /// Hits waiting for the writer at most; beyond it requests wait their turn.

@@ -1,0 +1,171 @@
+//! Whether the store can be used: prepared (migrated, known pages loaded)
+//! and working. Writes decide readiness; each outage is logged once when it
+//! starts, with its whole cause, and once when it ends.
+//!
+//! Shared by the write path, the read path and `/readyz`; knows nothing of
+//! HTTP. Never holds a secret or a client address (causes are store errors).
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+
+use crate::store::StoreError;
+use crate::sync::lock;
+
+/// Whether the store is prepared (migrated, known paths loaded) and working.
+/// Writes decide readiness: a store that answers reads but cannot commit
+/// is not ready. Each outage (of writes, of reads) is logged once when it
+/// starts, with its cause, and once when it ends — not once per request.
+pub struct Availability {
+    ready: AtomicBool,
+    writes: Outage,
+    reads: Outage,
+}
+
+impl Default for Availability {
+    fn default() -> Self {
+        Self {
+            ready: AtomicBool::new(false),
+            writes: Outage::new("writes to the store"),
+            reads: Outage::new("reads from the store"),
+        }
+    }
+}
+
+/// Why the store cannot be used right now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Unavailable {
+    #[error("starting up; try again shortly")]
+    NotReady,
+    #[error("the store is unavailable; try again shortly")]
+    StoreDown,
+}
+
+impl Availability {
+    pub fn is_ready(&self) -> bool {
+        self.ready.load(Ordering::Acquire)
+    }
+
+    pub fn set_ready(&self) {
+        self.ready.store(true, Ordering::Release);
+    }
+
+    /// # Errors
+    /// [`Unavailable::NotReady`] until the store is prepared.
+    pub fn check_ready(&self) -> Result<(), Unavailable> {
+        if self.is_ready() {
+            Ok(())
+        } else {
+            Err(Unavailable::NotReady)
+        }
+    }
+
+    /// Passes the result of a write (a batch, a migration) through the
+    /// write outage log.
+    ///
+    /// # Errors
+    /// The given error.
+    pub fn observe<T>(&self, result: Result<T, StoreError>) -> Result<T, StoreError> {
+        self.writes.observe(result)
+    }
+
+    /// Passes the result of a read through the read outage log; reads never
+    /// end a write outage.
+    ///
+    /// # Errors
+    /// The given error.
+    pub fn observe_read<T>(&self, result: Result<T, StoreError>) -> Result<T, StoreError> {
+        self.reads.observe(result)
+    }
+
+    /// The cause of the current write outage, if writes are failing.
+    pub fn write_outage(&self) -> Option<String> {
+        self.writes.cause()
+    }
+
+    /// The cause of the current read outage, if reads are failing.
+    pub fn read_outage(&self) -> Option<String> {
+        self.reads.cause()
+    }
+}
+
+/// One kind of store use that can be failing, with the cause of its first
+/// failure (the whole error chain; never a secret or a client address).
+struct Outage {
+    what: &'static str,
+    cause: Mutex<Option<String>>,
+}
+
+impl Outage {
+    fn new(what: &'static str) -> Self {
+        Self {
+            what,
+            cause: Mutex::new(None),
+        }
+    }
+
+    fn cause(&self) -> Option<String> {
+        lock(&self.cause).clone()
+    }
+
+    fn observe<T>(&self, result: Result<T, StoreError>) -> Result<T, StoreError> {
+        let mut cause = lock(&self.cause);
+        match (&result, cause.is_some()) {
+            (Ok(_), true) => {
+                *cause = None;
+                tracing::info!("{} work again", self.what);
+            }
+            (Err(error), false) => {
+                let text = crate::telemetry::chain(error);
+                tracing::error!(
+                    error = %text,
+                    "{} fail; requests that need them get 503 until they work again",
+                    self.what
+                );
+                *cause = Some(text);
+            }
+            _ => {}
+        }
+        drop(cause);
+        result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_outage_is_a_state_change_not_a_stream_of_events() {
+        let health = Availability::default();
+        let failure = |cause: &str| Err::<(), _>(StoreError::Task(cause.into()));
+        assert!(health.observe(failure("down")).is_err());
+        assert_eq!(
+            health.write_outage().as_deref(),
+            Some("a storage task failed: down"),
+            "the first failure starts the outage, with its cause"
+        );
+        // Further failures change nothing, so nothing more is logged.
+        assert!(health.observe(failure("other")).is_err());
+        assert_eq!(health.write_outage().as_deref(), Some("a storage task failed: down"));
+        assert_eq!(health.observe(Ok(7)).ok(), Some(7));
+        assert_eq!(health.write_outage(), None, "a success ends it");
+    }
+
+    #[test]
+    fn working_reads_do_not_end_a_write_outage() {
+        let health = Availability::default();
+        let _ = health.observe(Err::<(), _>(StoreError::Task("disk full".into())));
+        assert_eq!(health.observe_read(Ok(1)).ok(), Some(1));
+        assert!(health.write_outage().is_some(), "reads work, writes still fail");
+        let _ = health.observe_read(Err::<(), _>(StoreError::Task("gone".into())));
+        assert!(health.read_outage().is_some());
+    }
+
+    #[test]
+    fn readiness_starts_false() {
+        let availability = Availability::default();
+        assert_eq!(availability.check_ready(), Err(Unavailable::NotReady));
+        availability.set_ready();
+        assert_eq!(availability.check_ready(), Ok(()));
+    }
+}

@@ -114,10 +114,19 @@ pub struct ProbeLimits {
 
 #[derive(Debug, Clone, Copy)]
 pub struct ConnectionLimits {
+    /// Open connections at once. At the cap, the connection that has waited
+    /// longest for a request head is closed to make room.
     pub max_connections: usize,
+    /// Open connections from one peer address (IPv6: one /64) at once; more
+    /// are closed at once. `trusted_proxies` are exempt.
+    pub max_connections_per_address: usize,
     /// Time to send a request head, counted from the connection's start or
     /// the end of the previous response: also the idle keep-alive timeout.
     pub header_read_timeout: Duration,
+    /// The same, once open connections reach three quarters of
+    /// `max_connections` (until back down to half); never longer than
+    /// `header_read_timeout`.
+    pub header_read_timeout_under_load: Duration,
 }
 
 #[derive(Deserialize)]
@@ -154,6 +163,10 @@ struct RawConfig {
     max_connections: usize,
     #[serde(default = "default_header_read_timeout")]
     header_read_timeout_seconds: u64,
+    #[serde(default = "default_max_connections_per_address")]
+    max_connections_per_address: usize,
+    #[serde(default = "default_header_read_timeout_under_load")]
+    header_read_timeout_under_load_seconds: u64,
 }
 
 #[derive(Deserialize)]
@@ -208,6 +221,16 @@ fn default_max_connections() -> usize {
 }
 fn default_header_read_timeout() -> u64 {
     10
+}
+// Far more than a browser opens (6) or a small office behind one NAT needs,
+// and few enough that one slow client cannot hold the server.
+fn default_max_connections_per_address() -> usize {
+    64
+}
+// A real client sends its head in one packet; under load, waiting longer only
+// helps slow clients hold connections.
+fn default_header_read_timeout_under_load() -> u64 {
+    2
 }
 
 /// A configuration problem; its `Display` is the one line printed before exit 2.
@@ -430,6 +453,11 @@ impl RawConfig {
             ("probe_concurrency", self.probe_concurrency as u64),
             ("max_connections", self.max_connections as u64),
             ("header_read_timeout_seconds", self.header_read_timeout_seconds),
+            ("max_connections_per_address", self.max_connections_per_address as u64),
+            (
+                "header_read_timeout_under_load_seconds",
+                self.header_read_timeout_under_load_seconds,
+            ),
         ] {
             if value == 0 {
                 return Err(src.error(key, "must be at least 1"));
@@ -457,7 +485,9 @@ impl RawConfig {
             },
             connections: ConnectionLimits {
                 max_connections: self.max_connections,
+                max_connections_per_address: self.max_connections_per_address,
                 header_read_timeout: Duration::from_secs(self.header_read_timeout_seconds),
+                header_read_timeout_under_load: Duration::from_secs(self.header_read_timeout_under_load_seconds),
             },
         })
     }

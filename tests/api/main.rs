@@ -9,4 +9,5 @@ mod call;
 mod lifecycle;
 mod probing;
 mod read;
+mod slowloris;
 mod store;

@@ -1,0 +1,437 @@
+//! Which connections are let in, and which are told to go: the bookkeeping
+//! behind Footfall's defence against slow clients (slowloris).
+//!
+//! - One untrusted peer address (IPv6: its /64, which one host usually has
+//!   whole) holds at most `max_connections_per_address` connections; more are
+//!   refused. Trusted proxies are exempt: each carries many visitors.
+//! - At `max_connections`, the connection that has waited longest for a
+//!   request head is told to close to make room; only when every connection is
+//!   in the middle of a request is the newcomer refused. Accepting never stops,
+//!   so a visitor never waits in the kernel's backlog behind slow clients.
+//! - From three quarters of `max_connections` until back down to half, the
+//!   head deadline is `header_read_timeout_under_load`, and connections already
+//!   waiting are woken to apply it.
+//! - On shutdown, every connection between requests is told to close.
+//!
+//! Pure bookkeeping under one short lock: no sockets, no timers, no logging.
+//! Peer addresses live in RAM only, as map keys, and only while that address
+//! has a connection open, so the map never outgrows `max_connections`. The key
+//! type has no `Debug`, so an address cannot reach a log line from here.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::futures::Notified;
+use tokio::sync::Notify;
+use tokio::time::Instant;
+
+use crate::config::ConnectionLimits;
+use crate::sync::lock;
+
+/// What the per-address cap counts: an IPv4 address, or an IPv6 /64.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+enum AddressKey {
+    V4(u32),
+    V6(u64),
+}
+
+impl AddressKey {
+    fn of(peer: IpAddr) -> Self {
+        // An IPv4 client on a dual-stack socket arrives as ::ffff:a.b.c.d.
+        match peer.to_canonical() {
+            IpAddr::V4(ip) => Self::V4(ip.into()),
+            IpAddr::V6(ip) => Self::V6((u128::from(ip) >> 64) as u64),
+        }
+    }
+}
+
+/// Why a connection was not let in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Refused {
+    /// Its address already holds `max_connections_per_address`.
+    AddressFull,
+    /// `max_connections` are open and every one is answering a request.
+    Full,
+    /// The server is shutting down.
+    Closing,
+}
+
+/// Where a connection stands, as its task needs to know.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Status {
+    /// Between requests, and told to go or past its head deadline.
+    Close,
+    /// Waiting for a request head until the deadline.
+    AwaitingHead(Instant),
+    /// Answering a request: no deadline here (the shutdown drain has one).
+    InRequest,
+}
+
+pub(super) struct Gate {
+    per_address: usize,
+    max: usize,
+    high_water: usize,
+    low_water: usize,
+    head_timeout: Duration,
+    head_timeout_under_load: Duration,
+    /// Mirrors `Inner::under_load`, so deadlines are read without the lock.
+    under_load: AtomicBool,
+    inner: Mutex<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    open: usize,
+    per_address: HashMap<AddressKey, usize>,
+    /// Connections waiting for a request head, by the turn they started
+    /// waiting: the first has waited longest.
+    waiting: BTreeMap<u64, Arc<Slot>>,
+    next_turn: u64,
+    under_load: bool,
+    closing: bool,
+}
+
+/// What the gate and one connection's task share.
+struct Slot {
+    address: Option<AddressKey>,
+    /// Close at the next moment between requests (shed, or shutting down).
+    close: AtomicBool,
+    /// Its place is given back; early when it is shed, so the newcomer that
+    /// shed it does not count twice.
+    released: AtomicBool,
+    /// Wakes the task to look at its deadline and `close` again.
+    wake: Notify,
+}
+
+/// One admitted connection's place. Dropping it gives the place back.
+pub(super) struct Ticket {
+    gate: Arc<Gate>,
+    slot: Arc<Slot>,
+    phase: Mutex<Phase>,
+}
+
+#[derive(Clone, Copy)]
+enum Phase {
+    Waiting { turn: u64, since: Instant },
+    InRequest,
+}
+
+impl Gate {
+    pub(super) fn new(limits: &ConnectionLimits) -> Self {
+        let max = limits.max_connections.max(1);
+        Self {
+            per_address: limits.max_connections_per_address,
+            max,
+            high_water: (max * 3).div_ceil(4),
+            low_water: max / 2,
+            head_timeout: limits.header_read_timeout,
+            // Never longer than the normal deadline, whatever was configured.
+            head_timeout_under_load: limits.header_read_timeout_under_load.min(limits.header_read_timeout),
+            under_load: AtomicBool::new(false),
+            inner: Mutex::new(Inner::default()),
+        }
+    }
+
+    /// Lets a connection from `peer` in, or says why not. May tell the
+    /// connection that has waited longest for a head to close.
+    pub(super) fn admit(self: &Arc<Self>, peer: IpAddr, trusted: bool, now: Instant) -> Result<Ticket, Refused> {
+        let address = (!trusted).then(|| AddressKey::of(peer));
+        let mut inner = lock(&self.inner);
+        if inner.closing {
+            return Err(Refused::Closing);
+        }
+        if let Some(key) = address {
+            if inner.per_address.get(&key).is_some_and(|&n| n >= self.per_address) {
+                return Err(Refused::AddressFull);
+            }
+        }
+        if inner.open >= self.max {
+            let Some((_, victim)) = inner.waiting.pop_first() else {
+                return Err(Refused::Full);
+            };
+            victim.close.store(true, Ordering::Relaxed);
+            self.release(&mut inner, &victim);
+            victim.wake.notify_one();
+        }
+        inner.open += 1;
+        if let Some(key) = address {
+            *inner.per_address.entry(key).or_insert(0) += 1;
+        }
+        if !inner.under_load && inner.open >= self.high_water {
+            inner.under_load = true;
+            self.under_load.store(true, Ordering::Relaxed);
+            for waiting in inner.waiting.values() {
+                waiting.wake.notify_one();
+            }
+        }
+        let slot = Arc::new(Slot {
+            address,
+            close: AtomicBool::new(false),
+            released: AtomicBool::new(false),
+            wake: Notify::new(),
+        });
+        let turn = inner.enqueue(&slot);
+        drop(inner);
+        Ok(Ticket {
+            gate: Arc::clone(self),
+            slot,
+            phase: Mutex::new(Phase::Waiting { turn, since: now }),
+        })
+    }
+
+    /// Tells every connection between requests to close now, and any other
+    /// as soon as its request is answered; refuses newcomers from now on.
+    pub(super) fn shut_down(&self) {
+        let mut inner = lock(&self.inner);
+        inner.closing = true;
+        for (_, slot) in std::mem::take(&mut inner.waiting) {
+            slot.close.store(true, Ordering::Relaxed);
+            slot.wake.notify_one();
+        }
+    }
+
+    /// Whether head deadlines are the short ones now.
+    pub(super) fn under_load(&self) -> bool {
+        self.under_load.load(Ordering::Relaxed)
+    }
+
+    fn head_timeout(&self) -> Duration {
+        if self.under_load() {
+            self.head_timeout_under_load
+        } else {
+            self.head_timeout
+        }
+    }
+
+    fn release(&self, inner: &mut Inner, slot: &Slot) {
+        if slot.released.swap(true, Ordering::Relaxed) {
+            return;
+        }
+        inner.open -= 1;
+        if let Some(key) = slot.address {
+            if let Some(n) = inner.per_address.get_mut(&key) {
+                *n -= 1;
+                if *n == 0 {
+                    inner.per_address.remove(&key);
+                }
+            }
+        }
+        if inner.under_load && inner.open <= self.low_water {
+            inner.under_load = false;
+            self.under_load.store(false, Ordering::Relaxed);
+        }
+    }
+
+    #[cfg(test)]
+    fn addresses_held(&self) -> usize {
+        lock(&self.inner).per_address.len()
+    }
+}
+
+impl Inner {
+    /// Puts a connection at the back of the waiting line; its turn.
+    fn enqueue(&mut self, slot: &Arc<Slot>) -> u64 {
+        let turn = self.next_turn;
+        self.next_turn += 1;
+        if self.closing {
+            slot.close.store(true, Ordering::Relaxed);
+            slot.wake.notify_one();
+        } else {
+            self.waiting.insert(turn, Arc::clone(slot));
+        }
+        turn
+    }
+}
+
+impl Ticket {
+    /// Marks the connection as answering a request (hyper has read a whole
+    /// head) until the returned guard is dropped.
+    pub(super) fn begin_request(self: &Arc<Self>) -> RequestGuard {
+        let mut phase = lock(&self.phase);
+        if let Phase::Waiting { turn, .. } = *phase {
+            lock(&self.gate.inner).waiting.remove(&turn);
+        }
+        *phase = Phase::InRequest;
+        RequestGuard(Arc::clone(self))
+    }
+
+    pub(super) fn status(&self, now: Instant) -> Status {
+        match *lock(&self.phase) {
+            Phase::InRequest => Status::InRequest,
+            Phase::Waiting { since, .. } => {
+                let deadline = since + self.gate.head_timeout();
+                if self.slot.close.load(Ordering::Relaxed) || now >= deadline {
+                    Status::Close
+                } else {
+                    Status::AwaitingHead(deadline)
+                }
+            }
+        }
+    }
+
+    /// Resolves when the status may have changed without the connection
+    /// itself doing anything (shed, load, shutdown, a request finished).
+    pub(super) fn woken(&self) -> Notified<'_> {
+        self.slot.wake.notified()
+    }
+
+    fn end_request(&self, now: Instant) {
+        let mut phase = lock(&self.phase);
+        if let Phase::InRequest = *phase {
+            let turn = lock(&self.gate.inner).enqueue(&self.slot);
+            *phase = Phase::Waiting { turn, since: now };
+            // The task armed no deadline while answering: let it arm one.
+            self.slot.wake.notify_one();
+        }
+    }
+}
+
+impl Drop for Ticket {
+    fn drop(&mut self) {
+        let phase = *lock(&self.phase);
+        let mut inner = lock(&self.gate.inner);
+        if let Phase::Waiting { turn, .. } = phase {
+            inner.waiting.remove(&turn);
+        }
+        self.gate.release(&mut inner, &self.slot);
+    }
+}
+
+/// Held while a request is answered; the connection waits for its next head
+/// from the moment this is dropped.
+pub(super) struct RequestGuard(Arc<Ticket>);
+
+impl Drop for RequestGuard {
+    fn drop(&mut self) {
+        self.0.end_request(Instant::now());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn gate(max: usize, per_address: usize) -> Arc<Gate> {
+        Arc::new(Gate::new(&ConnectionLimits {
+            max_connections: max,
+            max_connections_per_address: per_address,
+            header_read_timeout: Duration::from_secs(10),
+            header_read_timeout_under_load: Duration::from_secs(1),
+        }))
+    }
+
+    fn ip(text: &str) -> IpAddr {
+        text.parse().unwrap()
+    }
+
+    fn admit(gate: &Arc<Gate>, peer: &str) -> Result<Arc<Ticket>, Refused> {
+        gate.admit(ip(peer), false, Instant::now()).map(Arc::new)
+    }
+
+    fn closing(ticket: &Ticket) -> bool {
+        ticket.status(Instant::now()) == Status::Close
+    }
+
+    #[test]
+    fn an_untrusted_address_gets_its_cap_and_a_trusted_one_more() {
+        let gate = gate(100, 2);
+        let first = admit(&gate, "192.0.2.1").unwrap();
+        let _second = admit(&gate, "192.0.2.1").unwrap();
+        assert_eq!(admit(&gate, "192.0.2.1").err(), Some(Refused::AddressFull));
+        assert!(admit(&gate, "192.0.2.2").is_ok(), "another address has its own cap");
+        for _ in 0..5 {
+            assert!(gate.admit(ip("10.0.0.1"), true, Instant::now()).is_ok());
+        }
+        drop(first);
+        assert!(admit(&gate, "192.0.2.1").is_ok(), "a closed connection frees its place");
+    }
+
+    #[test]
+    fn ipv6_addresses_share_a_cap_per_64_and_mapped_ipv4_is_ipv4() {
+        let gate = gate(100, 1);
+        let _a = admit(&gate, "2001:db8::1").unwrap();
+        assert_eq!(admit(&gate, "2001:db8::ffff:2").err(), Some(Refused::AddressFull));
+        assert!(admit(&gate, "2001:db8:0:1::1").is_ok(), "another /64");
+        let _b = admit(&gate, "192.0.2.1").unwrap();
+        assert_eq!(admit(&gate, "::ffff:192.0.2.1").err(), Some(Refused::AddressFull));
+    }
+
+    #[test]
+    fn the_address_map_forgets_an_address_with_its_last_connection() {
+        let gate = gate(100, 4);
+        let tickets: Vec<_> = (1..=3)
+            .map(|i| admit(&gate, &format!("192.0.2.{i}")).unwrap())
+            .collect();
+        let _trusted = gate.admit(ip("10.0.0.1"), true, Instant::now()).unwrap();
+        assert_eq!(gate.addresses_held(), 3, "trusted proxies are not counted");
+        drop(tickets);
+        assert_eq!(gate.addresses_held(), 0);
+    }
+
+    #[test]
+    fn at_the_cap_the_connection_waiting_longest_makes_room() {
+        let gate = gate(3, 10);
+        let (a, b, c) = (
+            admit(&gate, "192.0.2.1").unwrap(),
+            admit(&gate, "192.0.2.2").unwrap(),
+            admit(&gate, "192.0.2.3").unwrap(),
+        );
+        let _answering = a.begin_request();
+        let d = admit(&gate, "192.0.2.4").unwrap();
+        assert!(!closing(&a), "a connection answering a request is never shed");
+        assert!(closing(&b), "b has waited longest");
+        assert!(!closing(&c) && !closing(&d));
+        drop(b);
+        let (_c, _d) = (c.begin_request(), d.begin_request());
+        assert_eq!(admit(&gate, "192.0.2.5").err(), Some(Refused::Full), "nothing to shed");
+    }
+
+    #[test]
+    fn a_connection_back_between_requests_waits_at_the_back_of_the_line() {
+        let gate = gate(2, 10);
+        let a = admit(&gate, "192.0.2.1").unwrap();
+        let b = admit(&gate, "192.0.2.2").unwrap();
+        drop(a.begin_request());
+        let _c = admit(&gate, "192.0.2.3").unwrap();
+        assert!(closing(&b) && !closing(&a));
+    }
+
+    #[test]
+    fn under_load_the_head_deadline_shortens_until_half_the_connections_are_gone() {
+        let gate = gate(8, 10);
+        let since = Instant::now();
+        let mut tickets: Vec<_> = (0..5)
+            .map(|i| Arc::new(gate.admit(ip(&format!("192.0.2.{i}")), false, since).unwrap()))
+            .collect();
+        let normal = since + Duration::from_secs(10);
+        assert_eq!(tickets[0].status(since), Status::AwaitingHead(normal));
+        tickets.push(admit(&gate, "192.0.2.9").unwrap()); // 6 of 8: three quarters
+        assert_eq!(
+            tickets[0].status(since),
+            Status::AwaitingHead(since + Duration::from_secs(1))
+        );
+        assert_eq!(tickets[0].status(since + Duration::from_secs(2)), Status::Close);
+        tickets.truncate(5);
+        assert!(gate.under_load(), "still 5 of 8");
+        tickets.truncate(4);
+        assert!(!gate.under_load(), "back to half");
+        assert_eq!(tickets[0].status(since), Status::AwaitingHead(normal));
+    }
+
+    #[test]
+    fn shutting_down_closes_connections_between_requests_only() {
+        let gate = gate(10, 10);
+        let waiting = admit(&gate, "192.0.2.1").unwrap();
+        let answering = admit(&gate, "192.0.2.2").unwrap();
+        let request = answering.begin_request();
+        gate.shut_down();
+        assert!(closing(&waiting));
+        assert_eq!(answering.status(Instant::now()), Status::InRequest);
+        drop(request);
+        assert!(closing(&answering), "closed once its answer is out");
+        assert_eq!(admit(&gate, "192.0.2.3").err(), Some(Refused::Closing));
+    }
+}

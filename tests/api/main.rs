@@ -9,5 +9,6 @@ mod call;
 mod lifecycle;
 mod probing;
 mod read;
+mod shutdown;
 mod slowloris;
 mod store;

@@ -1,11 +1,12 @@
-//! One connection's life after the gate let it in: hyper serves it until it
-//! ends, and it is closed (hyper's connection dropped) whenever it sits
-//! between requests past its head deadline or the gate tells it to go.
+//! One connection's life in hyper, once `head` has its first head: hyper
+//! serves it until it ends, and it is closed (hyper's connection dropped)
+//! whenever it sits between requests past its head deadline or the gate
+//! tells it to go.
 //!
-//! This replaces hyper's `header_read_timeout`, which can neither shorten
-//! under load nor tell a half-sent head (which may be dropped at once on
-//! shutdown) from a request being answered (which may finish). Knows nothing
-//! of routes.
+//! With `head`, this replaces hyper's `header_read_timeout`, which can
+//! neither shorten under load nor tell a half-sent head (which may be dropped
+//! at once on shutdown) from a request being answered (which may finish).
+//! Knows nothing of routes.
 
 use std::convert::Infallible;
 use std::future::Future;

@@ -2,16 +2,20 @@
 //! decide whether to keep it, serves it with hyper, and on shutdown closes
 //! what is between requests at once and drains the rest within a time limit.
 //!
+//! - `address`: what the per-address cap counts (IPv6 by /64).
 //! - `gate`: per-address and global connection caps, shedding, the head
 //!   deadline under load, the shutdown signal (bookkeeping only).
-//! - `connection`: one connection's task and its head deadline.
+//! - `head`: a connection's first head, read before hyper allocates buffers.
+//! - `connection`: one connection's life in hyper, and its head deadline.
 //!
 //! Owns connection hygiene (head deadlines, which also bound idle keep-alive
 //! connections; head size; connection caps). Knows nothing about routes:
 //! every request goes to [`crate::http::route`]. Never logs a peer address.
 
+mod address;
 mod connection;
 mod gate;
+mod head;
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -39,6 +43,8 @@ const MAX_HEAD_BYTES: usize = 16 * 1024;
 /// default since 5.4).
 const ACCEPT_BACKLOG: i32 = 4096;
 
+const LOAD_WARNING_EVERY: Duration = Duration::from_secs(60);
+
 /// Serves `listener` until `shutdown` resolves. Then connections between
 /// requests (idle, or with a half-sent head) are closed at once, requests
 /// being answered get up to `drain` to finish, and what is left is dropped.
@@ -51,10 +57,12 @@ pub async fn serve(
 ) {
     let mut builder = http1::Builder::new();
     builder
-        // `connection` keeps the head deadline; hyper's could not shorten under load.
+        // `head` and `connection` keep the head deadline; hyper's could not
+        // shorten under load.
         .header_read_timeout(None)
         .max_buf_size(MAX_HEAD_BYTES)
         .keep_alive(true);
+    let builder = Arc::new(builder);
     // Listening again on a listening socket only changes its backlog (Linux;
     // nginx does the same on reload). The caller need not know.
     if let Err(error) = socket2::SockRef::from(&listener).listen(ACCEPT_BACKLOG) {
@@ -62,7 +70,7 @@ pub async fn serve(
     }
     let gate = Arc::new(Gate::new(&limits));
     let graceful = GracefulShutdown::new();
-    let mut was_under_load = false;
+    let mut load_warned = None;
     tokio::pin!(shutdown);
 
     loop {
@@ -83,7 +91,7 @@ pub async fn serve(
         // a client could forge it anyway.
         let trusted = state.config.trusted_proxies.trusts(peer.ip());
         let admitted = gate.admit(peer.ip(), trusted, Instant::now());
-        log_load_change(&gate, &limits, &mut was_under_load);
+        log_load(&gate, &limits, &mut load_warned);
         let Ok(ticket) = admitted else {
             // Dropping the stream closes it now: the client learns at once
             // instead of waiting in the backlog, and costs nothing more.
@@ -104,8 +112,16 @@ pub async fn serve(
                 }
             })
         };
-        let served = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
-        tokio::spawn(connection::run(served, ticket));
+        let (builder, watcher) = (Arc::clone(&builder), graceful.watcher());
+        tokio::spawn(async move {
+            let Some(io) = head::read_first(stream, &ticket, MAX_HEAD_BYTES).await else {
+                return;
+            };
+            // Boxed: hyper's connection state is allocated only now, so a task
+            // still waiting for its first head stays small.
+            let served = Box::pin(watcher.watch(builder.serve_connection(TokioIo::new(io), service)));
+            connection::run(served, ticket).await;
+        });
     }
 
     drop(listener);
@@ -118,20 +134,15 @@ pub async fn serve(
     }
 }
 
-/// One line when connections near the cap and head deadlines shorten, one
-/// when they are back to normal (seen at the next accept).
-fn log_load_change(gate: &Gate, limits: &ConnectionLimits, was_under_load: &mut bool) {
-    let under_load = gate.under_load();
-    if under_load == *was_under_load {
+/// A warning when connections near the cap and head deadlines shorten, at
+/// most one a minute: an attack can flip the state every few seconds.
+fn log_load(gate: &Gate, limits: &ConnectionLimits, last_warned: &mut Option<Instant>) {
+    if !gate.under_load() || last_warned.is_some_and(|at| at.elapsed() < LOAD_WARNING_EVERY) {
         return;
     }
-    *was_under_load = under_load;
-    if under_load {
-        tracing::warn!(
-            max_connections = limits.max_connections,
-            "connections near the cap: head deadlines shortened, the longest-waiting connections make room"
-        );
-    } else {
-        tracing::info!("connections back under half the cap: head deadlines normal again");
-    }
+    *last_warned = Some(Instant::now());
+    tracing::warn!(
+        max_connections = limits.max_connections,
+        "connections near the cap: head deadlines shortened, the longest-waiting connections make room"
+    );
 }

@@ -1,7 +1,9 @@
 //! Slow clients (slowloris) against the real server over real sockets: the
 //! per-address cap, room made at the global cap, the head deadline under
-//! load, and trusted proxies' exemption. On Linux all of 127/8 is local, so
-//! clients bind to 127.0.0.2 (the attacker) and 127.0.0.3 (a visitor).
+//! load, trusted proxies' exemption, and heads that arrive in pieces (the
+//! first is read before hyper gets the connection). On Linux all of 127/8 is
+//! local, so clients bind to 127.0.0.2 (the attacker) and 127.0.0.3 (a
+//! visitor).
 //! `scripts/slowloris.sh` runs the full 5,000-connection measurement.
 
 use std::net::{Ipv4Addr, SocketAddr};
@@ -259,6 +261,38 @@ async fn trusted_proxies_are_exempt_from_the_per_address_cap() {
         assert!(
             !closed_within(stream, Duration::from_millis(20)).await,
             "the proxy keeps all 10"
+        );
+    }
+}
+
+#[tokio::test]
+async fn heads_sent_in_pieces_are_answered_on_new_and_kept_alive_connections() {
+    let app = TestApp::spawn(Store::Sqlite).await;
+    let mut stream = connect_from(VISITOR, app.addr).await.expect("connect");
+    // The first head is read before hyper gets the connection, the second by
+    // hyper; bare line feeds end a head too.
+    for head in [
+        &b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"[..],
+        b"GET /healthz HTTP/1.1\nHost: x\n\n",
+    ] {
+        for piece in head.chunks(12) {
+            stream.write_all(piece).await.expect("write");
+            sleep(Duration::from_millis(100)).await;
+        }
+        let mut answer = Vec::new();
+        while !answer.ends_with(b"ok\n") {
+            let mut buf = [0u8; 512];
+            let n = timeout(Duration::from_secs(2), stream.read(&mut buf))
+                .await
+                .expect("an answer")
+                .expect("read");
+            assert!(n > 0, "closed before answering: {:?}", String::from_utf8_lossy(&answer));
+            answer.extend_from_slice(&buf[..n]);
+        }
+        assert!(
+            answer.starts_with(b"HTTP/1.1 200"),
+            "{:?}",
+            String::from_utf8_lossy(&answer)
         );
     }
 }

@@ -117,8 +117,8 @@ pub struct ConnectionLimits {
     /// Open connections at once. At the cap, the connection that has waited
     /// longest for a request head is closed to make room.
     pub max_connections: usize,
-    /// Open connections from one peer address (IPv6: one /64) at once; more
-    /// are closed at once. `trusted_proxies` are exempt.
+    /// Open connections from one peer address (IPv6: one /64); more are
+    /// closed as soon as they are accepted. `trusted_proxies` are exempt.
     pub max_connections_per_address: usize,
     /// Time to send a request head, counted from the connection's start or
     /// the end of the previous response: also the idle keep-alive timeout.

@@ -296,3 +296,13 @@ async fn heads_sent_in_pieces_are_answered_on_new_and_kept_alive_connections() {
         );
     }
 }
+
+#[test]
+fn the_connection_limits_must_be_at_least_one() {
+    let dir = tempfile::tempdir().expect("dir");
+    for key in ["max_connections_per_address", "header_read_timeout_under_load_seconds"] {
+        std::fs::write(dir.path().join("config.yaml"), format!("{key}: 0\n")).expect("write config");
+        let error = footfall::config::Config::load(dir.path(), Vec::new()).expect_err("0 is refused");
+        assert!(error.to_string().contains(key), "{error}");
+    }
+}

@@ -22,29 +22,51 @@ use tokio::time::{sleep_until, Instant};
 use super::gate::{RequestGuard, Status, Ticket};
 
 /// Drives `served` (hyper's connection) until it ends or must be closed.
+///
+/// Polled by hand rather than with `select!`: after each poll of hyper's
+/// connection the status is looked at again, so a request ending (a store in
+/// the gate) needs no wake-up, and the deadline timer is moved only when the
+/// deadline comes closer or the timer fires: not on every request.
 pub(super) async fn run(served: impl Future, ticket: Arc<Ticket>) {
+    let ticket: &Ticket = &ticket;
     tokio::pin!(served);
-    loop {
-        let deadline = match ticket.status(Instant::now()) {
-            Status::Close => return,
-            Status::AwaitingHead(deadline) => Some(deadline),
-            Status::InRequest => None,
-        };
-        tokio::select! {
-            biased;
-            // Errors are clients going away or sending garbage: not worth a log line.
-            _ = &mut served => return,
-            () = ticket.woken() => {}
-            () = sleep_until_some(deadline) => {}
+    let woken = ticket.woken();
+    tokio::pin!(woken);
+    woken.as_mut().enable();
+    let timer = sleep_until(Instant::now());
+    tokio::pin!(timer);
+    let mut armed = false;
+    std::future::poll_fn(|cx| loop {
+        // Errors are clients going away or sending garbage: not worth a log line.
+        if served.as_mut().poll(cx).is_ready() {
+            return Poll::Ready(());
         }
-    }
-}
-
-async fn sleep_until_some(deadline: Option<Instant>) {
-    match deadline {
-        Some(deadline) => sleep_until(deadline).await,
-        None => std::future::pending().await,
-    }
+        match ticket.status(Instant::now()) {
+            Status::Close => return Poll::Ready(()),
+            // The timer may fire meanwhile; it is looked at again once the
+            // connection waits for a head.
+            Status::InRequest => {}
+            Status::AwaitingHead(deadline) => {
+                if !armed || deadline < timer.deadline() {
+                    timer.as_mut().reset(deadline);
+                    armed = true;
+                }
+                if timer.as_mut().poll(cx).is_ready() {
+                    // Fired: past the deadline, or at an earlier one that has
+                    // since moved on. The status says which.
+                    armed = false;
+                    continue;
+                }
+            }
+        }
+        if woken.as_mut().poll(cx).is_ready() {
+            woken.set(ticket.woken());
+            woken.as_mut().enable();
+            continue;
+        }
+        return Poll::Pending;
+    })
+    .await;
 }
 
 /// A response body that keeps its connection counted as answering until

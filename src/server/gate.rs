@@ -18,9 +18,9 @@
 //! while that address has a connection open, so the map never outgrows
 //! `max_connections`.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -61,6 +61,8 @@ pub(super) struct Gate {
     low_water: usize,
     head_timeout: Duration,
     head_timeout_under_load: Duration,
+    /// What `Slot::waiting_since` counts from.
+    epoch: Instant,
     /// Mirrors `Inner::under_load`, so deadlines are read without the lock.
     under_load: AtomicBool,
     inner: Mutex<Inner>,
@@ -70,17 +72,25 @@ pub(super) struct Gate {
 struct Inner {
     open: usize,
     per_address: HashMap<AddressKey, usize>,
-    /// Connections waiting for a request head, by the turn they started
-    /// waiting: the first has waited longest.
-    waiting: BTreeMap<u64, Arc<Slot>>,
-    next_turn: u64,
+    /// Every connection holding a place, by id.
+    slots: HashMap<u64, Arc<Slot>>,
+    next_id: u64,
     under_load: bool,
     closing: bool,
 }
 
-/// What the gate and one connection's task share.
+/// `Slot::waiting_since` while a request is being answered.
+const ANSWERING: u64 = u64::MAX;
+
+/// What the gate and one connection's task share. Requests start and end
+/// with a store to `waiting_since` and no lock: the gate reads it only to
+/// find the connection that has waited longest, which is rare.
 struct Slot {
+    id: u64,
     address: Option<AddressKey>,
+    /// Nanoseconds after the gate's epoch since when it has waited for a
+    /// head, or `ANSWERING`.
+    waiting_since: AtomicU64,
     /// Close at the next moment between requests (shed, or shutting down).
     close: AtomicBool,
     /// Its place is given back; early when it is shed, so the newcomer that
@@ -94,13 +104,6 @@ struct Slot {
 pub(super) struct Ticket {
     gate: Arc<Gate>,
     slot: Arc<Slot>,
-    phase: Mutex<Phase>,
-}
-
-#[derive(Clone, Copy)]
-enum Phase {
-    Waiting { turn: u64, since: Instant },
-    InRequest,
 }
 
 impl Gate {
@@ -114,6 +117,7 @@ impl Gate {
             head_timeout: limits.header_read_timeout,
             // Never longer than the normal deadline, whatever was configured.
             head_timeout_under_load: limits.header_read_timeout_under_load.min(limits.header_read_timeout),
+            epoch: Instant::now(),
             under_load: AtomicBool::new(false),
             inner: Mutex::new(Inner::default()),
         }
@@ -133,7 +137,15 @@ impl Gate {
             }
         }
         if inner.open >= self.max {
-            let Some((_, victim)) = inner.waiting.pop_first() else {
+            // A scan, but only at the cap: cheaper than ordering connections
+            // on every request.
+            let victim = inner
+                .slots
+                .values()
+                .filter(|slot| slot.waiting_since.load(Ordering::Relaxed) != ANSWERING)
+                .min_by_key(|slot| (slot.waiting_since.load(Ordering::Relaxed), slot.id))
+                .cloned();
+            let Some(victim) = victim else {
                 return Err(Refused::Full);
             };
             victim.close.store(true, Ordering::Relaxed);
@@ -147,22 +159,26 @@ impl Gate {
         if !inner.under_load && inner.open >= self.high_water {
             inner.under_load = true;
             self.under_load.store(true, Ordering::Relaxed);
-            for waiting in inner.waiting.values() {
-                waiting.wake.notify_one();
+            // Their deadlines just shortened.
+            for slot in inner.slots.values() {
+                slot.wake.notify_one();
             }
         }
+        let id = inner.next_id;
+        inner.next_id += 1;
         let slot = Arc::new(Slot {
+            id,
             address,
+            waiting_since: AtomicU64::new(self.nanos(now)),
             close: AtomicBool::new(false),
             released: AtomicBool::new(false),
             wake: Notify::new(),
         });
-        let turn = inner.enqueue(&slot);
+        inner.slots.insert(id, Arc::clone(&slot));
         drop(inner);
         Ok(Ticket {
             gate: Arc::clone(self),
             slot,
-            phase: Mutex::new(Phase::Waiting { turn, since: now }),
         })
     }
 
@@ -171,7 +187,7 @@ impl Gate {
     pub(super) fn shut_down(&self) {
         let mut inner = lock(&self.inner);
         inner.closing = true;
-        for (_, slot) in std::mem::take(&mut inner.waiting) {
+        for slot in inner.slots.values() {
             slot.close.store(true, Ordering::Relaxed);
             slot.wake.notify_one();
         }
@@ -190,10 +206,16 @@ impl Gate {
         }
     }
 
+    fn nanos(&self, at: Instant) -> u64 {
+        // Saturates after 584 years of uptime, short of `ANSWERING`.
+        u64::try_from(at.duration_since(self.epoch).as_nanos()).unwrap_or(ANSWERING - 1)
+    }
+
     fn release(&self, inner: &mut Inner, slot: &Slot) {
         if slot.released.swap(true, Ordering::Relaxed) {
             return;
         }
+        inner.slots.remove(&slot.id);
         inner.open -= 1;
         if let Some(key) = slot.address {
             if let Some(n) = inner.per_address.get_mut(&key) {
@@ -215,72 +237,38 @@ impl Gate {
     }
 }
 
-impl Inner {
-    /// Puts a connection at the back of the waiting line; its turn.
-    fn enqueue(&mut self, slot: &Arc<Slot>) -> u64 {
-        let turn = self.next_turn;
-        self.next_turn += 1;
-        if self.closing {
-            slot.close.store(true, Ordering::Relaxed);
-            slot.wake.notify_one();
-        } else {
-            self.waiting.insert(turn, Arc::clone(slot));
-        }
-        turn
-    }
-}
-
 impl Ticket {
     /// Marks the connection as answering a request (hyper has read a whole
     /// head) until the returned guard is dropped.
     pub(super) fn begin_request(self: &Arc<Self>) -> RequestGuard {
-        let mut phase = lock(&self.phase);
-        if let Phase::Waiting { turn, .. } = *phase {
-            lock(&self.gate.inner).waiting.remove(&turn);
-        }
-        *phase = Phase::InRequest;
+        self.slot.waiting_since.store(ANSWERING, Ordering::Relaxed);
         RequestGuard(Arc::clone(self))
     }
 
     pub(super) fn status(&self, now: Instant) -> Status {
-        match *lock(&self.phase) {
-            Phase::InRequest => Status::InRequest,
-            Phase::Waiting { since, .. } => {
-                let deadline = since + self.gate.head_timeout();
-                if self.slot.close.load(Ordering::Relaxed) || now >= deadline {
-                    Status::Close
-                } else {
-                    Status::AwaitingHead(deadline)
-                }
-            }
+        let since = self.slot.waiting_since.load(Ordering::Relaxed);
+        if since == ANSWERING {
+            return Status::InRequest;
+        }
+        let deadline = self.gate.epoch + Duration::from_nanos(since) + self.gate.head_timeout();
+        if self.slot.close.load(Ordering::Relaxed) || now >= deadline {
+            Status::Close
+        } else {
+            Status::AwaitingHead(deadline)
         }
     }
 
-    /// Resolves when the status may have changed without the connection
-    /// itself doing anything (shed, load, shutdown, a request finished).
+    /// Resolves when the gate may have changed the status: the connection
+    /// was shed, the load changed, or the server is shutting down. (A
+    /// request ending is seen by the connection's own task as it happens.)
     pub(super) fn woken(&self) -> Notified<'_> {
         self.slot.wake.notified()
-    }
-
-    fn end_request(&self, now: Instant) {
-        let mut phase = lock(&self.phase);
-        if let Phase::InRequest = *phase {
-            let turn = lock(&self.gate.inner).enqueue(&self.slot);
-            *phase = Phase::Waiting { turn, since: now };
-            // The task armed no deadline while answering: let it arm one.
-            self.slot.wake.notify_one();
-        }
     }
 }
 
 impl Drop for Ticket {
     fn drop(&mut self) {
-        let phase = *lock(&self.phase);
-        let mut inner = lock(&self.gate.inner);
-        if let Phase::Waiting { turn, .. } = phase {
-            inner.waiting.remove(&turn);
-        }
-        self.gate.release(&mut inner, &self.slot);
+        self.gate.release(&mut lock(&self.gate.inner), &self.slot);
     }
 }
 
@@ -290,7 +278,9 @@ pub(super) struct RequestGuard(Arc<Ticket>);
 
 impl Drop for RequestGuard {
     fn drop(&mut self) {
-        self.0.end_request(Instant::now());
+        let ticket = &self.0;
+        let now = ticket.gate.nanos(Instant::now());
+        ticket.slot.waiting_since.store(now, Ordering::Relaxed);
     }
 }
 

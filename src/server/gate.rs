@@ -13,8 +13,9 @@
 //!   waiting are woken to apply it.
 //! - On shutdown, every connection between requests is told to close.
 //!
-//! Pure bookkeeping under one short lock: no sockets, no timers, no logging.
-//! Peer addresses ([`AddressKey`]) live in RAM only, as map keys, and only
+//! Pure bookkeeping: no sockets, no timers, no logging. Admitting and
+//! releasing take one short lock; requests start and end without it. Peer
+//! addresses ([`AddressKey`]) live in RAM only, as map keys, and only
 //! while that address has a connection open, so the map never outgrows
 //! `max_connections`.
 

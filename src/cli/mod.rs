@@ -168,7 +168,7 @@ fn serve(config: Config) -> ExitCode {
     let Some(runtime) = runtime() else {
         return ExitCode::FAILURE;
     };
-    runtime.block_on(async {
+    let code = runtime.block_on(async {
         let listener = match tokio::net::TcpListener::bind(config.socket_address).await {
             Ok(listener) => listener,
             Err(error) => {
@@ -186,7 +186,10 @@ fn serve(config: Config) -> ExitCode {
                 ExitCode::FAILURE
             }
         }
-    })
+    });
+    // Dropping the runtime would wait for every blocking task, however long.
+    runtime.shutdown_timeout(crate::app::TEARDOWN_TIMEOUT);
+    code
 }
 
 /// Resolves on SIGTERM (container stop) or SIGINT (Ctrl-C).

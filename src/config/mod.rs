@@ -117,10 +117,19 @@ pub struct ProbeLimits {
 
 #[derive(Debug, Clone, Copy)]
 pub struct ConnectionLimits {
+    /// Open connections at once. At the cap, the connection that has waited
+    /// longest for a request head is closed to make room.
     pub max_connections: usize,
+    /// Open connections from one peer address (IPv6: one /64); more are
+    /// closed as soon as they are accepted. `trusted_proxies` are exempt.
+    pub max_connections_per_address: usize,
     /// Time to send a request head, counted from the connection's start or
     /// the end of the previous response: also the idle keep-alive timeout.
     pub header_read_timeout: Duration,
+    /// The same, once open connections reach three quarters of
+    /// `max_connections` (until back down to half); never longer than
+    /// `header_read_timeout`.
+    pub header_read_timeout_under_load: Duration,
 }
 
 /// A configuration problem; its `Display` is the one line printed before exit 2.

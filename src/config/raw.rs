@@ -43,6 +43,8 @@ pub(super) struct RawConfig {
     probe_negative_ttl_seconds: u64,
     max_connections: usize,
     header_read_timeout_seconds: u64,
+    max_connections_per_address: usize,
+    header_read_timeout_under_load_seconds: u64,
     sites: Option<BTreeMap<String, Option<RawSite>>>,
     default_site: Option<String>,
 }
@@ -87,6 +89,12 @@ impl Default for RawConfig {
             // Ample for real clients, short enough that slow heads cannot hold
             // connections (slowloris).
             header_read_timeout_seconds: 10,
+            // Far more than a browser opens (6) or a small office behind one
+            // NAT needs, and few enough that one slow client cannot hold the server.
+            max_connections_per_address: 64,
+            // A real client sends its head in one packet; under load, waiting
+            // longer only helps slow clients hold connections.
+            header_read_timeout_under_load_seconds: 2,
             // None: one site, `default`, from the top-level keys.
             sites: None,
             // None: the only site; required when there are several.
@@ -170,9 +178,25 @@ impl RawConfig {
     fn connection_limits(&self, src: &Sources) -> Result<ConnectionLimits, ConfigError> {
         at_least_one("max_connections", self.max_connections as u64, src)?;
         at_least_one("header_read_timeout_seconds", self.header_read_timeout_seconds, src)?;
+        at_least_one(
+            "max_connections_per_address",
+            self.max_connections_per_address as u64,
+            src,
+        )?;
+        at_least_one(
+            "header_read_timeout_under_load_seconds",
+            self.header_read_timeout_under_load_seconds,
+            src,
+        )?;
+        let header_read_timeout = Duration::from_secs(self.header_read_timeout_seconds);
         Ok(ConnectionLimits {
             max_connections: self.max_connections,
-            header_read_timeout: Duration::from_secs(self.header_read_timeout_seconds),
+            max_connections_per_address: self.max_connections_per_address,
+            header_read_timeout,
+            // Capped rather than refused: a short normal deadline (tests use 1 s)
+            // must not make the default under-load one an error.
+            header_read_timeout_under_load: Duration::from_secs(self.header_read_timeout_under_load_seconds)
+                .min(header_read_timeout),
         })
     }
 }

@@ -16,5 +16,7 @@ mod lifecycle;
 mod probing;
 mod read;
 mod readiness;
+mod shutdown;
 mod site_outages;
 mod sites;
+mod slowloris;

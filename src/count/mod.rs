@@ -8,10 +8,12 @@
 //! - [`probe`]: checking new paths against the tracked site, with limits.
 //! - [`registry`]: known pages in memory; single-flight registration.
 //! - [`recorder`]: group commit of counted hits.
+//! - [`bots`]: the user-agent lists (bots, image proxies).
 //!
 //! The client address goes into the visitor hash and nowhere else: it is
 //! never stored, logged or returned.
 
+pub mod bots;
 pub(crate) mod client_ip;
 pub mod path;
 pub(crate) mod probe;

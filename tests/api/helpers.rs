@@ -341,6 +341,7 @@ pub fn batch(hits: &[footfall::store::Hit]) -> footfall::store::Batch<'_> {
     footfall::store::Batch {
         id: NEXT.fetch_add(1, Ordering::Relaxed),
         hits,
+        tallies: &[],
         settled: &[],
     }
 }

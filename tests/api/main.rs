@@ -17,3 +17,4 @@ mod probing;
 mod read;
 mod site_outages;
 mod sites;
+mod tallies;

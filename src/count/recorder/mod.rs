@@ -191,6 +191,7 @@ impl Writer {
         let batch = Batch {
             id,
             hits: &hits,
+            tallies: &[],
             settled: &self.settled,
         };
         let result = within(deadline.saturating_duration_since(now), self.store.record(batch)).await;
@@ -247,6 +248,7 @@ impl Writer {
             let again = Batch {
                 id: batch.id,
                 hits: &batch.hits,
+                tallies: &[],
                 settled: &[],
             };
             let hits = batch.hits.len();

@@ -7,7 +7,10 @@ use jiff::Timestamp;
 
 use super::*;
 use crate::count::path::PagePath;
-use crate::store::{PathCount, PathId, RenameOutcome, SiteId, SlotCount, StoreError, StoreFuture, Summary};
+use crate::store::{
+    BadgeFigures, PageTallies, PathCount, PathId, RenameOutcome, SiteId, SlotCount, StoreError, StoreFuture, Summary,
+    Tallies,
+};
 use crate::zone::{DayNumber, Zone};
 
 /// What the scripted store does with one `record` call.
@@ -95,6 +98,15 @@ impl Store for Scripted {
         unimplemented!()
     }
     fn slots(&self, _: PathId, _: Timestamp, _: Timestamp) -> StoreFuture<'_, Vec<SlotCount>> {
+        unimplemented!()
+    }
+    fn tallies_between(&self, _: SiteId, _: DayNumber, _: DayNumber) -> StoreFuture<'_, Vec<PageTallies>> {
+        unimplemented!()
+    }
+    fn path_tallies(&self, _: PathId, _: DayNumber, _: DayNumber) -> StoreFuture<'_, Tallies> {
+        unimplemented!()
+    }
+    fn badge_figures(&self, _: PathId, _: DayNumber) -> StoreFuture<'_, BadgeFigures> {
         unimplemented!()
     }
     fn rebuild_daily(&self, _: SiteId, _: Zone) -> StoreFuture<'_, u64> {

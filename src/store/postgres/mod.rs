@@ -194,10 +194,14 @@ impl PostgresStore {
             }
         };
         // The whole transaction goes out in one round trip: tokio-postgres
-        // sends each request when first polled, and try_join polls them in
-        // order. If a statement fails, PostgreSQL rejects the rest and turns
-        // the COMMIT into a rollback, and the first error comes back here.
+        // sends each request when first polled, and a biased try_join polls
+        // them in order, every time. If a statement fails, PostgreSQL
+        // rejects the rest and turns the COMMIT into a rollback, and the
+        // first error comes back here: an unbiased try_join starts each poll
+        // at another future, and could return a later statement's "current
+        // transaction is aborted" instead of the batch id's conflict.
         let outcome = tokio::try_join!(
+            biased;
             client.simple_query(BEGIN_BATCH),
             client.execute(&mark, &mark_params),
             client.execute(&insert, &insert_params),

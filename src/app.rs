@@ -14,7 +14,9 @@ use tokio::net::TcpListener;
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, SiteConfig, StoreConfig};
+use crate::count::bots::Agents;
 use crate::count::probe::Prober;
+use crate::count::proxied::ProxiedGate;
 use crate::count::recorder::{Recorder, RecorderHandle};
 use crate::count::registry::Registry;
 use crate::count::visitors::Visitors;
@@ -36,6 +38,8 @@ pub enum StartError {
     Store(#[from] StoreError),
     #[error("cannot build the HTTP client for probing")]
     Prober(#[from] reqwest::Error),
+    #[error("the user-agent patterns do not compile")]
+    Agents(#[from] regex::Error),
 }
 
 /// Opens the store named by the config (connecting lazily for PostgreSQL).
@@ -73,6 +77,7 @@ impl App {
             .iter()
             .map(|site| build_site(site, &config, &store, clock.now()))
             .collect::<Result<Vec<_>, _>>()?;
+        let agents = Agents::shared()?;
         let availability = Arc::new(Availability::default());
         let (recorder, handle) = Recorder::spawn(Arc::clone(&store), Arc::clone(&availability));
         let state = Arc::new(AppState {
@@ -80,6 +85,7 @@ impl App {
             image_cache_control: HeaderValue::from_str(&format!("private, max-age={}", config.cache_max_age_seconds))
                 .unwrap_or_else(|_| HeaderValue::from_static("private")),
             reads: Reads::new(Arc::clone(&store), Arc::clone(&availability)),
+            agents,
             availability,
             recorder,
             clock,
@@ -141,6 +147,7 @@ fn build_site(site: &SiteConfig, config: &Config, store: &Arc<dyn Store>, now: T
     Ok(Site {
         registry: Registry::new(Arc::clone(store), prober, site.max_paths),
         visitors: Visitors::new(site.zone.clone(), config.dedup_window_hours, config.max_visitors, now),
+        proxied: ProxiedGate::new(config.proxied_min_interval),
         config: site.clone(),
     })
 }

@@ -12,6 +12,8 @@ use jiff::Timestamp;
 
 use crate::clock::Clock;
 use crate::config::{Config, SiteConfig};
+use crate::count::bots::Agents;
+use crate::count::proxied::ProxiedGate;
 use crate::count::recorder::Recorder;
 use crate::count::registry::Registry;
 use crate::count::visitors::Visitors;
@@ -32,6 +34,8 @@ pub struct AppState {
     pub reads: Reads,
     /// `Cache-Control` of the `/call` image, built once from the config.
     pub image_cache_control: HeaderValue,
+    /// The user-agent lists (bots, image proxies), compiled once.
+    pub agents: &'static Agents,
 }
 
 impl AppState {
@@ -66,6 +70,8 @@ pub struct Site {
     pub config: SiteConfig,
     pub registry: Registry,
     pub visitors: Visitors,
+    /// When each page last counted a proxied view.
+    pub proxied: ProxiedGate,
 }
 
 /// Whether the store is prepared (migrated, known paths loaded) and working.

@@ -8,15 +8,19 @@
 //! - [`probe`]: checking new paths against the tracked site, with limits.
 //! - [`registry`]: known pages in memory; single-flight registration.
 //! - [`recorder`]: group commit of counted hits.
+//! - [`filter`]: honest counts — which hits are not a visitor's view, and why.
 //! - [`bots`]: the user-agent lists (bots, image proxies).
+//! - [`proxied`]: at most one proxied view per page per interval.
 //!
-//! The client address goes into the visitor hash and nowhere else: it is
-//! never stored, logged or returned.
+//! The client address goes into the visitor hash and the `ignore_addresses`
+//! check and nowhere else: it is never stored, logged or returned.
 
 pub mod bots;
 pub(crate) mod client_ip;
+pub mod filter;
 pub mod path;
 pub(crate) mod probe;
+pub(crate) mod proxied;
 pub(crate) mod recorder;
 pub(crate) mod registry;
 pub(crate) mod visitors;
@@ -25,6 +29,7 @@ use std::net::IpAddr;
 
 use jiff::Timestamp;
 
+use self::filter::{classify, Signals};
 use self::path::PagePath;
 use self::recorder::RecordError;
 use self::registry::RegisterError;
@@ -49,6 +54,12 @@ pub enum CountError {
 /// page first if it is new (probing the site's own origin). Returns the
 /// page's id either way.
 ///
+/// A view through an image proxy skips visitor dedup and counts in the
+/// page's proxied series, at most once per `proxied_min_interval_seconds`.
+/// A new (visitor, page) pair is then classified: counted, or filtered with
+/// one reason (an aggregate count, not waited for). The pair is remembered
+/// either way, so a repeat — also a bot's — costs only the dedup lookup.
+///
 /// # Errors
 /// A [`CountError`]; the visitor is then not remembered, so a retry counts,
 /// unless the hit may have been stored after all.
@@ -57,16 +68,30 @@ pub async fn count_hit(
     site: &Site,
     path: &PagePath,
     client: IpAddr,
+    signals: &Signals<'_>,
     now: Timestamp,
 ) -> Result<PathId, CountError> {
     state.availability.check_ready()?;
     let id = site.registry.resolve(path).await?;
+    if signals.is_proxied() {
+        if let Some(admitted) = site.proxied.admit(id, now) {
+            let day = site.config.zone.day_of(now);
+            if let Err(error) = state.recorder.record_proxied(id, day).await {
+                if error == RecordError::NotCommitted {
+                    site.proxied.undo(admitted);
+                }
+                return Err(CountError::NotCommitted);
+            }
+        }
+        return Ok(id);
+    }
     if let Admission::New(key) = site.visitors.admit(now, client, path) {
-        let hit = Hit {
-            path: id,
-            at: now,
-            day: site.config.zone.day_of(now),
-        };
+        let day = site.config.zone.day_of(now);
+        if let Some(reason) = classify(signals, client, &site.config.filter, state.agents) {
+            state.recorder.tally(id, day, reason.tally());
+            return Ok(id);
+        }
+        let hit = Hit { path: id, at: now, day };
         if let Err(error) = state.recorder.record(hit).await {
             // Only a hit certainly not stored may count again on a retry.
             if error == RecordError::NotCommitted {

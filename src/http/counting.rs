@@ -3,8 +3,11 @@
 //! Both count through [`count_hit`]; `HEAD` validates the path and answers
 //! the same headers without probing or counting.
 //!
-//! A counted hit and a repeat get byte-identical responses, so nobody can
-//! learn from a response whether an address visited a page before.
+//! No oracle: for one client, a counted hit, a repeat and a filtered hit
+//! get byte-identical responses, so nobody can learn from a response
+//! whether an address visited a page before or how it was classified. Only
+//! what the request itself says (an image proxy's user agent) changes the
+//! headers.
 
 use std::net::IpAddr;
 
@@ -16,6 +19,7 @@ use super::error::HttpError;
 use super::response::{self, HttpResponse};
 use super::SiteRoute;
 use crate::count::count_hit;
+use crate::count::filter::Signals;
 use crate::count::path::PagePath;
 use crate::read::badge::render_badge_svg;
 use crate::read::query::{parse, Accepts};
@@ -36,15 +40,19 @@ pub async fn call<B>(
     peer: IpAddr,
 ) -> Result<HttpResponse, HttpError> {
     let path = PagePath::parse(tail)?;
+    let signals = Signals::read(request.headers(), state.agents);
     if request.method() != Method::HEAD {
-        count_hit(state, at.site, &path, client_of(state, request, peer), state.now()).await?;
+        let client = client_of(state, request, peer);
+        count_hit(state, at.site, &path, client, &signals, state.now()).await?;
     }
     let image = &state.config.response;
-    Ok(response::image(
-        image.content_type,
-        state.image_cache_control.clone(),
-        Bytes::clone(&image.bytes),
-    ))
+    let body = Bytes::clone(&image.bytes);
+    Ok(if signals.is_proxied() {
+        // A proxy must ask on every view for each view to count.
+        response::proxied_image(image.content_type, body)
+    } else {
+        response::image(image.content_type, state.image_cache_control.clone(), body)
+    })
 }
 
 pub async fn badge<B>(
@@ -60,7 +68,9 @@ pub async fn badge<B>(
         state.availability.check_ready()?;
         at.site.registry.id_of(&path)
     } else {
-        Some(count_hit(state, at.site, &path, client_of(state, request, peer), state.now()).await?)
+        let signals = Signals::read(request.headers(), state.agents);
+        let client = client_of(state, request, peer);
+        Some(count_hit(state, at.site, &path, client, &signals, state.now()).await?)
     };
     let total = match id {
         Some(id) => state.reads.summary(id).await?.total,

@@ -18,6 +18,9 @@ const CONTENT_SECURITY_POLICY: HeaderName = HeaderName::from_static("content-sec
 /// What may change how often: the `Cache-Control` of every shape.
 const NO_STORE: HeaderValue = HeaderValue::from_static("no-store");
 const NO_CACHE: HeaderValue = HeaderValue::from_static("no-cache");
+/// Ask again every time, and keep no copy: what images served to an image
+/// proxy carry, so a proxy never shows a stale count.
+const ASK_EVERY_TIME: HeaderValue = HeaderValue::from_static("no-cache, no-store");
 
 fn build(status: StatusCode, content_type: &'static str, cache: HeaderValue, body: Bytes) -> HttpResponse {
     #[allow(clippy::disallowed_methods)] // the one place responses are built
@@ -37,6 +40,12 @@ pub fn image(content_type: &'static str, cache: HeaderValue, body: Bytes) -> Htt
         .headers_mut()
         .insert(CROSS_ORIGIN_RESOURCE_POLICY, HeaderValue::from_static("cross-origin"));
     response
+}
+
+/// The `/call` image for an image proxy (Camo, a mail provider): it must
+/// ask again on every view, so each view reaches the counter.
+pub fn proxied_image(content_type: &'static str, body: Bytes) -> HttpResponse {
+    image(content_type, ASK_EVERY_TIME, body)
 }
 
 /// A live SVG (a chart, a badge): browsers must ask again each time.

@@ -10,6 +10,7 @@
 //! - [`chart`]: per-day counts → history chart SVG (no fonts needed); its
 //!   pure layout decisions (`layout`) apart from the plotters drawing (`draw`).
 //! - [`badge`]: the shields.io-style count badge.
+//! - [`tallies`]: proxied views and filtered hits per page, by reason.
 //! - [`format`]: how numbers are written for people.
 
 pub mod badge;
@@ -18,6 +19,7 @@ pub mod chart;
 pub mod format;
 pub mod query;
 pub mod series;
+pub mod tallies;
 
 use std::sync::Arc;
 use std::time::Duration;

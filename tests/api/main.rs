@@ -11,6 +11,7 @@ mod commands;
 mod contract;
 mod disk_full;
 mod faults;
+mod honest;
 mod inprocess;
 mod lifecycle;
 mod probing;

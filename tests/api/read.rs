@@ -64,15 +64,15 @@ async fn one_page_has_count_first_and_last(store: Store) {
     let app = seeded(store).await;
     assert_eq!(
         get_json(&app, "/api/counts/a").await,
-        json!({"path": "/a", "count": 5, "first": "2025-01-01T10:00:00+00:00", "last": "2025-01-31T12:00:00+00:00"})
+        json!({"path": "/a", "count": 5, "first": "2025-01-01T10:00:00+00:00", "last": "2025-01-31T12:00:00+00:00", "proxied": 0, "filtered": {"bot": 0, "prefetch": 0, "ignored": 0, "foreign_embed": 0}})
     );
     assert_eq!(
         get_json(&app, "/api/counts/a?from=2025-01-02&to=2025-01-13").await,
-        json!({"path": "/a", "count": 2, "first": "2025-01-03T23:59:59+00:00", "last": "2025-01-13T00:00:00+00:00"})
+        json!({"path": "/a", "count": 2, "first": "2025-01-03T23:59:59+00:00", "last": "2025-01-13T00:00:00+00:00", "proxied": 0, "filtered": {"bot": 0, "prefetch": 0, "ignored": 0, "foreign_embed": 0}})
     );
     assert_eq!(
         get_json(&app, "/api/counts/a?from=2025-02-01&to=2025-02-02").await,
-        json!({"path": "/a", "count": 0, "first": null, "last": null})
+        json!({"path": "/a", "count": 0, "first": null, "last": null, "proxied": 0, "filtered": {"bot": 0, "prefetch": 0, "ignored": 0, "foreign_embed": 0}})
     );
     let unknown = app.get("/api/counts/nope").await;
     assert_eq!(unknown.status, StatusCode::NOT_FOUND);
@@ -276,7 +276,7 @@ async fn a_named_time_zone_sets_days_and_displayed_times(store: Store) {
         .await;
     assert_eq!(
         get_json(&app, "/api/counts/a").await,
-        json!({"path": "/a", "count": 2, "first": "2025-01-02T00:30:00+01:00", "last": "2025-07-02T00:30:00+02:00"})
+        json!({"path": "/a", "count": 2, "first": "2025-01-02T00:30:00+01:00", "last": "2025-07-02T00:30:00+02:00", "proxied": 0, "filtered": {"bot": 0, "prefetch": 0, "ignored": 0, "foreign_embed": 0}})
     );
     let days = get_json(&app, "/api/history/a?bucket=day&from=2025-01-01&to=2025-01-02").await;
     assert_eq!(

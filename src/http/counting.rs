@@ -1,7 +1,8 @@
 //! The counting routes: `GET /call/{path}` answers the configured image,
-//! `GET /badge/{path}` a live count badge (`?label=` changes its left text).
+//! `GET /badge/{path}` a live count badge (options in `badge_options`).
 //! Both count through [`count_hit`]; `HEAD` validates the path and answers
-//! the same headers without probing or counting.
+//! the same headers without probing or counting. Query parameters a route
+//! does not know are ignored: a cache-busting `?v=2` must not cost a count.
 //!
 //! No oracle: for one client, a counted hit, a repeat and a filtered hit
 //! get byte-identical responses, so nobody can learn from a response
@@ -13,7 +14,7 @@ use std::net::IpAddr;
 
 use bytes::Bytes;
 use hyper::header::HeaderValue;
-use hyper::{Method, Request};
+use hyper::{Method, Request, StatusCode};
 
 use super::error::HttpError;
 use super::response::{self, HttpResponse};
@@ -22,15 +23,9 @@ use crate::count::count_hit;
 use crate::count::filter::Signals;
 use crate::count::path::PagePath;
 use crate::read::badge::render_badge_svg;
-use crate::read::query::{parse, Accepts};
+use crate::read::badge_options::BadgeOptions;
 use crate::state::AppState;
-use crate::store::PathId;
-
-const DEFAULT_LABEL: &str = "views";
-const BADGE: Accepts = Accepts {
-    names: &["label"],
-    max_limit: 1,
-};
+use crate::store::BadgeFigures;
 
 pub async fn call<B>(
     state: &AppState,
@@ -63,8 +58,8 @@ pub async fn badge<B>(
     peer: IpAddr,
 ) -> Result<HttpResponse, HttpError> {
     let path = PagePath::parse(tail)?;
-    let params = parse(request.uri().query(), BADGE, state.today(at.site))?;
-    let id: Option<PathId> = if request.method() == Method::HEAD {
+    let options = BadgeOptions::parse(request.uri().query());
+    let id = if request.method() == Method::HEAD {
         state.availability.check_ready()?;
         at.site.registry.id_of(&path)
     } else {
@@ -72,12 +67,12 @@ pub async fn badge<B>(
         let client = client_of(state, request, peer);
         Some(count_hit(state, at.site, &path, client, &signals, state.now()).await?)
     };
-    let total = match id {
-        Some(id) => state.reads.summary(id).await?.total,
-        None => 0,
+    let figures = match id {
+        Some(id) => state.reads.badge_figures(id, state.today_number(at.site)).await?,
+        None => BadgeFigures::default(),
     };
-    let label = params.label.as_deref().unwrap_or(DEFAULT_LABEL);
-    Ok(response::badge(render_badge_svg(label, total)))
+    let svg = render_badge_svg(&options.label, &options.value(&figures), &options.look);
+    Ok(response::badge(StatusCode::OK, svg))
 }
 
 /// The visitor's address: the peer, or what a trusted proxy says.

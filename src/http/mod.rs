@@ -78,6 +78,8 @@ pub async fn route<B>(state: &AppState, request: Request<B>, peer: IpAddr) -> Ht
     };
     let format = if path.starts_with("/api/") {
         ErrorFormat::Json
+    } else if under(path, "/badge").is_some() {
+        ErrorFormat::Badge
     } else if path == "/" || under(path, "/plot").is_some() {
         ErrorFormat::Html
     } else {

@@ -6,6 +6,7 @@ mod pg;
 mod relay;
 mod site;
 
+mod badge;
 mod call;
 mod commands;
 mod contract;

@@ -8,7 +8,8 @@
 --   LIMIT   requests per thread before the thread stops (0 = no limit)
 --   THREADS wrk's -t, to lay out the address blocks
 
-USER_AGENT = "footfall-bench/1"
+-- A browser's: Footfall filters bots, so every shape presents itself as Firefox.
+USER_AGENT = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
 -- BENCH_PATH_PREFIX=/s/default measures the site-prefixed routes (the same
 -- pages of the default site); empty means the unprefixed ones.
 PREFIX = os.getenv("BENCH_PATH_PREFIX") or ""

@@ -26,6 +26,8 @@
 #   BENCH_PAGES=1000         known pages for new visitors
 #   BENCH_DEDUP_PAIRS=2000000  pairs pushed for the dedup memory measurement
 #   BENCH_SHAPES="repeat new mixed newpages dedup"   which parts to run
+#                            (+ "halfbots": new visitors, every other one a bot;
+#                            its runs are in the log and target/bench/results.jsonl)
 #   BENCH_PATH_PREFIX=       /s/default: drive the repeat and new-visitor
 #                            shapes through the site-prefixed routes
 #   BENCH_OXITRAFFIC=auto    auto (measure it when BENCH_OXITRAFFIC_BIN is
@@ -320,7 +322,7 @@ SERVERS_REPEAT=(ceiling footfall-pg)
 SERVERS_NEW=(ceiling footfall-pg footfall-sqlite)
 if [ "$OXITRAFFIC" = 1 ]; then SERVERS_REPEAT+=(oxitraffic); SERVERS_NEW+=(oxitraffic); fi
 
-if has_shape repeat || has_shape new || has_shape mixed || has_shape newpages; then
+if has_shape repeat || has_shape new || has_shape mixed || has_shape newpages || has_shape halfbots; then
   log "warming up every server (${WARMUP_SECONDS}s of repeat load each)"
   for key in "${SERVERS_NEW[@]}" ffprobe; do
     RUN_ID=$((RUN_ID + 1))
@@ -347,6 +349,11 @@ for ROUND in $(seq "$ROUNDS"); do
   if has_shape mixed; then
     for key in $(ordered ceiling footfall-pg); do
       if [ "$key" = ceiling ]; then load mixed ceiling "$ROUND" mixed.lua; else load mixed "$key" "$ROUND" mixed.lua mixed; fi
+    done
+  fi
+  if has_shape halfbots; then
+    for key in $(ordered ceiling footfall-pg footfall-sqlite); do
+      if [ "$key" = ceiling ]; then load new-half-bots ceiling "$ROUND" half_bots.lua; else load new-half-bots "$key" "$ROUND" half_bots.lua mixed; fi
     done
   fi
   if has_shape newpages; then

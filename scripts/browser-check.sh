@@ -45,9 +45,11 @@ stop() { stop_pid "$FOOTFALL_PID"; }
 # store directly (the server has no way to record the past), and the server
 # restarts to serve them.
 start
+# As a browser: curl's own user agent is a bot, and bots are not counted.
+browser='Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0'
 for i in $(seq 1 40); do
-  curl -fs -o /dev/null -H "X-Forwarded-For: 198.51.100.$i" "$base/call/blog/hello-world"
-  [ $((i % 3)) = 0 ] && curl -fs -o /dev/null -H "X-Forwarded-For: 198.51.100.$i" "$base/call/about"
+  curl -fs -A "$browser" -o /dev/null -H "X-Forwarded-For: 198.51.100.$i" "$base/call/blog/hello-world"
+  [ $((i % 3)) = 0 ] && curl -fs -A "$browser" -o /dev/null -H "X-Forwarded-For: 198.51.100.$i" "$base/call/about"
 done
 stop
 helper seed-history "$data/footfall.sqlite3"

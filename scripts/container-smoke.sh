@@ -88,10 +88,13 @@ compose() {
     podman compose -p "$project" --env-file "$env_file" -f compose.yaml "$@"
 }
 
+# As a browser: curl's own user agent is a bot, and bots are not counted.
+browser='Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0'
+
 # http GET URL: prints "STATUS CONTENT-TYPE", body in $work/body.
 http() {
     local out
-    out=$(curl -s -o "$work/body" -w '%{http_code} %{content_type}' --max-time 5 "$1") || true
+    out=$(curl -s -A "$browser" -o "$work/body" -w '%{http_code} %{content_type}' --max-time 5 "$1") || true
     echo "${out:-000 -}"
 }
 

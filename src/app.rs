@@ -15,7 +15,9 @@ use tokio::net::TcpListener;
 use crate::availability::Availability;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, SiteConfig, StoreConfig};
+use crate::count::bots::Agents;
 use crate::count::probe::Prober;
+use crate::count::proxied::ProxiedGate;
 use crate::count::recorder::{Recorder, RecorderHandle};
 use crate::count::registry::Registry;
 use crate::count::visitors::Visitors;
@@ -44,6 +46,8 @@ pub enum StartError {
     Store(#[from] StoreError),
     #[error("cannot build the HTTP client for probing")]
     Prober(#[from] reqwest::Error),
+    #[error("the user-agent patterns do not compile")]
+    Agents(#[from] regex::Error),
 }
 
 /// Opens the store named by the config (connecting lazily for PostgreSQL).
@@ -81,6 +85,7 @@ impl App {
             .iter()
             .map(|site| build_site(site, &config, &store, clock.now()))
             .collect::<Result<Vec<_>, _>>()?;
+        let agents = Agents::shared()?;
         let availability = Arc::new(Availability::default());
         let (recorder, handle) = Recorder::spawn(Arc::clone(&store), Arc::clone(&availability));
         let state = Arc::new(AppState {
@@ -91,6 +96,7 @@ impl App {
             counter: Counter {
                 availability: Arc::clone(&availability),
                 recorder,
+                agents,
             },
             availability,
             clock,
@@ -152,6 +158,7 @@ fn build_site(site: &SiteConfig, config: &Config, store: &Arc<dyn Store>, now: T
     Ok(Site {
         registry: Registry::new(Arc::clone(store), prober, site.max_paths),
         visitors: Visitors::new(site.zone.clone(), config.dedup_window_hours, config.max_visitors, now),
+        proxied: ProxiedGate::new(config.proxied_min_interval),
         config: site.clone(),
     })
 }

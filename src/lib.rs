@@ -20,7 +20,8 @@
 //!
 //! The write path:
 //! - `count`: `count_hit`, the counting use-case; path rules, client
-//!   address, visitors, probing, registry, recorder.
+//!   address, visitors, honest counts (filters, bots, proxied views),
+//!   probing, registry, recorder.
 //!
 //! The read path:
 //! - `read`: the read facade `Reads`; query parameters, series, buckets,

@@ -10,6 +10,7 @@
 //! module never logs, and never prints a secret.
 
 mod env;
+mod filters;
 mod image;
 mod raw;
 mod sites;
@@ -49,6 +50,8 @@ pub struct Config {
     /// `EnvFilter` accepts it and it never silences everything by accident.
     pub log_level: String,
     pub connections: ConnectionLimits,
+    /// At most one proxied view per page per this long.
+    pub proxied_min_interval: Duration,
 }
 
 #[derive(Debug, Clone)]

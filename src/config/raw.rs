@@ -13,6 +13,7 @@ use std::time::Duration;
 use ipnet::IpNet;
 use serde::Deserialize;
 
+use super::filters::FilterFallbacks;
 use super::image::{load_response, ResponseImage};
 use super::sites::{validate_sites, Fallbacks, RawSite};
 use super::{Config, ConfigError, ConnectionLimits, DbConfig, ProbeLimits, Sources, StoreConfig};
@@ -47,6 +48,11 @@ pub(super) struct RawConfig {
     header_read_timeout_under_load_seconds: u64,
     sites: Option<BTreeMap<String, Option<RawSite>>>,
     default_site: Option<String>,
+    count_bots: bool,
+    ignore_addresses: Vec<String>,
+    check_referer: Option<bool>,
+    also_accept_origins: Vec<String>,
+    proxied_min_interval_seconds: u64,
 }
 
 impl Default for RawConfig {
@@ -99,6 +105,17 @@ impl Default for RawConfig {
             sites: None,
             // None: the only site; required when there are several.
             default_site: None,
+            // Crawlers, link previews and HTTP libraries are not readers.
+            count_bots: false,
+            // Nobody is ignored until the owner lists themselves.
+            ignore_addresses: Vec::new(),
+            // None: on for a site with a tracked_base_url (an origin to compare with).
+            check_referer: None,
+            // Only the tracked site's own pages embed its counter.
+            also_accept_origins: Vec::new(),
+            // A proxy asks on every view; more than one view per page every
+            // 10 s is more likely a forged proxy user agent pumping a page.
+            proxied_min_interval_seconds: 10,
         }
     }
 }
@@ -129,12 +146,21 @@ impl RawConfig {
         check_log_level(&self.log_level).map_err(|m| src.error("log_level", m))?;
         let probe = self.probe_limits(src)?;
         let connections = self.connection_limits(src)?;
+        at_least_one("proxied_min_interval_seconds", self.proxied_min_interval_seconds, src)?;
+        let filters = FilterFallbacks::validate(
+            self.count_bots,
+            &self.ignore_addresses,
+            self.check_referer,
+            &self.also_accept_origins,
+            src,
+        )?;
         let fallbacks = Fallbacks {
             tracked_base_url: self.tracked_base_url.as_deref(),
             timezone: self.timezone.as_deref(),
             utc_offset: self.utc_offset.as_ref(),
             max_paths: self.max_paths,
             probe,
+            filters,
         };
         let (sites, default_site) = validate_sites(self.sites, self.default_site.as_deref(), fallbacks, src)?;
         // Last, as it takes `db` out of `self`; choosing a store cannot fail.
@@ -158,6 +184,7 @@ impl RawConfig {
             cache_max_age_seconds: self.cache_max_age_seconds,
             log_level: self.log_level,
             connections,
+            proxied_min_interval: Duration::from_secs(self.proxied_min_interval_seconds),
         })
     }
 
@@ -293,7 +320,7 @@ pub(super) fn parse_base_url(text: &str) -> Result<reqwest::Url, String> {
     Ok(url)
 }
 
-fn parse_net(entry: &str) -> Option<IpNet> {
+pub(super) fn parse_net(entry: &str) -> Option<IpNet> {
     let entry = entry.trim();
     entry
         .parse::<IpNet>()

@@ -9,8 +9,10 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
+use super::filters::{site_filter, FilterFallbacks, RawSiteFilter};
 use super::raw::{parse_base_url, zone, RawUtcOffset};
 use super::{ConfigError, ProbeLimits, Sources};
+use crate::count::filter::SiteFilter;
 use crate::zone::Zone;
 
 /// The slug of the one site of a config without `sites:`.
@@ -27,6 +29,9 @@ pub(super) struct RawSite {
     max_paths: Option<usize>,
     probe_rate_per_second: Option<f64>,
     probe_burst: Option<u32>,
+    ignore_addresses: Option<Vec<String>>,
+    check_referer: Option<bool>,
+    also_accept_origins: Option<Vec<String>>,
 }
 
 /// One site, validated.
@@ -39,6 +44,8 @@ pub struct SiteConfig {
     pub zone: Zone,
     pub max_paths: usize,
     pub probe: ProbeLimits,
+    /// What is not counted as a visitor (bots, ignored addresses, foreign embeds).
+    pub filter: SiteFilter,
 }
 
 /// The top-level values a site falls back to.
@@ -48,6 +55,7 @@ pub(super) struct Fallbacks<'a> {
     pub utc_offset: Option<&'a RawUtcOffset>,
     pub max_paths: usize,
     pub probe: ProbeLimits,
+    pub filters: FilterFallbacks,
 }
 
 /// The sites, sorted by slug, and the index of the default one.
@@ -88,6 +96,9 @@ pub(super) fn validate_sites(
             max_paths: r.max_paths,
             probe_rate_per_second: r.probe_rate_per_second,
             probe_burst: r.probe_burst,
+            ignore_addresses: r.ignore_addresses.clone(),
+            check_referer: r.check_referer,
+            also_accept_origins: r.also_accept_origins.clone(),
         });
         validated.push(site(slug, &raw, &top, &format!("{key}."), src)?);
     }
@@ -139,6 +150,12 @@ fn site(
     if burst == 0 {
         return Err(src.error(&key("probe_burst"), "must be at least 1"));
     }
+    let own_filter = RawSiteFilter {
+        ignore_addresses: raw.ignore_addresses.clone(),
+        check_referer: raw.check_referer,
+        also_accept_origins: raw.also_accept_origins.clone(),
+    };
+    let filter = site_filter(&own_filter, tracked_base_url.as_ref(), &top.filters, prefix, src)?;
     Ok(SiteConfig {
         slug: slug.to_owned(),
         tracked_base_url,
@@ -149,6 +166,7 @@ fn site(
             burst,
             ..top.probe
         },
+        filter,
     })
 }
 

@@ -8,13 +8,19 @@
 //! - [`probe`]: checking new paths against the tracked site, with limits.
 //! - [`registry`]: known pages in memory; single-flight registration.
 //! - [`recorder`]: group commit of counted hits.
+//! - [`filter`]: honest counts — which hits are not a visitor's view, and why.
+//! - [`bots`]: the user-agent lists (bots, image proxies).
+//! - [`proxied`]: at most one proxied view per page per interval.
 //!
-//! The client address goes into the visitor hash and nowhere else: it is
-//! never stored, logged or returned.
+//! The client address goes into the visitor hash and the `ignore_addresses`
+//! check and nowhere else: it is never stored, logged or returned.
 
+pub mod bots;
 pub(crate) mod client_ip;
+pub mod filter;
 pub mod path;
 pub(crate) mod probe;
+pub(crate) mod proxied;
 pub(crate) mod recorder;
 pub(crate) mod registry;
 pub(crate) mod visitors;
@@ -24,7 +30,10 @@ use std::sync::Arc;
 
 use jiff::Timestamp;
 
+use self::bots::Agents;
+use self::filter::{classify, Signals};
 use self::path::PagePath;
+use self::proxied::ProxiedGate;
 use self::recorder::RecordError;
 use self::recorder::Recorder;
 use self::registry::RegisterError;
@@ -42,6 +51,8 @@ pub struct Site {
     pub config: SiteConfig,
     pub registry: Registry,
     pub visitors: Visitors,
+    /// When each page last counted a proxied view.
+    pub proxied: ProxiedGate,
 }
 
 /// What counting needs besides the site: whether the store is ready, and
@@ -49,6 +60,8 @@ pub struct Site {
 pub struct Counter {
     pub availability: Arc<Availability>,
     pub recorder: Recorder,
+    /// The bot and image-proxy user-agent lists, compiled once.
+    pub agents: &'static Agents,
 }
 
 /// Why a hit could not be counted.
@@ -68,6 +81,12 @@ pub enum CountError {
 /// page first if it is new (probing the site's own origin). Returns the
 /// page's id either way.
 ///
+/// A view through an image proxy skips visitor dedup and counts in the
+/// page's proxied series, at most once per `proxied_min_interval_seconds`.
+/// A new (visitor, page) pair is then classified: counted, or filtered with
+/// one reason (an aggregate count, not waited for). The pair is remembered
+/// either way, so a repeat — also a bot's — costs only the dedup lookup.
+///
 /// # Errors
 /// A [`CountError`]; the visitor is then not remembered, so a retry counts,
 /// unless the hit may have been stored after all.
@@ -76,16 +95,30 @@ pub async fn count_hit(
     site: &Site,
     path: &PagePath,
     client: IpAddr,
+    signals: &Signals<'_>,
     now: Timestamp,
 ) -> Result<PathId, CountError> {
     counter.availability.check_ready()?;
     let id = site.registry.resolve(path).await?;
+    if signals.is_proxied() {
+        if let Some(admitted) = site.proxied.admit(id, now) {
+            let day = site.config.zone.day_of(now);
+            if let Err(error) = counter.recorder.record_proxied(id, day).await {
+                if error == RecordError::NotCommitted {
+                    site.proxied.undo(admitted);
+                }
+                return Err(CountError::NotCommitted);
+            }
+        }
+        return Ok(id);
+    }
     if let Admission::New(key) = site.visitors.admit(now, client, path) {
-        let hit = Hit {
-            path: id,
-            at: now,
-            day: site.config.zone.day_of(now),
-        };
+        let day = site.config.zone.day_of(now);
+        if let Some(reason) = classify(signals, client, &site.config.filter, counter.agents) {
+            counter.recorder.tally(id, day, reason.tally());
+            return Ok(id);
+        }
+        let hit = Hit { path: id, at: now, day };
         if let Err(error) = counter.recorder.record(hit).await {
             // Only a hit certainly not stored may count again on a retry.
             if error == RecordError::NotCommitted {

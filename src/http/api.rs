@@ -13,6 +13,7 @@ use crate::count::path::PagePath;
 use crate::read::buckets::{group_days, group_hours};
 use crate::read::query::{parse, Accepts, Bucket, DayRange, QueryError, ReadParams};
 use crate::read::series::{daily_series, earliest, earliest_day, latest, page_counts};
+use crate::read::tallies::Filtered;
 use crate::state::AppState;
 use crate::store::PathId;
 use crate::zone::{date_of_day, day_bounds, day_number};
@@ -75,9 +76,12 @@ struct PathReport {
     count: u64,
     first: Option<String>,
     last: Option<String>,
+    proxied: u64,
+    filtered: Filtered,
 }
 
-/// `GET /api/counts/{path}`: `{"path", "count", "first", "last"}`.
+/// `GET /api/counts/{path}`: `{"path", "count", "first", "last", "proxied",
+/// "filtered"}`, all over the range.
 pub async fn count_of(
     state: &AppState,
     at: &SiteRoute<'_>,
@@ -105,11 +109,14 @@ pub async fn count_of(
         let summary = state.reads.summary(id).await?;
         (summary.total, summary.first.zip(summary.last))
     };
+    let tallies = state.reads.path_tallies(id, params.range).await?;
     json(&PathReport {
         path: path.to_string(),
         count,
         first: first_and_last.map(|(f, _)| zone.rfc3339(f)),
         last: first_and_last.map(|(_, l)| zone.rfc3339(l)),
+        proxied: tallies.proxied,
+        filtered: Filtered::from(&tallies),
     })
 }
 

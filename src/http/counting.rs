@@ -1,32 +1,31 @@
 //! The counting routes: `GET /call/{path}` answers the configured image,
-//! `GET /badge/{path}` a live count badge (`?label=` changes its left text).
+//! `GET /badge/{path}` a live count badge (options in `badge_options`).
 //! Both count through [`count_hit`]; `HEAD` validates the path and answers
-//! the same headers without probing or counting.
+//! the same headers without probing or counting. Query parameters a route
+//! does not know are ignored: a cache-busting `?v=2` must not cost a count.
 //!
-//! A counted hit and a repeat get byte-identical responses, so nobody can
-//! learn from a response whether an address visited a page before.
+//! No oracle: for one client, a counted hit, a repeat and a filtered hit
+//! get byte-identical responses, so nobody can learn from a response
+//! whether an address visited a page before or how it was classified. Only
+//! what the request itself says (an image proxy's user agent) changes the
+//! headers.
 
 use std::net::IpAddr;
 
 use bytes::Bytes;
 use hyper::header::HeaderValue;
-use hyper::{Method, Request};
+use hyper::{Method, Request, StatusCode};
 
 use super::error::HttpError;
 use super::response::{self, HttpResponse};
 use super::SiteRoute;
 use crate::count::count_hit;
+use crate::count::filter::Signals;
 use crate::count::path::PagePath;
 use crate::read::badge::render_badge_svg;
-use crate::read::query::{parse, Accepts};
+use crate::read::badge_options::BadgeOptions;
 use crate::state::AppState;
-use crate::store::PathId;
-
-const DEFAULT_LABEL: &str = "views";
-const BADGE: Accepts = Accepts {
-    names: &["label"],
-    max_limit: 1,
-};
+use crate::store::BadgeFigures;
 
 pub async fn call<B>(
     state: &AppState,
@@ -36,22 +35,19 @@ pub async fn call<B>(
     peer: IpAddr,
 ) -> Result<HttpResponse, HttpError> {
     let path = PagePath::parse(tail)?;
+    let signals = Signals::read(request.headers(), state.counter.agents);
     if request.method() != Method::HEAD {
-        count_hit(
-            &state.counter,
-            at.site,
-            &path,
-            client_of(state, request, peer),
-            state.now(),
-        )
-        .await?;
+        let client = client_of(state, request, peer);
+        count_hit(&state.counter, at.site, &path, client, &signals, state.now()).await?;
     }
     let image = &state.config.response;
-    Ok(response::image(
-        image.content_type,
-        state.image_cache_control.clone(),
-        Bytes::clone(&image.bytes),
-    ))
+    let body = Bytes::clone(&image.bytes);
+    Ok(if signals.is_proxied() {
+        // A proxy must ask on every view for each view to count.
+        response::proxied_image(image.content_type, body)
+    } else {
+        response::image(image.content_type, state.image_cache_control.clone(), body)
+    })
 }
 
 pub async fn badge<B>(
@@ -62,28 +58,21 @@ pub async fn badge<B>(
     peer: IpAddr,
 ) -> Result<HttpResponse, HttpError> {
     let path = PagePath::parse(tail)?;
-    let params = parse(request.uri().query(), BADGE, state.today(at.site))?;
-    let id: Option<PathId> = if request.method() == Method::HEAD {
+    let options = BadgeOptions::parse(request.uri().query());
+    let id = if request.method() == Method::HEAD {
         state.availability.check_ready()?;
         at.site.registry.id_of(&path)
     } else {
-        Some(
-            count_hit(
-                &state.counter,
-                at.site,
-                &path,
-                client_of(state, request, peer),
-                state.now(),
-            )
-            .await?,
-        )
+        let signals = Signals::read(request.headers(), state.counter.agents);
+        let client = client_of(state, request, peer);
+        Some(count_hit(&state.counter, at.site, &path, client, &signals, state.now()).await?)
     };
-    let total = match id {
-        Some(id) => state.reads.summary(id).await?.total,
-        None => 0,
+    let figures = match id {
+        Some(id) => state.reads.badge_figures(id, state.today_number(at.site)).await?,
+        None => BadgeFigures::default(),
     };
-    let label = params.label.as_deref().unwrap_or(DEFAULT_LABEL);
-    Ok(response::badge(render_badge_svg(label, total)))
+    let svg = render_badge_svg(&options.label, &options.value(&figures), &options.look);
+    Ok(response::badge(StatusCode::OK, svg))
 }
 
 /// The visitor's address: the peer, or what a trusted proxy says.

@@ -16,6 +16,7 @@ use crate::count::probe::ProbeError;
 use crate::count::registry::RegisterError;
 use crate::count::CountError;
 use crate::markup::escape_xml;
+use crate::read::badge::render_error_badge;
 use crate::read::chart::ChartError;
 use crate::read::query::QueryError;
 
@@ -88,12 +89,14 @@ impl From<Unavailable> for HttpError {
 }
 
 /// How an error body is written: JSON under `/api/`, an HTML page for the
-/// pages people open, plain text elsewhere.
+/// pages people open, a badge image for `/badge` (an `<img>` never shows a
+/// text), plain text elsewhere.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorFormat {
     Text,
     Json,
     Html,
+    Badge,
 }
 
 impl HttpError {
@@ -123,6 +126,16 @@ impl HttpError {
     /// The methods a route allows, for 405s.
     fn allow(&self) -> Option<&'static str> {
         matches!(self, Self::MethodNotAllowed).then_some("GET, HEAD")
+    }
+
+    /// The value side of an error badge: a word or two, never a cause.
+    fn badge_text(&self) -> &'static str {
+        match self.status() {
+            StatusCode::BAD_REQUEST => "bad path",
+            StatusCode::NOT_FOUND => "not found",
+            StatusCode::SERVICE_UNAVAILABLE => "try again",
+            _ => "error",
+        }
     }
 
     /// The title of the HTML error page.
@@ -156,6 +169,7 @@ impl HttpError {
                     .insert(hyper::header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
                 page
             }
+            ErrorFormat::Badge => response::badge(status, render_error_badge(self.badge_text())),
         };
         let headers = response.headers_mut();
         if let Some(seconds) = self.retry_after() {
@@ -228,6 +242,25 @@ mod tests {
                 assert_eq!(header(ALLOW), allow, "{name}");
                 assert_eq!(header(hyper::header::CACHE_CONTROL), Some("no-store"), "{name}");
             }
+        }
+    }
+
+    #[test]
+    fn badge_errors_are_never_cached_svg_images_with_their_status() {
+        for (error, text) in [
+            (HttpError::BadPath(PathError::TooLong), "bad path"),
+            (HttpError::NotAPage, "not found"),
+            (HttpError::StoreUnavailable, "try again"),
+            (HttpError::MethodNotAllowed, "error"),
+        ] {
+            let status = error.status();
+            let response = error.into_response(ErrorFormat::Badge);
+            let header = |h| response.headers()[h].to_str().unwrap().to_owned();
+            assert_eq!(response.status(), status);
+            assert_eq!(header(hyper::header::CONTENT_TYPE), "image/svg+xml");
+            assert_eq!(header(hyper::header::CACHE_CONTROL), "no-cache, no-store");
+            let body = format!("{:?}", response.body());
+            assert!(body.contains(&format!("views: {text}")), "{body}");
         }
     }
 

@@ -12,6 +12,7 @@
 //! | `/api/counts`, `/api/counts/{path}` | `api::counts`, `api::count_of` |
 //! | `/api/history/{path}` | `api::history` |
 //! | `/api/plot/{path}` | `api::plot` — the chart as SVG |
+//! | `/api/filtered` | `filtered::filtered` — proxied views and filtered hits per page |
 //!
 //! Every route but `/healthz`, `/readyz` and `/api/sites` also exists under
 //! `/s/{site}/` for each configured site; without the prefix it means
@@ -25,6 +26,7 @@
 mod api;
 mod counting;
 mod error;
+mod filtered;
 mod health;
 mod pages;
 mod response;
@@ -77,6 +79,8 @@ pub async fn route<B>(state: &AppState, request: Request<B>, peer: IpAddr) -> Ht
     };
     let format = if path.starts_with("/api/") {
         ErrorFormat::Json
+    } else if under(path, "/badge").is_some() {
+        ErrorFormat::Badge
     } else if path == "/" || under(path, "/plot").is_some() {
         ErrorFormat::Html
     } else {
@@ -97,6 +101,7 @@ pub async fn route<B>(state: &AppState, request: Request<B>, peer: IpAddr) -> Ht
         "/readyz" if !prefixed => health::ready(state).await,
         "/api/sites" if !prefixed => api::sites(state).await,
         "/api/counts" => api::counts(state, &at, query).await,
+        "/api/filtered" => filtered::filtered(state, &at, query).await,
         _ => {
             if let Some(tail) = under(path, "/call") {
                 counting::call(state, &at, &request, tail, peer).await

@@ -19,6 +19,7 @@ use crate::read::format::format_count;
 use crate::read::query::DayRange;
 use crate::read::series::{daily_series, page_counts};
 use crate::state::AppState;
+use crate::store::Tallies;
 
 /// The range links on a chart page: (label, query).
 const RANGES: [(&str, &str); 4] = [
@@ -38,6 +39,7 @@ pub async fn plot(
     let (path, id, params) = page_query(state, at, tail, query, PLOT_PARAMS)?;
     let summary = state.reads.summary(id).await?;
     let series = daily_series(&state.reads, id, params.range, state.today_number(at.site)).await?;
+    let tallies = state.reads.path_tallies(id, params.range).await?;
     let chart = series.chart(path.as_str())?;
     let zone = &at.site.config.zone;
     let in_range: u64 = series.days.iter().map(|(_, n)| n).sum();
@@ -69,12 +71,15 @@ pub async fn plot(
             "Average per day",
             format!("{:.1}", in_range as f64 / days_in_range as f64),
         ),
+        ("Proxied views", format_count(tallies.proxied)),
         ("First call", when(summary.first)),
         ("Last call", when(summary.last)),
     ] {
         let _ = write!(body, "<div><dt>{label}</dt><dd>{}</dd></div>", card_value(&value));
     }
-    body.push_str("</dl><nav class=\"ranges\" aria-label=\"Range\">");
+    body.push_str("</dl>");
+    body.push_str(&filtered_summary(&tallies));
+    body.push_str("<nav class=\"ranges\" aria-label=\"Range\">");
     let current = query.unwrap_or("");
     let base = format!("{}/plot{}", at.base, path.to_url_path());
     for (label, range) in RANGES {
@@ -181,6 +186,24 @@ fn site_switcher(state: &AppState, at: &SiteRoute<'_>) -> String {
     nav
 }
 
+/// One line on what was not counted as visitors in the range, and why.
+fn filtered_summary(tallies: &Tallies) -> String {
+    if tallies.filtered() == 0 {
+        return "<p>Nothing filtered out in this range.</p>".to_owned();
+    }
+    let parts: Vec<String> = [
+        (tallies.bot, "bot", "bots"),
+        (tallies.prefetch, "prefetch", "prefetches"),
+        (tallies.ignored, "ignored address", "ignored addresses"),
+        (tallies.foreign_embed, "foreign embed", "foreign embeds"),
+    ]
+    .into_iter()
+    .filter(|(n, _, _)| *n > 0)
+    .map(|(n, one, many)| format!("{} {}", format_count(n), if n == 1 { one } else { many }))
+    .collect();
+    format!("<p>Filtered out, not counted: {}.</p>", parts.join(" · "))
+}
+
 /// `2026-03-01T10:00:00.123+01:00` → `2026-03-01 10:00 (+01:00)`.
 fn short_time(rfc3339: &str) -> String {
     let (date, rest) = rfc3339.split_once('T').unwrap_or((rfc3339, ""));
@@ -191,6 +214,21 @@ fn short_time(rfc3339: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_filtered_summary_names_each_reason_seen() {
+        let mut tallies = Tallies {
+            proxied: 5,
+            ..Tallies::default()
+        };
+        assert_eq!(filtered_summary(&tallies), "<p>Nothing filtered out in this range.</p>");
+        tallies.bot = 3;
+        tallies.foreign_embed = 1;
+        assert_eq!(
+            filtered_summary(&tallies),
+            "<p>Filtered out, not counted: 3 bots · 1 foreign embed.</p>"
+        );
+    }
 
     #[test]
     fn times_are_shortened_for_people() {

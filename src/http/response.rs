@@ -18,6 +18,9 @@ const CONTENT_SECURITY_POLICY: HeaderName = HeaderName::from_static("content-sec
 /// What may change how often: the `Cache-Control` of every shape.
 const NO_STORE: HeaderValue = HeaderValue::from_static("no-store");
 const NO_CACHE: HeaderValue = HeaderValue::from_static("no-cache");
+/// Ask again every time, and keep no copy: what badges and images served to
+/// an image proxy carry, so a proxy never shows a stale count or an error.
+const ASK_EVERY_TIME: HeaderValue = HeaderValue::from_static("no-cache, no-store");
 
 fn build(status: StatusCode, content_type: &'static str, cache: HeaderValue, body: Bytes) -> HttpResponse {
     #[allow(clippy::disallowed_methods)] // the one place responses are built
@@ -39,14 +42,23 @@ pub fn image(content_type: &'static str, cache: HeaderValue, body: Bytes) -> Htt
     response
 }
 
-/// A live SVG (a chart, a badge): browsers must ask again each time.
+/// The `/call` image for an image proxy (Camo, a mail provider): it must
+/// ask again on every view, so each view reaches the counter.
+pub fn proxied_image(content_type: &'static str, body: Bytes) -> HttpResponse {
+    image(content_type, ASK_EVERY_TIME, body)
+}
+
+/// A live SVG chart: browsers must ask again each time.
 pub fn svg(body: String) -> HttpResponse {
     build(StatusCode::OK, "image/svg+xml", NO_CACHE, Bytes::from(body))
 }
 
-/// The live badge: an SVG image other origins embed.
-pub fn badge(body: String) -> HttpResponse {
-    image("image/svg+xml", NO_CACHE, Bytes::from(body))
+/// The live badge, or an error drawn as one (`status` then says which): an
+/// SVG image other origins embed, never cached.
+pub fn badge(status: StatusCode, body: String) -> HttpResponse {
+    let mut response = image("image/svg+xml", ASK_EVERY_TIME, Bytes::from(body));
+    *response.status_mut() = status;
+    response
 }
 
 /// # Errors

@@ -1,6 +1,7 @@
-//! The count badge: a shields.io "flat"-style SVG showing a label and a call count.
+//! The count badge: a shields.io-style SVG showing a label and a value, in
+//! the `flat`, `flat-square` or `for-the-badge` style, in any colors.
 //!
-//! Owns the badge's look and the compact number format (`12.3k`).
+//! Owns the badge's look; its options are parsed in `badge_options`.
 //!
 //! Must not do I/O or depend on fonts at run time: text widths come from a
 //! fixed table of Verdana 11px advance widths (shields.io's approach), and the
@@ -10,18 +11,11 @@
 
 use std::fmt::Write as _;
 
+use super::badge_options::{Look, Style};
 use crate::markup::escape_xml;
-use crate::read::format::format_count;
 
-/// Height of the badge, as in shields.io.
-const HEIGHT: u32 = 20;
-/// Space left and right of each text, in px (shields.io uses 5).
-const PADDING: f64 = 5.0;
-/// Corner radius of the badge, as in shields.io's flat style.
-const RADIUS: f64 = 3.0;
-const LABEL_COLOR: &str = "#555";
-/// shields.io's "blue": white text on it keeps a contrast ratio above 4.5:1.
-const VALUE_COLOR: &str = "#007ec6";
+/// The value side of an error badge: grey, so it reads as "no number".
+const ERROR_COLOR: &str = "#9f9f9f";
 /// Verdana first, like shields.io; DejaVu Sans has near-identical metrics on
 /// machines without Verdana, and `textLength` absorbs what difference remains.
 const FONT_FAMILY: &str = "Verdana,Geneva,DejaVu Sans,sans-serif";
@@ -45,68 +39,137 @@ const DEFAULT_WIDTH: f64 = 7.0;
 /// Width guessed for East Asian wide characters and emoji: about one em.
 const WIDE_WIDTH: f64 = 11.0;
 
-/// Renders a badge reading `label | count` as a standalone SVG document.
+/// The sizes of one style, as in shields.io.
+struct Geometry {
+    height: f64,
+    radius: f64,
+    font_size: f64,
+    /// Space left and right of each text.
+    padding: f64,
+    /// Where the text's baseline sits.
+    baseline: f64,
+    /// Added after each character (`for-the-badge` spaces its capitals out).
+    letter_spacing: f64,
+    /// The one-pixel dark shadow under the text of the flat style.
+    shadow: bool,
+    uppercase: bool,
+}
+
+fn geometry(style: Style) -> Geometry {
+    let flat = Geometry {
+        height: 20.0,
+        radius: 3.0,
+        font_size: 11.0,
+        padding: 5.0,
+        baseline: 14.0,
+        letter_spacing: 0.0,
+        shadow: true,
+        uppercase: false,
+    };
+    match style {
+        Style::Flat => flat,
+        Style::FlatSquare => Geometry {
+            radius: 0.0,
+            shadow: false,
+            ..flat
+        },
+        Style::ForTheBadge => Geometry {
+            height: 28.0,
+            radius: 0.0,
+            font_size: 10.0,
+            padding: 9.0,
+            baseline: 17.5,
+            letter_spacing: 1.25,
+            shadow: false,
+            uppercase: true,
+        },
+    }
+}
+
+/// Renders a badge reading `label | value` as a standalone SVG document.
 ///
-/// `label` is escaped here; the caller only limits its length. An empty label
-/// gives a badge with just the count.
-pub fn render_badge_svg(label: &str, count: u64) -> String {
-    let value = format_count(count);
+/// `label` and `value` are escaped here; colors come validated from
+/// [`Look`]. An empty label gives a badge with just the value.
+pub fn render_badge_svg(label: &str, value: &str, look: &Look) -> String {
+    let g = geometry(look.style);
+    let (label, value) = if g.uppercase {
+        (label.to_uppercase(), value.to_uppercase())
+    } else {
+        (label.to_owned(), value.to_owned())
+    };
+    let width_of = |text: &str| text_width(text) * g.font_size / 11.0 + g.letter_spacing * text.chars().count() as f64;
     let label_width = if label.is_empty() {
         0.0
     } else {
-        (text_width(label) + 2.0 * PADDING).round()
+        (width_of(&label) + 2.0 * g.padding).round()
     };
-    let value_width = (text_width(&value) + 2.0 * PADDING).round();
-    let width = label_width + value_width;
+    let value_width = (width_of(&value) + 2.0 * g.padding).round();
+    let (width, height, r) = (label_width + value_width, g.height, g.radius);
 
-    let label_xml = escape_xml(label);
+    let label_xml = escape_xml(&label);
     let value_xml = escape_xml(&value);
     let accessible = if label.is_empty() {
         value_xml.clone()
     } else {
         format!("{label_xml}: {value_xml}")
     };
+    let (label_color, value_color) = (&look.label_color, &look.color);
 
     let mut svg = String::with_capacity(1024);
     // `write!` to a String cannot fail, so the results are ignored throughout.
     let _ = write!(
         svg,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{HEIGHT}" viewBox="0 0 {width} {HEIGHT}" role="img" aria-label="{accessible}"><title>{accessible}</title>"#
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img" aria-label="{accessible}"><title>{accessible}</title>"#
     );
     // Two paths with rounded outer corners instead of shields.io's clipPath: a
     // clipPath needs an id, and ids clash when several badges are inlined.
-    if label_width > 0.0 {
+    if label_width > 0.0 && r > 0.0 {
         let _ = write!(
             svg,
-            r#"<path fill="{LABEL_COLOR}" d="{}"/>"#,
-            half_rect_path(0.0, label_width, Side::Left)
-        );
-        let _ = write!(
-            svg,
-            r#"<path fill="{VALUE_COLOR}" d="{}"/>"#,
-            half_rect_path(label_width, value_width, Side::Right)
+            r#"<path fill="{label_color}" d="{}"/><path fill="{value_color}" d="{}"/>"#,
+            half_rect_path(0.0, label_width, &g, Side::Left),
+            half_rect_path(label_width, value_width, &g, Side::Right)
         );
     } else {
+        if label_width > 0.0 {
+            let _ = write!(
+                svg,
+                r#"<rect fill="{label_color}" width="{label_width}" height="{height}"/>"#
+            );
+        }
         let _ = write!(
             svg,
-            r#"<rect fill="{VALUE_COLOR}" width="{value_width}" height="{HEIGHT}" rx="{RADIUS}"/>"#
+            r#"<rect fill="{value_color}" x="{label_width}" width="{value_width}" height="{height}" rx="{r}"/>"#
         );
     }
     let _ = write!(
         svg,
-        r##"<g fill="#fff" text-anchor="middle" font-family="{FONT_FAMILY}" font-size="11" text-rendering="geometricPrecision">"##
+        r##"<g fill="#fff" text-anchor="middle" font-family="{FONT_FAMILY}" font-size="{}" text-rendering="geometricPrecision">"##,
+        g.font_size
     );
     if label_width > 0.0 {
-        push_shadowed_text(&mut svg, &label_xml, label_width / 2.0, text_width(label));
+        push_text(&mut svg, &label_xml, label_width / 2.0, width_of(&label), &g, false);
     }
-    push_shadowed_text(
+    let bold = g.uppercase; // for-the-badge sets its value in bold
+    push_text(
         &mut svg,
         &value_xml,
         label_width + value_width / 2.0,
-        text_width(&value),
+        width_of(&value),
+        &g,
+        bold,
     );
     svg.push_str("</g></svg>");
     svg
+}
+
+/// An error badge: `label | text` with a grey value, in the default look.
+pub fn render_error_badge(text: &str) -> String {
+    let look = Look {
+        color: ERROR_COLOR.to_owned(),
+        ..Look::default()
+    };
+    render_badge_svg("views", text, &look)
 }
 
 /// Approximate rendered width of `text` in Verdana 11px.
@@ -144,10 +207,9 @@ enum Side {
     Right,
 }
 
-/// A `width`×20 rectangle starting at `x`, rounded on the outer `side` only.
-fn half_rect_path(x: f64, width: f64, side: Side) -> String {
-    let r = RADIUS;
-    let h = f64::from(HEIGHT);
+/// A `width`-wide rectangle starting at `x`, rounded on the outer `side` only.
+fn half_rect_path(x: f64, width: f64, g: &Geometry, side: Side) -> String {
+    let (r, h) = (g.radius, g.height);
     let straight = width - r;
     match side {
         Side::Left => format!(
@@ -161,19 +223,33 @@ fn half_rect_path(x: f64, width: f64, side: Side) -> String {
     }
 }
 
-/// Appends `text` (already escaped) centred on `center_x`, with shields.io's
-/// one-pixel dark shadow beneath it. `textLength` makes the browser fit the
-/// text to the width we reserved even when it falls back to another font.
-fn push_shadowed_text(svg: &mut String, escaped: &str, center_x: f64, width: f64) {
+/// Appends `text` (already escaped) centred on `center_x`, with the flat
+/// style's one-pixel dark shadow beneath it. `textLength` makes the browser
+/// fit the text to the width we reserved even when it falls back to another
+/// font.
+fn push_text(svg: &mut String, escaped: &str, center_x: f64, width: f64, g: &Geometry, bold: bool) {
+    let y = g.baseline;
+    let weight = if bold { r#" font-weight="bold""# } else { "" };
+    if g.shadow {
+        let _ = write!(
+            svg,
+            r##"<text aria-hidden="true" x="{center_x}" y="{}" fill="#010101" fill-opacity=".3" textLength="{width:.1}">{escaped}</text>"##,
+            y + 1.0
+        );
+    }
     let _ = write!(
         svg,
-        r##"<text aria-hidden="true" x="{center_x}" y="15" fill="#010101" fill-opacity=".3" textLength="{width:.1}">{escaped}</text><text x="{center_x}" y="14" textLength="{width:.1}">{escaped}</text>"##
+        r#"<text x="{center_x}" y="{y}" textLength="{width:.1}"{weight}>{escaped}</text>"#
     );
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn badge(label: &str, count: u64) -> String {
+        render_badge_svg(label, &crate::read::format::format_count(count), &Look::default())
+    }
 
     /// The `width` attribute of the root element.
     fn badge_width(svg: &str) -> f64 {
@@ -184,7 +260,7 @@ mod tests {
 
     #[test]
     fn badge_escapes_the_label_everywhere() {
-        let svg = render_badge_svg(r#""/><script>alert('x')</script>&"#, 5);
+        let svg = badge(r#""/><script>alert('x')</script>&"#, 5);
         assert!(!svg.contains("<script"));
         assert!(!svg.contains("'x'"));
         assert!(svg.contains("&quot;/&gt;&lt;script&gt;alert(&apos;x&apos;)&lt;/script&gt;&amp;"));
@@ -192,7 +268,7 @@ mod tests {
 
     #[test]
     fn badge_is_accessible() {
-        let svg = render_badge_svg("hits", 1_234);
+        let svg = badge("hits", 1_234);
         assert!(svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""));
         assert!(svg.contains("role=\"img\""));
         assert!(svg.contains("aria-label=\"hits: 1,234\""));
@@ -205,16 +281,16 @@ mod tests {
 
     #[test]
     fn badge_width_grows_with_the_label() {
-        let short = badge_width(&render_badge_svg("a", 1));
-        let longer = badge_width(&render_badge_svg("a longer label", 1));
-        let wide = badge_width(&render_badge_svg("WWWWWWWWWWWWWW", 1));
+        let short = badge_width(&badge("a", 1));
+        let longer = badge_width(&badge("a longer label", 1));
+        let wide = badge_width(&badge("WWWWWWWWWWWWWW", 1));
         assert!(short < longer, "{short} < {longer}");
         assert!(longer < wide, "{longer} < {wide}");
     }
 
     #[test]
     fn badge_width_grows_with_the_count() {
-        assert!(badge_width(&render_badge_svg("hits", 7)) < badge_width(&render_badge_svg("hits", 7_777)));
+        assert!(badge_width(&badge("hits", 7)) < badge_width(&badge("hits", 7_777)));
     }
 
     #[test]
@@ -231,8 +307,34 @@ mod tests {
 
     #[test]
     fn empty_label_gives_a_value_only_badge() {
-        let svg = render_badge_svg("", 42);
+        let svg = badge("", 42);
         assert!(svg.contains("aria-label=\"42\""));
-        assert!(!svg.contains(LABEL_COLOR));
+        assert!(!svg.contains(super::super::badge_options::DEFAULT_LABEL_COLOR));
+    }
+
+    #[test]
+    fn each_style_has_its_shape_and_colors_are_used() {
+        let look = |style| Look {
+            style,
+            color: "#97ca00".into(),
+            label_color: "#abc".into(),
+        };
+        let flat = render_badge_svg("views", "12", &look(Style::Flat));
+        assert!(flat.contains("height=\"20\"") && flat.contains("a3 3") && flat.contains("fill-opacity"));
+        assert!(flat.contains("fill=\"#97ca00\"") && flat.contains("fill=\"#abc\""));
+        let square = render_badge_svg("views", "12", &look(Style::FlatSquare));
+        assert!(square.contains("height=\"20\"") && !square.contains("a3 3") && !square.contains("fill-opacity"));
+        let big = render_badge_svg("views", "12", &look(Style::ForTheBadge));
+        assert!(big.contains("height=\"28\"") && big.contains(">VIEWS<") && big.contains("font-weight=\"bold\""));
+        assert!(badge_width(&big) > badge_width(&square), "capitals, spaced out");
+        for svg in [flat, square, big] {
+            assert!(!svg.contains(" id="), "{svg}");
+        }
+    }
+
+    #[test]
+    fn an_error_badge_is_an_svg_saying_so() {
+        let svg = render_error_badge("not found");
+        assert!(svg.starts_with("<svg") && svg.contains("views: not found"), "{svg}");
     }
 }

@@ -9,15 +9,19 @@
 //! - [`buckets`]: day/week/month/hour buckets.
 //! - [`chart`]: per-day counts → history chart SVG (no fonts needed); its
 //!   pure layout decisions (`layout`) apart from the plotters drawing (`draw`).
-//! - [`badge`]: the shields.io-style count badge.
+//! - [`badge`]: the shields.io-style count badge; [`badge_options`]: its
+//!   lenient options.
+//! - [`tallies`]: proxied views and filtered hits per page, by reason.
 //! - [`format`]: how numbers are written for people.
 
 pub mod badge;
+pub mod badge_options;
 pub mod buckets;
 pub mod chart;
 pub mod format;
 pub mod query;
 pub mod series;
+pub mod tallies;
 
 use std::sync::Arc;
 use std::time::Duration;

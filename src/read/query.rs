@@ -1,5 +1,6 @@
 //! Query parameters of the read endpoints (`from`, `to`, `days`, `limit`,
-//! `after`, `bucket`, `label`), parsed into typed values once.
+//! `after`, `bucket`), parsed into typed values once. (The badge's options
+//! are lenient and parsed in `badge_options`.)
 //!
 //! Pure: "today" is passed in. Every error names the parameter, and unknown
 //! parameters are errors too, so a typo never silently widens a query.
@@ -11,8 +12,6 @@ use crate::count::path::percent_decode;
 
 /// The longest range a query may ask for: 100 years of days.
 pub const MAX_RANGE_DAYS: i64 = 36_600;
-/// The most bytes of a badge label.
-pub const MAX_LABEL_CHARS: usize = 40;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("parameter `{name}`: {message}")]
@@ -55,7 +54,6 @@ pub struct ReadParams {
     pub limit: Option<usize>,
     pub after: Option<Timestamp>,
     pub bucket: Option<Bucket>,
-    pub label: Option<String>,
 }
 
 /// Which parameters an endpoint takes, and its largest `limit`.
@@ -103,12 +101,6 @@ pub fn parse(query: Option<&str>, accepts: Accepts, today: Date) -> Result<ReadP
                     "month" => Bucket::Month,
                     _ => return Err(error(&name, format!("{value:?} is not one of hour, day, week, month"))),
                 });
-            }
-            "label" => {
-                if value.chars().count() > MAX_LABEL_CHARS {
-                    return Err(error(&name, format!("longer than {MAX_LABEL_CHARS} characters")));
-                }
-                params.label = Some(value);
             }
             _ => return Err(error(&name, "unknown")),
         }
@@ -164,7 +156,7 @@ mod tests {
     use super::*;
 
     const ALL: Accepts = Accepts {
-        names: &["from", "to", "days", "limit", "after", "bucket", "label"],
+        names: &["from", "to", "days", "limit", "after", "bucket"],
         max_limit: 100,
     };
 
@@ -199,11 +191,10 @@ mod tests {
 
     #[test]
     fn every_value_is_typed() {
-        let p = ok("limit=5&after=2026-01-01T10:00:00%2B01:00&bucket=week&label=hits+today");
+        let p = ok("limit=5&after=2026-01-01T10:00:00%2B01:00&bucket=week");
         assert_eq!(p.limit, Some(5));
         assert_eq!(p.after, Some("2026-01-01T09:00:00Z".parse().unwrap()));
         assert_eq!(p.bucket, Some(Bucket::Week));
-        assert_eq!(p.label.as_deref(), Some("hits today"));
     }
 
     #[test]
@@ -226,7 +217,6 @@ mod tests {
         ] {
             assert_eq!(err(q).name, name, "{q}");
         }
-        assert_eq!(err(&format!("label={}", "x".repeat(41))).name, "label");
     }
 
     #[test]

@@ -2,14 +2,16 @@
 //! embedded SQLite default — that behave the same (`tests/api/contract.rs`
 //! runs one suite on both).
 //!
-//! Stores keep raw calls and, in the same transaction, per-page totals and
-//! per-day counts. They know nothing of visitors: no address or anything
-//! derived from one is ever passed in. Schemas live in `sql/<backend>/` as
-//! numbered migrations applied at start.
+//! Stores keep raw calls and, in the same transaction, per-page totals,
+//! per-day counts and per-day tallies (proxied views, filtered hits). They
+//! know nothing of visitors: no address or anything derived from one is
+//! ever passed in. Schemas live in `sql/<backend>/` as numbered migrations
+//! applied at start.
 //!
 //! - `error`: `StoreError`, with whole cause chains.
 //! - `migrations`: the embedded migrations and which ones a database needs.
 //! - `rules`: decoding, slots, batch sums and sorting, shared by both.
+//! - `tallies`: per-day proxied views and filtered hits, as aggregates.
 //! - `postgres`, `sqlite`: the backends; SQL lives only there and in `sql/`.
 
 mod error;
@@ -17,6 +19,7 @@ mod migrations;
 mod postgres;
 mod rules;
 mod sqlite;
+mod tallies;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -31,6 +34,7 @@ pub use error::{ConnectError, PgError, SqliteError, StoreError};
 pub use postgres::PostgresStore;
 pub use rules::SLOT_SECONDS;
 pub use sqlite::SqliteStore;
+pub use tallies::{BadgeFigures, DayTallies, PageTallies, Tallies, Tally};
 
 pub type PathId = i64;
 /// A site's id in the store; pages keep it.
@@ -54,6 +58,8 @@ pub struct Hit {
 pub struct Batch<'a> {
     pub id: BatchId,
     pub hits: &'a [Hit],
+    /// Tallies added to the stored ones, in the same transaction.
+    pub tallies: &'a [DayTallies],
     /// Ids of earlier batches whose commit was seen confirmed: no second
     /// attempt of them exists, so their ids are no longer needed and are
     /// deleted in this batch's transaction.
@@ -147,8 +153,8 @@ pub trait Store: Send + Sync {
     /// registers it at the same moment. Bounded by [`REGISTER_DEADLINE`].
     fn register_path<'a>(&'a self, site: SiteId, path: &'a PagePath) -> StoreFuture<'a, PathId>;
 
-    /// Commits a batch's calls with the totals and per-day counts and its id,
-    /// all or nothing. A batch whose id is already stored changes nothing
+    /// Commits a batch's calls with the totals and per-day counts, its
+    /// tallies and its id, all or nothing. A batch whose id is already stored changes nothing
     /// and is [`Committed::Earlier`].
     fn record<'a>(&'a self, batch: Batch<'a>) -> StoreFuture<'a, Committed>;
 
@@ -183,6 +189,16 @@ pub trait Store: Send + Sync {
     /// One path's calls per slot (UTC-aligned, [`SLOT_SECONDS`] wide) in
     /// `[from, until)`, in no particular order.
     fn slots(&self, path: PathId, from: Timestamp, until: Timestamp) -> StoreFuture<'_, Vec<SlotCount>>;
+
+    /// Tallies per page of `site` over an inclusive range of days, by path;
+    /// pages without any in the range are left out.
+    fn tallies_between(&self, site: SiteId, from: DayNumber, to: DayNumber) -> StoreFuture<'_, Vec<PageTallies>>;
+
+    /// One page's tallies over an inclusive range of days.
+    fn path_tallies(&self, path: PathId, from: DayNumber, to: DayNumber) -> StoreFuture<'_, Tallies>;
+
+    /// One page's calls and proxied views, in all and on `today`, in one query.
+    fn badge_figures(&self, path: PathId, today: DayNumber) -> StoreFuture<'_, BadgeFigures>;
 
     /// Recomputes every per-day count of `site`'s pages from the raw calls in `zone`, in one
     /// transaction that holds concurrent writers back, so no hit is lost or

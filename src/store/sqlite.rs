@@ -11,6 +11,8 @@
 //! I/O error) checkpoints and truncates it, so the space a later write
 //! needs is there as soon as the disk has a little room again.
 
+mod tallies;
+
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -20,8 +22,9 @@ use rusqlite::{params, Connection, ErrorCode, OpenFlags, OptionalExtension, Tran
 
 use super::rules::{count_from_db, days_from_slots, slot, sort_counts, sum_batch, time_from_micros, SLOT_MICROS};
 use super::{
-    migrations, within, Batch, Committed, PathCount, PathId, RenameOutcome, SiteId, SlotCount, Store, StoreError,
-    StoreFuture, Summary, MIGRATE_DEADLINE, PATHS_DEADLINE, REBUILD_DEADLINE, REGISTER_DEADLINE,
+    migrations, within, BadgeFigures, Batch, Committed, DayTallies, PageTallies, PathCount, PathId, RenameOutcome,
+    SiteId, SlotCount, Store, StoreError, StoreFuture, Summary, Tallies, MIGRATE_DEADLINE, PATHS_DEADLINE,
+    REBUILD_DEADLINE, REGISTER_DEADLINE,
 };
 use crate::count::path::PagePath;
 use crate::zone::{DayNumber, Zone};
@@ -179,6 +182,7 @@ fn write_batch(conn: &mut Connection, batch: &OwnedBatch) -> Result<Committed, S
             ])?;
         }
     }
+    tallies::add(&tx, &batch.tallies)?;
     tx.commit()?;
     Ok(Committed::Now)
 }
@@ -201,6 +205,7 @@ fn reclaim_wal(conn: &Connection) {
 struct OwnedBatch {
     id: i64,
     hits: Vec<super::Hit>,
+    tallies: Vec<DayTallies>,
     settled: Vec<i64>,
 }
 
@@ -284,6 +289,7 @@ impl Store for SqliteStore {
         let batch = OwnedBatch {
             id: batch.id,
             hits: batch.hits.to_vec(),
+            tallies: batch.tallies.to_vec(),
             settled: batch.settled.to_vec(),
         };
         Self::with(&self.writer, move |conn| record(conn, &batch))
@@ -401,6 +407,18 @@ impl Store for SqliteStore {
             })
             .collect()
         })
+    }
+
+    fn tallies_between(&self, site: SiteId, from: DayNumber, to: DayNumber) -> StoreFuture<'_, Vec<PageTallies>> {
+        Self::with(&self.reader, move |conn| tallies::between(conn, site, from, to))
+    }
+
+    fn path_tallies(&self, path: PathId, from: DayNumber, to: DayNumber) -> StoreFuture<'_, Tallies> {
+        Self::with(&self.reader, move |conn| tallies::of_path(conn, path, from, to))
+    }
+
+    fn badge_figures(&self, path: PathId, today: DayNumber) -> StoreFuture<'_, BadgeFigures> {
+        Self::with(&self.reader, move |conn| tallies::badge(conn, path, today))
     }
 
     fn rebuild_daily(&self, site: SiteId, zone: Zone) -> StoreFuture<'_, u64> {

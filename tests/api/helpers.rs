@@ -271,6 +271,11 @@ impl TestApp {
         query_i64(&self.data, self.db.as_ref(), sql).await
     }
 
+    /// One number from the store, read directly (the SQL must suit both backends).
+    pub async fn stored_i64(&self, sql: &str) -> i64 {
+        query_i64(&self.data, self.db.as_ref(), sql).await
+    }
+
     /// Runs SQL against the store behind the server's back (to break it on purpose).
     pub async fn execute(&self, postgres_sql: &str, sqlite_sql: &str) {
         execute(&self.data, self.db.as_ref(), postgres_sql, sqlite_sql).await;
@@ -341,6 +346,7 @@ pub fn batch(hits: &[footfall::store::Hit]) -> footfall::store::Batch<'_> {
     footfall::store::Batch {
         id: NEXT.fetch_add(1, Ordering::Relaxed),
         hits,
+        tallies: &[],
         settled: &[],
     }
 }
@@ -370,8 +376,22 @@ pub fn sqlite(data_dir: &Path) -> rusqlite::Connection {
     conn
 }
 
-/// One request on a fresh connection, with the path sent exactly as given.
+/// What the tests' requests present themselves as, unless they name a user
+/// agent: a browser, so they count as visitors (curl-like clients are bots).
+pub const BROWSER: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0";
+
+/// One request on a fresh connection, with the path sent exactly as given,
+/// as a browser ([`BROWSER`]) unless `headers` name a `user-agent`.
 pub async fn send(addr: SocketAddr, method: Method, path: &str, headers: &[(&str, &str)]) -> TestResponse {
+    let mut with_agent = headers.to_vec();
+    if !headers.iter().any(|(name, _)| name.eq_ignore_ascii_case("user-agent")) {
+        with_agent.push(("user-agent", BROWSER));
+    }
+    send_bare(addr, method, path, &with_agent).await
+}
+
+/// One request with exactly the given headers (no user agent unless named).
+pub async fn send_bare(addr: SocketAddr, method: Method, path: &str, headers: &[(&str, &str)]) -> TestResponse {
     let stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
     let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
         .await

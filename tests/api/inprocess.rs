@@ -41,6 +41,10 @@ impl InProcess {
 
     async fn get(&self, uri: &str, headers: &[(&str, &str)]) -> (StatusCode, Bytes) {
         let mut request = Request::get(uri);
+        // As a browser unless told otherwise, so hits count as visitors.
+        if !headers.iter().any(|(name, _)| name.eq_ignore_ascii_case("user-agent")) {
+            request = request.header("user-agent", crate::helpers::BROWSER);
+        }
         for (name, value) in headers {
             request = request.header(*name, *value);
         }
@@ -124,4 +128,37 @@ async fn each_site_counts_in_its_own_zone() {
     }
     assert_eq!(app.days("nz").await, [1, 1], "a new local day and window in Auckland");
     assert_eq!(app.days("uk").await, [1, 0], "one window, one day in UTC");
+}
+
+/// Filtered hits are counted per reason in the day (and window) of the
+/// injected clock: a bot counts once per page per window, again the next day.
+#[tokio::test]
+async fn filtered_counts_are_kept_per_day_and_reason() {
+    let app = InProcess::start("2026-03-01T10:00:00Z").await;
+    let bot = |ip| [("x-forwarded-for", ip), ("user-agent", "curl/8.5.0")];
+    let counted = [("x-forwarded-for", "203.0.113.9")];
+    for ip in ["203.0.113.1", "203.0.113.2", "203.0.113.1"] {
+        app.get("/call/a", &bot(ip)).await;
+    }
+    let prefetch = [("x-forwarded-for", "203.0.113.3"), ("purpose", "prefetch")];
+    app.get("/call/a", &prefetch).await;
+    app.get("/call/b", &counted).await; // commits the filtered counts queued before it
+    app.clock.advance(SignedDuration::from_hours(24));
+    app.get("/call/a", &bot("203.0.113.1")).await;
+    app.get("/call/c", &counted).await;
+    let filtered_on = |day: &'static str| {
+        let app = &app;
+        async move {
+            let (status, body) = app.get(&format!("/api/filtered?from={day}&to={day}"), &[]).await;
+            assert_eq!(status, StatusCode::OK);
+            serde_json::from_slice::<serde_json::Value>(&body).expect("JSON")
+        }
+    };
+    let a = |bot: u64, prefetch: u64| {
+        serde_json::json!([{"path": "/a", "proxied": 0,
+            "filtered": {"bot": bot, "prefetch": prefetch, "ignored": 0, "foreign_embed": 0}}])
+    };
+    assert_eq!(filtered_on("2026-03-01").await, a(2, 1));
+    assert_eq!(filtered_on("2026-03-02").await, a(1, 0), "a new window and day");
+    assert_eq!(app.count_of("/a").await, 0, "none of them is a visitor");
 }

@@ -219,6 +219,7 @@ async fn sigterm_under_load_loses_no_acknowledged_hit(store: Store) {
                     tokio::spawn(conn);
                     let request = hyper::Request::get("/call/load")
                         .header("x-forwarded-for", visitor)
+                        .header("user-agent", crate::helpers::BROWSER)
                         .body(http_body_util::Empty::<bytes::Bytes>::new())
                         .expect("request");
                     sent.fetch_add(1, Ordering::SeqCst);

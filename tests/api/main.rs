@@ -6,11 +6,13 @@ mod pg;
 mod relay;
 mod site;
 
+mod badge;
 mod call;
 mod commands;
 mod contract;
 mod disk_full;
 mod faults;
+mod honest;
 mod inprocess;
 mod lifecycle;
 mod probing;
@@ -20,3 +22,4 @@ mod shutdown;
 mod site_outages;
 mod sites;
 mod slowloris;
+mod tallies;

@@ -195,8 +195,10 @@ async fn a_database_of_the_previous_release_upgrades_and_can_be_renamed(store: S
         ..Setup::default()
     };
     let mut app = TestApp::spawn_setup(store, setup(&[])).await;
-    let expected =
-        json!({"path": "/old", "count": 2, "first": "2025-01-01T10:00:00+00:00", "last": "2025-01-02T10:00:00+00:00"});
+    let expected = json!({
+        "path": "/old", "count": 2, "first": "2025-01-01T10:00:00+00:00", "last": "2025-01-02T10:00:00+00:00",
+        "proxied": 0, "filtered": {"bot": 0, "prefetch": 0, "ignored": 0, "foreign_embed": 0}
+    });
     assert_eq!(
         json_of(&app.get("/api/counts/old").await),
         expected,

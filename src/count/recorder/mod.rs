@@ -1,5 +1,8 @@
 //! Group commit: counted hits from all requests are written by one task, many
-//! to a transaction, and each request learns what became of *its* hit.
+//! to a transaction, and each request learns what became of *its* hit. A
+//! proxied view is written the same way (into its per-day series); filtered
+//! hits are added up in memory (`unsent`) and ride along with the next
+//! batch, or go out on their own shortly after, without anyone waiting.
 //!
 //! While one batch commits, the next queues up, so the batch size follows the
 //! load with no timer and no added latency when idle. One writer, not
@@ -29,8 +32,12 @@ use tokio::sync::{mpsc, oneshot, Notify};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
+mod unsent;
+
 use crate::availability::Availability;
-use crate::store::{within, Batch, BatchId, Committed, Hit, Store};
+use crate::store::{within, Batch, BatchId, Committed, DayTallies, Hit, PathId, Store, Tallies, Tally};
+use crate::zone::DayNumber;
+use unsent::Unsent;
 
 /// Hits waiting for the writer at most; beyond it requests wait their turn.
 const QUEUE_CAPACITY: usize = 16_384;
@@ -61,8 +68,19 @@ pub enum RecordError {
     Unknown,
 }
 
+/// What a request waits to see committed.
+#[derive(Debug, Clone, Copy)]
+enum Entry {
+    Call(Hit),
+    /// One view through an image proxy, counted in its page's per-day series.
+    Proxied {
+        path: PathId,
+        day: DayNumber,
+    },
+}
+
 struct Pending {
-    hit: Hit,
+    entry: Entry,
     deadline: Instant,
     answer: oneshot::Sender<Result<(), RecordError>>,
 }
@@ -70,6 +88,7 @@ struct Pending {
 #[derive(Clone)]
 pub struct Recorder {
     queue: mpsc::Sender<Pending>,
+    unsent: Arc<Unsent>,
 }
 
 /// Stops the writer: closes the queue, drains it, and waits.
@@ -82,15 +101,17 @@ impl Recorder {
     pub fn spawn(store: Arc<dyn Store>, availability: Arc<Availability>) -> (Self, RecorderHandle) {
         let (queue, receiver) = mpsc::channel(QUEUE_CAPACITY);
         let stop = Arc::new(Notify::new());
+        let unsent = Arc::new(Unsent::default());
         let writer = Writer {
             store,
             availability,
+            unsent: Arc::clone(&unsent),
             next_id: first_batch_id(),
             settled: Vec::new(),
             unsettled: VecDeque::new(),
         };
         let task = tokio::spawn(run(receiver, writer, Arc::clone(&stop)));
-        (Self { queue }, RecorderHandle { stop, task })
+        (Self { queue, unsent }, RecorderHandle { stop, task })
     }
 
     /// Resolves once the hit is committed, within [`DEADLINE`].
@@ -99,9 +120,31 @@ impl Recorder {
     /// [`RecordError::NotCommitted`] when it certainly was not (also when the
     /// recorder is shutting down), [`RecordError::Unknown`] when that is not known.
     pub async fn record(&self, hit: Hit) -> Result<(), RecordError> {
+        self.send(Entry::Call(hit)).await
+    }
+
+    /// Resolves once one proxied view of `path` on `day` is committed, like [`Recorder::record`].
+    ///
+    /// # Errors
+    /// As [`Recorder::record`].
+    pub async fn record_proxied(&self, path: PathId, day: DayNumber) -> Result<(), RecordError> {
+        self.send(Entry::Proxied { path, day }).await
+    }
+
+    /// Counts one filtered hit of `path` on `day` in the `tally` series.
+    /// Never waits: it is written with a later batch.
+    pub fn tally(&self, path: PathId, day: DayNumber, tally: Tally) {
+        self.unsent.add(path, day, tally);
+    }
+
+    async fn send(&self, entry: Entry) -> Result<(), RecordError> {
         let deadline = Instant::now() + DEADLINE;
         let (answer, answered) = oneshot::channel();
-        let pending = Pending { hit, deadline, answer };
+        let pending = Pending {
+            entry,
+            deadline,
+            answer,
+        };
         match tokio::time::timeout_at(deadline, self.queue.send(pending)).await {
             Ok(Ok(())) => {}
             // Never queued, so never written.
@@ -124,6 +167,7 @@ impl RecorderHandle {
 
 async fn run(mut receiver: mpsc::Receiver<Pending>, mut writer: Writer, stop: Arc<Notify>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
+    let unsent = Arc::clone(&writer.unsent);
     loop {
         let received = tokio::select! {
             biased;
@@ -137,15 +181,22 @@ async fn run(mut receiver: mpsc::Receiver<Pending>, mut writer: Writer, stop: Ar
                 writer.idle_work().await;
                 continue;
             }
+            () = unsent.due() => {
+                // Filtered counts and no hits to ride along with.
+                writer.commit(std::iter::empty()).await;
+                continue;
+            }
         };
         if received == 0 {
-            // Closed and drained: one last chance for unsettled batches.
+            // Closed and drained: the filtered counts, then one last chance
+            // for unsettled batches.
+            writer.commit(std::iter::empty()).await;
             writer.settle().await;
-            let hits: usize = writer.unsettled.iter().map(|b| b.hits.len()).sum();
-            if hits > 0 {
+            let unseen: usize = writer.unsettled.iter().map(Unsettled::size).sum();
+            if unseen > 0 {
                 tracing::error!(
-                    hits,
-                    "stopping with hits whose commit was not seen: they may be missing"
+                    unseen,
+                    "stopping with hits or filtered counts whose commit was not seen: they may be missing"
                 );
             }
             return;
@@ -158,11 +209,20 @@ async fn run(mut receiver: mpsc::Receiver<Pending>, mut writer: Writer, stop: Ar
 struct Unsettled {
     id: BatchId,
     hits: Vec<Hit>,
+    tallies: Vec<DayTallies>,
+}
+
+impl Unsettled {
+    /// What it holds, for the bound on what is kept.
+    fn size(&self) -> usize {
+        self.hits.len() + self.tallies.len()
+    }
 }
 
 struct Writer {
     store: Arc<dyn Store>,
     availability: Arc<Availability>,
+    unsent: Arc<Unsent>,
     next_id: BatchId,
     /// Ids of batches seen committed, deleted with the next batch.
     settled: Vec<BatchId>,
@@ -171,9 +231,11 @@ struct Writer {
 }
 
 impl Writer {
+    /// Commits the hits and proxied views of `batch` with every filtered
+    /// count waiting; answers each request.
     async fn commit(&mut self, batch: impl Iterator<Item = Pending>) {
         let now = Instant::now();
-        let (mut hits, mut waiting) = (Vec::new(), Vec::new());
+        let (mut hits, mut waiting, mut proxied) = (Vec::new(), Vec::new(), Vec::new());
         let mut deadline = None::<Instant>;
         for pending in batch {
             if pending.deadline.saturating_duration_since(now) < MIN_TIME_LEFT {
@@ -181,21 +243,32 @@ impl Writer {
                 continue;
             }
             deadline = Some(deadline.map_or(pending.deadline, |d| d.min(pending.deadline)));
-            hits.push(pending.hit);
+            match pending.entry {
+                Entry::Call(hit) => hits.push(hit),
+                Entry::Proxied { path, day } => proxied.push((path, day)),
+            }
             waiting.push(pending.answer);
         }
-        let Some(deadline) = deadline else { return };
+        let filtered = self.unsent.take();
+        if waiting.is_empty() && filtered.is_empty() {
+            return;
+        }
+        // Nobody waits for filtered counts alone: they get the usual time.
+        let deadline = deadline.unwrap_or(now + DEADLINE);
+        let tallies = with_proxied(&filtered, &proxied);
         let id = self.next_id;
         self.next_id = self.next_id.wrapping_add(1);
         let started = std::time::Instant::now();
         let batch = Batch {
             id,
             hits: &hits,
+            tallies: &tallies,
             settled: &self.settled,
         };
         let result = within(deadline.saturating_duration_since(now), self.store.record(batch)).await;
         tracing::trace!(
             hits = hits.len(),
+            tallies = tallies.len(),
             micros = started.elapsed().as_micros() as u64,
             "batch done"
         );
@@ -219,8 +292,10 @@ impl Writer {
         }
         match outcome {
             Ok(()) => self.settle().await,
-            Err(RecordError::Unknown) => self.keep_unsettled(Unsettled { id, hits }),
-            Err(RecordError::NotCommitted) => {}
+            Err(RecordError::Unknown) => self.keep_unsettled(Unsettled { id, hits, tallies }),
+            // Proxied views were answered (their requests may retry);
+            // filtered counts wait for the next batch.
+            Err(RecordError::NotCommitted) => self.unsent.put_back(&filtered),
         }
     }
 
@@ -242,6 +317,7 @@ impl Writer {
         let check = Batch {
             id,
             hits: &[],
+            tallies: &[],
             settled: &self.settled,
         };
         if let Ok(Committed::Now) = self
@@ -255,12 +331,12 @@ impl Writer {
 
     fn keep_unsettled(&mut self, batch: Unsettled) {
         self.unsettled.push_back(batch);
-        let mut kept: usize = self.unsettled.iter().map(|b| b.hits.len()).sum();
+        let mut kept: usize = self.unsettled.iter().map(Unsettled::size).sum();
         while kept > MAX_UNSETTLED_HITS {
             let Some(given_up) = self.unsettled.pop_front() else {
                 break;
             };
-            kept -= given_up.hits.len();
+            kept -= given_up.size();
             tracing::error!(
                 hits = given_up.hits.len(),
                 "too many hits wait to be settled: giving up the oldest batch, which may be missing"
@@ -276,6 +352,7 @@ impl Writer {
             let again = Batch {
                 id: batch.id,
                 hits: &batch.hits,
+                tallies: &batch.tallies,
                 settled: &[],
             };
             let hits = batch.hits.len();
@@ -290,6 +367,21 @@ impl Writer {
             self.unsettled.pop_front();
         }
     }
+}
+
+/// The filtered counts with one proxied view added per entry, in key order.
+fn with_proxied(filtered: &[DayTallies], proxied: &[(PathId, DayNumber)]) -> Vec<DayTallies> {
+    if proxied.is_empty() {
+        return filtered.to_vec();
+    }
+    let mut rows: std::collections::BTreeMap<(PathId, DayNumber), Tallies> =
+        filtered.iter().map(|r| ((r.path, r.day), r.tallies)).collect();
+    for &key in proxied {
+        rows.entry(key).or_default().add(Tally::Proxied, 1);
+    }
+    rows.into_iter()
+        .map(|((path, day), tallies)| DayTallies { path, day, tallies })
+        .collect()
 }
 
 /// Batch ids start at a random point, so that two processes (or a process

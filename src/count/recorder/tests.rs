@@ -7,7 +7,9 @@ use jiff::Timestamp;
 
 use super::*;
 use crate::count::path::PagePath;
-use crate::store::{PathCount, PathId, RenameOutcome, SiteId, SlotCount, StoreError, StoreFuture, Summary};
+use crate::store::{
+    BadgeFigures, PageTallies, PathCount, PathId, RenameOutcome, SiteId, SlotCount, StoreError, StoreFuture, Summary,
+};
 use crate::zone::{DayNumber, Zone};
 
 /// What the scripted store does with one `record` call.
@@ -24,6 +26,8 @@ enum Step {
 struct Scripted {
     script: Mutex<VecDeque<Step>>,
     calls: Mutex<Vec<(BatchId, usize, Vec<BatchId>)>>,
+    /// The tallies of each call, in order.
+    tallies: Mutex<Vec<Vec<DayTallies>>>,
 }
 
 impl Scripted {
@@ -37,12 +41,17 @@ impl Scripted {
     fn calls(&self) -> Vec<(BatchId, usize, Vec<BatchId>)> {
         self.calls.lock().unwrap().clone()
     }
+
+    fn tallies(&self) -> Vec<Vec<DayTallies>> {
+        self.tallies.lock().unwrap().clone()
+    }
 }
 
 impl Store for Scripted {
     fn record<'a>(&'a self, batch: Batch<'a>) -> StoreFuture<'a, Committed> {
         let call = (batch.id, batch.hits.len(), batch.settled.to_vec());
         self.calls.lock().unwrap().push(call);
+        self.tallies.lock().unwrap().push(batch.tallies.to_vec());
         let step = self.script.lock().unwrap().pop_front();
         Box::pin(async move {
             match step.unwrap_or(Step::Commit(Committed::Now)) {
@@ -95,6 +104,15 @@ impl Store for Scripted {
         unimplemented!()
     }
     fn slots(&self, _: PathId, _: Timestamp, _: Timestamp) -> StoreFuture<'_, Vec<SlotCount>> {
+        unimplemented!()
+    }
+    fn tallies_between(&self, _: SiteId, _: DayNumber, _: DayNumber) -> StoreFuture<'_, Vec<PageTallies>> {
+        unimplemented!()
+    }
+    fn path_tallies(&self, _: PathId, _: DayNumber, _: DayNumber) -> StoreFuture<'_, Tallies> {
+        unimplemented!()
+    }
+    fn badge_figures(&self, _: PathId, _: DayNumber) -> StoreFuture<'_, BadgeFigures> {
         unimplemented!()
     }
     fn rebuild_daily(&self, _: SiteId, _: Zone) -> StoreFuture<'_, u64> {
@@ -185,4 +203,57 @@ async fn a_hit_left_too_little_time_by_a_hung_batch_is_not_sent() {
         store.calls().iter().all(|c| c.0 == first_id),
         "only the first batch was sent"
     );
+}
+
+fn bots(n: u64) -> Tallies {
+    let mut t = Tallies::default();
+    t.add(Tally::Bot, n);
+    t
+}
+
+#[tokio::test]
+async fn filtered_counts_go_out_alone_when_no_hits_come() {
+    let store = Scripted::new(&[]);
+    let recorder = recorder(&store);
+    recorder.tally(7, 3, Tally::Bot);
+    recorder.tally(7, 3, Tally::Bot);
+    tokio::time::sleep(unsent::FLUSH_DELAY * 2).await;
+    let expected = DayTallies {
+        path: 7,
+        day: 3,
+        tallies: bots(2),
+    };
+    assert_eq!(store.tallies(), vec![vec![expected]]);
+    assert_eq!(store.calls()[0].1, 0, "a batch without hits");
+}
+
+#[tokio::test]
+async fn filtered_counts_ride_along_and_a_refused_batch_puts_them_back() {
+    let store = Scripted::new(&[Step::Refuse]);
+    let recorder = recorder(&store);
+    recorder.tally(1, 0, Tally::Prefetch);
+    assert_eq!(recorder.record(hit()).await, Err(RecordError::NotCommitted));
+    recorder.tally(1, 0, Tally::Prefetch);
+    assert_eq!(recorder.record(hit()).await, Ok(()));
+    let tallies = store.tallies();
+    assert_eq!(tallies.len(), 2, "no batch of their own: {tallies:?}");
+    assert_eq!(tallies[0][0].tallies.prefetch, 1);
+    assert_eq!(tallies[1][0].tallies.prefetch, 2, "the refused one again, once");
+}
+
+#[tokio::test]
+async fn a_proxied_view_waits_for_its_commit_and_counts_in_its_series() {
+    let store = Scripted::new(&[Step::Refuse]);
+    let recorder = recorder(&store);
+    assert_eq!(recorder.record_proxied(4, 9).await, Err(RecordError::NotCommitted));
+    recorder.tally(4, 9, Tally::Bot);
+    assert_eq!(recorder.record_proxied(4, 9).await, Ok(()));
+    let mut both = bots(1);
+    both.add(Tally::Proxied, 1);
+    let committed = DayTallies {
+        path: 4,
+        day: 9,
+        tallies: both,
+    };
+    assert_eq!(store.tallies()[1], vec![committed], "the refused view is not put back");
 }

@@ -7,6 +7,7 @@
 //! handlers never see it.
 
 mod pool;
+mod tallies;
 
 use std::time::{Duration, SystemTime};
 
@@ -18,8 +19,9 @@ use self::pool::Connections;
 
 use super::rules::{count_from_db, days_from_slots, slot, sort_counts, sum_batch, time_from_system, SLOT_SECONDS};
 use super::{
-    migrations, within, Batch, Committed, PathCount, PathId, PgError, RenameOutcome, SiteId, SlotCount, Store,
-    StoreError, StoreFuture, Summary, MIGRATE_DEADLINE, PATHS_DEADLINE, REBUILD_DEADLINE, REGISTER_DEADLINE,
+    migrations, within, BadgeFigures, Batch, Committed, PageTallies, PathCount, PathId, PgError, RenameOutcome, SiteId,
+    SlotCount, Store, StoreError, StoreFuture, Summary, Tallies, MIGRATE_DEADLINE, PATHS_DEADLINE, REBUILD_DEADLINE,
+    REGISTER_DEADLINE,
 };
 use crate::config::DbConfig;
 use crate::count::path::PagePath;
@@ -159,28 +161,53 @@ impl PostgresStore {
         let totals: Vec<i64> = sums.per_path.iter().map(|s| s.calls).collect();
         let firsts: Vec<SystemTime> = sums.per_path.iter().map(|s| SystemTime::from(s.first)).collect();
         let lasts: Vec<SystemTime> = sums.per_path.iter().map(|s| SystemTime::from(s.last)).collect();
+        let tally = tallies::Columns::of(batch.tallies);
 
         let client = self.connections.checkout().await?;
-        let (mark, insert, upsert, update) = tokio::try_join!(
+        let (mark, insert, upsert, update, add) = tokio::try_join!(
             client.prepare_cached(MARK_BATCH),
             client.prepare_cached(INSERT_CALLS),
             client.prepare_cached(UPSERT_DAILY),
             client.prepare_cached(UPDATE_TOTALS),
+            client.prepare_cached(tallies::ADD),
         )?;
         let mark_params: [&(dyn ToSql + Sync); 2] = [&batch.id, &batch.settled];
         let insert_params: [&(dyn ToSql + Sync); 2] = [&call_paths, &call_times];
         let upsert_params: [&(dyn ToSql + Sync); 3] = [&day_paths, &days, &day_counts];
         let update_params: [&(dyn ToSql + Sync); 4] = [&total_paths, &totals, &firsts, &lasts];
+        let [proxied, bot, prefetch, ignored, foreign_embed] = &tally.series;
+        let tally_params: [&(dyn ToSql + Sync); 7] = [
+            &tally.paths,
+            &tally.days,
+            proxied,
+            bot,
+            prefetch,
+            ignored,
+            foreign_embed,
+        ];
+        // Most batches carry no tallies: they send no statement for them.
+        let add_tallies = async {
+            if tally.paths.is_empty() {
+                Ok(0)
+            } else {
+                client.execute(&add, &tally_params).await
+            }
+        };
         // The whole transaction goes out in one round trip: tokio-postgres
-        // sends each request when first polled, and try_join polls them in
-        // order. If a statement fails, PostgreSQL rejects the rest and turns
-        // the COMMIT into a rollback, and the first error comes back here.
+        // sends each request when first polled, and a biased try_join polls
+        // them in order, every time. If a statement fails, PostgreSQL
+        // rejects the rest and turns the COMMIT into a rollback, and the
+        // first error comes back here: an unbiased try_join starts each poll
+        // at another future, and could return a later statement's "current
+        // transaction is aborted" instead of the batch id's conflict.
         let outcome = tokio::try_join!(
+            biased;
             client.simple_query(BEGIN_BATCH),
             client.execute(&mark, &mark_params),
             client.execute(&insert, &insert_params),
             client.execute(&upsert, &upsert_params),
             client.execute(&update, &update_params),
+            add_tallies,
             client.simple_query("COMMIT"),
         );
         match outcome {
@@ -427,6 +454,18 @@ impl Store for PostgresStore {
             let rows = self.query(SLOTS, &[&path, &from, &until, &SLOT_SECONDS]).await?;
             rows.iter().map(|r| slot(path, r.try_get(0)?, r.try_get(1)?)).collect()
         })
+    }
+
+    fn tallies_between(&self, site: SiteId, from: DayNumber, to: DayNumber) -> StoreFuture<'_, Vec<PageTallies>> {
+        Box::pin(self.tallies_between_now(site, from, to))
+    }
+
+    fn path_tallies(&self, path: PathId, from: DayNumber, to: DayNumber) -> StoreFuture<'_, Tallies> {
+        Box::pin(self.path_tallies_now(path, from, to))
+    }
+
+    fn badge_figures(&self, path: PathId, today: DayNumber) -> StoreFuture<'_, BadgeFigures> {
+        Box::pin(self.badge_figures_now(path, today))
     }
 
     fn rebuild_daily(&self, site: SiteId, zone: Zone) -> StoreFuture<'_, u64> {

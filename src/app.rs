@@ -18,6 +18,7 @@ use crate::count::probe::Prober;
 use crate::count::recorder::{Recorder, RecorderHandle};
 use crate::count::registry::Registry;
 use crate::count::visitors::Visitors;
+use crate::owner::auth::Tokens;
 use crate::read::Reads;
 use crate::state::{AppState, Availability, Site};
 use crate::store::{PostgresStore, SqliteStore, Store, StoreError};
@@ -80,6 +81,8 @@ impl App {
             image_cache_control: HeaderValue::from_str(&format!("private, max-age={}", config.cache_max_age_seconds))
                 .unwrap_or_else(|_| HeaderValue::from_static("private")),
             reads: Reads::new(Arc::clone(&store), Arc::clone(&availability)),
+            tokens: Tokens::new(&config),
+            store: Arc::clone(&store),
             availability,
             recorder,
             clock,
@@ -193,9 +196,15 @@ fn log_start(config: &Config, listener: &TcpListener) {
         default_site = %config.default_site().slug,
         "footfall started"
     );
+    crate::owner::log_policy(config);
     for site in &config.sites {
         let tracked = site.tracked_base_url.as_ref().map_or("none", |u| u.as_str());
-        tracing::info!(site = %site.slug, tracked_site = tracked, zone = %site.zone.describe(), "counting a site");
+        let access = match (site.access.public, site.access.public_badge) {
+            (true, _) => "public",
+            (false, true) => "private (badge shows the count)",
+            (false, false) => "private",
+        };
+        tracing::info!(site = %site.slug, tracked_site = tracked, zone = %site.zone.describe(), access, "counting a site");
         if site.tracked_base_url.is_none() {
             tracing::warn!(
                 site = %site.slug,

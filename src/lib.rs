@@ -25,6 +25,10 @@
 //! - `read`: the read facade `Reads`; query parameters, series, buckets,
 //!   chart, badge, number formatting.
 //!
+//! The owner's controls:
+//! - `owner`: tokens and private sites, managing pages, export and import,
+//!   retention of raw calls.
+//!
 //! Shared:
 //! - `store`: the storage contract and its PostgreSQL and SQLite backends.
 //! - `zone`: days, hours and windows in the configured time zone (pure).
@@ -40,6 +44,7 @@ pub mod config;
 pub mod count;
 pub mod http;
 mod markup;
+mod owner;
 mod read;
 mod server;
 mod state;

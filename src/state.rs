@@ -15,8 +15,9 @@ use crate::config::{Config, SiteConfig};
 use crate::count::recorder::Recorder;
 use crate::count::registry::Registry;
 use crate::count::visitors::Visitors;
+use crate::owner::auth::Tokens;
 use crate::read::Reads;
-use crate::store::StoreError;
+use crate::store::{Store, StoreError};
 use crate::sync::lock;
 use crate::zone::{day_number, DayNumber};
 
@@ -32,6 +33,11 @@ pub struct AppState {
     pub reads: Reads,
     /// `Cache-Control` of the `/call` image, built once from the config.
     pub image_cache_control: HeaderValue,
+    /// The admin token and each private site's read tokens, as keyed hashes.
+    pub tokens: Tokens,
+    /// For the owner's use-cases (`owner`) only: request handlers read
+    /// through `reads` and count through `recorder`.
+    pub store: Arc<dyn Store>,
 }
 
 impl AppState {

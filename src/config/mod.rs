@@ -11,6 +11,7 @@
 
 mod env;
 mod image;
+mod owner;
 mod raw;
 mod sites;
 
@@ -25,6 +26,7 @@ use serde_yaml::{Mapping, Value};
 
 use crate::count::client_ip::TrustedProxies;
 pub use image::ResponseImage;
+pub use owner::{Retention, SiteAccess, MIN_TOKEN_CHARS};
 use raw::RawConfig;
 pub use sites::{check_slug, SiteConfig, DEFAULT_SLUG};
 
@@ -49,6 +51,9 @@ pub struct Config {
     /// `EnvFilter` accepts it and it never silences everything by accident.
     pub log_level: String,
     pub connections: ConnectionLimits,
+    /// `None`: the admin routes answer 404. At least [`MIN_TOKEN_CHARS`] characters.
+    pub admin_token: Option<Secret>,
+    pub retention: Retention,
 }
 
 #[derive(Debug, Clone)]

@@ -14,8 +14,9 @@ use ipnet::IpNet;
 use serde::Deserialize;
 
 use super::image::{load_response, ResponseImage};
+use super::owner::{check_token, retention, RawAccess, RawRetention};
 use super::sites::{validate_sites, Fallbacks, RawSite};
-use super::{Config, ConfigError, ConnectionLimits, DbConfig, ProbeLimits, Sources, StoreConfig};
+use super::{Config, ConfigError, ConnectionLimits, DbConfig, ProbeLimits, Secret, Sources, StoreConfig};
 use crate::count::client_ip::TrustedProxies;
 use crate::zone::Zone;
 
@@ -45,6 +46,11 @@ pub(super) struct RawConfig {
     header_read_timeout_seconds: u64,
     sites: Option<BTreeMap<String, Option<RawSite>>>,
     default_site: Option<String>,
+    admin_token: Option<Secret>,
+    public: Option<bool>,
+    public_badge: Option<bool>,
+    read_tokens: Option<Vec<Secret>>,
+    retention: Option<RawRetention>,
 }
 
 impl Default for RawConfig {
@@ -91,6 +97,14 @@ impl Default for RawConfig {
             sites: None,
             // None: the only site; required when there are several.
             default_site: None,
+            // None: no admin routes (they answer 404) and every site is read without a token.
+            admin_token: None,
+            // All None: the one site of a config without `sites:` is public, as before.
+            public: None,
+            public_badge: None,
+            read_tokens: None,
+            // None: raw calls are kept forever.
+            retention: None,
         }
     }
 }
@@ -121,7 +135,17 @@ impl RawConfig {
         check_log_level(&self.log_level).map_err(|m| src.error("log_level", m))?;
         let probe = self.probe_limits(src)?;
         let connections = self.connection_limits(src)?;
+        if let Some(token) = &self.admin_token {
+            check_token("admin_token", token, src)?;
+        }
+        let retention = retention(self.retention.as_ref(), src)?;
+        let access = RawAccess {
+            public: self.public,
+            public_badge: self.public_badge,
+            read_tokens: self.read_tokens.clone(),
+        };
         let fallbacks = Fallbacks {
+            access,
             tracked_base_url: self.tracked_base_url.as_deref(),
             timezone: self.timezone.as_deref(),
             utc_offset: self.utc_offset.as_ref(),
@@ -150,6 +174,8 @@ impl RawConfig {
             cache_max_age_seconds: self.cache_max_age_seconds,
             log_level: self.log_level,
             connections,
+            admin_token: self.admin_token,
+            retention,
         })
     }
 

@@ -9,8 +9,9 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
+use super::owner::{RawAccess, SiteAccess};
 use super::raw::{parse_base_url, zone, RawUtcOffset};
-use super::{ConfigError, ProbeLimits, Sources};
+use super::{ConfigError, ProbeLimits, Secret, Sources};
 use crate::zone::Zone;
 
 /// The slug of the one site of a config without `sites:`.
@@ -27,6 +28,9 @@ pub(super) struct RawSite {
     max_paths: Option<usize>,
     probe_rate_per_second: Option<f64>,
     probe_burst: Option<u32>,
+    public: Option<bool>,
+    public_badge: Option<bool>,
+    read_tokens: Option<Vec<Secret>>,
 }
 
 /// One site, validated.
@@ -39,10 +43,14 @@ pub struct SiteConfig {
     pub zone: Zone,
     pub max_paths: usize,
     pub probe: ProbeLimits,
+    /// Who may read its counts.
+    pub access: SiteAccess,
 }
 
-/// The top-level values a site falls back to.
+/// The top-level values a site falls back to. `access` is the one site's
+/// of a config without `sites:`; with `sites:`, each site sets its own.
 pub(super) struct Fallbacks<'a> {
+    pub access: RawAccess,
     pub tracked_base_url: Option<&'a str>,
     pub timezone: Option<&'a str>,
     pub utc_offset: Option<&'a RawUtcOffset>,
@@ -68,11 +76,14 @@ pub(super) fn validate_sites(
         let only = site(DEFAULT_SLUG, &RawSite::default(), &top, "", src)?;
         return Ok((vec![only], 0));
     };
-    if top.tracked_base_url.is_some() {
-        return Err(src.error(
-            "tracked_base_url",
-            "set it per site under `sites:`, not at the top level as well",
-        ));
+    let per_site_only = [
+        ("tracked_base_url", top.tracked_base_url.is_some()),
+        ("public", top.access.public.is_some()),
+        ("public_badge", top.access.public_badge.is_some()),
+        ("read_tokens", top.access.read_tokens.is_some()),
+    ];
+    if let Some((key, _)) = per_site_only.iter().find(|(_, set)| *set) {
+        return Err(src.error(key, "set it per site under `sites:`, not at the top level as well"));
     }
     if sites.is_empty() {
         return Err(src.error("sites", "names no site; remove it or add one"));
@@ -88,6 +99,9 @@ pub(super) fn validate_sites(
             max_paths: r.max_paths,
             probe_rate_per_second: r.probe_rate_per_second,
             probe_burst: r.probe_burst,
+            public: r.public,
+            public_badge: r.public_badge,
+            read_tokens: r.read_tokens.clone(),
         });
         validated.push(site(slug, &raw, &top, &format!("{key}."), src)?);
     }
@@ -139,6 +153,13 @@ fn site(
     if burst == 0 {
         return Err(src.error(&key("probe_burst"), "must be at least 1"));
     }
+    let own = RawAccess {
+        public: raw.public,
+        public_badge: raw.public_badge,
+        read_tokens: raw.read_tokens.clone(),
+    };
+    // Only the one site of a config without `sites:` takes the top-level keys.
+    let access = if own.is_set() { own } else { top.access.clone() }.validate(prefix, src)?;
     Ok(SiteConfig {
         slug: slug.to_owned(),
         tracked_base_url,
@@ -149,6 +170,7 @@ fn site(
             burst,
             ..top.probe
         },
+        access,
     })
 }
 

@@ -53,11 +53,11 @@ struct SiteReport<'a> {
     count: u64,
 }
 
-/// `GET /api/sites`: every configured site with its pages and total count,
-/// by slug.
-pub async fn sites(state: &AppState) -> Result<HttpResponse, HttpError> {
+/// `GET /api/sites`: every configured site `token` may read (without one,
+/// the public sites) with its pages and total count, by slug.
+pub async fn sites(state: &AppState, token: Option<&str>) -> Result<HttpResponse, HttpError> {
     let mut reports = Vec::with_capacity(state.sites.len());
-    for site in &state.sites {
+    for site in state.sites.iter().filter(|s| state.tokens.may_read(&s.config, token)) {
         let counts = page_counts(&state.reads, site, DayRange::default(), state.today_number(site)).await?;
         reports.push(SiteReport {
             site: &site.config.slug,

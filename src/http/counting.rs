@@ -17,7 +17,7 @@ use super::response::{self, HttpResponse};
 use super::SiteRoute;
 use crate::count::count_hit;
 use crate::count::path::PagePath;
-use crate::read::badge::render_badge_svg;
+use crate::read::badge::{render_badge_svg, render_badge_text, HIDDEN_COUNT};
 use crate::read::query::{parse, Accepts};
 use crate::state::AppState;
 use crate::store::PathId;
@@ -62,11 +62,16 @@ pub async fn badge<B>(
     } else {
         Some(count_hit(state, at.site, &path, client_of(state, request, peer), state.now()).await?)
     };
+    let label = params.label.as_deref().unwrap_or(DEFAULT_LABEL);
+    // A private site's badge counts but shows no number, unless the owner allows it.
+    let access = &at.site.config.access;
+    if !access.public && !access.public_badge {
+        return Ok(response::badge(render_badge_text(label, HIDDEN_COUNT)));
+    }
     let total = match id {
         Some(id) => state.reads.summary(id).await?.total,
         None => 0,
     };
-    let label = params.label.as_deref().unwrap_or(DEFAULT_LABEL);
     Ok(response::badge(render_badge_svg(label, total)))
 }
 

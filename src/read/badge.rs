@@ -45,22 +45,30 @@ const DEFAULT_WIDTH: f64 = 7.0;
 /// Width guessed for East Asian wide characters and emoji: about one em.
 const WIDE_WIDTH: f64 = 11.0;
 
+/// What a private site's badge shows in place of its count.
+pub const HIDDEN_COUNT: &str = "–";
+
 /// Renders a badge reading `label | count` as a standalone SVG document.
 ///
 /// `label` is escaped here; the caller only limits its length. An empty label
 /// gives a badge with just the count.
 pub fn render_badge_svg(label: &str, count: u64) -> String {
-    let value = format_count(count);
+    render_badge_text(label, &format_count(count))
+}
+
+/// A badge reading `label | value`, where `value` is not a count: a private
+/// site's badge shows [`HIDDEN_COUNT`] instead of its number. Both are escaped here.
+pub fn render_badge_text(label: &str, value: &str) -> String {
     let label_width = if label.is_empty() {
         0.0
     } else {
         (text_width(label) + 2.0 * PADDING).round()
     };
-    let value_width = (text_width(&value) + 2.0 * PADDING).round();
+    let value_width = (text_width(value) + 2.0 * PADDING).round();
     let width = label_width + value_width;
 
     let label_xml = escape_xml(label);
-    let value_xml = escape_xml(&value);
+    let value_xml = escape_xml(value);
     let accessible = if label.is_empty() {
         value_xml.clone()
     } else {
@@ -99,12 +107,7 @@ pub fn render_badge_svg(label: &str, count: u64) -> String {
     if label_width > 0.0 {
         push_shadowed_text(&mut svg, &label_xml, label_width / 2.0, text_width(label));
     }
-    push_shadowed_text(
-        &mut svg,
-        &value_xml,
-        label_width + value_width / 2.0,
-        text_width(&value),
-    );
+    push_shadowed_text(&mut svg, &value_xml, label_width + value_width / 2.0, text_width(value));
     svg.push_str("</g></svg>");
     svg
 }

@@ -29,6 +29,10 @@ pub const POSTGRES: &[Migration] = &[
         version: 4,
         sql: include_str!("../../sql/postgres/0004_sites.sql"),
     },
+    Migration {
+        version: 5,
+        sql: include_str!("../../sql/postgres/0005_page_management.sql"),
+    },
 ];
 
 pub const SQLITE: &[Migration] = &[
@@ -43,6 +47,10 @@ pub const SQLITE: &[Migration] = &[
     Migration {
         version: 3,
         sql: include_str!("../../sql/sqlite/0003_sites.sql"),
+    },
+    Migration {
+        version: 4,
+        sql: include_str!("../../sql/sqlite/0004_page_management.sql"),
     },
 ];
 

@@ -11,6 +11,8 @@
 //! I/O error) checkpoints and truncates it, so the space a later write
 //! needs is there as soon as the disk has a little room again.
 
+mod owner;
+
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -291,7 +293,11 @@ impl Store for SqliteStore {
 
     fn counts(&self, site: SiteId) -> StoreFuture<'_, Vec<PathCount>> {
         Self::with(&self.reader, move |conn| {
-            path_counts(conn, "SELECT path, total FROM paths WHERE site_id = ?1", [site])
+            path_counts(
+                conn,
+                "SELECT path, total + start_count FROM paths WHERE site_id = ?1",
+                [site],
+            )
         })
     }
 
@@ -316,7 +322,7 @@ impl Store for SqliteStore {
     fn summary(&self, path: PathId) -> StoreFuture<'_, Summary> {
         Self::with(&self.reader, move |conn| {
             let (total, first, last) = conn
-                .prepare_cached("SELECT total, first_call, last_call FROM paths WHERE id = ?1")?
+                .prepare_cached("SELECT total + start_count, first_call, last_call FROM paths WHERE id = ?1")?
                 .query_row([path], |r| {
                     Ok((
                         r.get::<_, i64>(0)?,

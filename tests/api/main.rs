@@ -4,8 +4,11 @@
 mod helpers;
 mod pg;
 mod relay;
+mod requests;
 mod site;
 
+mod access;
+mod admin;
 mod call;
 mod commands;
 mod contract;

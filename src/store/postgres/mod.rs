@@ -6,6 +6,7 @@
 //! server heals without a restart of Footfall. All SQL is parameterized;
 //! handlers never see it.
 
+mod owner;
 mod pool;
 
 use std::time::{Duration, SystemTime};
@@ -57,7 +58,7 @@ const COUNTS_BETWEEN: &str =
     "SELECT p.path, sum(d.count)::bigint FROM daily_counts d JOIN paths p ON p.id = d.path_id \
      WHERE p.site_id = $3 AND d.day BETWEEN DATE '1970-01-01' + $1::int AND DATE '1970-01-01' + $2::int \
      GROUP BY p.path";
-const SUMMARY: &str = "SELECT total, first_call, last_call FROM paths WHERE id = $1";
+const SUMMARY: &str = "SELECT total + start_count, first_call, last_call FROM paths WHERE id = $1";
 const FIRST_AND_LAST: &str =
     "SELECT min(called_at), max(called_at) FROM calls WHERE path_id = $1 AND called_at >= $2 AND called_at < $3";
 const DAILY: &str = "SELECT day - DATE '1970-01-01', count FROM daily_counts WHERE path_id = $1 ORDER BY day";
@@ -344,8 +345,11 @@ impl Store for PostgresStore {
 
     fn counts(&self, site: SiteId) -> StoreFuture<'_, Vec<PathCount>> {
         Box::pin(async move {
-            self.path_counts("SELECT path, total FROM paths WHERE site_id = $1", &[&site])
-                .await
+            self.path_counts(
+                "SELECT path, total + start_count FROM paths WHERE site_id = $1",
+                &[&site],
+            )
+            .await
         })
     }
 

@@ -19,6 +19,7 @@ use crate::count::recorder::{Recorder, RecorderHandle};
 use crate::count::registry::Registry;
 use crate::count::visitors::Visitors;
 use crate::owner::auth::Tokens;
+use crate::owner::retention::{self, CallsKept};
 use crate::read::Reads;
 use crate::state::{AppState, Availability, Site};
 use crate::store::{PostgresStore, SqliteStore, Store, StoreError};
@@ -83,6 +84,7 @@ impl App {
             reads: Reads::new(Arc::clone(&store), Arc::clone(&availability)),
             tokens: Tokens::new(&config),
             store: Arc::clone(&store),
+            calls_kept: CallsKept::default(),
             availability,
             recorder,
             clock,
@@ -157,6 +159,7 @@ pub async fn run(config: Config, listener: TcpListener, shutdown: impl Future<Ou
     log_start(&config, &listener);
     let app = App::build(config, Arc::new(SystemClock))?;
     let preparing = tokio::spawn(app.prepare());
+    let retaining = tokio::spawn(retention::run(Arc::clone(&app.state)));
     let checking = tokio::spawn({
         let state = Arc::clone(&app.state);
         async move {
@@ -171,6 +174,7 @@ pub async fn run(config: Config, listener: TcpListener, shutdown: impl Future<Ou
     crate::server::serve(listener, Arc::clone(&app.state), connections, DRAIN_TIMEOUT, shutdown).await;
     preparing.abort();
     checking.abort();
+    retaining.abort();
     app.shut_down().await;
     tracing::info!("stopped");
     Ok(())

@@ -16,6 +16,7 @@ use crate::count::recorder::Recorder;
 use crate::count::registry::Registry;
 use crate::count::visitors::Visitors;
 use crate::owner::auth::Tokens;
+use crate::owner::retention::CallsKept;
 use crate::read::Reads;
 use crate::store::{Store, StoreError};
 use crate::sync::lock;
@@ -38,6 +39,8 @@ pub struct AppState {
     /// For the owner's use-cases (`owner`) only: request handlers read
     /// through `reads` and count through `recorder`.
     pub store: Arc<dyn Store>,
+    /// Since when raw calls are complete (retention deletes older ones).
+    pub calls_kept: CallsKept,
 }
 
 impl AppState {

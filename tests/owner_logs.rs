@@ -135,6 +135,7 @@ async fn admin_changes_are_logged_and_no_token_ever_is() {
     let text = String::from_utf8_lossy(&logs.0.lock().expect("log buffer")).into_owned();
     for line in [
         "admin is off: no admin_token is set",
+        "retention: raw calls are kept forever",
         "admin routes are on under /api/admin/",
         "the owner registered a page site=default path=/letter",
         "the owner set a page's start count site=default path=/letter count=7",

@@ -15,6 +15,7 @@ use crate::config::Config;
 
 mod check;
 mod maintenance;
+mod transfer;
 
 const HELP: &str = "\
 footfall — a privacy-preserving per-page hit counter
@@ -33,6 +34,13 @@ COMMANDS:
                    give the stored site FROM the slug TO with all its pages (e.g. after
                    moving from a single-site config: `sites rename default blog`);
                    refuses when TO already has pages
+    export [--site S] [--format json|csv] [--calls]
+                   write every site (or S) to stdout: pages, start counts, per-day
+                   counts and, with --calls, every call time; deterministic
+    import [--from footfall|goatcounter] [--site S] FILE
+                   add a Footfall export, a path,day,count CSV or (--from goatcounter)
+                   GoatCounter's CSV export to the store, in one transaction; a
+                   malformed file changes nothing and names the line. FILE - is stdin
 
 OPTIONS:
     --data-dir DIR   directory holding config.yaml, the response image and the
@@ -52,6 +60,8 @@ pub enum Command {
     Check,
     RebuildDaily,
     RenameSite { from: String, to: String },
+    Export(transfer::ExportArgs),
+    Import(transfer::ImportArgs),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -92,6 +102,8 @@ impl Cli {
                 Some("healthcheck") if command.is_none() => command = Some(Command::Healthcheck),
                 Some("rebuild-daily") if command.is_none() => command = Some(Command::RebuildDaily),
                 Some("check") if command.is_none() => command = Some(Command::Check),
+                Some("export") if command.is_none() => command = Some(Command::Export(transfer::ExportArgs::default())),
+                Some("import") if command.is_none() => command = Some(Command::Import(transfer::ImportArgs::default())),
                 Some("sites") if command.is_none() => {
                     let mut word = || args.next().and_then(|a| a.into_string().ok());
                     command = match (word().as_deref(), word(), word()) {
@@ -99,7 +111,10 @@ impl Cli {
                         _ => return Err(CliExit::Usage("usage: footfall sites rename FROM TO".into())),
                     };
                 }
-                _ => return Err(CliExit::Usage(format!("unexpected argument {arg:?}"))),
+                _ => match transfer::argument(&mut command, &arg, &mut args) {
+                    Some(taken) => taken?,
+                    None => return Err(CliExit::Usage(format!("unexpected argument {arg:?}"))),
+                },
             }
         }
         Ok(Self {
@@ -148,6 +163,8 @@ pub fn main() -> ExitCode {
         Command::Check => check::check(&config),
         Command::RebuildDaily => maintenance::rebuild_daily(&config),
         Command::RenameSite { from, to } => maintenance::rename_site(&config, &from, &to),
+        Command::Export(args) => transfer::export(&config, &args),
+        Command::Import(args) => transfer::import(&config, &args),
     }
 }
 
@@ -270,6 +287,50 @@ mod tests {
             parse(&["--data-dir=/eq", "healthcheck"], None).unwrap().command,
             Command::Healthcheck
         );
+    }
+
+    #[test]
+    fn export_and_import_take_their_flags_in_any_order() {
+        let export = parse(
+            &[
+                "export",
+                "--calls",
+                "--data-dir",
+                "/d",
+                "--format",
+                "csv",
+                "--site",
+                "blog",
+            ],
+            None,
+        )
+        .unwrap();
+        assert_eq!(export.data_dir, PathBuf::from("/d"));
+        assert_eq!(
+            export.command,
+            Command::Export(transfer::ExportArgs {
+                site: Some("blog".into()),
+                format: crate::owner::export::Format::Csv,
+                calls: true
+            })
+        );
+        let import = parse(&["import", "--from", "goatcounter", "hits.csv"], None).unwrap();
+        assert_eq!(
+            import.command,
+            Command::Import(transfer::ImportArgs {
+                file: Some("hits.csv".into()),
+                from: transfer::From::GoatCounter,
+                site: None
+            })
+        );
+        for bad in [
+            &["export", "--format", "xml"][..],
+            &["import", "a", "b"],
+            &["export", "--from", "x"],
+            &["import", "--calls"],
+        ] {
+            assert!(matches!(parse(bad, None), Err(CliExit::Usage(_))), "{bad:?}");
+        }
     }
 
     #[test]

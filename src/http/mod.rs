@@ -34,6 +34,7 @@ mod error;
 mod health;
 mod pages;
 mod response;
+mod transfer;
 
 use std::error::Error;
 use std::net::IpAddr;

@@ -9,7 +9,7 @@ use std::task::{Context, Poll};
 use bytes::Bytes;
 use http_body_util::{Either, Full};
 use hyper::body::{Body, Frame};
-use hyper::header::{HeaderName, HeaderValue, CACHE_CONTROL, CONTENT_TYPE, LOCATION};
+use hyper::header::{HeaderName, HeaderValue, CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE, LOCATION};
 use hyper::{Response, StatusCode};
 use tokio::sync::mpsc;
 
@@ -105,6 +105,19 @@ pub fn json_status(status: StatusCode, value: &impl serde::Serialize) -> Result<
     let mut response = json(value)?;
     *response.status_mut() = status;
     Ok(response)
+}
+
+/// A streamed download named `file_name`; never cached (it is made per request).
+pub fn download(content_type: &'static str, file_name: &'static str, body: Chunks) -> HttpResponse {
+    #[allow(clippy::disallowed_methods)] // the one place responses are built
+    let mut response = Response::new(Either::Right(body));
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(CACHE_CONTROL, NO_STORE);
+    if let Ok(disposition) = HeaderValue::from_str(&format!("attachment; filename=\"{file_name}\"")) {
+        headers.insert(CONTENT_DISPOSITION, disposition);
+    }
+    response
 }
 
 /// `204 No Content`: a change that has nothing to report.

@@ -33,6 +33,10 @@ pub const POSTGRES: &[Migration] = &[
         version: 5,
         sql: include_str!("../../sql/postgres/0005_page_management.sql"),
     },
+    Migration {
+        version: 6,
+        sql: include_str!("../../sql/postgres/0006_retention.sql"),
+    },
 ];
 
 pub const SQLITE: &[Migration] = &[
@@ -51,6 +55,10 @@ pub const SQLITE: &[Migration] = &[
     Migration {
         version: 4,
         sql: include_str!("../../sql/sqlite/0004_page_management.sql"),
+    },
+    Migration {
+        version: 5,
+        sql: include_str!("../../sql/sqlite/0005_retention.sql"),
     },
 ];
 

@@ -9,8 +9,9 @@
 //!
 //! - `error`: `StoreError`, with whole cause chains.
 //! - `migrations`: the embedded migrations and which ones a database needs.
-//! - `owner`: the owner's part of the contract (managing pages) and the one
-//!   list of per-page per-day series.
+//! - `owner`: the owner's part of the contract (managing pages, export,
+//!   import) and the one list of per-page per-day series.
+//! - `transfer`: what exports and imports carry, and how imports are summed.
 //! - `rules`: decoding, slots, batch sums and sorting, shared by both.
 //! - `postgres`, `sqlite`: the backends; SQL lives only there and in `sql/`.
 
@@ -20,6 +21,7 @@ mod owner;
 mod postgres;
 mod rules;
 mod sqlite;
+mod transfer;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -35,6 +37,9 @@ pub use owner::{DaySeries, OwnerStore, PageMove, DAY_SERIES};
 pub use postgres::PostgresStore;
 pub use rules::SLOT_SECONDS;
 pub use sqlite::SqliteStore;
+pub use transfer::{
+    ExportFilter, ImportError, ImportReport, Imported, Item, Items, Record, Records, TRANSFER_DEADLINE,
+};
 
 pub type PathId = i64;
 /// A site's id in the store; pages keep it.

@@ -1,5 +1,6 @@
 //! The owner's part of the store contract: managing pages (look up,
-//! remove, rename or merge, start counts). Both backends implement it in
+//! remove, rename or merge, start counts), export and import, retention of
+//! raw calls. Both backends implement it in
 //! their own `owner` module, with the same behaviour; the contract suite
 //! runs it on both.
 //!
@@ -9,6 +10,9 @@
 
 use std::time::Duration;
 
+use jiff::Timestamp;
+
+use super::transfer::{ExportFilter, Imported, Items, Records};
 use super::{PathId, SiteId, StoreFuture};
 use crate::count::path::PagePath;
 
@@ -68,4 +72,23 @@ pub trait OwnerStore {
 
     /// Sets a page's start count. `None` when there is no such page.
     fn set_start_count<'a>(&'a self, site: SiteId, path: &'a PagePath, count: u64) -> StoreFuture<'a, Option<PathId>>;
+
+    /// Sends every record `filter` covers, from one snapshot, in export
+    /// order (see `store::transfer`); stops early, without an error, when
+    /// the receiver is gone. Bounded by `TRANSFER_DEADLINE`.
+    fn export(&self, filter: ExportFilter, records: Records) -> StoreFuture<'_, ()>;
+
+    /// Adds every item received, in one transaction; the first error
+    /// received rolls everything back and is [`Imported::Refused`]. Bounded
+    /// by `TRANSFER_DEADLINE`.
+    fn import(&self, items: Items) -> StoreFuture<'_, Imported>;
+
+    /// Deletes up to `limit` raw calls (of existing pages) made before
+    /// `before`, in one short transaction that also records `before` as the
+    /// time before which calls may be missing. Per-day counts and totals are
+    /// untouched. Returns the calls deleted.
+    fn prune_calls(&self, before: Timestamp, limit: u64) -> StoreFuture<'_, u64>;
+
+    /// The time before which raw calls were deleted by retention, if ever.
+    fn pruned_before(&self) -> StoreFuture<'_, Option<Timestamp>>;
 }

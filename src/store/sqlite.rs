@@ -11,8 +11,6 @@
 //! I/O error) checkpoints and truncates it, so the space a later write
 //! needs is there as soon as the disk has a little room again.
 
-mod owner;
-
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -46,6 +44,10 @@ macro_rules! now_micros {
         "CAST(unixepoch('subsec') * 1000000 AS INTEGER)"
     };
 }
+
+// After the macro, which they use too.
+mod owner;
+mod transfer;
 
 /// A call's slot: its time divided by the slot width, rounded down (SQLite's
 /// `/` rounds towards zero, so times before 1970 take one off).

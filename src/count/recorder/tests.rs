@@ -119,6 +119,18 @@ impl crate::store::OwnerStore for Scripted {
     fn set_start_count<'a>(&'a self, _: SiteId, _: &'a PagePath, _: u64) -> StoreFuture<'a, Option<PathId>> {
         unimplemented!()
     }
+    fn export(&self, _: crate::store::ExportFilter, _: crate::store::Records) -> StoreFuture<'_, ()> {
+        unimplemented!()
+    }
+    fn import(&self, _: crate::store::Items) -> StoreFuture<'_, crate::store::Imported> {
+        unimplemented!()
+    }
+    fn prune_calls(&self, _: Timestamp, _: u64) -> StoreFuture<'_, u64> {
+        unimplemented!()
+    }
+    fn pruned_before(&self) -> StoreFuture<'_, Option<Timestamp>> {
+        unimplemented!()
+    }
 }
 
 fn hit() -> Hit {

@@ -8,6 +8,7 @@
 
 mod owner;
 mod pool;
+mod transfer;
 
 use std::time::{Duration, SystemTime};
 

@@ -2,10 +2,14 @@
 //! transaction that locks the pages it touches (`FOR UPDATE`), so a batch
 //! of hits for them waits for it rather than interleaving.
 
+use std::time::SystemTime;
+
 use deadpool_postgres::Transaction;
+use jiff::Timestamp;
 
 use super::super::owner::{OwnerStore, PageMove, CHANGE_DEADLINE, DAY_SERIES};
-use super::super::rules::count_from_db;
+use super::super::rules::{count_from_db, time_from_system};
+use super::super::transfer::{ExportFilter, Imported, Items, Records};
 use super::super::{within, PathId, SiteId, StoreError, StoreFuture};
 use super::{set_local_statement_timeout, PostgresStore};
 use crate::count::path::PagePath;
@@ -166,5 +170,51 @@ impl OwnerStore for PostgresStore {
                 .await?;
             Ok(rows.first().map(|r| r.try_get(0)).transpose()?)
         }))
+    }
+
+    fn export(&self, filter: ExportFilter, records: Records) -> StoreFuture<'_, ()> {
+        self.export_within(filter, records)
+    }
+
+    fn import(&self, items: Items) -> StoreFuture<'_, Imported> {
+        self.import_within(items)
+    }
+
+    fn prune_calls(&self, before: Timestamp, limit: u64) -> StoreFuture<'_, u64> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let before = SystemTime::from(before);
+        Box::pin(within(
+            CHANGE_DEADLINE,
+            self.change(move |tx| {
+                Box::pin(async move {
+                    // Through each page's calls index: the oldest calls of every page.
+                    let deleted = tx
+                        .execute(
+                            "DELETE FROM calls WHERE ctid = ANY(ARRAY(SELECT c.ctid FROM paths p CROSS JOIN LATERAL \
+                             (SELECT ctid FROM calls WHERE path_id = p.id AND called_at < $1 LIMIT $2) c LIMIT $2))",
+                            &[&before, &limit],
+                        )
+                        .await?;
+                    if deleted > 0 {
+                        tx.execute(
+                            "INSERT INTO calls_pruned (id, before) VALUES (1, $1) \
+                             ON CONFLICT (id) DO UPDATE SET before = GREATEST(calls_pruned.before, excluded.before)",
+                            &[&before],
+                        )
+                        .await?;
+                    }
+                    Ok(deleted)
+                })
+            }),
+        ))
+    }
+
+    fn pruned_before(&self) -> StoreFuture<'_, Option<Timestamp>> {
+        Box::pin(async move {
+            let rows = self.query("SELECT before FROM calls_pruned WHERE id = 1", &[]).await?;
+            rows.first()
+                .map(|r| time_from_system(r.try_get(0)?, "calls_pruned.before"))
+                .transpose()
+        })
     }
 }

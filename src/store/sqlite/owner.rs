@@ -2,9 +2,12 @@
 //! IMMEDIATE transaction on the writer connection, so it waits for the
 //! current batch of hits and holds the next one back until it commits.
 
+use jiff::Timestamp;
 use rusqlite::{params, OptionalExtension, Transaction, TransactionBehavior};
 
 use super::super::owner::{OwnerStore, PageMove, CHANGE_DEADLINE, DAY_SERIES};
+use super::super::rules::time_from_micros;
+use super::super::transfer::{ExportFilter, Imported, Items, Records};
 use super::super::{within, PathId, SiteId, StoreError, StoreFuture};
 use super::SqliteStore;
 use crate::count::path::PagePath;
@@ -155,5 +158,47 @@ impl OwnerStore for SqliteStore {
                     .optional()?)
             }),
         ))
+    }
+
+    fn export(&self, filter: ExportFilter, records: Records) -> StoreFuture<'_, ()> {
+        self.export_now(filter, records)
+    }
+
+    fn import(&self, items: Items) -> StoreFuture<'_, Imported> {
+        self.import_now(items)
+    }
+
+    fn prune_calls(&self, before: Timestamp, limit: u64) -> StoreFuture<'_, u64> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        Box::pin(within(
+            CHANGE_DEADLINE,
+            Self::with(&self.writer, move |conn| {
+                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                // Through each page's calls index: the oldest calls of every page.
+                let deleted = tx.execute(
+                    "DELETE FROM calls WHERE rowid IN (SELECT c.rowid FROM paths p JOIN calls c \
+                     ON c.path_id = p.id AND c.called_at < ?1 LIMIT ?2)",
+                    params![before.as_microsecond(), limit],
+                )?;
+                if deleted > 0 {
+                    tx.execute(
+                        "INSERT INTO calls_pruned (id, before) VALUES (1, ?1) \
+                         ON CONFLICT (id) DO UPDATE SET before = max(before, excluded.before)",
+                        [before.as_microsecond()],
+                    )?;
+                }
+                tx.commit()?;
+                Ok(deleted as u64)
+            }),
+        ))
+    }
+
+    fn pruned_before(&self) -> StoreFuture<'_, Option<Timestamp>> {
+        Self::with(&self.reader, |conn| {
+            let before: Option<i64> = conn
+                .query_row("SELECT before FROM calls_pruned WHERE id = 1", [], |r| r.get(0))
+                .optional()?;
+            before.map(|b| time_from_micros(b, "calls_pruned.before")).transpose()
+        })
     }
 }

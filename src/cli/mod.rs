@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use crate::config::Config;
 
+mod backup;
 mod check;
 mod maintenance;
 mod transfer;
@@ -41,6 +42,10 @@ COMMANDS:
                    add a Footfall export, a path,day,count CSV or (--from goatcounter)
                    GoatCounter's CSV export to the store, in one transaction; a
                    malformed file changes nothing and names the line. FILE - is stdin
+    backup FILE    copy the live SQLite store to the new file FILE (while it counts)
+    restore FILE   check the backup FILE and put it in place of the SQLite store,
+                   keeping the replaced one as footfall.sqlite3.replaced; stop the
+                   server first
 
 OPTIONS:
     --data-dir DIR   directory holding config.yaml, the response image and the
@@ -62,6 +67,8 @@ pub enum Command {
     RenameSite { from: String, to: String },
     Export(transfer::ExportArgs),
     Import(transfer::ImportArgs),
+    Backup(PathBuf),
+    Restore(PathBuf),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -104,6 +111,16 @@ impl Cli {
                 Some("check") if command.is_none() => command = Some(Command::Check),
                 Some("export") if command.is_none() => command = Some(Command::Export(transfer::ExportArgs::default())),
                 Some("import") if command.is_none() => command = Some(Command::Import(transfer::ImportArgs::default())),
+                Some(word @ ("backup" | "restore")) if command.is_none() => {
+                    let file = args
+                        .next()
+                        .map(PathBuf::from)
+                        .ok_or_else(|| CliExit::Usage(format!("usage: footfall {word} FILE")))?;
+                    command = Some(match word {
+                        "backup" => Command::Backup(file),
+                        _ => Command::Restore(file),
+                    });
+                }
                 Some("sites") if command.is_none() => {
                     let mut word = || args.next().and_then(|a| a.into_string().ok());
                     command = match (word().as_deref(), word(), word()) {
@@ -165,6 +182,8 @@ pub fn main() -> ExitCode {
         Command::RenameSite { from, to } => maintenance::rename_site(&config, &from, &to),
         Command::Export(args) => transfer::export(&config, &args),
         Command::Import(args) => transfer::import(&config, &args),
+        Command::Backup(file) => backup::backup(&config, &file),
+        Command::Restore(file) => backup::restore(&config, &file),
     }
 }
 

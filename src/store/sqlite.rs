@@ -46,6 +46,7 @@ macro_rules! now_micros {
 }
 
 // After the macro, which they use too.
+mod backup;
 mod owner;
 mod transfer;
 

@@ -9,6 +9,7 @@ mod site;
 
 mod access;
 mod admin;
+mod backup;
 mod call;
 mod commands;
 mod contract;

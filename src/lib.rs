@@ -2,8 +2,8 @@
 //!
 //! # Layout
 //! The process:
-//! - `cli`: command-line arguments, exit codes, the `healthcheck` and
-//!   `rebuild-daily` commands.
+//! - `cli`: command-line arguments, exit codes, the `healthcheck`,
+//!   `rebuild-daily`, `export`, `import`, `backup` and `restore` commands.
 //! - `app`: builds the shared state, prepares the store, serves, flushes.
 //! - `server`: the hyper accept loop, connection limits, graceful drain.
 //! - `telemetry`: the log subscriber (injectable writer) and error chains.
@@ -27,7 +27,7 @@
 //!
 //! The owner's controls:
 //! - `owner`: tokens and private sites, managing pages, export and import,
-//!   retention of raw calls.
+//!   adopting an OxiTraffic database, retention of raw calls.
 //!
 //! Shared:
 //! - `store`: the storage contract and its PostgreSQL and SQLite backends.

@@ -16,6 +16,7 @@ use crate::config::Config;
 mod backup;
 mod check;
 mod maintenance;
+mod oxitraffic;
 mod transfer;
 
 const HELP: &str = "\
@@ -42,6 +43,9 @@ COMMANDS:
                    add a Footfall export, a path,day,count CSV or (--from goatcounter)
                    GoatCounter's CSV export to the store, in one transaction; a
                    malformed file changes nothing and names the line. FILE - is stdin
+    import --from oxitraffic [--site S]
+                   copy every path and call of the OxiTraffic 0.1 tables in the
+                   configured PostgreSQL database into the site; they stay untouched
     backup FILE    copy the live SQLite store to the new file FILE (while it counts)
     restore FILE   check the backup FILE and put it in place of the SQLite store,
                    keeping the replaced one as footfall.sqlite3.replaced; stop the

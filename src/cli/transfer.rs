@@ -18,7 +18,7 @@ use super::maintenance::existing_store;
 use super::{init_logging, runtime, CliExit, Command};
 use crate::config::{check_slug, Config};
 use crate::owner::export::{export as run_export, Format};
-use crate::owner::import::{import as run_import, Source, Target};
+use crate::owner::import::{import as run_import, Outcome, Source, Target};
 use crate::store::{ExportFilter, Imported};
 use crate::telemetry::chain;
 
@@ -46,6 +46,8 @@ pub enum From {
     #[default]
     Footfall,
     GoatCounter,
+    /// The OxiTraffic 0.1 tables in the configured PostgreSQL database.
+    OxiTraffic,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -85,7 +87,12 @@ pub fn argument(
             args.from = match f.as_str() {
                 "goatcounter" => From::GoatCounter,
                 "footfall" => From::Footfall,
-                _ => return Err(CliExit::Usage(format!("--from {f}: footfall or goatcounter"))),
+                "oxitraffic" => From::OxiTraffic,
+                _ => {
+                    return Err(CliExit::Usage(format!(
+                        "--from {f}: footfall, goatcounter or oxitraffic"
+                    )))
+                }
             };
             Ok(())
         })),
@@ -158,16 +165,34 @@ pub fn export(config: &Config, args: &ExportArgs) -> ExitCode {
     })
 }
 
-/// Adds a file to the store, all or nothing.
+/// Adds a file (or OxiTraffic's tables) to the store, all or nothing.
 pub fn import(config: &Config, args: &ImportArgs) -> ExitCode {
     init_logging(config);
-    let Some(file) = &args.file else {
-        eprintln!("footfall: usage: footfall import [--from footfall|goatcounter] [--site S] FILE (or - for stdin)");
-        return ExitCode::from(2);
-    };
     let slug = args.site.clone().unwrap_or_else(|| config.default_site().slug.clone());
     let Some(site) = config.sites.iter().find(|s| s.slug == slug) else {
         eprintln!("footfall: import --site {slug}: no such site in the config");
+        return ExitCode::from(2);
+    };
+    let target = Target {
+        slug: site.slug.clone(),
+        zone: site.zone.clone(),
+        only: args.site.is_some(),
+    };
+    if args.from == From::OxiTraffic {
+        if let Some(file) = &args.file {
+            eprintln!(
+                "footfall: import --from oxitraffic reads the configured database, not {}",
+                file.display()
+            );
+            return ExitCode::from(2);
+        }
+        return super::oxitraffic::import(config, target);
+    }
+    let Some(file) = &args.file else {
+        eprintln!(
+            "footfall: usage: footfall import [--from footfall|goatcounter] [--site S] FILE (or - for stdin), \
+             or footfall import --from oxitraffic [--site S]"
+        );
         return ExitCode::from(2);
     };
     let input: Box<dyn BufRead + Send> = if file.as_os_str() == "-" {
@@ -182,13 +207,8 @@ pub fn import(config: &Config, args: &ImportArgs) -> ExitCode {
         }
     };
     let source = match args.from {
-        From::Footfall => Source::Footfall,
         From::GoatCounter => Source::GoatCounter,
-    };
-    let target = Target {
-        slug: site.slug.clone(),
-        zone: site.zone.clone(),
-        only: args.site.is_some(),
+        From::Footfall | From::OxiTraffic => Source::Footfall,
     };
     let Some(runtime) = runtime() else {
         return ExitCode::FAILURE;
@@ -202,20 +222,7 @@ pub fn import(config: &Config, args: &ImportArgs) -> ExitCode {
             }
         };
         match run_import(store, input, source, target).await {
-            Ok(outcome) => match outcome.imported {
-                Imported::Done(_) => {
-                    let skipped = match outcome.skipped {
-                        0 => String::new(),
-                        n => format!(" ({n} rows skipped: events, bots, repeat views or paths that are not pages)"),
-                    };
-                    println!("{}{skipped}", outcome.imported);
-                    ExitCode::SUCCESS
-                }
-                Imported::Refused(_) => {
-                    eprintln!("footfall: import {}: {}", file.display(), outcome.imported);
-                    ExitCode::FAILURE
-                }
-            },
+            Ok(outcome) => report(&outcome, &file.display().to_string()),
             Err(error) => {
                 eprintln!("footfall: import failed, nothing was changed: {}", chain(&error));
                 ExitCode::FAILURE
@@ -224,9 +231,29 @@ pub fn import(config: &Config, args: &ImportArgs) -> ExitCode {
     })
 }
 
+/// Prints what an import did; exit 0 when it was committed.
+pub(super) fn report(outcome: &Outcome, what: &str) -> ExitCode {
+    match &outcome.imported {
+        Imported::Done(_) => {
+            let skipped = match outcome.skipped {
+                0 => String::new(),
+                n => format!(" ({n} rows skipped: events, bots, repeat views or paths that are not pages)"),
+            };
+            println!("{}{skipped}", outcome.imported);
+            ExitCode::SUCCESS
+        }
+        Imported::Refused(_) => {
+            eprintln!("footfall: import {what}: {}", outcome.imported);
+            ExitCode::FAILURE
+        }
+    }
+}
+
 /// An import may start a new store (moving to another backend); the
 /// SQLite file is made in the data directory, which must exist.
-async fn existing_or_new_store(config: &Config) -> Result<std::sync::Arc<dyn crate::store::Store>, (ExitCode, String)> {
+pub(super) async fn existing_or_new_store(
+    config: &Config,
+) -> Result<std::sync::Arc<dyn crate::store::Store>, (ExitCode, String)> {
     let store = crate::app::open_store(config).map_err(|e| (ExitCode::FAILURE, chain(&e)))?;
     store.migrate().await.map_err(|e| (ExitCode::FAILURE, chain(&e)))?;
     Ok(store)

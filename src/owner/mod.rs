@@ -1,8 +1,8 @@
 //! Owner controls: what the site owner (holding the admin token) may do
 //! beyond counting and reading — who reads what (`auth`), managing pages
 //! (`pages`), exports (`export`) and imports (`import`, with `foreign`
-//! files and the little `csv` they share), retention of raw calls
-//! (`retention`).
+//! files and the little `csv` they share), adopting an OxiTraffic database
+//! (`oxitraffic`), retention of raw calls (`retention`).
 //!
 //! Use-cases here are callable without HTTP; `http::admin` and the CLI only
 //! translate to them. Every change an owner makes is logged at info with what
@@ -13,6 +13,7 @@ mod csv;
 pub mod export;
 mod foreign;
 pub mod import;
+pub mod oxitraffic;
 pub mod pages;
 pub mod retention;
 

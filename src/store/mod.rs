@@ -34,7 +34,7 @@ use crate::zone::{DayNumber, Zone};
 
 pub use error::{ConnectError, PgError, SqliteError, StoreError};
 pub use owner::{DaySeries, OwnerStore, PageMove, DAY_SERIES};
-pub use postgres::PostgresStore;
+pub use postgres::{OxiRow, PostgresStore};
 pub use rules::SLOT_SECONDS;
 pub use sqlite::SqliteStore;
 pub use transfer::{

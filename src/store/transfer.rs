@@ -101,12 +101,21 @@ pub enum Item {
     },
 }
 
-/// Why an import was refused: the line of the input and what is wrong.
+/// Why an import was refused: the line of the input (0 when the input is
+/// not a file, e.g. another counter's database) and what is wrong.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("line {line}: {message}")]
 pub struct ImportError {
     pub line: u64,
     pub message: String,
+}
+
+impl fmt::Display for ImportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            0 => f.write_str(&self.message),
+            line => write!(f, "line {line}: {}", self.message),
+        }
+    }
 }
 
 /// How an import ended.

@@ -211,3 +211,24 @@ both_stores!(
     a_read_token_reads_its_own_site_and_api_sites_lists_what_may_be_read,
     a_private_badge_shows_no_number_unless_allowed,
 );
+
+#[test]
+fn check_says_what_is_private_and_whether_admin_is_on_but_never_a_token() {
+    let dir = tempfile::tempdir().expect("dir");
+    let yaml = format!("admin_token: {ADMIN}\npublic: false\nread_tokens: [{READER}]\nretention: {{calls_days: 90}}\n");
+    std::fs::write(dir.path().join("config.yaml"), yaml).expect("config");
+    let out = crate::lifecycle::footfall(dir.path())
+        .arg("check")
+        .output()
+        .expect("run");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    for line in [
+        "admin API:        on",
+        "raw calls kept 90 days",
+        "site default (default): private",
+    ] {
+        assert!(stdout.contains(line), "{line:?} in {stdout}");
+    }
+    assert!(!stdout.contains(ADMIN) && !stdout.contains(READER), "{stdout}");
+}

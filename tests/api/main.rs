@@ -18,6 +18,7 @@ mod export_memory;
 mod faults;
 mod inprocess;
 mod lifecycle;
+mod oxitraffic;
 mod probing;
 mod read;
 mod retention;

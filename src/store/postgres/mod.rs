@@ -1,13 +1,18 @@
 //! The PostgreSQL store: the store contract in SQL over a pool of
 //! tokio-postgres connections ([`pool`] bounds every wait for one).
 //!
+//! Its tables live in the schema `footfall` ([`schema`]), apart from
+//! anything else in the database.
+//!
 //! A batch goes out as one pipelined transaction that also writes its id,
 //! so a commit whose answer was lost can be settled later. A restarted
 //! server heals without a restart of Footfall. All SQL is parameterized;
 //! handlers never see it.
 
 mod owner;
+mod oxitraffic;
 mod pool;
+mod schema;
 mod transfer;
 
 use std::time::{Duration, SystemTime};
@@ -16,6 +21,7 @@ use jiff::Timestamp;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::Row;
 
+pub use self::oxitraffic::OxiRow;
 use self::pool::Connections;
 
 use super::rules::{count_from_db, days_from_slots, slot, sort_counts, sum_batch, time_from_system, SLOT_SECONDS};
@@ -122,6 +128,7 @@ impl PostgresStore {
         set_local_statement_timeout(&tx, MIGRATE_DEADLINE).await?;
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
             .await?;
+        schema::prepare(&tx).await?;
         tx.batch_execute(
             "CREATE TABLE IF NOT EXISTS schema_migrations (\
              version bigint PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())",
@@ -297,23 +304,7 @@ impl Store for PostgresStore {
     }
 
     fn schema_version(&self) -> StoreFuture<'_, i64> {
-        Box::pin(within(PATHS_DEADLINE, async move {
-            let exists = self
-                .query("SELECT to_regclass('schema_migrations') IS NOT NULL", &[])
-                .await?;
-            if !exists
-                .first()
-                .map(|r| r.try_get::<_, bool>(0))
-                .transpose()?
-                .unwrap_or(false)
-            {
-                return Ok(0);
-            }
-            let rows = self
-                .query("SELECT coalesce(max(version), 0) FROM schema_migrations", &[])
-                .await?;
-            Ok(rows.first().map(|r| r.try_get(0)).transpose()?.unwrap_or(0))
-        }))
+        Box::pin(within(PATHS_DEADLINE, self.applied_version()))
     }
 
     fn ensure_site<'a>(&'a self, slug: &'a str) -> StoreFuture<'a, SiteId> {

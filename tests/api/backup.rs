@@ -109,3 +109,83 @@ async fn a_backup_taken_under_load_restores_with_its_counts_intact() {
     let (code, stderr) = exit_of(footfall(restored.path()).arg("restore").arg(&not_a_store));
     assert_eq!(code, Some(2), "{stderr}");
 }
+
+/// A PostgreSQL client tool from the server package: on PATH or under
+/// /usr/lib/postgresql/*/bin (the newest), like the test cluster's binaries.
+fn pg_tool(name: &str) -> std::path::PathBuf {
+    let on_path = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|d| d.join(name))
+            .find(|p| p.is_file())
+    });
+    let packaged = || {
+        let mut found: Vec<_> = std::fs::read_dir("/usr/lib/postgresql")
+            .ok()?
+            .filter_map(|e| Some(e.ok()?.path().join("bin").join(name)))
+            .filter(|p| p.is_file())
+            .collect();
+        found.sort();
+        found.pop()
+    };
+    on_path.or_else(packaged).unwrap_or_else(|| {
+        panic!("{name} is needed: install the PostgreSQL server package (Debian: apt-get install postgresql)")
+    })
+}
+
+/// The README's two PostgreSQL commands, on a live database: what
+/// `pg_dump --schema=footfall` saved, `pg_restore` brings back into an empty
+/// database, and Footfall serves the same counts from it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pg_dump_and_pg_restore_carry_footfalls_schema_and_counts() {
+    let mut app = TestApp::spawn(Store::Postgres).await;
+    app.seed(&[
+        ("/a", "2026-03-01T10:00:00Z"),
+        ("/a", "2026-03-02T10:00:00Z"),
+        ("/b", "2026-03-02T11:00:00Z"),
+    ])
+    .await;
+    let before = app.counts().await;
+    let url = |db: &crate::pg::Database| format!("postgres://{}@{}:{}/{}", db.user, db.host, db.port, db.name);
+    let source = app.db.clone().expect("a database");
+    let dump_dir = tempfile::tempdir().expect("dir");
+    let dump = dump_dir.path().join("footfall.dump");
+    let run = |tool: &str, args: Vec<String>| {
+        let out = std::process::Command::new(pg_tool(tool))
+            .args(&args)
+            .env("PGPASSWORD", &source.password)
+            .output()
+            .expect("run a PostgreSQL tool");
+        assert!(out.status.success(), "{tool}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    let file = dump.display().to_string();
+    run(
+        "pg_dump",
+        vec![
+            "--format=custom".into(),
+            "--schema=footfall".into(),
+            format!("--file={file}"),
+            url(&source),
+        ],
+    );
+    app.stop().await;
+    let target = crate::pg::fresh_database().await;
+    run(
+        "pg_restore",
+        vec![
+            "--clean".into(),
+            "--if-exists".into(),
+            format!("--dbname={}", url(&target)),
+            file,
+        ],
+    );
+    let restored = TestApp::spawn_setup(
+        Store::Postgres,
+        Setup {
+            db: Some(target),
+            ..Setup::default()
+        },
+    )
+    .await;
+    assert_eq!(restored.counts().await, before);
+    assert_eq!(restored.stored_calls().await, 3);
+}

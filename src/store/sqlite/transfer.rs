@@ -20,16 +20,19 @@ use super::super::{within, PathId, SiteId, StoreError, StoreFuture};
 use super::SqliteStore;
 use crate::sync::lock;
 
+// CROSS JOIN fixes the loop order (sites, then their pages, then each
+// page's rows), so the unique indexes and each page's index deliver rows
+// already in export order: no sort of all calls.
 const SITES: &str = "SELECT slug FROM sites WHERE ?1 IS NULL OR slug = ?1 ORDER BY slug";
 const PAGES: &str = "SELECT s.slug, p.path, p.start_count, p.first_call, p.last_call \
-     FROM paths p JOIN sites s ON s.id = p.site_id WHERE ?1 IS NULL OR s.slug = ?1 ORDER BY s.slug, p.path";
-const CALLS: &str = "SELECT s.slug, p.path, c.called_at FROM calls c JOIN paths p ON p.id = c.path_id \
-     JOIN sites s ON s.id = p.site_id WHERE ?1 IS NULL OR s.slug = ?1 ORDER BY s.slug, p.path, c.called_at";
+     FROM sites s CROSS JOIN paths p ON p.site_id = s.id WHERE ?1 IS NULL OR s.slug = ?1 ORDER BY s.slug, p.path";
+const CALLS: &str = "SELECT s.slug, p.path, c.called_at FROM sites s CROSS JOIN paths p ON p.site_id = s.id \
+     CROSS JOIN calls c ON c.path_id = p.id WHERE ?1 IS NULL OR s.slug = ?1 ORDER BY s.slug, p.path, c.called_at";
 
 fn days_sql(table: &str) -> String {
     format!(
-        "SELECT s.slug, p.path, d.day, d.count FROM {table} d JOIN paths p ON p.id = d.path_id \
-         JOIN sites s ON s.id = p.site_id WHERE ?1 IS NULL OR s.slug = ?1 ORDER BY s.slug, p.path, d.day"
+        "SELECT s.slug, p.path, d.day, d.count FROM sites s CROSS JOIN paths p ON p.site_id = s.id \
+         CROSS JOIN {table} d ON d.path_id = p.id WHERE ?1 IS NULL OR s.slug = ?1 ORDER BY s.slug, p.path, d.day"
     )
 }
 

@@ -77,7 +77,10 @@ pub fn goatcounter(mut rows: Reader<impl BufRead>, target: &Target, sink: &Sink)
         .next_row()
         .map_err(|(line, m)| refusal(line, m))?
         .ok_or_else(|| refusal(1, "the file is empty"))?;
-    let version = header.fields.first().and_then(|f| goatcounter_version(f));
+    let version = header
+        .fields
+        .first()
+        .and_then(|f| goatcounter_version(f.trim_start_matches('\u{feff}')));
     if !matches!(version, Some(1 | 2)) {
         return Err(refusal(
             header.line,

@@ -118,7 +118,11 @@ fn first_line(input: &mut impl BufRead) -> Result<String, ImportError> {
     let mut line = String::new();
     match input.read_line(&mut line) {
         Ok(0) => Err(refusal(1, "the file is empty")),
-        Ok(_) => Ok(line.trim_end_matches(['\n', '\r']).to_owned()),
+        // Spreadsheets often start a CSV file with a byte order mark.
+        Ok(_) => Ok(line
+            .trim_start_matches('\u{feff}')
+            .trim_end_matches(['\n', '\r'])
+            .to_owned()),
         Err(e) => Err(refusal(1, format!("cannot be read as UTF-8 text: {e}"))),
     }
 }

@@ -22,6 +22,8 @@ use crate::count::recorder::{Recorder, RecorderHandle};
 use crate::count::registry::Registry;
 use crate::count::visitors::Visitors;
 use crate::count::{Counter, Site};
+use crate::owner::auth::Tokens;
+use crate::owner::retention::{self, CallsKept};
 use crate::read::Reads;
 use crate::state::AppState;
 use crate::store::{PostgresStore, SqliteStore, Store, StoreError};
@@ -98,6 +100,9 @@ impl App {
                 recorder,
                 agents,
             },
+            tokens: Tokens::new(&config),
+            store: Arc::clone(&store),
+            calls_kept: CallsKept::default(),
             availability,
             clock,
             config,
@@ -172,6 +177,7 @@ pub async fn run(config: Config, listener: TcpListener, shutdown: impl Future<Ou
     log_start(&config, &listener);
     let app = App::build(config, Arc::new(SystemClock))?;
     let preparing = tokio::spawn(app.prepare());
+    let retaining = tokio::spawn(retention::run(Arc::clone(&app.state)));
     let checking = tokio::spawn({
         let state = Arc::clone(&app.state);
         async move {
@@ -186,6 +192,7 @@ pub async fn run(config: Config, listener: TcpListener, shutdown: impl Future<Ou
     crate::server::serve(listener, Arc::clone(&app.state), connections, DRAIN_TIMEOUT, shutdown).await;
     preparing.abort();
     checking.abort();
+    retaining.abort();
     app.shut_down().await;
     tracing::info!("stopped");
     Ok(())
@@ -211,9 +218,15 @@ fn log_start(config: &Config, listener: &TcpListener) {
         default_site = %config.default_site().slug,
         "footfall started"
     );
+    crate::owner::log_policy(config);
     for site in &config.sites {
         let tracked = site.tracked_base_url.as_ref().map_or("none", |u| u.as_str());
-        tracing::info!(site = %site.slug, tracked_site = tracked, zone = %site.zone.describe(), "counting a site");
+        let access = match (site.access.public, site.access.public_badge) {
+            (true, _) => "public",
+            (false, true) => "private (badge shows the count)",
+            (false, false) => "private",
+        };
+        tracing::info!(site = %site.slug, tracked_site = tracked, zone = %site.zone.describe(), access, "counting a site");
         if site.tracked_base_url.is_none() {
             tracing::warn!(
                 site = %site.slug,

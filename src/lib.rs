@@ -2,8 +2,8 @@
 //!
 //! # Layout
 //! The process:
-//! - `cli`: command-line arguments, exit codes, the `healthcheck` and
-//!   `rebuild-daily` commands.
+//! - `cli`: command-line arguments, exit codes, the `healthcheck`,
+//!   `rebuild-daily`, `export`, `import`, `backup` and `restore` commands.
 //! - `app`: builds the shared state, prepares the store, serves, flushes.
 //! - `server`: the hyper accept loop, connection limits, graceful drain.
 //! - `telemetry`: the log subscriber (injectable writer) and error chains.
@@ -27,6 +27,10 @@
 //! - `read`: the read facade `Reads`; query parameters, series, buckets,
 //!   chart, badge, number formatting.
 //!
+//! The owner's controls:
+//! - `owner`: tokens and private sites, managing pages, export and import,
+//!   adopting an OxiTraffic database, retention of raw calls.
+//!
 //! Shared:
 //! - `store`: the storage contract and its PostgreSQL and SQLite backends.
 //! - `zone`: days, hours and windows in the configured time zone (pure).
@@ -43,6 +47,7 @@ pub mod config;
 pub mod count;
 pub mod http;
 mod markup;
+mod owner;
 mod read;
 mod server;
 mod state;

@@ -13,7 +13,10 @@ use crate::availability::Availability;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::count::{Counter, Site};
+use crate::owner::auth::Tokens;
+use crate::owner::retention::CallsKept;
 use crate::read::Reads;
+use crate::store::Store;
 use crate::zone::{day_number, DayNumber};
 
 /// Everything a request handler needs.
@@ -29,6 +32,13 @@ pub struct AppState {
     pub reads: Reads,
     /// `Cache-Control` of the `/call` image, built once from the config.
     pub image_cache_control: HeaderValue,
+    /// The admin token and each private site's read tokens, as keyed hashes.
+    pub tokens: Tokens,
+    /// For the owner's use-cases (`owner`) only: request handlers read
+    /// through `reads` and count through `recorder`.
+    pub store: Arc<dyn Store>,
+    /// Since when raw calls are complete (retention deletes older ones).
+    pub calls_kept: CallsKept,
 }
 
 impl AppState {

@@ -69,14 +69,26 @@ fn print_settings(config: &Config) {
         config.connections.max_connections, config.connections.header_read_timeout
     );
     println!("log level:        {}", config.log_level);
+    // Whether a token is set, never the token.
+    let admin = if config.admin_token.is_some() {
+        "on (admin_token set)"
+    } else {
+        "off"
+    };
+    println!("admin API:        {admin}");
+    match config.retention.calls_days {
+        Some(days) => println!("retention:        raw calls kept {days} days; per-day counts forever"),
+        None => println!("retention:        raw calls kept forever"),
+    }
     for site in &config.sites {
         let default = if std::ptr::eq(site, config.default_site()) {
             " (default)"
         } else {
             ""
         };
+        let access = if site.access.public { "public" } else { "private" };
         println!(
-            "site {}{default}: tracked {}, zone {}, max_paths {}, probes {}/s burst {}",
+            "site {}{default}: {access}, tracked {}, zone {}, max_paths {}, probes {}/s burst {}",
             site.slug,
             site.tracked_base_url.as_ref().map_or("(none)", |u| u.as_str()),
             site.zone.describe(),

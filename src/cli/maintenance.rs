@@ -12,7 +12,7 @@ use crate::store::{RenameOutcome, Store};
 use crate::telemetry::chain;
 
 /// Opens and migrates the store, refusing to create an empty SQLite file.
-async fn existing_store(config: &Config) -> Result<Arc<dyn Store>, (ExitCode, String)> {
+pub(super) async fn existing_store(config: &Config) -> Result<Arc<dyn Store>, (ExitCode, String)> {
     if let StoreConfig::Sqlite { file } = &config.store {
         if !file.exists() {
             return Err((ExitCode::from(2), format!("there is no store at {}", file.display())));
@@ -48,6 +48,22 @@ where
 pub fn rebuild_daily(config: &Config) -> ExitCode {
     init_logging(config);
     on_store(config, "rebuild-daily", |store| async move {
+        // Days are recomputed from raw calls: where retention deleted some,
+        // the days before would be lost.
+        match store.pruned_before().await {
+            Ok(None) => {}
+            Ok(Some(before)) => {
+                eprintln!(
+                    "footfall: rebuild-daily: raw calls before {before} were deleted by retention, \
+                     so per-day counts cannot be recomputed from them; nothing was changed"
+                );
+                return ExitCode::from(2);
+            }
+            Err(error) => {
+                eprintln!("footfall: rebuild-daily: {}", chain(&error));
+                return ExitCode::FAILURE;
+            }
+        }
         let mut rows = 0;
         for site in &config.sites {
             let rebuilt = async {

@@ -13,8 +13,11 @@ use std::time::Duration;
 
 use crate::config::Config;
 
+mod backup;
 mod check;
 mod maintenance;
+mod oxitraffic;
+mod transfer;
 
 const HELP: &str = "\
 footfall — a privacy-preserving per-page hit counter
@@ -33,6 +36,20 @@ COMMANDS:
                    give the stored site FROM the slug TO with all its pages (e.g. after
                    moving from a single-site config: `sites rename default blog`);
                    refuses when TO already has pages
+    export [--site S] [--format json|csv] [--calls]
+                   write every site (or S) to stdout: pages, start counts, per-day
+                   counts and, with --calls, every call time; deterministic
+    import [--from footfall|goatcounter] [--site S] FILE
+                   add a Footfall export, a path,day,count CSV or (--from goatcounter)
+                   GoatCounter's CSV export to the store, in one transaction; a
+                   malformed file changes nothing and names the line. FILE - is stdin
+    import --from oxitraffic [--site S]
+                   copy every path and call of the OxiTraffic 0.1 tables in the
+                   configured PostgreSQL database into the site; they stay untouched
+    backup FILE    copy the live SQLite store to the new file FILE (while it counts)
+    restore FILE   check the backup FILE and put it in place of the SQLite store,
+                   keeping the replaced one as footfall.sqlite3.replaced; stop the
+                   server first
 
 OPTIONS:
     --data-dir DIR   directory holding config.yaml, the response image and the
@@ -52,6 +69,10 @@ pub enum Command {
     Check,
     RebuildDaily,
     RenameSite { from: String, to: String },
+    Export(transfer::ExportArgs),
+    Import(transfer::ImportArgs),
+    Backup(PathBuf),
+    Restore(PathBuf),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -92,6 +113,18 @@ impl Cli {
                 Some("healthcheck") if command.is_none() => command = Some(Command::Healthcheck),
                 Some("rebuild-daily") if command.is_none() => command = Some(Command::RebuildDaily),
                 Some("check") if command.is_none() => command = Some(Command::Check),
+                Some("export") if command.is_none() => command = Some(Command::Export(transfer::ExportArgs::default())),
+                Some("import") if command.is_none() => command = Some(Command::Import(transfer::ImportArgs::default())),
+                Some(word @ ("backup" | "restore")) if command.is_none() => {
+                    let file = args
+                        .next()
+                        .map(PathBuf::from)
+                        .ok_or_else(|| CliExit::Usage(format!("usage: footfall {word} FILE")))?;
+                    command = Some(match word {
+                        "backup" => Command::Backup(file),
+                        _ => Command::Restore(file),
+                    });
+                }
                 Some("sites") if command.is_none() => {
                     let mut word = || args.next().and_then(|a| a.into_string().ok());
                     command = match (word().as_deref(), word(), word()) {
@@ -99,7 +132,10 @@ impl Cli {
                         _ => return Err(CliExit::Usage("usage: footfall sites rename FROM TO".into())),
                     };
                 }
-                _ => return Err(CliExit::Usage(format!("unexpected argument {arg:?}"))),
+                _ => match transfer::argument(&mut command, &arg, &mut args) {
+                    Some(taken) => taken?,
+                    None => return Err(CliExit::Usage(format!("unexpected argument {arg:?}"))),
+                },
             }
         }
         Ok(Self {
@@ -148,6 +184,10 @@ pub fn main() -> ExitCode {
         Command::Check => check::check(&config),
         Command::RebuildDaily => maintenance::rebuild_daily(&config),
         Command::RenameSite { from, to } => maintenance::rename_site(&config, &from, &to),
+        Command::Export(args) => transfer::export(&config, &args),
+        Command::Import(args) => transfer::import(&config, &args),
+        Command::Backup(file) => backup::backup(&config, &file),
+        Command::Restore(file) => backup::restore(&config, &file),
     }
 }
 
@@ -273,6 +313,50 @@ mod tests {
             parse(&["--data-dir=/eq", "healthcheck"], None).unwrap().command,
             Command::Healthcheck
         );
+    }
+
+    #[test]
+    fn export_and_import_take_their_flags_in_any_order() {
+        let export = parse(
+            &[
+                "export",
+                "--calls",
+                "--data-dir",
+                "/d",
+                "--format",
+                "csv",
+                "--site",
+                "blog",
+            ],
+            None,
+        )
+        .unwrap();
+        assert_eq!(export.data_dir, PathBuf::from("/d"));
+        assert_eq!(
+            export.command,
+            Command::Export(transfer::ExportArgs {
+                site: Some("blog".into()),
+                format: crate::owner::export::Format::Csv,
+                calls: true
+            })
+        );
+        let import = parse(&["import", "--from", "goatcounter", "hits.csv"], None).unwrap();
+        assert_eq!(
+            import.command,
+            Command::Import(transfer::ImportArgs {
+                file: Some("hits.csv".into()),
+                from: transfer::From::GoatCounter,
+                site: None
+            })
+        );
+        for bad in [
+            &["export", "--format", "xml"][..],
+            &["import", "a", "b"],
+            &["export", "--from", "x"],
+            &["import", "--calls"],
+        ] {
+            assert!(matches!(parse(bad, None), Err(CliExit::Usage(_))), "{bad:?}");
+        }
     }
 
     #[test]

@@ -27,6 +27,7 @@ const TEXT_KEYS: &[&str] = &[
     "timezone",
     "log_level",
     "default_site",
+    "admin_token",
     "db.host",
     "db.username",
     "db.password",

@@ -12,6 +12,7 @@
 mod env;
 mod filters;
 mod image;
+mod owner;
 mod raw;
 mod sites;
 
@@ -26,6 +27,7 @@ use serde_yaml::{Mapping, Value};
 
 use crate::count::client_ip::TrustedProxies;
 pub use image::ResponseImage;
+pub use owner::{Retention, SiteAccess, MIN_TOKEN_CHARS};
 use raw::RawConfig;
 pub use sites::{check_slug, SiteConfig, DEFAULT_SLUG};
 
@@ -52,6 +54,9 @@ pub struct Config {
     pub connections: ConnectionLimits,
     /// At most one proxied view per page per this long.
     pub proxied_min_interval: Duration,
+    /// `None`: the admin routes answer 404. At least [`MIN_TOKEN_CHARS`] characters.
+    pub admin_token: Option<Secret>,
+    pub retention: Retention,
 }
 
 #[derive(Debug, Clone)]

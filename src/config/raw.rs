@@ -15,8 +15,9 @@ use serde::Deserialize;
 
 use super::filters::FilterFallbacks;
 use super::image::{load_response, ResponseImage};
+use super::owner::{check_token, retention, RawAccess, RawRetention};
 use super::sites::{validate_sites, Fallbacks, RawSite};
-use super::{Config, ConfigError, ConnectionLimits, DbConfig, ProbeLimits, Sources, StoreConfig};
+use super::{Config, ConfigError, ConnectionLimits, DbConfig, ProbeLimits, Secret, Sources, StoreConfig};
 use crate::count::client_ip::TrustedProxies;
 use crate::zone::Zone;
 
@@ -53,6 +54,11 @@ pub(super) struct RawConfig {
     check_referer: Option<bool>,
     also_accept_origins: Vec<String>,
     proxied_min_interval_seconds: u64,
+    admin_token: Option<Secret>,
+    public: Option<bool>,
+    public_badge: Option<bool>,
+    read_tokens: Option<Vec<Secret>>,
+    retention: Option<RawRetention>,
 }
 
 impl Default for RawConfig {
@@ -116,6 +122,14 @@ impl Default for RawConfig {
             // A proxy asks on every view; more than one view per page every
             // 10 s is more likely a forged proxy user agent pumping a page.
             proxied_min_interval_seconds: 10,
+            // None: no admin routes (they answer 404) and every site is read without a token.
+            admin_token: None,
+            // All None: the one site of a config without `sites:` is public, as before.
+            public: None,
+            public_badge: None,
+            read_tokens: None,
+            // None: raw calls are kept forever.
+            retention: None,
         }
     }
 }
@@ -154,7 +168,17 @@ impl RawConfig {
             &self.also_accept_origins,
             src,
         )?;
+        if let Some(token) = &self.admin_token {
+            check_token("admin_token", token, src)?;
+        }
+        let retention = retention(self.retention.as_ref(), src)?;
+        let access = RawAccess {
+            public: self.public,
+            public_badge: self.public_badge,
+            read_tokens: self.read_tokens.clone(),
+        };
         let fallbacks = Fallbacks {
+            access,
             tracked_base_url: self.tracked_base_url.as_deref(),
             timezone: self.timezone.as_deref(),
             utc_offset: self.utc_offset.as_ref(),
@@ -185,6 +209,8 @@ impl RawConfig {
             log_level: self.log_level,
             connections,
             proxied_min_interval: Duration::from_secs(self.proxied_min_interval_seconds),
+            admin_token: self.admin_token,
+            retention,
         })
     }
 

@@ -10,8 +10,9 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 use super::filters::{site_filter, FilterFallbacks, RawSiteFilter};
+use super::owner::{RawAccess, SiteAccess};
 use super::raw::{parse_base_url, zone, RawUtcOffset};
-use super::{ConfigError, ProbeLimits, Sources};
+use super::{ConfigError, ProbeLimits, Secret, Sources};
 use crate::count::filter::SiteFilter;
 use crate::zone::Zone;
 
@@ -32,6 +33,9 @@ pub(super) struct RawSite {
     ignore_addresses: Option<Vec<String>>,
     check_referer: Option<bool>,
     also_accept_origins: Option<Vec<String>>,
+    public: Option<bool>,
+    public_badge: Option<bool>,
+    read_tokens: Option<Vec<Secret>>,
 }
 
 /// One site, validated.
@@ -46,10 +50,14 @@ pub struct SiteConfig {
     pub probe: ProbeLimits,
     /// What is not counted as a visitor (bots, ignored addresses, foreign embeds).
     pub filter: SiteFilter,
+    /// Who may read its counts.
+    pub access: SiteAccess,
 }
 
-/// The top-level values a site falls back to.
+/// The top-level values a site falls back to. `access` is the one site's
+/// of a config without `sites:`; with `sites:`, each site sets its own.
 pub(super) struct Fallbacks<'a> {
+    pub access: RawAccess,
     pub tracked_base_url: Option<&'a str>,
     pub timezone: Option<&'a str>,
     pub utc_offset: Option<&'a RawUtcOffset>,
@@ -76,11 +84,14 @@ pub(super) fn validate_sites(
         let only = site(DEFAULT_SLUG, &RawSite::default(), &top, "", src)?;
         return Ok((vec![only], 0));
     };
-    if top.tracked_base_url.is_some() {
-        return Err(src.error(
-            "tracked_base_url",
-            "set it per site under `sites:`, not at the top level as well",
-        ));
+    let per_site_only = [
+        ("tracked_base_url", top.tracked_base_url.is_some()),
+        ("public", top.access.public.is_some()),
+        ("public_badge", top.access.public_badge.is_some()),
+        ("read_tokens", top.access.read_tokens.is_some()),
+    ];
+    if let Some((key, _)) = per_site_only.iter().find(|(_, set)| *set) {
+        return Err(src.error(key, "set it per site under `sites:`, not at the top level as well"));
     }
     if sites.is_empty() {
         return Err(src.error("sites", "names no site; remove it or add one"));
@@ -99,6 +110,9 @@ pub(super) fn validate_sites(
             ignore_addresses: r.ignore_addresses.clone(),
             check_referer: r.check_referer,
             also_accept_origins: r.also_accept_origins.clone(),
+            public: r.public,
+            public_badge: r.public_badge,
+            read_tokens: r.read_tokens.clone(),
         });
         validated.push(site(slug, &raw, &top, &format!("{key}."), src)?);
     }
@@ -156,6 +170,13 @@ fn site(
         also_accept_origins: raw.also_accept_origins.clone(),
     };
     let filter = site_filter(&own_filter, tracked_base_url.as_ref(), &top.filters, prefix, src)?;
+    let own = RawAccess {
+        public: raw.public,
+        public_badge: raw.public_badge,
+        read_tokens: raw.read_tokens.clone(),
+    };
+    // Only the one site of a config without `sites:` takes the top-level keys.
+    let access = if own.is_set() { own } else { top.access.clone() }.validate(prefix, src)?;
     Ok(SiteConfig {
         slug: slug.to_owned(),
         tracked_base_url,
@@ -167,6 +188,7 @@ fn site(
             ..top.probe
         },
         filter,
+        access,
     })
 }
 

@@ -95,6 +95,16 @@ impl PagePath {
         }
     }
 
+    /// Parses a path that is already percent-decoded (as another counter
+    /// stored it): the same rules as [`PagePath::parse`], with `%` taken as
+    /// a character, not as the start of an escape.
+    ///
+    /// # Errors
+    /// As [`PagePath::parse`].
+    pub fn from_decoded(decoded: &str) -> Result<Self, PathError> {
+        Self::parse(&percent_encode_path(decoded))
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -277,5 +287,13 @@ mod tests {
         assert!(PagePath::from_stored("/a/").is_err());
         assert!(PagePath::from_stored("/a/../b").is_err());
         assert!(PagePath::from_stored("/a\u{1}").is_err());
+    }
+
+    #[test]
+    fn decoded_paths_take_percent_signs_as_characters() {
+        let decoded = |raw: &str| PagePath::from_decoded(raw).map(|p| p.as_str().to_owned());
+        assert_eq!(decoded("/100% sure").as_deref(), Ok("/100% sure"));
+        assert_eq!(decoded("/blog/post/").as_deref(), Ok("/blog/post"));
+        assert_eq!(decoded("/x/../y"), Err(PathError::DotSegment));
     }
 }

@@ -158,6 +158,19 @@ impl Registry {
     }
 }
 
+impl Registry {
+    /// Knows `path` as `id` from now on: a page the owner registered or renamed.
+    pub fn remember(&self, path: PagePath, id: PathId) {
+        write(&self.known).insert(path, id);
+    }
+
+    /// Forgets `path`: the owner removed it, or renamed or merged it away. A
+    /// later hit for it registers it anew (probing first).
+    pub fn forget(&self, path: &PagePath) {
+        write(&self.known).remove(path);
+    }
+}
+
 struct Landing<'a> {
     registry: &'a Registry,
     path: &'a PagePath,

@@ -3,7 +3,8 @@
 //! paged history and hour buckets, through the calls index), so cost follows
 //! paths or days, never the number of calls.
 
-use hyper::header::{HeaderValue, LINK};
+use hyper::header::{HeaderName, HeaderValue, LINK};
+use jiff::Timestamp;
 use serde::Serialize;
 
 use super::error::HttpError;
@@ -16,7 +17,21 @@ use crate::read::series::{daily_series, earliest, earliest_day, latest, page_cou
 use crate::read::tallies::Filtered;
 use crate::state::AppState;
 use crate::store::PathId;
-use crate::zone::{date_of_day, day_bounds, day_number};
+use crate::zone::{date_of_day, day_bounds, day_number, Zone};
+
+/// Says that raw calls before this time were deleted by retention, on
+/// answers read from raw calls whose range reaches back before it.
+const CALLS_DELETED_BEFORE: HeaderName = HeaderName::from_static("footfall-calls-deleted-before");
+
+/// Adds [`CALLS_DELETED_BEFORE`] when the raw calls read from `from` on are
+/// not all there any more (per-day counts, and so `bucket=day`, still are).
+fn note_deleted_calls(response: &mut HttpResponse, state: &AppState, zone: &Zone, from: Timestamp) {
+    if let Some(since) = state.calls_kept.since().filter(|since| from < *since) {
+        if let Ok(value) = HeaderValue::from_str(&zone.rfc3339(since)) {
+            response.headers_mut().insert(CALLS_DELETED_BEFORE, value);
+        }
+    }
+}
 
 /// The most timestamps in one history response; page on with `after`.
 pub const MAX_HISTORY_ITEMS: usize = 10_000;
@@ -54,11 +69,11 @@ struct SiteReport<'a> {
     count: u64,
 }
 
-/// `GET /api/sites`: every configured site with its pages and total count,
-/// by slug.
-pub async fn sites(state: &AppState) -> Result<HttpResponse, HttpError> {
+/// `GET /api/sites`: every configured site `token` may read (without one,
+/// the public sites) with its pages and total count, by slug.
+pub async fn sites(state: &AppState, token: Option<&str>) -> Result<HttpResponse, HttpError> {
     let mut reports = Vec::with_capacity(state.sites.len());
-    for site in &state.sites {
+    for site in state.sites.iter().filter(|s| state.tokens.may_read(&s.config, token)) {
         let counts = page_counts(&state.reads, site, DayRange::default(), state.today_number(site)).await?;
         reports.push(SiteReport {
             site: &site.config.slug,
@@ -90,6 +105,7 @@ pub async fn count_of(
 ) -> Result<HttpResponse, HttpError> {
     let (path, id, params) = page_query(state, at, tail, query, COUNT)?;
     let zone = &at.site.config.zone;
+    let mut reaches_back = None;
     let (count, first_and_last) = if params.range.is_bounded() {
         let (from, to) = day_bounds(
             params.range.from,
@@ -104,20 +120,26 @@ pub async fn count_of(
             .map(|(_, n)| n)
             .sum();
         let (start, end) = (zone.start_of(date_of_day(from)), zone.start_of(date_of_day(to + 1)));
+        reaches_back = Some(start);
         (count, state.reads.first_and_last(id, start, end).await?)
     } else {
         let summary = state.reads.summary(id).await?;
         (summary.total, summary.first.zip(summary.last))
     };
     let tallies = state.reads.path_tallies(id, params.range).await?;
-    json(&PathReport {
+    let mut response = json(&PathReport {
         path: path.to_string(),
         count,
         first: first_and_last.map(|(f, _)| zone.rfc3339(f)),
         last: first_and_last.map(|(_, l)| zone.rfc3339(l)),
         proxied: tallies.proxied,
         filtered: Filtered::from(&tallies),
-    })
+    })?;
+    if let Some(start) = reaches_back {
+        // `first` and `last` in a range come from raw calls.
+        note_deleted_calls(&mut response, state, zone, start);
+    }
+    Ok(response)
 }
 
 #[derive(Serialize)]
@@ -149,7 +171,7 @@ pub async fn history(
             let (start, end) = (zone.start_of(date_of_day(from)), zone.start_of(date_of_day(to + 1)));
             let slots = state.reads.slots(id, start, end).await?;
             let hours = group_hours(&slots, zone, start, end);
-            json(
+            let mut response = json(
                 &hours
                     .into_iter()
                     .map(|(at, count)| BucketCount {
@@ -157,7 +179,9 @@ pub async fn history(
                         count,
                     })
                     .collect::<Vec<_>>(),
-            )
+            )?;
+            note_deleted_calls(&mut response, state, zone, start);
+            Ok(response)
         }
         Some(bucket) => {
             let days = daily_series(&state.reads, id, params.range, state.today_number(at.site))
@@ -199,6 +223,7 @@ async fn call_times(
     let calls = state.reads.calls(id, after, end, limit).await?;
     let times: Vec<String> = calls.iter().map(|&at| zone.rfc3339(at)).collect();
     let mut response = json(&times)?;
+    note_deleted_calls(&mut response, state, zone, after);
     if let (true, Some(last)) = (calls.len() == limit, times.last()) {
         let mut next = format!(
             "<{}/api/history{}?after={}&limit={limit}",

@@ -22,7 +22,7 @@ use super::SiteRoute;
 use crate::count::count_hit;
 use crate::count::filter::Signals;
 use crate::count::path::PagePath;
-use crate::read::badge::render_badge_svg;
+use crate::read::badge::{render_badge_svg, HIDDEN_COUNT};
 use crate::read::badge_options::BadgeOptions;
 use crate::state::AppState;
 use crate::store::BadgeFigures;
@@ -67,11 +67,18 @@ pub async fn badge<B>(
         let client = client_of(state, request, peer);
         Some(count_hit(&state.counter, at.site, &path, client, &signals, state.now()).await?)
     };
-    let figures = match id {
-        Some(id) => state.reads.badge_figures(id, state.today_number(at.site)).await?,
-        None => BadgeFigures::default(),
+    // A private site's badge counts but shows no number, unless the owner allows it.
+    let access = &at.site.config.access;
+    let value = if !access.public && !access.public_badge {
+        HIDDEN_COUNT.to_owned()
+    } else {
+        let figures = match id {
+            Some(id) => state.reads.badge_figures(id, state.today_number(at.site)).await?,
+            None => BadgeFigures::default(),
+        };
+        options.value(&figures)
     };
-    let svg = render_badge_svg(&options.label, &options.value(&figures), &options.look);
+    let svg = render_badge_svg(&options.label, &value, &options.look);
     Ok(response::badge(StatusCode::OK, svg))
 }
 

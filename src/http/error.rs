@@ -6,7 +6,7 @@
 //! to the client, and no message carries a client address.
 
 use bytes::Bytes;
-use hyper::header::{HeaderValue, ALLOW, RETRY_AFTER};
+use hyper::header::{HeaderValue, ALLOW, RETRY_AFTER, WWW_AUTHENTICATE};
 use hyper::StatusCode;
 
 use super::response::{self, HttpResponse};
@@ -16,6 +16,7 @@ use crate::count::probe::ProbeError;
 use crate::count::registry::RegisterError;
 use crate::count::CountError;
 use crate::markup::escape_xml;
+use crate::owner::pages::PageError;
 use crate::read::badge::render_error_badge;
 use crate::read::chart::ChartError;
 use crate::read::query::QueryError;
@@ -49,6 +50,31 @@ pub enum HttpError {
     /// `/readyz`'s answer: the reason class, never a secret.
     #[error("not ready: {0}")]
     NotReadyBecause(String),
+    /// No, a wrong or a malformed admin token: one answer for all three.
+    #[error("this needs the admin token, sent as `Authorization: Bearer <token>`")]
+    Unauthorized,
+    /// A method an admin route does not take; the methods it does.
+    #[error("method not allowed here")]
+    MethodNotAllowedHere(&'static str),
+    #[error("the request body is larger than {0} bytes")]
+    TooLarge(usize),
+    #[error("send the request body as application/json")]
+    NotJson,
+    /// A request body that cannot be used; says why (a field, a line).
+    #[error("{0}")]
+    BadBody(String),
+    #[error("`from` and `to` are the same page")]
+    SamePage,
+}
+
+impl From<PageError> for HttpError {
+    fn from(e: PageError) -> Self {
+        match e {
+            PageError::Unavailable(e) => e.into(),
+            PageError::NoSuchPage => Self::UnknownPage,
+            PageError::SamePage => Self::SamePage,
+        }
+    }
 }
 
 impl From<CountError> for HttpError {
@@ -102,10 +128,13 @@ pub enum ErrorFormat {
 impl HttpError {
     pub fn status(&self) -> StatusCode {
         match self {
-            Self::BadPath(_) | Self::BadParameter(_) => StatusCode::BAD_REQUEST,
+            Self::BadPath(_) | Self::BadParameter(_) | Self::BadBody(_) | Self::SamePage => StatusCode::BAD_REQUEST,
+            Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::NotJson => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::NotAPage | Self::NotFound | Self::UnknownSite | Self::UnknownPage => StatusCode::NOT_FOUND,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::MethodNotAllowed | Self::MethodNotAllowedHere(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::ProbeBudget
             | Self::StoreUnavailable
             | Self::SiteUnavailable
@@ -125,7 +154,11 @@ impl HttpError {
 
     /// The methods a route allows, for 405s.
     fn allow(&self) -> Option<&'static str> {
-        matches!(self, Self::MethodNotAllowed).then_some("GET, HEAD")
+        match self {
+            Self::MethodNotAllowed => Some("GET, HEAD"),
+            Self::MethodNotAllowedHere(methods) => Some(methods),
+            _ => None,
+        }
     }
 
     /// The value side of an error badge: a word or two, never a cause.
@@ -145,6 +178,7 @@ impl HttpError {
             StatusCode::BAD_REQUEST => "Bad request",
             StatusCode::SERVICE_UNAVAILABLE => "Try again shortly",
             StatusCode::METHOD_NOT_ALLOWED => "Method not allowed",
+            StatusCode::UNAUTHORIZED => "Not allowed",
             _ => "Something went wrong",
         }
     }
@@ -177,6 +211,9 @@ impl HttpError {
         }
         if let Some(methods) = self.allow() {
             headers.insert(ALLOW, HeaderValue::from_static(methods));
+        }
+        if matches!(self, Self::Unauthorized) {
+            headers.insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         response
     }
@@ -212,12 +249,18 @@ mod tests {
             HttpError::SiteUnavailable,
             HttpError::NotReady,
             HttpError::NotReadyBecause("writes fail: disk full".into()),
+            HttpError::Unauthorized,
+            HttpError::MethodNotAllowedHere("POST"),
+            HttpError::TooLarge(10),
+            HttpError::NotJson,
+            HttpError::BadBody("line 2: no such page".into()),
+            HttpError::SamePage,
         ]
     }
 
     #[test]
     fn each_variant_has_its_status_retry_after_and_allow_in_every_format() {
-        let expected: [(u16, Option<&str>, Option<&str>); 13] = [
+        let expected: [(u16, Option<&str>, Option<&str>); 19] = [
             (400, None, None),
             (404, None, None),
             (404, None, None),
@@ -231,6 +274,12 @@ mod tests {
             (503, Some("5"), None),
             (503, Some("1"), None),
             (503, Some("1"), None),
+            (401, None, None),
+            (405, None, Some("POST")),
+            (413, None, None),
+            (415, None, None),
+            (400, None, None),
+            (400, None, None),
         ];
         for format in [ErrorFormat::Text, ErrorFormat::Json, ErrorFormat::Html] {
             for (error, (status, retry, allow)) in every_variant().into_iter().zip(expected) {
@@ -261,6 +310,19 @@ mod tests {
             assert_eq!(header(hyper::header::CACHE_CONTROL), "no-cache, no-store");
             let body = format!("{:?}", response.body());
             assert!(body.contains(&format!("views: {text}")), "{body}");
+        }
+    }
+
+    #[test]
+    fn only_a_401_asks_for_a_bearer_token() {
+        for error in every_variant() {
+            let unauthorized = matches!(error, HttpError::Unauthorized);
+            let response = error.into_response(ErrorFormat::Json);
+            let header = response
+                .headers()
+                .get(WWW_AUTHENTICATE)
+                .map(|v| v.to_str().unwrap().to_owned());
+            assert_eq!(header.as_deref(), unauthorized.then_some("Bearer"));
         }
     }
 

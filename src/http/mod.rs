@@ -13,26 +13,35 @@
 //! | `/api/history/{path}` | `api::history` |
 //! | `/api/plot/{path}` | `api::plot` — the chart as SVG |
 //! | `/api/filtered` | `filtered::filtered` — proxied views and filtered hits per page |
+//! | `/api/admin/…` | `admin` — the owner's API (token required) |
+//! | `/dashboard`, `/dashboard/plot/{path}` | redirects from OxiTraffic's page URLs |
 //!
 //! Every route but `/healthz`, `/readyz` and `/api/sites` also exists under
 //! `/s/{site}/` for each configured site; without the prefix it means
-//! `default_site`.
+//! `default_site`. A private site's read routes (`access`) answer 404
+//! without a token for it.
 //!
 //! Handlers translate HTTP to a use-case of the write or read path and back;
 //! they never call each other. They return `Result<HttpResponse, HttpError>`,
 //! and the error's one mapping to a response lives in [`error`]; every
 //! response shape lives in [`response`]. Nothing here logs per request.
 
+mod access;
+mod admin;
 mod api;
+mod body;
 mod counting;
 mod error;
 mod filtered;
 mod health;
 mod pages;
-mod response;
+pub(crate) mod response;
+mod transfer;
 
+use std::error::Error;
 use std::net::IpAddr;
 
+use hyper::body::Body;
 use hyper::{Method, Request};
 
 use self::error::{ErrorFormat, HttpError};
@@ -50,33 +59,19 @@ pub struct SiteRoute<'a> {
     pub base: String,
 }
 
-/// Answers one request. Generic over the body (Footfall reads none), so
-/// tests can call it in-process without a socket.
-pub async fn route<B>(state: &AppState, request: Request<B>, peer: IpAddr) -> HttpResponse {
+/// Answers one request. Generic over the body (only the admin routes read
+/// one), so tests can call it in-process without a socket.
+pub async fn route<B>(state: &AppState, request: Request<B>, peer: IpAddr) -> HttpResponse
+where
+    B: Body,
+    B::Error: Into<Box<dyn Error + Send + Sync>>,
+{
     let full_path = request.uri().path();
-    // `/s/{site}/…` is the same route table for one site; the rest means the default site.
-    let (at, path) = match full_path.strip_prefix("/s/") {
-        Some(tail) => {
-            let (slug, rest) = tail.find('/').map_or((tail, "/"), |i| tail.split_at(i));
-            match state.site(slug) {
-                Some(site) => (
-                    Some(SiteRoute {
-                        site,
-                        base: format!("/s/{slug}"),
-                    }),
-                    rest,
-                ),
-                None => (None, rest),
-            }
-        }
-        None => (
-            Some(SiteRoute {
-                site: state.default_site(),
-                base: String::new(),
-            }),
-            full_path,
-        ),
-    };
+    let (at, path) = locate(state, full_path);
+    if let Some(tail) = under(path, "/api/admin") {
+        let tail_from = full_path.len() - tail.len();
+        return admin::route(state, at, request, tail_from).await;
+    }
     let format = if path.starts_with("/api/") {
         ErrorFormat::Json
     } else if under(path, "/badge").is_some() {
@@ -93,15 +88,21 @@ pub async fn route<B>(state: &AppState, request: Request<B>, peer: IpAddr) -> Ht
     let Some(at) = at else {
         return HttpError::UnknownSite.into_response(format);
     };
+    // Nor does a private site to a request without a token for it.
+    if access::is_read_route(path) && !access::may_read(state, at.site, request.headers()) {
+        return HttpError::UnknownSite.into_response(format);
+    }
     let query = request.uri().query();
     let prefixed = !at.base.is_empty();
     let result = match path {
         "/" => pages::dashboard(state, &at).await,
         "/healthz" if !prefixed => Ok(health::live()),
         "/readyz" if !prefixed => health::ready(state).await,
-        "/api/sites" if !prefixed => api::sites(state).await,
+        "/api/sites" if !prefixed => api::sites(state, access::bearer(request.headers())).await,
         "/api/counts" => api::counts(state, &at, query).await,
         "/api/filtered" => filtered::filtered(state, &at, query).await,
+        // OxiTraffic's page URLs, linked from sites that used it.
+        "/dashboard" | "/dashboard/" => Ok(response::redirect(&format!("{}/", at.base))),
         _ => {
             if let Some(tail) = under(path, "/call") {
                 counting::call(state, &at, &request, tail, peer).await
@@ -115,12 +116,38 @@ pub async fn route<B>(state: &AppState, request: Request<B>, peer: IpAddr) -> Ht
                 api::history(state, &at, tail, query).await
             } else if let Some(tail) = under(path, "/api/plot") {
                 api::plot(state, &at, tail, query).await
+            } else if let Some(tail) = under(path, "/dashboard/plot") {
+                let query = query.map(|q| format!("?{q}")).unwrap_or_default();
+                Ok(response::redirect(&format!("{}/plot{tail}{query}", at.base)))
             } else {
                 Err(HttpError::NotFound)
             }
         }
     };
     result.unwrap_or_else(|error| error.into_response(format))
+}
+
+/// The site a request path names and the route within it: `/s/{site}/…` is
+/// the same route table for one site (`None` when no such site is
+/// configured); the rest means the default site.
+fn locate<'s, 'p>(state: &'s AppState, full_path: &'p str) -> (Option<SiteRoute<'s>>, &'p str) {
+    match full_path.strip_prefix("/s/") {
+        Some(tail) => {
+            let (slug, rest) = tail.find('/').map_or((tail, "/"), |i| tail.split_at(i));
+            let at = state.site(slug).map(|site| SiteRoute {
+                site,
+                base: format!("/s/{slug}"),
+            });
+            (at, rest)
+        }
+        None => (
+            Some(SiteRoute {
+                site: state.default_site(),
+                base: String::new(),
+            }),
+            full_path,
+        ),
+    }
 }
 
 /// The page path after `prefix` (`/call` → `""`, `/call/a` → `"/a"`), or

@@ -1,16 +1,54 @@
 //! Every response shape Footfall sends — the counter image, SVG, JSON, HTML
-//! pages, plain text — built in one place, so each shape carries the same
-//! headers wherever it is used. `Response::new` appears nowhere else.
+//! pages, plain text, redirects, streamed downloads — built in one place, so
+//! each shape carries the same headers wherever it is used. `Response::new`
+//! appears nowhere else.
+
+use std::pin::Pin;
+use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use http_body_util::Full;
-use hyper::header::{HeaderName, HeaderValue, CACHE_CONTROL, CONTENT_TYPE};
+use http_body_util::{Either, Full};
+use hyper::body::{Body, Frame};
+use hyper::header::{HeaderName, HeaderValue, CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE, LOCATION};
 use hyper::{Response, StatusCode};
+use tokio::sync::mpsc;
 
 use super::error::HttpError;
 use crate::markup::escape_xml;
 
-pub type HttpResponse = Response<Full<Bytes>>;
+/// A whole body in memory, or one sent as it is produced ([`Chunks`]).
+pub type HttpBody = Either<Full<Bytes>, Chunks>;
+pub type HttpResponse = Response<HttpBody>;
+
+/// A body sent chunk by chunk as a producer writes it into a bounded
+/// channel, so memory stays flat however long it is. A producer that fails
+/// midway sends an error: the connection is then closed without the end of
+/// the chunked body, so the client sees a broken download, never a short
+/// one that looks complete.
+#[derive(Debug)]
+pub struct Chunks(mpsc::Receiver<Result<Bytes, ChunkError>>);
+
+/// Why a streamed body stopped before its end (logged where it happened).
+#[derive(Debug, thiserror::Error)]
+#[error("the response could not be completed")]
+pub struct ChunkError;
+
+impl Chunks {
+    /// The producer's end and the body, with room for `capacity` chunks.
+    pub fn channel(capacity: usize) -> (mpsc::Sender<Result<Bytes, ChunkError>>, Self) {
+        let (sender, receiver) = mpsc::channel(capacity);
+        (sender, Self(receiver))
+    }
+}
+
+impl Body for Chunks {
+    type Data = Bytes;
+    type Error = ChunkError;
+
+    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, ChunkError>>> {
+        self.0.poll_recv(cx).map(|chunk| chunk.map(|c| c.map(Frame::data)))
+    }
+}
 
 const CROSS_ORIGIN_RESOURCE_POLICY: HeaderName = HeaderName::from_static("cross-origin-resource-policy");
 const CONTENT_SECURITY_POLICY: HeaderName = HeaderName::from_static("content-security-policy");
@@ -24,7 +62,7 @@ const ASK_EVERY_TIME: HeaderValue = HeaderValue::from_static("no-cache, no-store
 
 fn build(status: StatusCode, content_type: &'static str, cache: HeaderValue, body: Bytes) -> HttpResponse {
     #[allow(clippy::disallowed_methods)] // the one place responses are built
-    let mut response = Response::new(Full::new(body));
+    let mut response = Response::new(Either::Left(Full::new(body)));
     *response.status_mut() = status;
     let headers = response.headers_mut();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
@@ -70,6 +108,48 @@ pub fn json(value: &impl serde::Serialize) -> Result<HttpResponse, HttpError> {
         HttpError::Internal
     })?;
     Ok(json_bytes(StatusCode::OK, NO_CACHE, Bytes::from(body)))
+}
+
+/// JSON with a status other than 200 (a 201 for something created).
+///
+/// # Errors
+/// As [`json`].
+pub fn json_status(status: StatusCode, value: &impl serde::Serialize) -> Result<HttpResponse, HttpError> {
+    let mut response = json(value)?;
+    *response.status_mut() = status;
+    Ok(response)
+}
+
+/// A streamed download named `file_name`; never cached (it is made per request).
+pub fn download(content_type: &'static str, file_name: &'static str, body: Chunks) -> HttpResponse {
+    #[allow(clippy::disallowed_methods)] // the one place responses are built
+    let mut response = Response::new(Either::Right(body));
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(CACHE_CONTROL, NO_STORE);
+    if let Ok(disposition) = HeaderValue::from_str(&format!("attachment; filename=\"{file_name}\"")) {
+        headers.insert(CONTENT_DISPOSITION, disposition);
+    }
+    response
+}
+
+/// `204 No Content`: a change that has nothing to report.
+pub fn no_content() -> HttpResponse {
+    build(
+        StatusCode::NO_CONTENT,
+        "text/plain; charset=utf-8",
+        NO_STORE,
+        Bytes::new(),
+    )
+}
+
+/// A permanent redirect to `location` (a path of ours, already encoded).
+pub fn redirect(location: &str) -> HttpResponse {
+    let mut response = text(StatusCode::MOVED_PERMANENTLY, format!("moved to {location}\n"));
+    if let Ok(value) = HeaderValue::from_str(location) {
+        response.headers_mut().insert(LOCATION, value);
+    }
+    response
 }
 
 pub fn json_bytes(status: StatusCode, cache: HeaderValue, body: Bytes) -> HttpResponse {

@@ -86,6 +86,9 @@ fn geometry(style: Style) -> Geometry {
     }
 }
 
+/// What a private site's badge shows in place of its count.
+pub const HIDDEN_COUNT: &str = "–";
+
 /// Renders a badge reading `label | value` as a standalone SVG document.
 ///
 /// `label` and `value` are escaped here; colors come validated from

@@ -8,14 +8,13 @@
 //! at once on shutdown) from a request being answered (which may finish).
 //! Knows nothing of routes.
 
-use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
+use crate::http::response::HttpBody;
 use bytes::Bytes;
-use http_body_util::Full;
 use hyper::body::{Body, Frame, SizeHint};
 use tokio::time::{sleep_until, Instant};
 
@@ -73,12 +72,12 @@ pub(super) async fn run(served: impl Future, ticket: Arc<Ticket>) {
 /// hyper has taken all of it; the head deadline for the next request (and so
 /// the time a client has to read a large answer) starts when it is dropped.
 pub(super) struct Answer {
-    body: Full<Bytes>,
+    body: HttpBody,
     _request: RequestGuard,
 }
 
 impl Answer {
-    pub(super) fn new(body: Full<Bytes>, request: RequestGuard) -> Self {
+    pub(super) fn new(body: HttpBody, request: RequestGuard) -> Self {
         Self {
             body,
             _request: request,
@@ -88,9 +87,11 @@ impl Answer {
 
 impl Body for Answer {
     type Data = Bytes;
-    type Error = Infallible;
+    /// A streamed body (an export) that stopped midway: hyper then closes
+    /// the connection instead of ending the chunked body.
+    type Error = Box<dyn std::error::Error + Send + Sync>;
 
-    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
         Pin::new(&mut self.get_mut().body).poll_frame(cx)
     }
 
@@ -98,7 +99,7 @@ impl Body for Answer {
         self.body.is_end_stream()
     }
 
-    // Exact for a full body, so hyper still sends Content-Length.
+    // Exact for a whole body, so hyper still sends Content-Length.
     fn size_hint(&self) -> SizeHint {
         self.body.size_hint()
     }

@@ -33,6 +33,14 @@ pub const POSTGRES: &[Migration] = &[
         version: 5,
         sql: include_str!("../../sql/postgres/0005_daily_tallies.sql"),
     },
+    Migration {
+        version: 6,
+        sql: include_str!("../../sql/postgres/0006_page_management.sql"),
+    },
+    Migration {
+        version: 7,
+        sql: include_str!("../../sql/postgres/0007_retention.sql"),
+    },
 ];
 
 pub const SQLITE: &[Migration] = &[
@@ -51,6 +59,14 @@ pub const SQLITE: &[Migration] = &[
     Migration {
         version: 4,
         sql: include_str!("../../sql/sqlite/0004_daily_tallies.sql"),
+    },
+    Migration {
+        version: 5,
+        sql: include_str!("../../sql/sqlite/0005_page_management.sql"),
+    },
+    Migration {
+        version: 6,
+        sql: include_str!("../../sql/sqlite/0006_retention.sql"),
     },
 ];
 

@@ -10,16 +10,21 @@
 //!
 //! - `error`: `StoreError`, with whole cause chains.
 //! - `migrations`: the embedded migrations and which ones a database needs.
+//! - `owner`: the owner's part of the contract (managing pages, export,
+//!   import) and the one list of per-page per-day series.
+//! - `transfer`: what exports and imports carry, and how imports are summed.
 //! - `rules`: decoding, slots, batch sums and sorting, shared by both.
 //! - `tallies`: per-day proxied views and filtered hits, as aggregates.
 //! - `postgres`, `sqlite`: the backends; SQL lives only there and in `sql/`.
 
 mod error;
 mod migrations;
+mod owner;
 mod postgres;
 mod rules;
 mod sqlite;
 mod tallies;
+mod transfer;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -31,10 +36,14 @@ use crate::count::path::PagePath;
 use crate::zone::{DayNumber, Zone};
 
 pub use error::{ConnectError, PgError, SqliteError, StoreError};
-pub use postgres::PostgresStore;
+pub use owner::{DaySeries, OwnerStore, PageMove, DAY_SERIES};
+pub use postgres::{OxiRow, PostgresStore};
 pub use rules::SLOT_SECONDS;
 pub use sqlite::SqliteStore;
 pub use tallies::{BadgeFigures, DayTallies, PageTallies, Tallies, Tally};
+pub use transfer::{
+    ExportFilter, ImportError, ImportReport, Imported, Item, Items, Record, Records, TRANSFER_DEADLINE,
+};
 
 pub type PathId = i64;
 /// A site's id in the store; pages keep it.
@@ -84,6 +93,7 @@ pub struct PathCount {
 /// A path's running figures, kept with every committed batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Summary {
+    /// Calls counted plus the start count the owner carried over.
     pub total: u64,
     pub first: Option<Timestamp>,
     pub last: Option<Timestamp>,
@@ -126,7 +136,7 @@ pub const REBUILD_DEADLINE: Duration = Duration::from_secs(30 * 60);
 /// constants); reads and `record` are bounded by their callers (the read
 /// facade and the recorder), which also decide what a timeout means.
 /// Stored times that cannot be decoded are [`StoreError::Corrupt`].
-pub trait Store: Send + Sync {
+pub trait Store: OwnerStore + Send + Sync {
     /// Applies missing migrations in one transaction; safe to run twice or
     /// from two processes at once. Bounded by [`MIGRATE_DEADLINE`].
     fn migrate(&self) -> StoreFuture<'_, ()>;
@@ -158,7 +168,7 @@ pub trait Store: Send + Sync {
     /// and is [`Committed::Earlier`].
     fn record<'a>(&'a self, batch: Batch<'a>) -> StoreFuture<'a, Committed>;
 
-    /// Total calls per path of `site`, count descending then path.
+    /// Total calls per path of `site` plus its start count, count descending then path.
     fn counts(&self, site: SiteId) -> StoreFuture<'_, Vec<PathCount>>;
 
     /// A trivial query, for readiness.
@@ -168,7 +178,7 @@ pub trait Store: Send + Sync {
     /// count descending then path. Paths without calls in the range are left out.
     fn counts_between(&self, site: SiteId, from: DayNumber, to: DayNumber) -> StoreFuture<'_, Vec<PathCount>>;
 
-    /// One path's total and first and last call, from its `paths` row.
+    /// One path's total (with its start count) and first and last call, from its `paths` row.
     fn summary(&self, path: PathId) -> StoreFuture<'_, Summary>;
 
     /// One path's first and last call in `[from, until)`, by the calls index.

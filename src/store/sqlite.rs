@@ -48,6 +48,11 @@ macro_rules! now_micros {
     };
 }
 
+// After the macro, which they use too.
+mod backup;
+mod owner;
+mod transfer;
+
 /// A call's slot: its time divided by the slot width, rounded down (SQLite's
 /// `/` rounds towards zero, so times before 1970 take one off).
 const SLOTS: &str = "SELECT called_at / ?4 - (called_at % ?4 < 0), count(*) FROM calls \
@@ -297,7 +302,11 @@ impl Store for SqliteStore {
 
     fn counts(&self, site: SiteId) -> StoreFuture<'_, Vec<PathCount>> {
         Self::with(&self.reader, move |conn| {
-            path_counts(conn, "SELECT path, total FROM paths WHERE site_id = ?1", [site])
+            path_counts(
+                conn,
+                "SELECT path, total + start_count FROM paths WHERE site_id = ?1",
+                [site],
+            )
         })
     }
 
@@ -322,7 +331,7 @@ impl Store for SqliteStore {
     fn summary(&self, path: PathId) -> StoreFuture<'_, Summary> {
         Self::with(&self.reader, move |conn| {
             let (total, first, last) = conn
-                .prepare_cached("SELECT total, first_call, last_call FROM paths WHERE id = ?1")?
+                .prepare_cached("SELECT total + start_count, first_call, last_call FROM paths WHERE id = ?1")?
                 .query_row([path], |r| {
                     Ok((
                         r.get::<_, i64>(0)?,

@@ -44,7 +44,10 @@ impl Database {
             .port(self.port)
             .user(&self.user)
             .password(&self.password)
-            .dbname(&self.name);
+            .dbname(&self.name)
+            // Footfall's schema first, as Footfall sees it; `public` for what
+            // tests create before Footfall does (an older release, OxiTraffic).
+            .options("-c search_path=footfall,public");
         let (client, connection) = config
             .connect(tokio_postgres::NoTls)
             .await

@@ -120,6 +120,37 @@ impl Store for Scripted {
     }
 }
 
+/// The owner's calls are not the recorder's business.
+impl crate::store::OwnerStore for Scripted {
+    fn page_id<'a>(&'a self, _: SiteId, _: &'a PagePath) -> StoreFuture<'a, Option<PathId>> {
+        unimplemented!()
+    }
+    fn delete_page<'a>(&'a self, _: SiteId, _: &'a PagePath) -> StoreFuture<'a, Option<PathId>> {
+        unimplemented!()
+    }
+    fn move_page<'a>(&'a self, _: SiteId, _: &'a PagePath, _: &'a PagePath) -> StoreFuture<'a, crate::store::PageMove> {
+        unimplemented!()
+    }
+    fn sweep_page(&self, _: PathId, _: Option<PathId>) -> StoreFuture<'_, u64> {
+        unimplemented!()
+    }
+    fn set_start_count<'a>(&'a self, _: SiteId, _: &'a PagePath, _: u64) -> StoreFuture<'a, Option<PathId>> {
+        unimplemented!()
+    }
+    fn export(&self, _: crate::store::ExportFilter, _: crate::store::Records) -> StoreFuture<'_, ()> {
+        unimplemented!()
+    }
+    fn import(&self, _: crate::store::Items) -> StoreFuture<'_, crate::store::Imported> {
+        unimplemented!()
+    }
+    fn prune_calls(&self, _: Timestamp, _: u64) -> StoreFuture<'_, u64> {
+        unimplemented!()
+    }
+    fn pruned_before(&self) -> StoreFuture<'_, Option<Timestamp>> {
+        unimplemented!()
+    }
+}
+
 fn hit() -> Hit {
     Hit {
         path: 1,

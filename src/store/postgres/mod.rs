@@ -1,13 +1,20 @@
 //! The PostgreSQL store: the store contract in SQL over a pool of
 //! tokio-postgres connections ([`pool`] bounds every wait for one).
 //!
+//! Its tables live in the schema `footfall` ([`schema`]), apart from
+//! anything else in the database.
+//!
 //! A batch goes out as one pipelined transaction that also writes its id,
 //! so a commit whose answer was lost can be settled later. A restarted
 //! server heals without a restart of Footfall. All SQL is parameterized;
 //! handlers never see it.
 
+mod owner;
+mod oxitraffic;
 mod pool;
+mod schema;
 mod tallies;
+mod transfer;
 
 use std::time::{Duration, SystemTime};
 
@@ -15,6 +22,7 @@ use jiff::Timestamp;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::Row;
 
+pub use self::oxitraffic::OxiRow;
 use self::pool::Connections;
 
 use super::rules::{count_from_db, days_from_slots, slot, sort_counts, sum_batch, time_from_system, SLOT_SECONDS};
@@ -59,7 +67,7 @@ const COUNTS_BETWEEN: &str =
     "SELECT p.path, sum(d.count)::bigint FROM daily_counts d JOIN paths p ON p.id = d.path_id \
      WHERE p.site_id = $3 AND d.day BETWEEN DATE '1970-01-01' + $1::int AND DATE '1970-01-01' + $2::int \
      GROUP BY p.path";
-const SUMMARY: &str = "SELECT total, first_call, last_call FROM paths WHERE id = $1";
+const SUMMARY: &str = "SELECT total + start_count, first_call, last_call FROM paths WHERE id = $1";
 const FIRST_AND_LAST: &str =
     "SELECT min(called_at), max(called_at) FROM calls WHERE path_id = $1 AND called_at >= $2 AND called_at < $3";
 const DAILY: &str = "SELECT day - DATE '1970-01-01', count FROM daily_counts WHERE path_id = $1 ORDER BY day";
@@ -122,6 +130,7 @@ impl PostgresStore {
         set_local_statement_timeout(&tx, MIGRATE_DEADLINE).await?;
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
             .await?;
+        schema::prepare(&tx).await?;
         tx.batch_execute(
             "CREATE TABLE IF NOT EXISTS schema_migrations (\
              version bigint PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())",
@@ -322,23 +331,7 @@ impl Store for PostgresStore {
     }
 
     fn schema_version(&self) -> StoreFuture<'_, i64> {
-        Box::pin(within(PATHS_DEADLINE, async move {
-            let exists = self
-                .query("SELECT to_regclass('schema_migrations') IS NOT NULL", &[])
-                .await?;
-            if !exists
-                .first()
-                .map(|r| r.try_get::<_, bool>(0))
-                .transpose()?
-                .unwrap_or(false)
-            {
-                return Ok(0);
-            }
-            let rows = self
-                .query("SELECT coalesce(max(version), 0) FROM schema_migrations", &[])
-                .await?;
-            Ok(rows.first().map(|r| r.try_get(0)).transpose()?.unwrap_or(0))
-        }))
+        Box::pin(within(PATHS_DEADLINE, self.applied_version()))
     }
 
     fn ensure_site<'a>(&'a self, slug: &'a str) -> StoreFuture<'a, SiteId> {
@@ -371,8 +364,11 @@ impl Store for PostgresStore {
 
     fn counts(&self, site: SiteId) -> StoreFuture<'_, Vec<PathCount>> {
         Box::pin(async move {
-            self.path_counts("SELECT path, total FROM paths WHERE site_id = $1", &[&site])
-                .await
+            self.path_counts(
+                "SELECT path, total + start_count FROM paths WHERE site_id = $1",
+                &[&site],
+            )
+            .await
         })
     }
 

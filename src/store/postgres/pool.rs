@@ -20,8 +20,8 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 /// lock wait after 1 s, so a transaction stuck behind a lock fails on the
 /// server instead of committing long after Footfall gave up on it (the
 /// recorder's deadline is 2 s). JIT compiles for longer than our short
-/// queries run.
-const SESSION_OPTIONS: &str = "-c statement_timeout=2000 -c lock_timeout=1000 -c jit=off";
+/// queries run. Names resolve in Footfall's own schema only (`schema::SCHEMA`).
+const SESSION_OPTIONS: &str = "-c statement_timeout=2000 -c lock_timeout=1000 -c jit=off -c search_path=footfall";
 
 pub struct Connections {
     pool: Pool,
@@ -130,5 +130,14 @@ impl Drop for Checkout {
         if let Some(object) = self.0.take() {
             drop(Object::take(object));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn sessions_resolve_names_in_footfalls_schema_only() {
+        let path = format!("-c search_path={}", super::super::schema::SCHEMA);
+        assert!(super::SESSION_OPTIONS.ends_with(&path), "{}", super::SESSION_OPTIONS);
     }
 }

@@ -23,7 +23,7 @@ pub(super) const ADD: &str =
 const SUMS: &str = "sum(t.proxied)::bigint, sum(t.bot)::bigint, sum(t.prefetch)::bigint, sum(t.ignored)::bigint, \
      sum(t.foreign_embed)::bigint";
 const DAYS: &str = "t.day BETWEEN DATE '1970-01-01' + $2::int AND DATE '1970-01-01' + $3::int";
-const BADGE: &str = "SELECT p.total, \
+const BADGE: &str = "SELECT p.total + p.start_count, \
      (SELECT count FROM daily_counts WHERE path_id = p.id AND day = DATE '1970-01-01' + $2::int), \
      (SELECT sum(proxied)::bigint FROM daily_tallies WHERE path_id = p.id), \
      (SELECT proxied FROM daily_tallies WHERE path_id = p.id AND day = DATE '1970-01-01' + $2::int) \

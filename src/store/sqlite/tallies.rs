@@ -70,7 +70,7 @@ pub(super) fn of_path(conn: &Connection, path: PathId, from: DayNumber, to: DayN
 pub(super) fn badge(conn: &Connection, path: PathId, today: DayNumber) -> Result<BadgeFigures, StoreError> {
     let row = conn
         .prepare_cached(
-            "SELECT p.total, \
+            "SELECT p.total + p.start_count, \
              (SELECT count FROM daily_counts WHERE path_id = p.id AND day = ?2), \
              (SELECT sum(proxied) FROM daily_tallies WHERE path_id = p.id), \
              (SELECT proxied FROM daily_tallies WHERE path_id = p.id AND day = ?2) \

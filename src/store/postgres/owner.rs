@@ -1,0 +1,220 @@
+//! The owner's calls on PostgreSQL (see `store::owner`): each change is one
+//! transaction that locks the pages it touches (`FOR UPDATE`), so a batch
+//! of hits for them waits for it rather than interleaving.
+
+use std::time::SystemTime;
+
+use deadpool_postgres::Transaction;
+use jiff::Timestamp;
+
+use super::super::owner::{OwnerStore, PageMove, CHANGE_DEADLINE, DAY_SERIES};
+use super::super::rules::{count_from_db, time_from_system};
+use super::super::transfer::{ExportFilter, Imported, Items, Records};
+use super::super::{within, PathId, SiteId, StoreError, StoreFuture};
+use super::{set_local_statement_timeout, PostgresStore};
+use crate::count::path::PagePath;
+
+const PAGE_OF: &str = "SELECT id FROM paths WHERE site_id = $1 AND path = $2 FOR UPDATE";
+
+async fn page_of(tx: &Transaction<'_>, site: SiteId, path: &str) -> Result<Option<PathId>, StoreError> {
+    Ok(tx
+        .query_opt(PAGE_OF, &[&site, &path])
+        .await?
+        .map(|r| r.try_get(0))
+        .transpose()?)
+}
+
+/// Deletes every row keyed by page `id` outside `paths`.
+async fn delete_rows(tx: &Transaction<'_>, id: PathId) -> Result<u64, StoreError> {
+    let mut rows = tx.execute("DELETE FROM calls WHERE path_id = $1", &[&id]).await?;
+    for series in DAY_SERIES {
+        let sql = format!("DELETE FROM {} WHERE path_id = $1", series.table);
+        rows += tx.execute(&sql, &[&id]).await?;
+    }
+    Ok(rows)
+}
+
+/// Moves every row keyed by page `from` outside `paths` to `into`: per-day
+/// counts add up, calls change hands.
+async fn move_rows(tx: &Transaction<'_>, from: PathId, into: PathId) -> Result<u64, StoreError> {
+    let mut rows = 0;
+    for series in DAY_SERIES {
+        let table = series.table;
+        let sql = format!(
+            "WITH moved AS (DELETE FROM {table} WHERE path_id = $1 RETURNING day, count) \
+             INSERT INTO {table} (path_id, day, count) SELECT $2, day, count FROM moved \
+             ON CONFLICT (path_id, day) DO UPDATE SET count = {table}.count + excluded.count"
+        );
+        rows += tx.execute(&sql, &[&from, &into]).await?;
+    }
+    rows += tx
+        .execute("UPDATE calls SET path_id = $2 WHERE path_id = $1", &[&from, &into])
+        .await?;
+    Ok(rows)
+}
+
+impl PostgresStore {
+    async fn change<T>(
+        &self,
+        work: impl for<'t> FnOnce(&'t Transaction<'t>) -> super::super::StoreFuture<'t, T>,
+    ) -> Result<T, StoreError> {
+        let mut client = self.connections.checkout().await?;
+        let tx = client.transaction().await?;
+        set_local_statement_timeout(&tx, CHANGE_DEADLINE).await?;
+        let value = work(&tx).await?;
+        tx.commit().await?;
+        client.release();
+        Ok(value)
+    }
+}
+
+impl OwnerStore for PostgresStore {
+    fn page_id<'a>(&'a self, site: SiteId, path: &'a PagePath) -> StoreFuture<'a, Option<PathId>> {
+        Box::pin(async move {
+            let rows = self
+                .query(
+                    "SELECT id FROM paths WHERE site_id = $1 AND path = $2",
+                    &[&site, &path.as_str()],
+                )
+                .await?;
+            Ok(rows.first().map(|r| r.try_get(0)).transpose()?)
+        })
+    }
+
+    fn delete_page<'a>(&'a self, site: SiteId, path: &'a PagePath) -> StoreFuture<'a, Option<PathId>> {
+        let path = path.as_str().to_owned();
+        Box::pin(within(
+            CHANGE_DEADLINE,
+            self.change(move |tx| {
+                Box::pin(async move {
+                    let Some(id) = page_of(tx, site, &path).await? else {
+                        return Ok(None);
+                    };
+                    delete_rows(tx, id).await?;
+                    tx.execute("DELETE FROM paths WHERE id = $1", &[&id]).await?;
+                    Ok(Some(id))
+                })
+            }),
+        ))
+    }
+
+    fn move_page<'a>(&'a self, site: SiteId, from: &'a PagePath, to: &'a PagePath) -> StoreFuture<'a, PageMove> {
+        let (from, to) = (from.as_str().to_owned(), to.as_str().to_owned());
+        Box::pin(within(
+            CHANGE_DEADLINE,
+            self.change(move |tx| {
+                Box::pin(async move {
+                    let Some(from_id) = page_of(tx, site, &from).await? else {
+                        return Ok(PageMove::NoSuchPage);
+                    };
+                    let Some(into) = page_of(tx, site, &to).await? else {
+                        tx.execute("UPDATE paths SET path = $2 WHERE id = $1", &[&from_id, &to])
+                            .await?;
+                        return Ok(PageMove::Renamed { id: from_id });
+                    };
+                    move_rows(tx, from_id, into).await?;
+                    tx.execute(
+                        "UPDATE paths SET total = paths.total + f.total, start_count = paths.start_count + f.start_count, \
+                         first_call = LEAST(paths.first_call, f.first_call), last_call = GREATEST(paths.last_call, f.last_call) \
+                         FROM (SELECT total, start_count, first_call, last_call FROM paths WHERE id = $1) AS f \
+                         WHERE paths.id = $2",
+                        &[&from_id, &into],
+                    )
+                    .await?;
+                    tx.execute("DELETE FROM paths WHERE id = $1", &[&from_id]).await?;
+                    Ok(PageMove::Merged { from: from_id, into })
+                })
+            }),
+        ))
+    }
+
+    fn sweep_page(&self, removed: PathId, into: Option<PathId>) -> StoreFuture<'_, u64> {
+        Box::pin(within(
+            CHANGE_DEADLINE,
+            self.change(move |tx| {
+                Box::pin(async move {
+                    let Some(into) = into else {
+                        return delete_rows(tx, removed).await;
+                    };
+                    let mut counted = 0;
+                    for series in DAY_SERIES.iter().filter(|s| s.in_total) {
+                        let sql = format!(
+                            "SELECT coalesce(sum(count), 0)::bigint FROM {} WHERE path_id = $1",
+                            series.table
+                        );
+                        counted += count_from_db(tx.query_one(&sql, &[&removed]).await?.try_get(0)?);
+                    }
+                    let counted = i64::try_from(counted).unwrap_or(i64::MAX);
+                    tx.execute(
+                        "UPDATE paths SET total = paths.total + $2, \
+                         first_call = LEAST(paths.first_call, c.first), last_call = GREATEST(paths.last_call, c.last) \
+                         FROM (SELECT min(called_at) AS first, max(called_at) AS last FROM calls WHERE path_id = $3) AS c \
+                         WHERE paths.id = $1",
+                        &[&into, &counted, &removed],
+                    )
+                    .await?;
+                    move_rows(tx, removed, into).await
+                })
+            }),
+        ))
+    }
+
+    fn set_start_count<'a>(&'a self, site: SiteId, path: &'a PagePath, count: u64) -> StoreFuture<'a, Option<PathId>> {
+        let count = i64::try_from(count).unwrap_or(i64::MAX);
+        Box::pin(within(CHANGE_DEADLINE, async move {
+            let rows = self
+                .query(
+                    "UPDATE paths SET start_count = $3 WHERE site_id = $1 AND path = $2 RETURNING id",
+                    &[&site, &path.as_str(), &count],
+                )
+                .await?;
+            Ok(rows.first().map(|r| r.try_get(0)).transpose()?)
+        }))
+    }
+
+    fn export(&self, filter: ExportFilter, records: Records) -> StoreFuture<'_, ()> {
+        self.export_within(filter, records)
+    }
+
+    fn import(&self, items: Items) -> StoreFuture<'_, Imported> {
+        self.import_within(items)
+    }
+
+    fn prune_calls(&self, before: Timestamp, limit: u64) -> StoreFuture<'_, u64> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let before = SystemTime::from(before);
+        Box::pin(within(
+            CHANGE_DEADLINE,
+            self.change(move |tx| {
+                Box::pin(async move {
+                    // Through each page's calls index: the oldest calls of every page.
+                    let deleted = tx
+                        .execute(
+                            "DELETE FROM calls WHERE ctid = ANY(ARRAY(SELECT c.ctid FROM paths p CROSS JOIN LATERAL \
+                             (SELECT ctid FROM calls WHERE path_id = p.id AND called_at < $1 LIMIT $2) c LIMIT $2))",
+                            &[&before, &limit],
+                        )
+                        .await?;
+                    if deleted > 0 {
+                        tx.execute(
+                            "INSERT INTO calls_pruned (id, before) VALUES (1, $1) \
+                             ON CONFLICT (id) DO UPDATE SET before = GREATEST(calls_pruned.before, excluded.before)",
+                            &[&before],
+                        )
+                        .await?;
+                    }
+                    Ok(deleted)
+                })
+            }),
+        ))
+    }
+
+    fn pruned_before(&self) -> StoreFuture<'_, Option<Timestamp>> {
+        Box::pin(async move {
+            let rows = self.query("SELECT before FROM calls_pruned WHERE id = 1", &[]).await?;
+            rows.first()
+                .map(|r| time_from_system(r.try_get(0)?, "calls_pruned.before"))
+                .transpose()
+        })
+    }
+}

@@ -1,0 +1,238 @@
+//! Export and import on SQLite (see `store::transfer`).
+//!
+//! An export reads through a connection of its own in one read transaction
+//! (a snapshot, thanks to WAL), so it holds back neither writes nor the
+//! server's reads. An import is one IMMEDIATE transaction on the writer
+//! connection: hits that arrive meanwhile wait, and are committed after it.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior};
+
+use super::super::owner::DAY_SERIES;
+use super::super::rules::{count_from_db, time_from_micros};
+use super::super::transfer::{
+    ExportFilter, ImportReport, Imported, Item, Items, Pending, Record, Records, TRANSFER_DEADLINE,
+};
+use super::super::{within, PathId, SiteId, StoreError, StoreFuture};
+use super::SqliteStore;
+use crate::sync::lock;
+
+// CROSS JOIN fixes the loop order (sites, then their pages, then each
+// page's rows), so the unique indexes and each page's index deliver rows
+// already in export order: no sort of all calls.
+const SITES: &str = "SELECT slug FROM sites WHERE ?1 IS NULL OR slug = ?1 ORDER BY slug";
+const PAGES: &str = "SELECT s.slug, p.path, p.start_count, p.first_call, p.last_call \
+     FROM sites s CROSS JOIN paths p ON p.site_id = s.id WHERE ?1 IS NULL OR s.slug = ?1 ORDER BY s.slug, p.path";
+const CALLS: &str = "SELECT s.slug, p.path, c.called_at FROM sites s CROSS JOIN paths p ON p.site_id = s.id \
+     CROSS JOIN calls c ON c.path_id = p.id WHERE ?1 IS NULL OR s.slug = ?1 ORDER BY s.slug, p.path, c.called_at";
+
+fn days_sql(table: &str) -> String {
+    format!(
+        "SELECT s.slug, p.path, d.day, d.count FROM sites s CROSS JOIN paths p ON p.site_id = s.id \
+         CROSS JOIN {table} d ON d.path_id = p.id WHERE ?1 IS NULL OR s.slug = ?1 ORDER BY s.slug, p.path, d.day"
+    )
+}
+
+/// Sends each row of `sql` as a record; `false` once the receiver is gone.
+fn send_rows(
+    conn: &Connection,
+    sql: &str,
+    site: Option<&str>,
+    records: &Records,
+    mut record: impl FnMut(&rusqlite::Row<'_>) -> Result<Record, StoreError>,
+) -> Result<bool, StoreError> {
+    let mut statement = conn.prepare(sql)?;
+    let mut rows = statement.query([site])?;
+    while let Some(row) = rows.next()? {
+        if records.blocking_send(record(row)?).is_err() {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+fn export(file: &PathBuf, filter: &ExportFilter, records: &Records) -> Result<(), StoreError> {
+    let mut conn =
+        Connection::open_with_flags(file, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+    conn.busy_timeout(Duration::from_secs(1))?;
+    // One read transaction: every section comes from the same snapshot.
+    let tx = conn.transaction()?;
+    let site = filter.site.as_deref();
+    let time = |micros: Option<i64>, what: &str| micros.map(|m| time_from_micros(m, what)).transpose();
+    let mut more = send_rows(&tx, SITES, site, records, |r| Ok(Record::Site { slug: r.get(0)? }))?
+        && send_rows(&tx, PAGES, site, records, |r| {
+            Ok(Record::Page {
+                site: r.get(0)?,
+                path: r.get(1)?,
+                offset: count_from_db(r.get(2)?),
+                first: time(r.get(3)?, "paths.first_call")?,
+                last: time(r.get(4)?, "paths.last_call")?,
+            })
+        })?;
+    for series in DAY_SERIES {
+        more = more
+            && send_rows(&tx, &days_sql(series.table), site, records, |r| {
+                Ok(Record::Day {
+                    site: r.get(0)?,
+                    path: r.get(1)?,
+                    series: series.name,
+                    day: r.get(2)?,
+                    count: count_from_db(r.get(3)?),
+                })
+            })?;
+    }
+    if more && filter.calls {
+        send_rows(&tx, CALLS, site, records, |r| {
+            Ok(Record::Call {
+                site: r.get(0)?,
+                path: r.get(1)?,
+                at: time_from_micros(r.get(2)?, "calls.called_at")?,
+            })
+        })?;
+    }
+    Ok(())
+}
+
+/// Site and page ids met so far in an import.
+#[derive(Default)]
+struct Ids {
+    sites: HashMap<String, SiteId>,
+    pages: HashMap<(SiteId, String), PathId>,
+}
+
+impl Ids {
+    fn site(&mut self, tx: &Transaction<'_>, slug: &str, report: &mut ImportReport) -> Result<SiteId, StoreError> {
+        if let Some(&id) = self.sites.get(slug) {
+            return Ok(id);
+        }
+        let found: Option<SiteId> = tx
+            .query_row("SELECT id FROM sites WHERE slug = ?1", [slug], |r| r.get(0))
+            .optional()?;
+        let id = match found {
+            Some(id) => id,
+            None => {
+                report.sites_added += 1;
+                tx.query_row("INSERT INTO sites (slug) VALUES (?1) RETURNING id", [slug], |r| {
+                    r.get(0)
+                })?
+            }
+        };
+        self.sites.insert(slug.to_owned(), id);
+        Ok(id)
+    }
+
+    fn page(
+        &mut self,
+        tx: &Transaction<'_>,
+        site: SiteId,
+        path: &str,
+        report: &mut ImportReport,
+    ) -> Result<PathId, StoreError> {
+        let key = (site, path.to_owned());
+        if let Some(&id) = self.pages.get(&key) {
+            return Ok(id);
+        }
+        let found: Option<PathId> = tx
+            .prepare_cached("SELECT id FROM paths WHERE site_id = ?1 AND path = ?2")?
+            .query_row(params![site, path], |r| r.get(0))
+            .optional()?;
+        let id = match found {
+            Some(id) => {
+                report.pages_existing += 1;
+                id
+            }
+            None => {
+                report.pages_added += 1;
+                tx.prepare_cached(concat!(
+                    "INSERT INTO paths (site_id, path, registered_at) VALUES (?1, ?2, ",
+                    now_micros!(),
+                    ") RETURNING id"
+                ))?
+                .query_row(params![site, path], |r| r.get(0))?
+            }
+        };
+        self.pages.insert(key, id);
+        Ok(id)
+    }
+}
+
+/// Writes what is pending.
+fn write(tx: &Transaction<'_>, pending: Pending) -> Result<(), StoreError> {
+    let mut insert = tx.prepare_cached("INSERT INTO calls (path_id, called_at) VALUES (?1, ?2)")?;
+    for (path, at) in &pending.calls {
+        insert.execute(params![path, at.as_microsecond()])?;
+    }
+    for ((series, path, day), count) in &pending.days {
+        let table = DAY_SERIES.get(*series).map_or("daily_counts", |s| s.table);
+        tx.prepare_cached(&format!(
+            "INSERT INTO {table} (path_id, day, count) VALUES (?1, ?2, ?3) \
+             ON CONFLICT (path_id, day) DO UPDATE SET count = count + excluded.count"
+        ))?
+        .execute(params![path, day, count])?;
+    }
+    let mut update = tx.prepare_cached(
+        "UPDATE paths SET total = total + ?2, start_count = start_count + ?3, \
+         first_call = min(coalesce(first_call, ?4), coalesce(?4, first_call)), \
+         last_call = max(coalesce(last_call, ?5), coalesce(?5, last_call)) WHERE id = ?1",
+    )?;
+    for (path, add) in &pending.pages {
+        let micros = |t: Option<jiff::Timestamp>| t.map(|t| t.as_microsecond());
+        update.execute(params![
+            path,
+            add.total,
+            add.offset,
+            micros(add.first),
+            micros(add.last)
+        ])?;
+    }
+    Ok(())
+}
+
+fn import(conn: &mut Connection, mut items: Items) -> Result<Imported, StoreError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let (mut ids, mut pending, mut report) = (Ids::default(), Pending::default(), ImportReport::default());
+    while let Some(item) = items.blocking_recv() {
+        // Returning drops the transaction: everything rolls back.
+        let item = match item {
+            Ok(item) => item,
+            Err(refused) => return Ok(Imported::Refused(refused)),
+        };
+        if let Item::Site { slug } = &item {
+            ids.site(&tx, slug, &mut report)?;
+            continue;
+        }
+        if let Some((site, path)) = item.page() {
+            let site = ids.site(&tx, site, &mut report)?;
+            let id = ids.page(&tx, site, path.as_str(), &mut report)?;
+            pending.add(&item, id, &mut report);
+        }
+        if pending.is_full() {
+            write(&tx, pending.take())?;
+        }
+    }
+    write(&tx, pending.take())?;
+    tx.commit()?;
+    Ok(Imported::Done(report))
+}
+
+impl SqliteStore {
+    pub(super) fn export_now(&self, filter: ExportFilter, records: Records) -> StoreFuture<'_, ()> {
+        let file = lock(&self.reader).path().map(PathBuf::from);
+        Box::pin(within(TRANSFER_DEADLINE, async move {
+            let file = file.ok_or_else(|| StoreError::Task("the SQLite store has no file to export from".into()))?;
+            tokio::task::spawn_blocking(move || export(&file, &filter, &records))
+                .await
+                .map_err(|e| StoreError::Task(e.to_string()))?
+        }))
+    }
+
+    pub(super) fn import_now(&self, items: Items) -> StoreFuture<'_, Imported> {
+        Box::pin(within(
+            TRANSFER_DEADLINE,
+            Self::with(&self.writer, move |conn| import(conn, items)),
+        ))
+    }
+}

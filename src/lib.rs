@@ -2,10 +2,12 @@
 //!
 //! # Layout
 //! The process:
-//! - `cli`: command-line arguments, exit codes, the `healthcheck`,
-//!   `rebuild-daily`, `export`, `import`, `backup` and `restore` commands.
+//! - `cli`: command-line arguments, exit codes, the `healthcheck`, `check`,
+//!   `rebuild-daily`, `sites rename`, `export`, `import`, `backup` and
+//!   `restore` commands.
 //! - `app`: builds the shared state, prepares the store, serves, flushes.
-//! - `server`: the hyper accept loop, connection limits, graceful drain.
+//! - `server`: the hyper accept loop, per-address and global connection
+//!   limits, head deadlines, graceful drain.
 //! - `telemetry`: the log subscriber (injectable writer) and error chains.
 //! - `state`: `AppState`, built once, with its sites.
 //! - `availability`: whether the store is ready and working; outage logs.

@@ -10,7 +10,7 @@
 
 use ipnet::IpNet;
 
-use super::raw::parse_net;
+use super::values::parse_net;
 use super::{ConfigError, Sources};
 use crate::count::filter::SiteFilter;
 

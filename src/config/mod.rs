@@ -15,6 +15,7 @@ mod image;
 mod owner;
 mod raw;
 mod sites;
+mod values;
 
 use std::collections::HashMap;
 use std::fmt;

@@ -6,20 +6,17 @@
 //! goes through [`Sources::error`] so it names the key and its source.
 
 use std::collections::BTreeMap;
-use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 use std::time::Duration;
 
-use ipnet::IpNet;
 use serde::Deserialize;
 
 use super::filters::FilterFallbacks;
 use super::image::{load_response, ResponseImage};
 use super::owner::{check_token, retention, RawAccess, RawRetention};
 use super::sites::{validate_sites, Fallbacks, RawSite};
+use super::values::{at_least_one, check_counting_limits, check_log_level, socket_address, trusted_proxies};
 use super::{Config, ConfigError, ConnectionLimits, DbConfig, ProbeLimits, Secret, Sources, StoreConfig};
-use crate::count::client_ip::TrustedProxies;
-use crate::zone::Zone;
 
 /// Every key of `config.yaml`; a missing key takes its value from
 /// [`RawConfig::default`], and an unknown key is an error, so a typo fails
@@ -138,13 +135,10 @@ impl Default for RawConfig {
 #[serde(deny_unknown_fields)]
 pub(super) struct RawUtcOffset {
     #[serde(default)]
-    hours: i8,
+    pub(super) hours: i8,
     #[serde(default)]
-    minutes: i8,
+    pub(super) minutes: i8,
 }
-
-/// What `log_level` may name, alone or after `target=` in a directive.
-const LOG_LEVELS: [&str; 6] = ["trace", "debug", "info", "warn", "error", "off"];
 
 impl RawConfig {
     /// Checks every key, in the order of the schema, and builds the typed
@@ -254,106 +248,6 @@ impl RawConfig {
     }
 }
 
-fn at_least_one(key: &str, value: u64, src: &Sources) -> Result<(), ConfigError> {
-    if value == 0 {
-        return Err(src.error(key, "must be at least 1"));
-    }
-    Ok(())
-}
-
-fn socket_address(text: &str, src: &Sources) -> Result<SocketAddr, ConfigError> {
-    text.parse().map_err(|_| {
-        src.error(
-            "socket_address",
-            format!("{text:?} is not an address like 127.0.0.1:8080"),
-        )
-    })
-}
-
-/// The zone of `timezone` or `utc_offset` (keys under `prefix`, e.g. `sites.blog.`).
-pub(super) fn zone(
-    timezone: Option<&str>,
-    utc_offset: Option<&RawUtcOffset>,
-    prefix: &str,
-    src: &Sources,
-) -> Result<Zone, ConfigError> {
-    let key = |name: &str| format!("{prefix}{name}");
-    match (timezone, utc_offset) {
-        (Some(_), Some(_)) => Err(src.error(&key("timezone"), "set either `timezone` or `utc_offset`, not both")),
-        (Some(name), None) => Zone::named(name).map_err(|e| src.error(&key("timezone"), e)),
-        (None, Some(o)) => Zone::fixed(o.hours, o.minutes).map_err(|e| src.error(&key("utc_offset"), e)),
-        (None, None) => Ok(Zone::utc()),
-    }
-}
-
-fn trusted_proxies(entries: &[String], src: &Sources) -> Result<TrustedProxies, ConfigError> {
-    let nets = entries
-        .iter()
-        .enumerate()
-        .map(|(i, entry)| {
-            parse_net(entry).ok_or_else(|| {
-                src.error(
-                    &format!("trusted_proxies[{i}]"),
-                    format!("{entry:?} is not an IP address or CIDR"),
-                )
-            })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(TrustedProxies::new(nets))
-}
-
-/// The limits of counting: the visitor window and the two caps on memory.
-fn check_counting_limits(
-    dedup_window_hours: u32,
-    max_paths: usize,
-    max_visitors: usize,
-    src: &Sources,
-) -> Result<(), ConfigError> {
-    if dedup_window_hours == 0 || dedup_window_hours > 24 * 366 {
-        return Err(src.error("dedup_window_hours", "must be between 1 and 8784 (a year)"));
-    }
-    at_least_one("max_paths", max_paths as u64, src)?;
-    at_least_one("max_visitors", max_visitors as u64, src)
-}
-
-/// Accepts a level (`info`, any case) or a list of `EnvFilter` directives
-/// that each name a level (`footfall=debug,hyper=warn`). `EnvFilter` alone
-/// would take `verbose` as a target name and start a server that logs
-/// nothing, so every directive must end in one of [`LOG_LEVELS`].
-fn check_log_level(value: &str) -> Result<(), String> {
-    let is_level = |text: &str| LOG_LEVELS.iter().any(|level| level.eq_ignore_ascii_case(text));
-    let every_directive_has_a_level = value.split(',').all(|directive| match directive.rsplit_once('=') {
-        Some((target, level)) => !target.is_empty() && is_level(level),
-        None => is_level(directive),
-    });
-    if every_directive_has_a_level && tracing_subscriber::EnvFilter::try_new(value).is_ok() {
-        return Ok(());
-    }
-    Err(format!(
-        "{value:?} is not a level ({}) or a list of directives that each name one, like footfall=debug,hyper=warn",
-        LOG_LEVELS.join(", ")
-    ))
-}
-
-pub(super) fn parse_base_url(text: &str) -> Result<reqwest::Url, String> {
-    let url = reqwest::Url::parse(text).map_err(|e| format!("{text:?} is not a URL: {e}"))?;
-    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
-        return Err(format!("{text:?} must be an http or https URL with a host"));
-    }
-    if url.query().is_some() || url.fragment().is_some() || !url.username().is_empty() || url.password().is_some() {
-        return Err(format!("{text:?} must not have a query, fragment or credentials"));
-    }
-    Ok(url)
-}
-
-pub(super) fn parse_net(entry: &str) -> Option<IpNet> {
-    let entry = entry.trim();
-    entry
-        .parse::<IpNet>()
-        .ok()
-        .or_else(|| entry.parse::<IpAddr>().ok().map(IpNet::from))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -404,57 +298,5 @@ mod tests {
         assert!(e.contains("trusted_proxies[1]"), "{e}");
         let e = load_err("timezone: Nowhere/City\n", &[]);
         assert!(e.contains("timezone"), "{e}");
-    }
-
-    #[test]
-    fn log_levels_and_directive_lists_with_levels_are_accepted() {
-        for ok in [
-            "info",
-            "INFO",
-            "Warn",
-            "off",
-            "trace",
-            "footfall=debug",
-            "footfall=debug,hyper=warn",
-            "warn,footfall=TRACE",
-            "footfall::http=info",
-        ] {
-            assert_eq!(check_log_level(ok), Ok(()), "{ok}");
-        }
-    }
-
-    #[test]
-    fn a_log_level_that_names_no_level_is_rejected() {
-        for bad in [
-            "verbose",
-            "inf",
-            "",
-            "footfall",
-            "footfall=",
-            "=debug",
-            "footfall=verbose",
-            "info,",
-            "footfall=debug,hyper",
-            "3",
-            "footfall[span]",
-        ] {
-            assert!(check_log_level(bad).is_err(), "{bad:?} was accepted");
-        }
-    }
-
-    #[test]
-    fn an_unknown_log_level_names_the_key_and_the_levels() {
-        let e = load_err("log_level: verbose\n", &[]);
-        assert!(
-            e.contains(
-                "config.yaml: key `log_level`: \"verbose\" is not a level (trace, debug, info, warn, error, off)"
-            ),
-            "{e}"
-        );
-        let e = load_err("", &[("FOOTFALL_LOG_LEVEL", "inf")]);
-        assert!(
-            e.starts_with("FOOTFALL_LOG_LEVEL: key `log_level`: \"inf\" is not a level"),
-            "{e}"
-        );
     }
 }

@@ -11,7 +11,8 @@ use serde::Deserialize;
 
 use super::filters::{site_filter, FilterFallbacks, RawSiteFilter};
 use super::owner::{RawAccess, SiteAccess};
-use super::raw::{parse_base_url, zone, RawUtcOffset};
+use super::raw::RawUtcOffset;
+use super::values::{parse_base_url, zone};
 use super::{ConfigError, ProbeLimits, Secret, Sources};
 use crate::count::filter::SiteFilter;
 use crate::zone::Zone;

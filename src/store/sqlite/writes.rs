@@ -1,0 +1,141 @@
+//! The SQLite store's writes: migrations, a batch of hits (with its id and
+//! tallies) in one IMMEDIATE transaction, the WAL reclaimed after a write
+//! that failed for lack of space, and renaming a site. Runs on the blocking
+//! pool, called by `SqliteStore`; holds no connection of its own.
+
+use rusqlite::{params, Connection, ErrorCode, OptionalExtension, TransactionBehavior};
+
+use super::super::rules::{count_from_db, sum_batch};
+use super::super::{migrations, Committed, DayTallies, RenameOutcome, SiteId, StoreError};
+
+pub(super) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    // IMMEDIATE takes the write lock first, so two processes migrate one after the other.
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    tx.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL) STRICT",
+    )?;
+    let newest: i64 = tx.query_row("SELECT coalesce(max(version), 0) FROM schema_migrations", [], |r| {
+        r.get(0)
+    })?;
+    for migration in migrations::plan(newest, migrations::SQLITE)? {
+        tx.execute_batch(migration.sql)?;
+        tx.execute(
+            concat!(
+                "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, ",
+                now_micros!(),
+                ")"
+            ),
+            [migration.version],
+        )?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+/// Commits a batch; on a full disk or an I/O error, first frees what the
+/// WAL holds so that the next attempt can succeed.
+pub(super) fn record(conn: &mut Connection, batch: &OwnedBatch) -> Result<Committed, StoreError> {
+    let result = write_batch(conn, batch);
+    if let Err(StoreError::Sqlite(error)) = &result {
+        if matches!(error.code(), Some(ErrorCode::DiskFull | ErrorCode::SystemIoFailure)) {
+            reclaim_wal(conn);
+        }
+    }
+    result
+}
+
+fn write_batch(conn: &mut Connection, batch: &OwnedBatch) -> Result<Committed, StoreError> {
+    let sums = sum_batch(&batch.hits);
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    match tx.execute("INSERT INTO recorded_batches (id) VALUES (?1)", [batch.id]) {
+        // The id is taken: an earlier attempt of this batch committed.
+        Err(e)
+            if e.sqlite_error()
+                .is_some_and(|e| e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY) =>
+        {
+            return Ok(Committed::Earlier)
+        }
+        other => other?,
+    };
+    {
+        let mut settle = tx.prepare_cached("DELETE FROM recorded_batches WHERE id = ?1")?;
+        for id in &batch.settled {
+            settle.execute([id])?;
+        }
+        let mut insert = tx.prepare_cached("INSERT INTO calls (path_id, called_at) VALUES (?1, ?2)")?;
+        for hit in &batch.hits {
+            insert.execute(params![hit.path, hit.at.as_microsecond()])?;
+        }
+        let mut upsert = tx.prepare_cached(
+            "INSERT INTO daily_counts (path_id, day, count) VALUES (?1, ?2, ?3) \
+             ON CONFLICT (path_id, day) DO UPDATE SET count = count + excluded.count",
+        )?;
+        for (path, day, count) in &sums.per_day {
+            upsert.execute(params![path, day, count])?;
+        }
+        let mut update = tx.prepare_cached(
+            "UPDATE paths SET total = total + ?2, first_call = min(coalesce(first_call, ?3), ?3), \
+             last_call = max(coalesce(last_call, ?4), ?4) WHERE id = ?1",
+        )?;
+        for sum in &sums.per_path {
+            update.execute(params![
+                sum.path,
+                sum.calls,
+                sum.first.as_microsecond(),
+                sum.last.as_microsecond()
+            ])?;
+        }
+    }
+    super::tallies::add(&tx, &batch.tallies)?;
+    tx.commit()?;
+    Ok(Committed::Now)
+}
+
+/// Moves the WAL's committed pages into the database and truncates it. After
+/// a failed write the WAL may hold many pages; without this it keeps its
+/// size, and the space the next commit needs may be gone for good.
+fn reclaim_wal(conn: &Connection) {
+    match conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get::<_, i64>(0)) {
+        Ok(0) => tracing::info!("after a failed write, the SQLite WAL was checkpointed and truncated"),
+        Ok(_) => tracing::warn!("after a failed write, the SQLite WAL could not be fully checkpointed (busy)"),
+        Err(error) => tracing::warn!(
+            error = %crate::telemetry::chain(&error),
+            "after a failed write, the SQLite WAL could not be checkpointed"
+        ),
+    }
+}
+
+/// A [`Batch`] the blocking pool can own.
+pub(super) struct OwnedBatch {
+    pub(super) id: i64,
+    pub(super) hits: Vec<super::super::Hit>,
+    pub(super) tallies: Vec<DayTallies>,
+    pub(super) settled: Vec<i64>,
+}
+
+/// Renames a site in one IMMEDIATE transaction (see [`Store::rename_site`]).
+pub(super) fn rename_site(conn: &mut Connection, from: &str, to: &str) -> Result<RenameOutcome, StoreError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let site_of = |slug: &str| -> Result<Option<(SiteId, u64)>, StoreError> {
+        Ok(tx
+            .query_row(
+                "SELECT s.id, (SELECT count(*) FROM paths p WHERE p.site_id = s.id) FROM sites s WHERE s.slug = ?1",
+                [slug],
+                |r| Ok((r.get(0)?, r.get::<_, i64>(1)?)),
+            )
+            .optional()?
+            .map(|(id, pages)| (id, count_from_db(pages))))
+    };
+    let Some((from_id, pages)) = site_of(from)? else {
+        return Ok(RenameOutcome::NoSuchSite);
+    };
+    if let Some((to_id, to_pages)) = site_of(to)? {
+        if to_pages > 0 {
+            return Ok(RenameOutcome::TargetHasPages { pages: to_pages });
+        }
+        tx.execute("DELETE FROM sites WHERE id = ?1", [to_id])?;
+    }
+    tx.execute("UPDATE sites SET slug = ?2 WHERE id = ?1", params![from_id, to])?;
+    tx.commit()?;
+    Ok(RenameOutcome::Renamed { pages })
+}

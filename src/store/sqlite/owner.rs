@@ -34,7 +34,11 @@ fn move_rows(tx: &Transaction<'_>, from: PathId, into: PathId) -> Result<u64, St
     let mut rows = 0;
     for day in day_tables() {
         let (table, columns) = (day.table, day.columns.join(", "));
-        let add: Vec<String> = day.columns.iter().map(|c| format!("{c} = {c} + excluded.{c}")).collect();
+        let add: Vec<String> = day
+            .columns
+            .iter()
+            .map(|c| format!("{c} = {c} + excluded.{c}"))
+            .collect();
         // `WHERE` before `ON CONFLICT`: SQLite needs it to parse an upsert from a SELECT.
         rows += tx.execute(
             &format!(

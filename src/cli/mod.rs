@@ -38,7 +38,8 @@ COMMANDS:
                    refuses when TO already has pages
     export [--site S] [--format json|csv] [--calls]
                    write every site (or S) to stdout: pages, start counts, per-day
-                   counts and, with --calls, every call time; deterministic
+                   counts (visitors, proxied, filtered by reason) and, with --calls,
+                   every call time; deterministic
     import [--from footfall|goatcounter] [--site S] FILE
                    add a Footfall export, a path,day,count CSV or (--from goatcounter)
                    GoatCounter's CSV export to the store, in one transaction; a

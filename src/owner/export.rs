@@ -1,6 +1,7 @@
-//! Exports: every site, page, start count, per-day count and (on request)
-//! raw call time, written as JSON Lines or CSV and streamed in chunks, so
-//! memory stays flat for any number of calls.
+//! Exports: every site, page, start count, per-day count (visitors, proxied
+//! views and filtered hits by reason: the series of `DAY_SERIES`) and (on
+//! request) raw call time, written as JSON Lines or CSV and streamed in
+//! chunks, so memory stays flat for any number of calls.
 //!
 //! The files are deterministic — the store's stable order, times in UTC
 //! with microseconds, no creation time or other volatile data — so the same
@@ -12,6 +13,8 @@
 //! {"type":"site","site":"default"}
 //! {"type":"page","site":"default","path":"/a","offset":0,"first":"2026-03-01T10:00:00.000000Z","last":"…"}
 //! {"type":"day","site":"default","path":"/a","series":"visitors","day":"2026-03-01","count":2}
+//! {"type":"day","site":"default","path":"/a","series":"proxied","day":"2026-03-01","count":5}
+//! {"type":"day","site":"default","path":"/a","series":"bot","day":"2026-03-02","count":1}
 //! {"type":"call","site":"default","path":"/a","at":"2026-03-01T10:00:00.000000Z"}
 //! ```
 

@@ -73,7 +73,8 @@ pub async fn register(state: &AppState, site: &Site, path: &PagePath) -> Result<
     Ok(Registered::New)
 }
 
-/// Removes `path` from `site` with all its calls and per-day counts.
+/// Removes `path` from `site` with all its calls and per-day counts
+/// (visitors, proxied views and filtered hits).
 ///
 /// # Errors
 /// [`PageError::NoSuchPage`], or [`PageError::Unavailable`].

@@ -4,8 +4,9 @@
 //! their own `owner` module, with the same behaviour; the contract suite
 //! runs it on both.
 //!
-//! [`DAY_SERIES`] is the one list of per-page per-day tables: removing,
-//! merging and exporting a page cover exactly these and the raw calls.
+//! [`DAY_SERIES`] is the one list of per-page per-day series (visitors,
+//! proxied views and filtered hits by reason): removing, merging, sweeping,
+//! exporting and importing a page cover exactly these and the raw calls.
 //! Holds no SQL that runs by itself and no I/O.
 
 use std::time::Duration;
@@ -20,25 +21,74 @@ use crate::count::path::PagePath;
 /// than a request's write, and holds counting back meanwhile on SQLite.
 pub const CHANGE_DEADLINE: Duration = Duration::from_secs(60);
 
-/// One per-page per-day series: a table of `(path_id, day, count)` rows.
+/// One per-page per-day series: one count column of a table keyed by
+/// `(path_id, day)` (its PRIMARY KEY). A table may hold several series, one
+/// column each, e.g. `daily_tallies`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DaySeries {
     /// Its name in exports.
     pub name: &'static str,
     /// Its table, the same on both backends.
     pub table: &'static str,
+    /// Its count column in `table`.
+    pub column: &'static str,
     /// Whether its counts are the page's counted calls (`paths.total`).
     pub in_total: bool,
 }
 
-/// Every per-page per-day series. A new series is one more entry here (and
-/// its table in a migration of each backend): removing, merging and
-/// exporting pages then cover it.
-pub const DAY_SERIES: &[DaySeries] = &[DaySeries {
-    name: "visitors",
-    table: "daily_counts",
-    in_total: true,
-}];
+/// Every per-page per-day series, in export order: visitors, then the
+/// tallies in [`Tallies::series`](super::Tallies::series) order. A new
+/// series is one more entry here (and its table or column in a migration of
+/// each backend): removing, merging, sweeping, exporting and importing
+/// pages then cover it. Series of one table are next to each other.
+pub const DAY_SERIES: &[DaySeries] = &[
+    DaySeries {
+        name: "visitors",
+        table: "daily_counts",
+        column: "count",
+        in_total: true,
+    },
+    tally("proxied"),
+    tally("bot"),
+    tally("prefetch"),
+    tally("ignored"),
+    tally("foreign_embed"),
+];
+
+/// A series of `daily_tallies`, named as its column: views that are not
+/// counted calls, so never in a page's total.
+const fn tally(column: &'static str) -> DaySeries {
+    DaySeries {
+        name: column,
+        table: "daily_tallies",
+        column,
+        in_total: false,
+    }
+}
+
+/// One table of [`DAY_SERIES`] with the columns of its series, in order:
+/// what removing and merging a page go through, a table at a time, so a
+/// merged row adds every column at once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DayTable {
+    pub table: &'static str,
+    pub columns: Vec<&'static str>,
+}
+
+/// The tables of [`DAY_SERIES`], each once, in order of first appearance.
+pub fn day_tables() -> Vec<DayTable> {
+    let mut tables: Vec<DayTable> = Vec::new();
+    for series in DAY_SERIES {
+        match tables.iter_mut().find(|t| t.table == series.table) {
+            Some(table) => table.columns.push(series.column),
+            None => tables.push(DayTable {
+                table: series.table,
+                columns: vec![series.column],
+            }),
+        }
+    }
+    tables
+}
 
 /// What `move_page` did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,4 +141,34 @@ pub trait OwnerStore {
 
     /// The time before which raw calls were deleted by retention, if ever.
     fn pruned_before(&self) -> StoreFuture<'_, Option<Timestamp>>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Tallies;
+
+    #[test]
+    fn series_are_visitors_then_every_tally_in_its_order_grouped_by_table() {
+        let names: Vec<&str> = DAY_SERIES.iter().map(|s| s.name).collect();
+        assert_eq!(
+            names,
+            ["visitors", "proxied", "bot", "prefetch", "ignored", "foreign_embed"]
+        );
+        assert_eq!(Tallies::default().series().len() + 1, DAY_SERIES.len());
+        assert_eq!(DAY_SERIES.iter().filter(|s| s.in_total).count(), 1);
+        assert_eq!(
+            day_tables(),
+            [
+                DayTable {
+                    table: "daily_counts",
+                    columns: vec!["count"],
+                },
+                DayTable {
+                    table: "daily_tallies",
+                    columns: vec!["proxied", "bot", "prefetch", "ignored", "foreign_embed"],
+                },
+            ]
+        );
+    }
 }

@@ -3,9 +3,11 @@
 //! backends sum up imported items before writing them.
 //!
 //! An export is one consistent snapshot, in one stable order (sites by
-//! slug, then pages by path, each per-day series by page and day, calls by
-//! page and time; text compared by bytes), so the same data always gives
-//! the same records. An import is one transaction that adds. Pure: no SQL,
+//! slug, then pages by path, then each per-day series in `DAY_SERIES` order
+//! — visitors, then the tallies — by page and day, then calls by page and
+//! time; text compared by bytes), so the same data always gives the same
+//! records. A series' days with a zero count are left out: a tally row
+//! holds every tally series, most of them zero. An import is one transaction that adds. Pure: no SQL,
 //! no I/O.
 
 use std::collections::BTreeMap;
@@ -42,6 +44,7 @@ pub enum Record {
         path: String,
         /// A name from [`DAY_SERIES`].
         series: &'static str,
+        /// Never zero.
         day: DayNumber,
         count: u64,
     },

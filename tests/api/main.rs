@@ -21,6 +21,7 @@ mod honest;
 mod inprocess;
 mod lifecycle;
 mod oxitraffic;
+mod page_tallies;
 mod probing;
 mod read;
 mod readiness;

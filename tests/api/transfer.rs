@@ -6,8 +6,8 @@
 use std::path::Path;
 use std::process::Stdio;
 
-use footfall::store::{Hit, PathCount, Summary};
-use footfall::zone::Zone;
+use footfall::store::{Batch, DayTallies, Hit, PageTallies, PathCount, PathId, Summary, Tallies, Tally};
+use footfall::zone::{DayNumber, Zone};
 use hyper::{Method, StatusCode};
 use serde_json::{json, Value};
 
@@ -19,13 +19,14 @@ const SITES: &str = "sites: {blog: {}, docs: {timezone: Asia/Tokyo}}\ndefault_si
 
 /// A migrated store with two sites and the awkward cases: paths that need
 /// CSV quoting and percent-encoding, calls at the same microsecond, before
-/// 1970 and with fractions, a page without calls, a start count.
+/// 1970 and with fractions, a page without calls, a start count, and every
+/// tally series (before 1970 too, and on a day without calls).
 async fn filled(store: Store) -> TestStore {
     let s = TestStore::open(store, SITES).await;
     s.store.migrate().await.expect("migrate");
     let blog = s.store.ensure_site("blog").await.expect("blog");
     let docs = s.store.ensure_site("docs").await.expect("docs");
-    let mut hits = Vec::new();
+    let (mut hits, mut pages) = (Vec::new(), Vec::new());
     for (site, path, times) in [
         (blog, "/", &["2026-03-01T10:00:00Z", "2026-03-02T10:00:00Z"][..]),
         (
@@ -48,6 +49,7 @@ async fn filled(store: Store) -> TestStore {
             Zone::utc()
         };
         let id = s.store.register_path(site, &page(path)).await.expect("register");
+        pages.push(id);
         for at in times {
             let at: jiff::Timestamp = at.parse().expect("time");
             hits.push(Hit {
@@ -57,9 +59,31 @@ async fn filled(store: Store) -> TestStore {
             });
         }
     }
-    s.store.record(batch(&hits)).await.expect("record");
+    let tallies = [
+        tallies_of(pages[1], DAY, &[(Tally::Bot, 3), (Tally::Proxied, 2)]),
+        tallies_of(pages[1], -1, &[(Tally::Prefetch, 1)]),
+        tallies_of(pages[2], DAY + 1, &[(Tally::Ignored, 4), (Tally::ForeignEmbed, 1)]),
+        tallies_of(pages[4], DAY + 1, &[(Tally::Proxied, 2), (Tally::Bot, 1)]),
+    ];
+    let all = Batch {
+        tallies: &tallies,
+        ..batch(&hits)
+    };
+    s.store.record(all).await.expect("record");
     s.store.set_start_count(blog, &page("/a"), 7).await.expect("offset");
     s
+}
+
+/// 2026-03-01.
+const DAY: DayNumber = 20_513;
+
+/// Tallies of page `path` on `day`.
+fn tallies_of(path: PathId, day: DayNumber, series: &[(Tally, u64)]) -> DayTallies {
+    let mut tallies = Tallies::default();
+    for &(tally, n) in series {
+        tallies.add(tally, n);
+    }
+    DayTallies { path, day, tallies }
 }
 
 /// `footfall export ARGS` on the store of `dir`: its stdout.
@@ -89,8 +113,9 @@ fn import(dir: &Path, args: &[&str], bytes: &[u8]) -> (Option<i32>, String, Stri
     (out.status.code(), text(&out.stdout), text(&out.stderr))
 }
 
-/// Every site's counts and every page's summary, for comparing two stores.
-async fn figures(s: &TestStore) -> Vec<(String, Vec<PathCount>, Vec<Summary>)> {
+/// Every site's counts, every page's summary and every page's tallies, for
+/// comparing two stores.
+async fn figures(s: &TestStore) -> Vec<(String, Vec<PathCount>, Vec<Summary>, Vec<PageTallies>)> {
     let mut all = Vec::new();
     for slug in ["blog", "docs"] {
         let site = s.store.ensure_site(slug).await.expect("site");
@@ -105,7 +130,9 @@ async fn figures(s: &TestStore) -> Vec<(String, Vec<PathCount>, Vec<Summary>)> {
                 .expect("a page");
             summaries.push(s.store.summary(id).await.expect("summary"));
         }
-        all.push((slug.to_owned(), counts, summaries));
+        // All days of the figures, and far beyond.
+        let tallies = s.store.tallies_between(site, -100_000, 100_000).await.expect("tallies");
+        all.push((slug.to_owned(), counts, summaries, tallies));
     }
     all
 }
@@ -119,6 +146,9 @@ async fn round_trip(format: &str) {
         text.contains("1969-12-31T23:59:59.999999Z") && text.contains("\"q"),
         "{text}"
     );
+    for series in ["proxied", "bot", "prefetch", "ignored", "foreign_embed"] {
+        assert!(text.contains(series), "{series}: {text}");
+    }
     assert_eq!(export(source.dir.path(), &args), original, "exports are deterministic");
 
     let mut previous = source;
@@ -160,7 +190,10 @@ async fn an_export_without_calls_or_of_one_site_holds_just_that(store: Store) {
          {\"type\":\"site\",\"site\":\"docs\"}\n\
          {\"type\":\"page\",\"site\":\"docs\",\"path\":\"/a\",\"offset\":0,\"first\":\"2026-03-01T16:00:00.000000Z\",\"last\":\"2026-03-01T16:00:00.000000Z\"}\n\
          {\"type\":\"page\",\"site\":\"docs\",\"path\":\"/never\",\"offset\":0,\"first\":null,\"last\":null}\n\
-         {\"type\":\"day\",\"site\":\"docs\",\"path\":\"/a\",\"series\":\"visitors\",\"day\":\"2026-03-02\",\"count\":1}\n"
+         {\"type\":\"day\",\"site\":\"docs\",\"path\":\"/a\",\"series\":\"visitors\",\"day\":\"2026-03-02\",\"count\":1}\n\
+         {\"type\":\"day\",\"site\":\"docs\",\"path\":\"/a\",\"series\":\"proxied\",\"day\":\"2026-03-02\",\"count\":2}\n\
+         {\"type\":\"day\",\"site\":\"docs\",\"path\":\"/a\",\"series\":\"bot\",\"day\":\"2026-03-02\",\"count\":1}\n",
+        "visitors first, then each tally series with a count, in a fixed order"
     );
 }
 

@@ -7,7 +7,7 @@ use std::time::SystemTime;
 use deadpool_postgres::Transaction;
 use jiff::Timestamp;
 
-use super::super::owner::{OwnerStore, PageMove, CHANGE_DEADLINE, DAY_SERIES};
+use super::super::owner::{day_tables, OwnerStore, PageMove, CHANGE_DEADLINE, DAY_SERIES};
 use super::super::rules::{count_from_db, time_from_system};
 use super::super::transfer::{ExportFilter, Imported, Items, Records};
 use super::super::{within, PathId, SiteId, StoreError, StoreFuture};
@@ -27,23 +27,29 @@ async fn page_of(tx: &Transaction<'_>, site: SiteId, path: &str) -> Result<Optio
 /// Deletes every row keyed by page `id` outside `paths`.
 async fn delete_rows(tx: &Transaction<'_>, id: PathId) -> Result<u64, StoreError> {
     let mut rows = tx.execute("DELETE FROM calls WHERE path_id = $1", &[&id]).await?;
-    for series in DAY_SERIES {
-        let sql = format!("DELETE FROM {} WHERE path_id = $1", series.table);
+    for day in day_tables() {
+        let sql = format!("DELETE FROM {} WHERE path_id = $1", day.table);
         rows += tx.execute(&sql, &[&id]).await?;
     }
     Ok(rows)
 }
 
 /// Moves every row keyed by page `from` outside `paths` to `into`: per-day
-/// counts add up, calls change hands.
+/// counts add up, column by column, calls change hands.
 async fn move_rows(tx: &Transaction<'_>, from: PathId, into: PathId) -> Result<u64, StoreError> {
     let mut rows = 0;
-    for series in DAY_SERIES {
-        let table = series.table;
+    for day in day_tables() {
+        let (table, columns) = (day.table, day.columns.join(", "));
+        let add: Vec<String> = day
+            .columns
+            .iter()
+            .map(|c| format!("{c} = {table}.{c} + excluded.{c}"))
+            .collect();
         let sql = format!(
-            "WITH moved AS (DELETE FROM {table} WHERE path_id = $1 RETURNING day, count) \
-             INSERT INTO {table} (path_id, day, count) SELECT $2, day, count FROM moved \
-             ON CONFLICT (path_id, day) DO UPDATE SET count = {table}.count + excluded.count"
+            "WITH moved AS (DELETE FROM {table} WHERE path_id = $1 RETURNING day, {columns}) \
+             INSERT INTO {table} (path_id, day, {columns}) SELECT $2, day, {columns} FROM moved \
+             ON CONFLICT (path_id, day) DO UPDATE SET {}",
+            add.join(", ")
         );
         rows += tx.execute(&sql, &[&from, &into]).await?;
     }
@@ -139,8 +145,8 @@ impl OwnerStore for PostgresStore {
                     let mut counted = 0;
                     for series in DAY_SERIES.iter().filter(|s| s.in_total) {
                         let sql = format!(
-                            "SELECT coalesce(sum(count), 0)::bigint FROM {} WHERE path_id = $1",
-                            series.table
+                            "SELECT coalesce(sum({}), 0)::bigint FROM {} WHERE path_id = $1",
+                            series.column, series.table
                         );
                         counted += count_from_db(tx.query_one(&sql, &[&removed]).await?.try_get(0)?);
                     }

@@ -13,7 +13,7 @@ use deadpool_postgres::Transaction;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{IsolationLevel, Row};
 
-use super::super::owner::DAY_SERIES;
+use super::super::owner::{DaySeries, DAY_SERIES};
 use super::super::rules::{count_from_db, time_from_system};
 use super::super::transfer::{
     ExportFilter, ImportReport, Imported, Item, Items, Pending, Record, Records, TRANSFER_DEADLINE,
@@ -34,11 +34,15 @@ const CALLS: &str = r#"SELECT s.slug, p.path, c.called_at FROM calls c JOIN path
      JOIN sites s ON s.id = p.site_id WHERE $1::text IS NULL OR s.slug = $1
      ORDER BY s.slug COLLATE "C", p.path COLLATE "C", c.called_at"#;
 
-fn days_sql(table: &str) -> String {
+/// One series' rows in export order; days it counted nothing on (a tally
+/// row holds every tally series) are left out.
+fn days_sql(series: &DaySeries) -> String {
+    let (table, column) = (series.table, series.column);
     format!(
-        r#"SELECT s.slug, p.path, d.day - DATE '1970-01-01', d.count FROM {table} d
+        r#"SELECT s.slug, p.path, d.day - DATE '1970-01-01', d.{column} FROM {table} d
          JOIN paths p ON p.id = d.path_id JOIN sites s ON s.id = p.site_id
-         WHERE $1::text IS NULL OR s.slug = $1 ORDER BY s.slug COLLATE "C", p.path COLLATE "C", d.day"#
+         WHERE ($1::text IS NULL OR s.slug = $1) AND d.{column} <> 0
+         ORDER BY s.slug COLLATE "C", p.path COLLATE "C", d.day"#
     )
 }
 
@@ -145,11 +149,14 @@ async fn write(tx: &Transaction<'_>, pending: Pending) -> Result<(), StoreError>
         let paths: Vec<PathId> = rows.iter().map(|((_, p, _), _)| *p).collect();
         let days: Vec<i32> = rows.iter().map(|((_, _, d), _)| *d).collect();
         let counts: Vec<i64> = rows.iter().map(|(_, n)| **n).collect();
-        let table = series.table;
+        if rows.is_empty() {
+            continue;
+        }
+        let (table, column) = (series.table, series.column);
         let sql = format!(
-            "INSERT INTO {table} (path_id, day, count) \
+            "INSERT INTO {table} (path_id, day, {column}) \
              SELECT p, DATE '1970-01-01' + d, n FROM unnest($1::bigint[], $2::int[], $3::bigint[]) AS t(p, d, n) \
-             ON CONFLICT (path_id, day) DO UPDATE SET count = {table}.count + excluded.count"
+             ON CONFLICT (path_id, day) DO UPDATE SET {column} = {table}.{column} + excluded.{column}"
         );
         tx.execute(&sql, &[&paths, &days, &counts]).await?;
     }
@@ -194,7 +201,7 @@ impl PostgresStore {
             .await?;
         for series in DAY_SERIES {
             more = more
-                && send_rows(&tx, &days_sql(series.table), site, &records, |r| {
+                && send_rows(&tx, &days_sql(series), site, &records, |r| {
                     Ok(Record::Day {
                         site: r.try_get(0)?,
                         path: r.try_get(1)?,

@@ -5,7 +5,7 @@
 use jiff::Timestamp;
 use rusqlite::{params, OptionalExtension, Transaction, TransactionBehavior};
 
-use super::super::owner::{OwnerStore, PageMove, CHANGE_DEADLINE, DAY_SERIES};
+use super::super::owner::{day_tables, OwnerStore, PageMove, CHANGE_DEADLINE, DAY_SERIES};
 use super::super::rules::time_from_micros;
 use super::super::transfer::{ExportFilter, Imported, Items, Records};
 use super::super::{within, PathId, SiteId, StoreError, StoreFuture};
@@ -22,22 +22,29 @@ fn page_of(tx: &rusqlite::Connection, site: SiteId, path: &str) -> Result<Option
 /// Deletes every row keyed by page `id` outside `paths`.
 fn delete_rows(tx: &Transaction<'_>, id: PathId) -> Result<u64, StoreError> {
     let mut rows = tx.execute("DELETE FROM calls WHERE path_id = ?1", [id])?;
-    for series in DAY_SERIES {
-        rows += tx.execute(&format!("DELETE FROM {} WHERE path_id = ?1", series.table), [id])?;
+    for day in day_tables() {
+        rows += tx.execute(&format!("DELETE FROM {} WHERE path_id = ?1", day.table), [id])?;
     }
     Ok(rows as u64)
 }
 
 /// Moves every row keyed by page `from` outside `paths` to `into`: per-day
-/// counts add up, calls change hands.
+/// counts add up, column by column, calls change hands.
 fn move_rows(tx: &Transaction<'_>, from: PathId, into: PathId) -> Result<u64, StoreError> {
     let mut rows = 0;
-    for series in DAY_SERIES {
-        let table = series.table;
+    for day in day_tables() {
+        let (table, columns) = (day.table, day.columns.join(", "));
+        let add: Vec<String> = day
+            .columns
+            .iter()
+            .map(|c| format!("{c} = {c} + excluded.{c}"))
+            .collect();
+        // `WHERE` before `ON CONFLICT`: SQLite needs it to parse an upsert from a SELECT.
         rows += tx.execute(
             &format!(
-                "INSERT INTO {table} (path_id, day, count) SELECT ?2, day, count FROM {table} WHERE path_id = ?1 \
-                 ON CONFLICT (path_id, day) DO UPDATE SET count = count + excluded.count"
+                "INSERT INTO {table} (path_id, day, {columns}) SELECT ?2, day, {columns} FROM {table} \
+                 WHERE path_id = ?1 ON CONFLICT (path_id, day) DO UPDATE SET {}",
+                add.join(", ")
             ),
             params![from, into],
         )?;
@@ -52,8 +59,8 @@ fn counted_in_rows(tx: &Transaction<'_>, from: PathId) -> Result<i64, StoreError
     let mut counted = 0;
     for series in DAY_SERIES.iter().filter(|s| s.in_total) {
         let sql = format!(
-            "SELECT coalesce(sum(count), 0) FROM {} WHERE path_id = ?1",
-            series.table
+            "SELECT coalesce(sum({}), 0) FROM {} WHERE path_id = ?1",
+            series.column, series.table
         );
         counted += tx.query_row(&sql, [from], |r| r.get::<_, i64>(0))?;
     }

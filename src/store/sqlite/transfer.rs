@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior};
 
-use super::super::owner::DAY_SERIES;
+use super::super::owner::{DaySeries, DAY_SERIES};
 use super::super::rules::{count_from_db, time_from_micros};
 use super::super::transfer::{
     ExportFilter, ImportReport, Imported, Item, Items, Pending, Record, Records, TRANSFER_DEADLINE,
@@ -29,10 +29,14 @@ const PAGES: &str = "SELECT s.slug, p.path, p.start_count, p.first_call, p.last_
 const CALLS: &str = "SELECT s.slug, p.path, c.called_at FROM sites s CROSS JOIN paths p ON p.site_id = s.id \
      CROSS JOIN calls c ON c.path_id = p.id WHERE ?1 IS NULL OR s.slug = ?1 ORDER BY s.slug, p.path, c.called_at";
 
-fn days_sql(table: &str) -> String {
+/// One series' rows in export order; days it counted nothing on (a tally
+/// row holds every tally series) are left out.
+fn days_sql(series: &DaySeries) -> String {
+    let (table, column) = (series.table, series.column);
     format!(
-        "SELECT s.slug, p.path, d.day, d.count FROM sites s CROSS JOIN paths p ON p.site_id = s.id \
-         CROSS JOIN {table} d ON d.path_id = p.id WHERE ?1 IS NULL OR s.slug = ?1 ORDER BY s.slug, p.path, d.day"
+        "SELECT s.slug, p.path, d.day, d.{column} FROM sites s CROSS JOIN paths p ON p.site_id = s.id \
+         CROSS JOIN {table} d ON d.path_id = p.id WHERE (?1 IS NULL OR s.slug = ?1) AND d.{column} <> 0 \
+         ORDER BY s.slug, p.path, d.day"
     )
 }
 
@@ -74,7 +78,7 @@ fn export(file: &PathBuf, filter: &ExportFilter, records: &Records) -> Result<()
         })?;
     for series in DAY_SERIES {
         more = more
-            && send_rows(&tx, &days_sql(series.table), site, records, |r| {
+            && send_rows(&tx, &days_sql(series), site, records, |r| {
                 Ok(Record::Day {
                     site: r.get(0)?,
                     path: r.get(1)?,
@@ -166,10 +170,12 @@ fn write(tx: &Transaction<'_>, pending: Pending) -> Result<(), StoreError> {
         insert.execute(params![path, at.as_microsecond()])?;
     }
     for ((series, path, day), count) in &pending.days {
-        let table = DAY_SERIES.get(*series).map_or("daily_counts", |s| s.table);
+        let Some(&DaySeries { table, column, .. }) = DAY_SERIES.get(*series) else {
+            return Err(StoreError::Task(format!("no day series number {series}")));
+        };
         tx.prepare_cached(&format!(
-            "INSERT INTO {table} (path_id, day, count) VALUES (?1, ?2, ?3) \
-             ON CONFLICT (path_id, day) DO UPDATE SET count = count + excluded.count"
+            "INSERT INTO {table} (path_id, day, {column}) VALUES (?1, ?2, ?3) \
+             ON CONFLICT (path_id, day) DO UPDATE SET {column} = {column} + excluded.{column}"
         ))?
         .execute(params![path, day, count])?;
     }

@@ -70,8 +70,16 @@ impl Reads {
     /// # Errors
     /// The reason, without secrets: "starting up", or the store's error.
     pub async fn readiness(&self) -> Result<(), String> {
-        self.availability.check_ready().map_err(|e| e.to_string())?;
-        if let Some(cause) = self.availability.write_outage() {
+        let outage = self.availability.write_outage();
+        if let Err(starting) = self.availability.check_ready() {
+            // Preparing the store (connecting, migrating) failed: say why,
+            // not "starting up" forever.
+            return Err(outage.map_or_else(
+                || starting.to_string(),
+                |cause| format!("the store cannot be prepared: {cause}"),
+            ));
+        }
+        if let Some(cause) = outage {
             return Err(format!("writes fail: {cause}"));
         }
         match self.run_within(READINESS_DEADLINE, self.store.ping()).await {

@@ -103,7 +103,12 @@ async fn without_a_reachable_database_requests_get_503_and_readiness_says_why() 
     tokio::time::sleep(Duration::from_millis(300)).await;
     let ready = send(addr, Method::GET, "/readyz", &[]).await;
     assert_eq!(ready.status, StatusCode::SERVICE_UNAVAILABLE);
-    assert!(!ready.text().contains("secret-pw"));
+    let reason = ready.text();
+    assert!(!reason.contains("secret-pw"), "{reason}");
+    assert!(
+        reason.contains(&format!("127.0.0.1:{closed}")) && reason.to_lowercase().contains("connection refused"),
+        "the reason names the cause, not \"starting up\": {reason}"
+    );
     let call = send(addr, Method::GET, "/call/a", &[]).await;
     assert_eq!(call.status, StatusCode::SERVICE_UNAVAILABLE);
     assert!(!call.header("retry-after").is_empty());

@@ -3,30 +3,19 @@
 //! capture installed for one thread would race with other tests' threads
 //! over tracing's process-wide callsite cache.
 
-use std::io::Write;
+#[path = "support/captured.rs"]
+mod captured;
+
 use std::net::{IpAddr, Ipv4Addr};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use bytes::Bytes;
+use captured::Captured;
 use footfall::app::App;
 use footfall::clock::ManualClock;
 use footfall::config::Config;
 use http_body_util::Empty;
 use hyper::Request;
-
-/// A log sink the test can read back.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().expect("log buffer").extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 #[tokio::test(flavor = "current_thread")]
 async fn no_client_address_or_user_agent_is_ever_logged() {
@@ -62,7 +51,7 @@ async fn no_client_address_or_user_agent_is_ever_logged() {
     }
     app.shut_down().await;
 
-    let text = String::from_utf8_lossy(&logs.0.lock().expect("log buffer")).into_owned();
+    let text = logs.text();
     assert!(
         text.contains("registered a new path") && text.contains("store ready"),
         "the capture sees the server's logs at trace level:\n{text}"

@@ -3,11 +3,14 @@
 //! whether right, wrong or sent where it does not belong. Its own test
 //! binary, like `logs.rs`, so the capture sees only this test's lines.
 
-use std::io::Write;
+#[path = "support/captured.rs"]
+mod captured;
+
 use std::net::{IpAddr, Ipv4Addr};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use bytes::Bytes;
+use captured::Captured;
 use footfall::app::App;
 use footfall::clock::ManualClock;
 use footfall::config::Config;
@@ -17,19 +20,6 @@ use hyper::{Method, Request, StatusCode};
 const ADMIN: &str = "admin-token-that-must-never-be-logged-0123";
 const READER: &str = "reader-token-that-must-never-be-logged-456";
 const WRONG: &str = "wrong-token-that-must-never-be-logged-789x";
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().expect("log buffer").extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 fn config(dir: &std::path::Path, yaml: &str) -> Config {
     std::fs::write(dir.join("config.yaml"), yaml).expect("config");
@@ -132,7 +122,7 @@ async fn admin_changes_are_logged_and_no_token_ever_is() {
     }
     app.shut_down().await;
 
-    let text = String::from_utf8_lossy(&logs.0.lock().expect("log buffer")).into_owned();
+    let text = logs.text();
     for line in [
         "admin is off: no admin_token is set",
         "retention: raw calls are kept forever",

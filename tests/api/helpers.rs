@@ -11,9 +11,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use footfall::config::Config;
-use http_body_util::{BodyExt, Empty};
-use hyper::{HeaderMap, Method, Request, StatusCode};
-use hyper_util::rt::TokioIo;
+use hyper::{HeaderMap, Method, StatusCode};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -392,24 +390,5 @@ pub async fn send(addr: SocketAddr, method: Method, path: &str, headers: &[(&str
 
 /// One request with exactly the given headers (no user agent unless named).
 pub async fn send_bare(addr: SocketAddr, method: Method, path: &str, headers: &[(&str, &str)]) -> TestResponse {
-    let stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
-    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-        .await
-        .expect("handshake");
-    tokio::spawn(connection);
-    let mut request = Request::builder()
-        .method(method)
-        .uri(path)
-        .header("host", "footfall.test");
-    for (name, value) in headers {
-        request = request.header(*name, *value);
-    }
-    let response = sender
-        .send_request(request.body(Empty::<Bytes>::new()).expect("request"))
-        .await
-        .expect("response");
-    let status = response.status();
-    let headers = response.headers().clone();
-    let body = response.into_body().collect().await.expect("body").to_bytes();
-    TestResponse { status, headers, body }
+    crate::requests::request(addr, method, path, headers, Bytes::new()).await
 }

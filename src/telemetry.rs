@@ -21,7 +21,15 @@ pub fn subscriber<W>(level: &str, writer: W, ansi: bool) -> impl Subscriber + Se
 where
     W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
 {
-    let filter = EnvFilter::new(level);
+    let mut filter = EnvFilter::new(level);
+    // deadpool logs each failed connection attempt as "Connection error: db
+    // error", without the cause, once per attempt; Footfall logs the whole
+    // cause once per outage instead. Its errors still show.
+    if !level.contains("deadpool") {
+        if let Ok(quiet) = "deadpool=error".parse() {
+            filter = filter.add_directive(quiet);
+        }
+    }
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(writer)

@@ -25,7 +25,7 @@ use crate::count::path::PagePath;
 use crate::read::badge::{render_badge_svg, HIDDEN_COUNT};
 use crate::read::badge_options::BadgeOptions;
 use crate::state::AppState;
-use crate::store::BadgeFigures;
+use crate::store::{BadgeFigures, PathId};
 
 pub async fn call<B>(
     state: &AppState,
@@ -37,8 +37,7 @@ pub async fn call<B>(
     let path = PagePath::parse(tail)?;
     let signals = Signals::read(request.headers(), state.counter.agents);
     if request.method() != Method::HEAD {
-        let client = client_of(state, request, peer);
-        count_hit(&state.counter, at.site, &path, client, &signals, state.now()).await?;
+        count(state, at, request, &path, &signals, peer).await?;
     }
     let image = &state.config.response;
     let body = Bytes::clone(&image.bytes);
@@ -64,8 +63,7 @@ pub async fn badge<B>(
         at.site.registry.id_of(&path)
     } else {
         let signals = Signals::read(request.headers(), state.counter.agents);
-        let client = client_of(state, request, peer);
-        Some(count_hit(&state.counter, at.site, &path, client, &signals, state.now()).await?)
+        Some(count(state, at, request, &path, &signals, peer).await?)
     };
     // A private site's badge counts but shows no number, unless the owner allows it.
     let access = &at.site.config.access;
@@ -80,6 +78,19 @@ pub async fn badge<B>(
     };
     let svg = render_badge_svg(&options.label, &value, &options.look);
     Ok(response::badge(StatusCode::OK, svg))
+}
+
+/// Counts the request as a view of `path`, by the visitor it comes from.
+async fn count<B>(
+    state: &AppState,
+    at: &SiteRoute<'_>,
+    request: &Request<B>,
+    path: &PagePath,
+    signals: &Signals<'_>,
+    peer: IpAddr,
+) -> Result<PathId, HttpError> {
+    let client = client_of(state, request, peer);
+    Ok(count_hit(&state.counter, at.site, path, client, signals, state.now()).await?)
 }
 
 /// The visitor's address: the peer, or what a trusted proxy says.

@@ -24,6 +24,22 @@ pub fn footfall(dir: &Path) -> Command {
     cmd
 }
 
+/// Sends the real binary SIGTERM, as a container runtime does, and waits:
+/// its exit status and how long it took.
+pub async fn sigterm_and_wait(mut child: std::process::Child) -> (std::process::ExitStatus, Duration) {
+    let signalled = Instant::now();
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let status = tokio::task::spawn_blocking(move || child.wait())
+        .await
+        .expect("wait task")
+        .expect("wait");
+    (status, signalled.elapsed())
+}
+
 pub fn exit_of(cmd: &mut Command) -> (Option<i32>, String) {
     let out = cmd.stdin(Stdio::null()).output().expect("run footfall");
     (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
@@ -177,7 +193,7 @@ async fn sigterm_under_load_loses_no_acknowledged_hit(store: Store) {
         db.as_ref().map(|d| d.yaml()).unwrap_or_default()
     );
     std::fs::write(dir.path().join("config.yaml"), yaml).expect("config");
-    let mut child = footfall(dir.path())
+    let child = footfall(dir.path())
         .stdin(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -240,17 +256,7 @@ async fn sigterm_under_load_loses_no_acknowledged_hit(store: Store) {
         })
         .collect();
     tokio::time::sleep(Duration::from_millis(700)).await;
-    let signalled = Instant::now();
-    let killed = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(killed.success());
-    let status = tokio::task::spawn_blocking(move || child.wait())
-        .await
-        .expect("wait task")
-        .expect("wait");
-    let took = signalled.elapsed();
+    let (status, took) = sigterm_and_wait(child).await;
     for worker in workers {
         let _ = worker.await;
     }

@@ -14,6 +14,7 @@ use tokio::net::TcpStream;
 use tokio::time::{sleep, timeout, Instant};
 
 use crate::helpers::{send, Store, TestApp};
+use crate::lifecycle::sigterm_and_wait;
 
 /// What a container runtime allows, less a margin: the README's promise.
 const SHUTDOWN_LIMIT: Duration = Duration::from_secs(8);
@@ -142,7 +143,7 @@ async fn with_the_store_locked_and_slow_clients_sigterm_exits_within_8_seconds()
         .port();
     let yaml = format!("socket_address: 127.0.0.1:{port}\ntrusted_proxies: [127.0.0.1]\n");
     std::fs::write(dir.path().join("config.yaml"), yaml).expect("config");
-    let mut child = spawn_footfall(dir.path());
+    let child = spawn_footfall(dir.path());
     let addr: SocketAddr = ([127, 0, 0, 1], port).into();
     wait_ready(addr).await;
     let first = send(
@@ -177,17 +178,7 @@ async fn with_the_store_locked_and_slow_clients_sigterm_exits_within_8_seconds()
     });
     sleep(Duration::from_millis(300)).await;
 
-    let signalled = Instant::now();
-    let killed = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(killed.success());
-    let status = tokio::task::spawn_blocking(move || child.wait())
-        .await
-        .expect("wait task")
-        .expect("wait");
-    let took = signalled.elapsed();
+    let (status, took) = sigterm_and_wait(child).await;
     trickle.abort();
     drop(lock);
     eprintln!("shutdown with the store locked and slow clients: {took:?}");

@@ -96,13 +96,18 @@ pub(super) fn check_log_level(value: &str) -> Result<(), String> {
     ))
 }
 
+/// A tracked site's base URL. Errors never echo the value: it may carry a
+/// password (`https://user:secret@host`), and errors are printed.
 pub(super) fn parse_base_url(text: &str) -> Result<reqwest::Url, String> {
-    let url = reqwest::Url::parse(text).map_err(|e| format!("{text:?} is not a URL: {e}"))?;
+    let url = reqwest::Url::parse(text).map_err(|e| format!("not a URL: {e}"))?;
     if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
-        return Err(format!("{text:?} must be an http or https URL with a host"));
+        return Err("must be an http or https URL with a host".into());
     }
-    if url.query().is_some() || url.fragment().is_some() || !url.username().is_empty() || url.password().is_some() {
-        return Err(format!("{text:?} must not have a query, fragment or credentials"));
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err("must not carry credentials (user:password@)".into());
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err("must not have a query or fragment".into());
     }
     Ok(url)
 }
@@ -170,5 +175,12 @@ mod tests {
             e.starts_with("FOOTFALL_LOG_LEVEL: key `log_level`: \"inf\" is not a level"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn a_base_url_error_never_echoes_its_credentials() {
+        let e = load_err("tracked_base_url: https://user:hunter2@example.com\n", &[]);
+        assert!(e.contains("tracked_base_url") && e.contains("credentials"), "{e}");
+        assert!(!e.contains("hunter2"), "{e}");
     }
 }

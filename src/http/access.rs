@@ -32,13 +32,16 @@ pub fn may_read(state: &AppState, site: &Site, headers: &HeaderMap) -> bool {
 }
 
 /// The routes that show a site's counts: a private site answers them with
-/// 404 unless the request carries a token for it. Counting routes and the
-/// badge are not among them: they keep counting.
+/// 404 unless the request carries a token for it. Every route is one except
+/// those that count (`/call`, `/badge`: they keep counting), the admin API
+/// (its own token check) and the process-wide ones; so a read route added
+/// later is private from the start.
 pub fn is_read_route(path: &str) -> bool {
-    path == "/"
-        || ["/plot", "/api/counts", "/api/history", "/api/plot"]
-            .iter()
-            .any(|prefix| under(path, prefix).is_some())
+    let open = ["/call", "/badge", "/api/admin"]
+        .iter()
+        .any(|prefix| under(path, prefix).is_some())
+        || matches!(path, "/healthz" | "/readyz" | "/api/sites");
+    !open
 }
 
 #[cfg(test)]
@@ -81,6 +84,9 @@ mod tests {
             "/api/counts/a",
             "/api/history/a",
             "/api/plot/a",
+            "/api/filtered",
+            "/plotx",
+            "/dashboard",
         ] {
             assert!(is_read_route(read), "{read}");
         }
@@ -88,8 +94,8 @@ mod tests {
             "/call/a",
             "/badge/a",
             "/healthz",
+            "/readyz",
             "/api/sites",
-            "/plotx",
             "/api/admin/pages",
         ] {
             assert!(!is_read_route(other), "{other}");

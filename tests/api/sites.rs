@@ -159,6 +159,31 @@ async fn a_flood_of_new_paths_on_one_site_leaves_another_able_to_register() {
     assert_eq!(docs_page.status, StatusCode::OK, "docs has a budget of its own");
 }
 
+#[tokio::test]
+async fn one_sites_max_paths_does_not_use_up_anothers() {
+    let (blog, docs) = (TrackedSite::start().await, TrackedSite::start().await);
+    let sites = format!(
+        "{{blog: {{tracked_base_url: '{}', max_paths: 2}}, docs: {{tracked_base_url: '{}'}}}}",
+        blog.base_url(),
+        docs.base_url()
+    );
+    let app = TestApp::spawn_with(
+        Store::Sqlite,
+        &[("tracked_base_url", ""), ("sites", &sites), ("default_site", "blog")],
+    )
+    .await;
+    for page in ["a", "b"] {
+        let status = app.get_as(&format!("/s/blog/call/{page}"), "203.0.113.1").await.status;
+        assert_eq!(status, StatusCode::OK, "{page}");
+    }
+    let full = app.get_as("/s/blog/call/c", "203.0.113.1").await.status;
+    assert_eq!(full, StatusCode::NOT_FOUND, "blog is at its max_paths");
+    for page in ["a", "b", "c"] {
+        let status = app.get_as(&format!("/s/docs/call/{page}"), "203.0.113.1").await.status;
+        assert_eq!(status, StatusCode::OK, "docs has room of its own: {page}");
+    }
+}
+
 /// The schema and data of the release before sites, then this release on it.
 async fn a_database_of_the_previous_release_upgrades_and_can_be_renamed(store: Store) {
     let old = TestStore::open(store, "").await;

@@ -66,7 +66,8 @@ impl Zone {
     }
 
     pub fn date_of(&self, at: Timestamp) -> Date {
-        at.to_zoned(self.0.clone()).date()
+        // No Zoned (and no clone of the zone's shared data): this runs for every new hit.
+        self.0.to_datetime(at).date()
     }
 
     pub fn day_of(&self, at: Timestamp) -> DayNumber {

@@ -15,6 +15,7 @@ use std::net::IpAddr;
 use bytes::Bytes;
 use hyper::header::HeaderValue;
 use hyper::{Method, Request, StatusCode};
+use jiff::Timestamp;
 
 use super::error::HttpError;
 use super::response::{self, HttpResponse};
@@ -37,7 +38,7 @@ pub async fn call<B>(
     let path = PagePath::parse(tail)?;
     let signals = Signals::read(request.headers(), state.counter.agents);
     if request.method() != Method::HEAD {
-        count(state, at, request, &path, &signals, peer).await?;
+        count(state, at, request, &path, &signals, peer, state.now()).await?;
     }
     let image = &state.config.response;
     let body = Bytes::clone(&image.bytes);
@@ -58,25 +59,29 @@ pub async fn badge<B>(
 ) -> Result<HttpResponse, HttpError> {
     let path = PagePath::parse(tail)?;
     let options = BadgeOptions::parse(request.uri().query());
+    // One reading of the clock: the badge's "today" is the day its hit counted in.
+    let now = state.now();
     let id = if request.method() == Method::HEAD {
         state.availability.check_ready()?;
         at.site.registry.id_of(&path)
     } else {
         let signals = Signals::read(request.headers(), state.counter.agents);
-        Some(count(state, at, request, &path, &signals, peer).await?)
+        Some(count(state, at, request, &path, &signals, peer, now).await?)
     };
     // A private site's badge counts but shows no number, unless the owner allows it.
     let access = &at.site.config.access;
-    let value = if !access.public && !access.public_badge {
-        HIDDEN_COUNT.to_owned()
+    let svg = if !access.public && !access.public_badge {
+        render_badge_svg(&options.label, HIDDEN_COUNT, &options.look)
     } else {
         let figures = match id {
-            Some(id) => state.reads.badge_figures(id, state.today_number(at.site)).await?,
+            Some(id) => {
+                let today = at.site.config.zone.day_of(now);
+                state.reads.badge_figures(id, today).await?
+            }
             None => BadgeFigures::default(),
         };
-        options.value(&figures)
+        render_badge_svg(&options.label, &options.value(&figures), &options.look)
     };
-    let svg = render_badge_svg(&options.label, &value, &options.look);
     Ok(response::badge(StatusCode::OK, svg))
 }
 
@@ -88,9 +93,10 @@ async fn count<B>(
     path: &PagePath,
     signals: &Signals<'_>,
     peer: IpAddr,
+    now: Timestamp,
 ) -> Result<PathId, HttpError> {
     let client = client_of(state, request, peer);
-    Ok(count_hit(&state.counter, at.site, path, client, signals, state.now()).await?)
+    Ok(count_hit(&state.counter, at.site, path, client, signals, now).await?)
 }
 
 /// The visitor's address: the peer, or what a trusted proxy says.

@@ -14,12 +14,13 @@ use tokio::net::TcpListener;
 
 use crate::availability::Availability;
 use crate::clock::{Clock, SystemClock};
-use crate::config::{Config, SiteConfig, StoreConfig};
+use crate::config::{Config, Dedup, SiteConfig, StoreConfig};
 use crate::count::bots::Agents;
 use crate::count::probe::Prober;
 use crate::count::proxied::ProxiedGate;
 use crate::count::recorder::{Recorder, RecorderHandle};
 use crate::count::registry::Registry;
+use crate::count::shared::{self, SharedWindows};
 use crate::count::visitors::Visitors;
 use crate::count::{Counter, Site};
 use crate::owner::auth::Tokens;
@@ -73,6 +74,8 @@ pub struct App {
     pub state: Arc<AppState>,
     store: Arc<dyn Store>,
     recorder: RecorderHandle,
+    /// Closes ended shared-dedup windows (a no-op task without them).
+    closer: tokio::task::JoinHandle<()>,
 }
 
 impl App {
@@ -90,6 +93,7 @@ impl App {
         let agents = Agents::shared()?;
         let availability = Arc::new(Availability::default());
         let (recorder, handle) = Recorder::spawn(Arc::clone(&store), Arc::clone(&availability));
+        let closer = tokio::spawn(shared::run_closer(Arc::clone(&store), Arc::clone(&clock)));
         let state = Arc::new(AppState {
             sites,
             image_cache_control: HeaderValue::from_str(&format!("private, max-age={}", config.cache_max_age_seconds))
@@ -111,6 +115,7 @@ impl App {
             state,
             store,
             recorder: handle,
+            closer,
         })
     }
 
@@ -148,6 +153,7 @@ impl App {
 
     /// Commits every queued hit, waiting at most `FLUSH_TIMEOUT`.
     pub async fn shut_down(self) {
+        self.closer.abort();
         self.recorder.shut_down(FLUSH_TIMEOUT).await;
     }
 }
@@ -160,10 +166,19 @@ fn build_site(site: &SiteConfig, config: &Config, store: &Arc<dyn Store>, now: T
         .clone()
         .map(|base| Prober::new(base, site.probe))
         .transpose()?;
+    let (hours, max) = (config.dedup_window_hours, config.max_visitors);
+    let (visitors, shared) = match &config.dedup {
+        Dedup::Local => (Visitors::new(site.zone.clone(), hours, max, now), None),
+        Dedup::Shared { secret } => (
+            Visitors::shared(site.zone.clone(), hours, max),
+            Some(SharedWindows::new(secret.clone(), Arc::clone(store))),
+        ),
+    };
     Ok(Site {
         registry: Registry::new(Arc::clone(store), prober, site.max_paths),
-        visitors: Visitors::new(site.zone.clone(), config.dedup_window_hours, config.max_visitors, now),
+        visitors,
         proxied: ProxiedGate::new(config.proxied_min_interval),
+        shared,
         config: site.clone(),
     })
 }

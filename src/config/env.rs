@@ -28,6 +28,8 @@ const TEXT_KEYS: &[&str] = &[
     "log_level",
     "default_site",
     "admin_token",
+    "dedup_secret",
+    "metrics_address",
     "db.host",
     "db.username",
     "db.password",

@@ -14,6 +14,7 @@ mod filters;
 mod image;
 mod owner;
 mod raw;
+mod replicas;
 mod sites;
 mod values;
 
@@ -30,6 +31,7 @@ use crate::count::client_ip::TrustedProxies;
 pub use image::ResponseImage;
 pub use owner::{Retention, SiteAccess, MIN_TOKEN_CHARS};
 use raw::RawConfig;
+pub use replicas::Dedup;
 pub use sites::{check_slug, SiteConfig, DEFAULT_SLUG};
 
 /// The validated configuration.
@@ -58,6 +60,10 @@ pub struct Config {
     /// `None`: the admin routes answer 404. At least [`MIN_TOKEN_CHARS`] characters.
     pub admin_token: Option<Secret>,
     pub retention: Retention,
+    /// How replicas on one database agree on a visitor's first hit.
+    pub dedup: Dedup,
+    /// Where `/metrics` is served; `None`: on the main listener.
+    pub metrics_address: Option<SocketAddr>,
 }
 
 #[derive(Debug, Clone)]

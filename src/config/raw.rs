@@ -14,6 +14,7 @@ use serde::Deserialize;
 use super::filters::FilterFallbacks;
 use super::image::{load_response, ResponseImage};
 use super::owner::{check_token, retention, RawAccess, RawRetention};
+use super::replicas::{dedup, metrics_address, RawDedup};
 use super::sites::{validate_sites, Fallbacks, RawSite};
 use super::values::{at_least_one, check_counting_limits, check_log_level, socket_address, trusted_proxies};
 use super::{Config, ConfigError, ConnectionLimits, DbConfig, ProbeLimits, Secret, Sources, StoreConfig};
@@ -56,6 +57,9 @@ pub(super) struct RawConfig {
     public_badge: Option<bool>,
     read_tokens: Option<Vec<Secret>>,
     retention: Option<RawRetention>,
+    dedup: RawDedup,
+    dedup_secret: Option<Secret>,
+    metrics_address: Option<String>,
 }
 
 impl Default for RawConfig {
@@ -127,6 +131,12 @@ impl Default for RawConfig {
             read_tokens: None,
             // None: raw calls are kept forever.
             retention: None,
+            // Today's behaviour: each process keeps its own visitor set.
+            dedup: RawDedup::Local,
+            // Only `dedup: shared` needs one, and it must be the replicas' own.
+            dedup_secret: None,
+            // None: `/metrics` on the main listener.
+            metrics_address: None,
         }
     }
 }
@@ -180,6 +190,8 @@ impl RawConfig {
             probe,
             filters,
         };
+        let dedup = dedup(self.dedup, self.dedup_secret.as_ref(), self.db.is_some(), src)?;
+        let metrics_address = metrics_address(self.metrics_address.as_deref(), src)?;
         let (sites, default_site) = validate_sites(self.sites, self.default_site.as_deref(), fallbacks, src)?;
         // Last, as it takes `db` out of `self`; choosing a store cannot fail.
         let store = match self.db {
@@ -205,6 +217,8 @@ impl RawConfig {
             proxied_min_interval: Duration::from_secs(self.proxied_min_interval_seconds),
             admin_token: self.admin_token,
             retention,
+            dedup,
+            metrics_address,
         })
     }
 

@@ -11,6 +11,7 @@
 //! - [`filter`]: honest counts — which hits are not a visitor's view, and why.
 //! - [`bots`]: the user-agent lists (bots, image proxies).
 //! - [`proxied`]: at most one proxied view per page per interval.
+//! - [`shared`]: shared dedup across replicas (window keys and life cycle).
 //!
 //! The client address goes into the visitor hash and the `ignore_addresses`
 //! check and nowhere else: it is never stored, logged or returned.
@@ -23,6 +24,7 @@ pub(crate) mod probe;
 pub(crate) mod proxied;
 pub(crate) mod recorder;
 pub(crate) mod registry;
+pub(crate) mod shared;
 pub(crate) mod visitors;
 
 use std::net::IpAddr;
@@ -38,6 +40,7 @@ use self::recorder::RecordError;
 use self::recorder::Recorder;
 use self::registry::RegisterError;
 use self::registry::Registry;
+use self::shared::SharedWindows;
 use self::visitors::Admission;
 use self::visitors::Visitors;
 use crate::availability::{Availability, Unavailable};
@@ -53,6 +56,8 @@ pub struct Site {
     pub visitors: Visitors,
     /// When each page last counted a proxied view.
     pub proxied: ProxiedGate,
+    /// With `dedup: shared`: where the window keys come from.
+    pub shared: Option<SharedWindows>,
 }
 
 /// What counting needs besides the site: whether the store is ready, and
@@ -112,14 +117,28 @@ pub async fn count_hit(
         }
         return Ok(id);
     }
-    if let Admission::New(key) = site.visitors.admit(now, client, path) {
+    let mut admission = site.visitors.admit(now, client, path);
+    if admission == Admission::Unkeyed {
+        // The first hit of a window on this replica (shared dedup only).
+        let shared = site.shared.as_ref().ok_or(CountError::NotCommitted)?;
+        if let Err(error) = shared.open(&site.registry, &site.visitors, now).await {
+            tracing::warn!(error = %crate::telemetry::chain(&error), "the dedup window could not be opened");
+            return Err(CountError::NotCommitted);
+        }
+        admission = site.visitors.admit(now, client, path);
+    }
+    if let Admission::New(key) = admission {
         let day = site.config.zone.day_of(now);
         if let Some(reason) = classify(signals, client, &site.config.filter, counter.agents) {
             counter.recorder.tally(id, day, reason.tally());
             return Ok(id);
         }
         let hit = Hit { path: id, at: now, day };
-        if let Err(error) = counter.recorder.record(hit).await {
+        let recorded = match key.shared_digest() {
+            Some(digest) => counter.recorder.record_shared(hit, digest).await,
+            None => counter.recorder.record(hit).await,
+        };
+        if let Err(error) = recorded {
             // Only a hit certainly not stored may count again on a retry.
             if error == RecordError::NotCommitted {
                 site.visitors.forget(key);

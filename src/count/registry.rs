@@ -3,7 +3,9 @@
 //!
 //! A known path never costs a database round trip. Concurrent first requests
 //! for one path share a single registration (single-flight), so the tracked
-//! site sees one probe and the store one row. Holds no visitor data.
+//! site sees one probe and the store one row. A path this process does not
+//! know is looked up in the store before it is probed, so a page another
+//! replica registered is not probed again. Holds no visitor data.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -14,7 +16,7 @@ use tokio::sync::OnceCell;
 use crate::availability::Unavailable;
 use crate::count::path::PagePath;
 use crate::count::probe::{ProbeError, Prober, RootCheck, Verdict};
-use crate::store::{PathId, SiteId, Store, StoreError};
+use crate::store::{within, PathId, SiteId, Store, StoreError, REGISTER_DEADLINE};
 use crate::sync::{lock, read, write};
 
 /// Why a path could not be registered.
@@ -142,12 +144,27 @@ impl Registry {
             }
             return Err(RegisterError::TooManyPaths);
         }
+        let site = self.site_id().map_err(|_| RegisterError::StoreUnavailable)?;
         if let Some(prober) = &self.prober {
+            // Another process on the same database may have registered it
+            // since this one loaded its paths: a page is probed once, not
+            // once per replica. A path rejected lately costs no lookup.
+            if !prober.rejected_recently(path) {
+                if let Some(id) = within(REGISTER_DEADLINE, self.store.page_id(site, path))
+                    .await
+                    .map_err(|e| {
+                        tracing::warn!(error = %crate::telemetry::chain(&e), "looking up a path failed");
+                        RegisterError::StoreUnavailable
+                    })?
+                {
+                    write(&self.known).insert(path.clone(), id);
+                    return Ok(id);
+                }
+            }
             if prober.probe(path).await? == Verdict::NotAPage {
                 return Err(RegisterError::NotAPage);
             }
         }
-        let site = self.site_id().map_err(|_| RegisterError::StoreUnavailable)?;
         let id = self.store.register_path(site, path).await.map_err(|e| {
             tracing::warn!(error = %crate::telemetry::chain(&e), "registering a path failed");
             RegisterError::StoreUnavailable

@@ -6,6 +6,11 @@
 //! when the window ends; the window's set is dropped with it, so nothing can
 //! link a visitor across windows or recover an address. This module never
 //! stores, logs or returns an address, and does no I/O.
+//!
+//! With shared dedup the key is not drawn here: it is derived from the
+//! replicas' secret and the window's nonce in the database (`count::shared`)
+//! and installed for each window; the set stays as a filter, so a repeat
+//! this process has seen costs no database work.
 
 use std::collections::HashSet;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -15,6 +20,7 @@ use std::sync::{Mutex, RwLock};
 use jiff::Timestamp;
 
 use crate::count::path::PagePath;
+use crate::count::shared::SharedDigest;
 use crate::sync::{lock, read, write};
 use crate::zone::Zone;
 
@@ -31,6 +37,9 @@ pub enum Admission {
     Repeat,
     /// The set is at `max_visitors`; the hit is not counted (see README).
     Full,
+    /// Shared dedup only: the window containing `now` has no key here yet;
+    /// install it ([`Visitors::install`]) and ask again.
+    Unkeyed,
 }
 
 /// Identifies a remembered visitor so a failed write can be undone.
@@ -38,6 +47,19 @@ pub enum Admission {
 pub struct VisitorKey {
     hash: u64,
     window_start: Timestamp,
+    /// The window's id in the database, with shared dedup.
+    shared_window: Option<i64>,
+}
+
+impl VisitorKey {
+    /// What the database stores for this pair with shared dedup: the
+    /// window's id and the hash (as a signed 64-bit column).
+    pub fn shared_digest(&self) -> Option<SharedDigest> {
+        self.shared_window.map(|window| SharedDigest {
+            window,
+            value: self.hash as i64,
+        })
+    }
 }
 
 pub struct Visitors {
@@ -52,6 +74,9 @@ struct Window {
     key: [u8; 32],
     start: Timestamp,
     end: Timestamp,
+    /// `Some` with shared dedup: the window's id in the database. Its key
+    /// comes from there, so an ended window is not replaced here.
+    shared: Option<i64>,
 }
 
 impl Visitors {
@@ -63,6 +88,7 @@ impl Visitors {
                 key: fresh_key(&[0; 32]),
                 start,
                 end,
+                shared: None,
             }),
             shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
             per_shard_cap: max_visitors.div_ceil(SHARDS),
@@ -71,12 +97,57 @@ impl Visitors {
         }
     }
 
+    /// For shared dedup: no key until the first window is installed.
+    pub fn shared(zone: Zone, window_hours: u32, max_visitors: usize) -> Self {
+        Self {
+            window: RwLock::new(Window {
+                key: [0; 32],
+                start: Timestamp::MIN,
+                end: Timestamp::MIN,
+                shared: Some(0),
+            }),
+            shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
+            per_shard_cap: max_visitors.div_ceil(SHARDS),
+            zone,
+            window_hours,
+        }
+    }
+
+    /// The start and end of the window containing `now`.
+    pub fn window_of(&self, now: Timestamp) -> (Timestamp, Timestamp) {
+        self.zone.window_containing(now, self.window_hours)
+    }
+
+    /// Shared dedup: makes the window `[start, end)` with `key` (and id
+    /// `id` in the database) the current one, unless a later one already is.
+    pub fn install(&self, start: Timestamp, end: Timestamp, key: [u8; 32], id: i64) {
+        let mut window = write(&self.window);
+        if start < window.end {
+            return; // installed already, by a request that got there first
+        }
+        *window = Window {
+            key,
+            start,
+            end,
+            shared: Some(id),
+        };
+        self.clear();
+    }
+
     /// Checks and remembers the (client, page) pair in the window containing `now`.
     pub fn admit(&self, now: Timestamp, client: IpAddr, path: &PagePath) -> Admission {
-        self.rotate_if_ended(now);
+        if !self.rotate_if_ended(now) {
+            return Admission::Unkeyed;
+        }
         // The read guard is held across the shard update so a rotation cannot
         // slip between hashing with the old key and inserting into the new set.
         let window = read(&self.window);
+        if now < window.start {
+            // A request that read the clock just before another installed a
+            // later window: its own window's key is gone, and it was about to
+            // end anyway; it counts in the new one.
+            return Admission::Unkeyed;
+        }
         let hash = visitor_hash(&window.key, client, path);
         let mut shard = lock(&self.shards[shard_of(hash)]);
         if shard.contains(&hash) {
@@ -88,6 +159,7 @@ impl Visitors {
             Admission::New(VisitorKey {
                 hash,
                 window_start: window.start,
+                shared_window: window.shared,
             })
         }
     }
@@ -101,24 +173,37 @@ impl Visitors {
         }
     }
 
-    /// How many pairs the current window remembers.
-    #[cfg(test)]
-    fn len(&self) -> usize {
+    /// How many pairs the current window remembers (locks each shard in
+    /// turn: for the metrics, not for the request path).
+    pub fn len(&self) -> usize {
         self.shards.iter().map(|s| lock(s).len()).sum()
     }
 
-    fn rotate_if_ended(&self, now: Timestamp) {
-        if now < read(&self.window).end {
-            return;
+    /// Moves to the window containing `now` if the current one has ended;
+    /// `false` when that needs a key from the database (shared dedup).
+    fn rotate_if_ended(&self, now: Timestamp) -> bool {
+        {
+            let window = read(&self.window);
+            if now < window.end {
+                return true;
+            }
+            if window.shared.is_some() {
+                return false;
+            }
         }
         let mut window = write(&self.window);
         if now < window.end {
-            return; // another request rotated first
+            return true; // another request rotated first
         }
         let (start, end) = self.zone.window_containing(now, self.window_hours);
         window.key = fresh_key(&window.key);
         window.start = start;
         window.end = end;
+        self.clear();
+        true
+    }
+
+    fn clear(&self) {
         for shard in self.shards.iter() {
             // A new set rather than clear(): release the old window's memory.
             *lock(shard) = HashSet::default();

@@ -41,6 +41,10 @@ pub const POSTGRES: &[Migration] = &[
         version: 7,
         sql: include_str!("../../sql/postgres/0007_retention.sql"),
     },
+    Migration {
+        version: 8,
+        sql: include_str!("../../sql/postgres/0008_shared_dedup.sql"),
+    },
 ];
 
 pub const SQLITE: &[Migration] = &[

@@ -14,6 +14,7 @@
 //!   import) and the one list of per-page per-day series.
 //! - `transfer`: what exports and imports carry, and how imports are summed.
 //! - `rules`: decoding, slots, batch sums and sorting, shared by both.
+//! - `shared`: nonces and digests of shared dedup windows (PostgreSQL).
 //! - `tallies`: per-day proxied views and filtered hits, as aggregates.
 //! - `postgres`, `sqlite`: the backends; SQL lives only there and in `sql/`.
 
@@ -22,6 +23,7 @@ mod migrations;
 mod owner;
 mod postgres;
 mod rules;
+mod shared;
 mod sqlite;
 mod tallies;
 mod transfer;
@@ -39,6 +41,7 @@ pub use error::{ConnectError, PgError, SqliteError, StoreError};
 pub use owner::{DaySeries, OwnerStore, PageMove, DAY_SERIES};
 pub use postgres::{OxiRow, PostgresStore};
 pub use rules::SLOT_SECONDS;
+pub use shared::{DedupWindow, Digest, SharedDedup};
 pub use sqlite::SqliteStore;
 pub use tallies::{BadgeFigures, DayTallies, PageTallies, Tallies, Tally};
 pub use transfer::{
@@ -73,6 +76,10 @@ pub struct Batch<'a> {
     /// attempt of them exists, so their ids are no longer needed and are
     /// deleted in this batch's transaction.
     pub settled: &'a [BatchId],
+    /// Hits that count only if their digest is new in its window (shared
+    /// dedup): the others are left out of every sum. Empty otherwise; the
+    /// SQLite store, which serves one process, counts every hit.
+    pub digests: &'a [Digest],
 }
 
 /// How a batch ended up committed.
@@ -158,6 +165,9 @@ pub trait Store: OwnerStore + Send + Sync {
     /// transaction. A site `to` without pages is replaced; one with pages
     /// is never touched.
     fn rename_site<'a>(&'a self, from: &'a str, to: &'a str) -> StoreFuture<'a, RenameOutcome>;
+
+    /// The shared-dedup windows, on a store several processes can share.
+    fn shared_dedup(&self) -> Option<&dyn SharedDedup>;
 
     /// Registers a path, or finds it if it exists, even when another process
     /// registers it at the same moment. Bounded by [`REGISTER_DEADLINE`].

@@ -22,9 +22,9 @@ use rusqlite::{params, Connection, OpenFlags, TransactionBehavior};
 
 use super::rules::{count_from_db, days_from_slots, slot, sort_counts, time_from_micros, SLOT_MICROS};
 use super::{
-    migrations, within, BadgeFigures, Batch, Committed, PageTallies, PathCount, PathId, RenameOutcome, SiteId,
-    SlotCount, Store, StoreError, StoreFuture, Summary, Tallies, MIGRATE_DEADLINE, PATHS_DEADLINE, REBUILD_DEADLINE,
-    REGISTER_DEADLINE,
+    migrations, within, BadgeFigures, Batch, Committed, PageTallies, PathCount, PathId, RenameOutcome, SharedDedup,
+    SiteId, SlotCount, Store, StoreError, StoreFuture, Summary, Tallies, MIGRATE_DEADLINE, PATHS_DEADLINE,
+    REBUILD_DEADLINE, REGISTER_DEADLINE,
 };
 use crate::count::path::PagePath;
 use crate::zone::{DayNumber, Zone};
@@ -171,6 +171,11 @@ impl Store for SqliteStore {
             REGISTER_DEADLINE,
             Self::with(&self.writer, move |conn| rename_site(conn, &from, &to)),
         ))
+    }
+
+    /// One process per file: its own visitor set is the whole truth.
+    fn shared_dedup(&self) -> Option<&dyn SharedDedup> {
+        None
     }
 
     fn register_path<'a>(&'a self, site: SiteId, path: &'a PagePath) -> StoreFuture<'a, PathId> {

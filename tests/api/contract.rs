@@ -241,6 +241,7 @@ async fn a_batch_committed_again_under_its_id_changes_nothing(store: Store) {
     // A batch names the ids seen committed; they are deleted with it.
     let next = footfall::store::Batch {
         settled: &[first.id],
+        digests: &[],
         ..batch(&hits)
     };
     assert_eq!(s.store.record(next).await.expect("next"), Committed::Now);

@@ -99,6 +99,11 @@ impl Prober {
         })
     }
 
+    /// Whether the tracked site rejected `path` recently (no probe would be sent).
+    pub fn rejected_recently(&self, path: &PagePath) -> bool {
+        lock(&self.rejected).contains(path.as_str(), Instant::now())
+    }
+
     /// Probes the tracked site for `path`, unless it rejected the path
     /// recently (then nothing is sent).
     ///

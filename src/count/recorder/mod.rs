@@ -35,7 +35,8 @@ use tokio::time::Instant;
 mod unsent;
 
 use crate::availability::Availability;
-use crate::store::{within, Batch, BatchId, Committed, DayTallies, Hit, PathId, Store, Tallies, Tally};
+use crate::count::shared::SharedDigest;
+use crate::store::{within, Batch, BatchId, Committed, DayTallies, Digest, Hit, PathId, Store, Tallies, Tally};
 use crate::zone::DayNumber;
 use unsent::Unsent;
 
@@ -71,12 +72,11 @@ pub enum RecordError {
 /// What a request waits to see committed.
 #[derive(Debug, Clone, Copy)]
 enum Entry {
-    Call(Hit),
+    /// With shared dedup, the visitor's window and digest: the hit counts
+    /// only if the digest is new in the database.
+    Call(Hit, Option<SharedDigest>),
     /// One view through an image proxy, counted in its page's per-day series.
-    Proxied {
-        path: PathId,
-        day: DayNumber,
-    },
+    Proxied { path: PathId, day: DayNumber },
 }
 
 struct Pending {
@@ -120,7 +120,18 @@ impl Recorder {
     /// [`RecordError::NotCommitted`] when it certainly was not (also when the
     /// recorder is shutting down), [`RecordError::Unknown`] when that is not known.
     pub async fn record(&self, hit: Hit) -> Result<(), RecordError> {
-        self.send(Entry::Call(hit)).await
+        self.send(Entry::Call(hit, None)).await
+    }
+
+    /// Like [`Recorder::record`], for a hit that counts only if `digest` is
+    /// new in its window (shared dedup). Resolves `Ok` either way: a
+    /// visitor another replica counted first gets the answer a counted hit
+    /// gets, and counts nothing.
+    ///
+    /// # Errors
+    /// As [`Recorder::record`].
+    pub async fn record_shared(&self, hit: Hit, digest: SharedDigest) -> Result<(), RecordError> {
+        self.send(Entry::Call(hit, Some(digest))).await
     }
 
     /// Resolves once one proxied view of `path` on `day` is committed, like [`Recorder::record`].
@@ -210,6 +221,7 @@ struct Unsettled {
     id: BatchId,
     hits: Vec<Hit>,
     tallies: Vec<DayTallies>,
+    digests: Vec<Digest>,
 }
 
 impl Unsettled {
@@ -236,6 +248,7 @@ impl Writer {
     async fn commit(&mut self, batch: impl Iterator<Item = Pending>) {
         let now = Instant::now();
         let (mut hits, mut waiting, mut proxied) = (Vec::new(), Vec::new(), Vec::new());
+        let mut digests = Vec::new();
         let mut deadline = None::<Instant>;
         for pending in batch {
             if pending.deadline.saturating_duration_since(now) < MIN_TIME_LEFT {
@@ -244,7 +257,16 @@ impl Writer {
             }
             deadline = Some(deadline.map_or(pending.deadline, |d| d.min(pending.deadline)));
             match pending.entry {
-                Entry::Call(hit) => hits.push(hit),
+                Entry::Call(hit, digest) => {
+                    if let Some(SharedDigest { window, value }) = digest {
+                        digests.push(Digest {
+                            hit: hits.len(),
+                            window,
+                            value,
+                        });
+                    }
+                    hits.push(hit);
+                }
                 Entry::Proxied { path, day } => proxied.push((path, day)),
             }
             waiting.push(pending.answer);
@@ -264,6 +286,7 @@ impl Writer {
             hits: &hits,
             tallies: &tallies,
             settled: &self.settled,
+            digests: &digests,
         };
         let result = within(deadline.saturating_duration_since(now), self.store.record(batch)).await;
         tracing::trace!(
@@ -292,7 +315,12 @@ impl Writer {
         }
         match outcome {
             Ok(()) => self.settle().await,
-            Err(RecordError::Unknown) => self.keep_unsettled(Unsettled { id, hits, tallies }),
+            Err(RecordError::Unknown) => self.keep_unsettled(Unsettled {
+                id,
+                hits,
+                tallies,
+                digests,
+            }),
             // Proxied views were answered (their requests may retry);
             // filtered counts wait for the next batch.
             Err(RecordError::NotCommitted) => self.unsent.put_back(&filtered),
@@ -319,6 +347,7 @@ impl Writer {
             hits: &[],
             tallies: &[],
             settled: &self.settled,
+            digests: &[],
         };
         if let Ok(Committed::Now) = self
             .availability
@@ -354,6 +383,7 @@ impl Writer {
                 hits: &batch.hits,
                 tallies: &batch.tallies,
                 settled: &[],
+                digests: &batch.digests,
             };
             let hits = batch.hits.len();
             match self

@@ -118,6 +118,9 @@ impl Store for Scripted {
     fn rebuild_daily(&self, _: SiteId, _: Zone) -> StoreFuture<'_, u64> {
         unimplemented!()
     }
+    fn shared_dedup(&self) -> Option<&dyn crate::store::SharedDedup> {
+        None
+    }
 }
 
 /// The owner's calls are not the recorder's business.

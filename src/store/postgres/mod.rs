@@ -9,6 +9,7 @@
 //! server heals without a restart of Footfall. All SQL is parameterized;
 //! handlers never see it.
 
+mod digests;
 mod owner;
 mod oxitraffic;
 mod pool;
@@ -30,9 +31,9 @@ use self::pool::Connections;
 
 use super::rules::{count_from_db, slot, sort_counts, time_from_system, SLOT_SECONDS};
 use super::{
-    migrations, within, BadgeFigures, Batch, Committed, PageTallies, PathCount, PathId, RenameOutcome, SiteId,
-    SlotCount, Store, StoreError, StoreFuture, Summary, Tallies, MIGRATE_DEADLINE, PATHS_DEADLINE, REBUILD_DEADLINE,
-    REGISTER_DEADLINE,
+    migrations, within, BadgeFigures, Batch, Committed, PageTallies, PathCount, PathId, RenameOutcome, SharedDedup,
+    SiteId, SlotCount, Store, StoreError, StoreFuture, Summary, Tallies, MIGRATE_DEADLINE, PATHS_DEADLINE,
+    REBUILD_DEADLINE, REGISTER_DEADLINE,
 };
 use crate::config::DbConfig;
 use crate::count::path::PagePath;
@@ -140,6 +141,10 @@ impl Store for PostgresStore {
 
     fn rename_site<'a>(&'a self, from: &'a str, to: &'a str) -> StoreFuture<'a, RenameOutcome> {
         Box::pin(within(REGISTER_DEADLINE, self.rename_now(from, to)))
+    }
+
+    fn shared_dedup(&self) -> Option<&dyn SharedDedup> {
+        Some(self)
     }
 
     fn register_path<'a>(&'a self, site: SiteId, path: &'a PagePath) -> StoreFuture<'a, PathId> {

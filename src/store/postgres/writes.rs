@@ -14,17 +14,24 @@ use super::super::{
     migrations, Batch, Committed, PathId, PgError, RenameOutcome, SiteId, StoreError, MIGRATE_DEADLINE,
     REBUILD_DEADLINE,
 };
-use super::{schema, tallies, PostgresStore};
+use super::pool::Checkout;
+use super::{digests, schema, tallies, PostgresStore};
 use crate::zone::{DayNumber, Zone};
 
 const MIGRATION_LOCK: i64 = 0x466f_6f74_6661_6c6c; // "Footfall"
-const MARK_BATCH: &str = "WITH settled AS (DELETE FROM recorded_batches WHERE id = ANY($2::bigint[])) \
+pub(super) const MARK_BATCH: &str = "WITH settled AS (DELETE FROM recorded_batches WHERE id = ANY($2::bigint[])) \
      INSERT INTO recorded_batches (id) VALUES ($1)";
 const INSERT_CALLS: &str =
     "INSERT INTO calls (path_id, called_at) SELECT * FROM unnest($1::bigint[], $2::timestamptz[])";
 const UPSERT_DAILY: &str = "INSERT INTO daily_counts (path_id, day, count) \
      SELECT p, DATE '1970-01-01' + d, n FROM unnest($1::bigint[], $2::int[], $3::bigint[]) AS t(p, d, n) \
      ON CONFLICT (path_id, day) DO UPDATE SET count = daily_counts.count + excluded.count";
+/// Locks the batch's `paths` rows in id order before `UPDATE_TOTALS`,
+/// whose join order is the planner's: every batch then takes each kind of
+/// row lock (digests, per-day counts, paths, tallies) in one global key
+/// order, so concurrent batches from several replicas wait for each other
+/// but cannot deadlock.
+const LOCK_PATHS: &str = "SELECT 1 FROM paths WHERE id = ANY($1::bigint[]) ORDER BY id FOR NO KEY UPDATE";
 const UPDATE_TOTALS: &str = "UPDATE paths SET total = paths.total + t.n, \
      first_call = LEAST(paths.first_call, t.first), last_call = GREATEST(paths.last_call, t.last) \
      FROM unnest($1::bigint[], $2::bigint[], $3::timestamptz[], $4::timestamptz[]) AS t(id, n, first, last) \
@@ -33,7 +40,7 @@ const UPDATE_TOTALS: &str = "UPDATE paths SET total = paths.total + t.n, \
 /// `daily_counts` by key; left alone, the planner joins the small unnest
 /// input against a full scan of `paths` (its row estimate for unnest is
 /// generic), which makes every commit O(paths). Index lookups are O(batch).
-const BEGIN_BATCH: &str = "BEGIN; SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off";
+pub(super) const BEGIN_BATCH: &str = "BEGIN; SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off";
 const SITE_SLOTS: &str = "SELECT c.path_id, floor(extract(epoch FROM c.called_at) / $1::bigint)::bigint, count(*) \
      FROM calls c JOIN paths p ON p.id = c.path_id WHERE p.site_id = $2 GROUP BY 1, 2";
 const DELETE_SITE_DAILY: &str = "DELETE FROM daily_counts WHERE path_id IN (SELECT id FROM paths WHERE site_id = $1)";
@@ -72,9 +79,18 @@ impl PostgresStore {
     }
 
     pub(super) async fn record_now(&self, batch: Batch<'_>) -> Result<Committed, StoreError> {
-        let sums = sum_batch(batch.hits);
-        let call_paths: Vec<PathId> = batch.hits.iter().map(|h| h.path).collect();
-        let call_times: Vec<SystemTime> = batch.hits.iter().map(|h| SystemTime::from(h.at)).collect();
+        let client = self.connections.checkout().await?;
+        // With shared dedup the transaction begins by claiming the batch's
+        // digests (one round trip more): only hits whose digest is new count.
+        let claimed = match digests::claim(&client, &batch).await {
+            Ok(claimed) => claimed,
+            Err(e) => return batch_failed(client, e),
+        };
+        let begun = claimed.is_some();
+        let hits = claimed.as_deref().unwrap_or(batch.hits);
+        let sums = sum_batch(hits);
+        let call_paths: Vec<PathId> = hits.iter().map(|h| h.path).collect();
+        let call_times: Vec<SystemTime> = hits.iter().map(|h| SystemTime::from(h.at)).collect();
         let (day_paths, days, day_counts) = sums.per_day.iter().fold(
             (Vec::new(), Vec::new(), Vec::new()),
             |(mut p, mut d, mut n), &(path, day, count)| {
@@ -90,17 +106,22 @@ impl PostgresStore {
         let lasts: Vec<SystemTime> = sums.per_path.iter().map(|s| SystemTime::from(s.last)).collect();
         let tally = tallies::Columns::of(batch.tallies);
 
-        let client = self.connections.checkout().await?;
-        let (mark, insert, upsert, update, add) = tokio::try_join!(
+        let prepared = tokio::try_join!(
             client.prepare_cached(MARK_BATCH),
             client.prepare_cached(INSERT_CALLS),
             client.prepare_cached(UPSERT_DAILY),
+            client.prepare_cached(LOCK_PATHS),
             client.prepare_cached(UPDATE_TOTALS),
             client.prepare_cached(tallies::ADD),
-        )?;
+        );
+        let (mark, insert, upsert, lock, update, add) = match prepared {
+            Ok(statements) => statements,
+            Err(e) => return batch_failed(client, e),
+        };
         let mark_params: [&(dyn ToSql + Sync); 2] = [&batch.id, &batch.settled];
         let insert_params: [&(dyn ToSql + Sync); 2] = [&call_paths, &call_times];
         let upsert_params: [&(dyn ToSql + Sync); 3] = [&day_paths, &days, &day_counts];
+        let lock_params: [&(dyn ToSql + Sync); 1] = [&total_paths];
         let update_params: [&(dyn ToSql + Sync); 4] = [&total_paths, &totals, &firsts, &lasts];
         let [proxied, bot, prefetch, ignored, foreign_embed] = &tally.series;
         let tally_params: [&(dyn ToSql + Sync); 7] = [
@@ -127,12 +148,27 @@ impl PostgresStore {
         // first error comes back here: an unbiased try_join starts each poll
         // at another future, and could return a later statement's "current
         // transaction is aborted" instead of the batch id's conflict.
+        // Begun and marked already when digests were claimed.
+        let begin = async {
+            if !begun {
+                client.simple_query(BEGIN_BATCH).await?;
+            }
+            Ok(())
+        };
+        let mark_batch = async {
+            if begun {
+                Ok(0)
+            } else {
+                client.execute(&mark, &mark_params).await
+            }
+        };
         let outcome = tokio::try_join!(
             biased;
-            client.simple_query(BEGIN_BATCH),
-            client.execute(&mark, &mark_params),
+            begin,
+            mark_batch,
             client.execute(&insert, &insert_params),
             client.execute(&upsert, &upsert_params),
+            client.execute(&lock, &lock_params),
             client.execute(&update, &update_params),
             add_tallies,
             client.simple_query("COMMIT"),
@@ -142,16 +178,7 @@ impl PostgresStore {
                 client.release();
                 Ok(Committed::Now)
             }
-            Err(e) => {
-                let error = PgError(e);
-                // The id is taken: an earlier attempt of this batch committed.
-                if error.code() == Some("23505") && error.constraint() == Some("recorded_batches_pkey") {
-                    client.release();
-                    Ok(Committed::Earlier)
-                } else {
-                    Err(StoreError::Postgres(error))
-                }
-            }
+            Err(e) => batch_failed(client, e),
         }
     }
 
@@ -211,6 +238,18 @@ impl PostgresStore {
         tx.commit().await?;
         client.release();
         Ok(RenameOutcome::Renamed { pages })
+    }
+}
+
+/// What a batch's failed statement means: its id is taken (an earlier
+/// attempt of this batch committed), or the batch failed.
+fn batch_failed(client: Checkout, e: tokio_postgres::Error) -> Result<Committed, StoreError> {
+    let error = PgError(e);
+    if error.code() == Some("23505") && error.constraint() == Some("recorded_batches_pkey") {
+        client.release();
+        Ok(Committed::Earlier)
+    } else {
+        Err(StoreError::Postgres(error))
     }
 }
 

@@ -1,0 +1,47 @@
+//! The shared-dedup part of the store contract: per-window nonces and
+//! per-window digest sets, for replicas that agree on "first in this
+//! window" through the database (`dedup: shared`, PostgreSQL only).
+//!
+//! A digest is already a keyed hash of (visitor, page) under a key the
+//! database never sees; nothing here can take or return an address.
+
+use jiff::Timestamp;
+
+use super::{SiteId, StoreFuture};
+
+/// A dedup window's row: its id (which names its digest partition) and the
+/// random nonce its key is derived from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DedupWindow {
+    pub id: i64,
+    pub nonce: Vec<u8>,
+}
+
+/// A hit of a batch that counts only if its digest is new in its window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Digest {
+    /// The index of the hit in the batch's `hits`.
+    pub hit: usize,
+    /// The window's id ([`DedupWindow::id`]).
+    pub window: i64,
+    /// The 64-bit visitor hash, as stored.
+    pub value: i64,
+}
+
+/// Nonces and digest sets of dedup windows.
+pub trait SharedDedup: Send + Sync {
+    /// The window of `site` starting at `starts_at`: created with `nonce`
+    /// (and its empty digest set) by the first replica to ask, read by the
+    /// others, so all of them derive the same key.
+    fn open_window<'a>(
+        &'a self,
+        site: SiteId,
+        starts_at: Timestamp,
+        ends_at: Timestamp,
+        nonce: &'a [u8],
+    ) -> StoreFuture<'a, DedupWindow>;
+
+    /// Deletes every window that ended at or before `ended_by`, with its
+    /// digests; returns how many. Safe to run from several replicas at once.
+    fn close_windows(&self, ended_by: Timestamp) -> StoreFuture<'_, u64>;
+}

@@ -23,6 +23,7 @@ use crate::count::registry::Registry;
 use crate::count::shared::{self, SharedWindows};
 use crate::count::visitors::Visitors;
 use crate::count::{Counter, Site};
+use crate::metrics::Metrics;
 use crate::owner::auth::Tokens;
 use crate::owner::retention::{self, CallsKept};
 use crate::read::Reads;
@@ -51,6 +52,8 @@ pub enum StartError {
     Prober(#[from] reqwest::Error),
     #[error("the user-agent patterns do not compile")]
     Agents(#[from] regex::Error),
+    #[error("cannot listen on metrics_address {0}")]
+    MetricsAddress(std::net::SocketAddr, #[source] std::io::Error),
 }
 
 /// Opens the store named by the config (connecting lazily for PostgreSQL).
@@ -85,14 +88,15 @@ impl App {
     /// A [`StartError`] when the store or the probe client cannot be set up.
     pub fn build(config: Config, clock: Arc<dyn Clock>) -> Result<Self, StartError> {
         let store = open_store(&config)?;
+        let metrics = Arc::new(Metrics::new());
         let sites = config
             .sites
             .iter()
-            .map(|site| build_site(site, &config, &store, clock.now()))
+            .map(|site| build_site(site, &config, &store, &metrics, clock.now()))
             .collect::<Result<Vec<_>, _>>()?;
         let agents = Agents::shared()?;
         let availability = Arc::new(Availability::default());
-        let (recorder, handle) = Recorder::spawn(Arc::clone(&store), Arc::clone(&availability));
+        let (recorder, handle) = Recorder::spawn(Arc::clone(&store), Arc::clone(&availability), Arc::clone(&metrics));
         let closer = tokio::spawn(shared::run_closer(Arc::clone(&store), Arc::clone(&clock)));
         let state = Arc::new(AppState {
             sites,
@@ -103,7 +107,9 @@ impl App {
                 availability: Arc::clone(&availability),
                 recorder,
                 agents,
+                metrics: Arc::clone(&metrics),
             },
+            metrics,
             tokens: Tokens::new(&config),
             store: Arc::clone(&store),
             calls_kept: CallsKept::default(),
@@ -160,7 +166,13 @@ impl App {
 
 /// A site's run-time parts: its registry (with a prober for its own origin
 /// and budget) and its visitor set (windows in its own zone).
-fn build_site(site: &SiteConfig, config: &Config, store: &Arc<dyn Store>, now: Timestamp) -> Result<Site, StartError> {
+fn build_site(
+    site: &SiteConfig,
+    config: &Config,
+    store: &Arc<dyn Store>,
+    metrics: &Arc<Metrics>,
+    now: Timestamp,
+) -> Result<Site, StartError> {
     let prober = site
         .tracked_base_url
         .clone()
@@ -175,7 +187,7 @@ fn build_site(site: &SiteConfig, config: &Config, store: &Arc<dyn Store>, now: T
         ),
     };
     Ok(Site {
-        registry: Registry::new(Arc::clone(store), prober, site.max_paths),
+        registry: Registry::new(Arc::clone(store), prober, site.max_paths, Arc::clone(metrics)),
         visitors,
         proxied: ProxiedGate::new(config.proxied_min_interval),
         shared,
@@ -190,7 +202,19 @@ fn build_site(site: &SiteConfig, config: &Config, store: &Arc<dyn Store>, now: T
 /// A [`StartError`] when the store or the probe client cannot be set up.
 pub async fn run(config: Config, listener: TcpListener, shutdown: impl Future<Output = ()>) -> Result<(), StartError> {
     log_start(&config, &listener);
+    let metrics_listener = match config.metrics_address {
+        Some(address) => Some(
+            TcpListener::bind(address)
+                .await
+                .map_err(|e| StartError::MetricsAddress(address, e))?,
+        ),
+        None => None,
+    };
     let app = App::build(config, Arc::new(SystemClock))?;
+    let serving_metrics = metrics_listener.map(|listener| {
+        tracing::info!(address = %listener.local_addr().map_or_else(|_| String::new(), |a| a.to_string()), "serving /metrics");
+        tokio::spawn(crate::server::metrics::serve(listener, Arc::clone(&app.state)))
+    });
     let preparing = tokio::spawn(app.prepare());
     let retaining = tokio::spawn(retention::run(Arc::clone(&app.state)));
     let checking = tokio::spawn({
@@ -208,6 +232,9 @@ pub async fn run(config: Config, listener: TcpListener, shutdown: impl Future<Ou
     preparing.abort();
     checking.abort();
     retaining.abort();
+    if let Some(task) = serving_metrics {
+        task.abort();
+    }
     app.shut_down().await;
     tracing::info!("stopped");
     Ok(())

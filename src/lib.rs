@@ -11,6 +11,7 @@
 //! - `telemetry`: the log subscriber (injectable writer) and error chains.
 //! - `state`: `AppState`, built once, with its sites.
 //! - `availability`: whether the store is ready and working; outage logs.
+//! - `metrics`: the Prometheus metrics `/metrics` shows (bounded labels).
 //! - `clock`: the only reader of the system time.
 //! - `config`: `config.yaml` + `FOOTFALL_*` environment → typed `Config`;
 //!   the raw schema with its defaults and validation (`raw`), the environment
@@ -49,6 +50,7 @@ pub mod config;
 pub mod count;
 pub mod http;
 mod markup;
+pub mod metrics;
 mod owner;
 mod read;
 mod server;

@@ -13,6 +13,7 @@ use crate::availability::Availability;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::count::{Counter, Site};
+use crate::metrics::Metrics;
 use crate::owner::auth::Tokens;
 use crate::owner::retention::CallsKept;
 use crate::read::Reads;
@@ -39,6 +40,8 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     /// Since when raw calls are complete (retention deletes older ones).
     pub calls_kept: CallsKept,
+    /// What `/metrics` shows.
+    pub metrics: Arc<Metrics>,
 }
 
 impl AppState {

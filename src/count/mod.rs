@@ -40,11 +40,12 @@ use self::recorder::RecordError;
 use self::recorder::Recorder;
 use self::registry::RegisterError;
 use self::registry::Registry;
-use self::shared::SharedWindows;
+use self::shared::{SharedWindows, WindowError};
 use self::visitors::Admission;
 use self::visitors::Visitors;
 use crate::availability::{Availability, Unavailable};
 use crate::config::SiteConfig;
+use crate::metrics::{HitOutcome, Metrics};
 use crate::store::{Hit, PathId};
 
 /// One counted site at run time: its pages and its visitors, in its zone.
@@ -67,6 +68,8 @@ pub struct Counter {
     pub recorder: Recorder,
     /// The bot and image-proxy user-agent lists, compiled once.
     pub agents: &'static Agents,
+    /// What became of each hit, for `/metrics`.
+    pub metrics: Arc<Metrics>,
 }
 
 /// Why a hit could not be counted.
@@ -105,46 +108,83 @@ pub async fn count_hit(
 ) -> Result<PathId, CountError> {
     counter.availability.check_ready()?;
     let id = site.registry.resolve(path).await?;
+    let metrics = &counter.metrics;
     if signals.is_proxied() {
-        if let Some(admitted) = site.proxied.admit(id, now) {
-            let day = site.config.zone.day_of(now);
-            if let Err(error) = counter.recorder.record_proxied(id, day).await {
-                if error == RecordError::NotCommitted {
-                    site.proxied.undo(admitted);
-                }
-                return Err(CountError::NotCommitted);
+        let Some(admitted) = site.proxied.admit(id, now) else {
+            metrics.hit(HitOutcome::ProxiedThrottled);
+            return Ok(id);
+        };
+        let day = site.config.zone.day_of(now);
+        if let Err(error) = counter.recorder.record_proxied(id, day).await {
+            if error == RecordError::NotCommitted {
+                site.proxied.undo(admitted);
             }
+            metrics.hit(HitOutcome::Failed);
+            return Err(CountError::NotCommitted);
         }
+        metrics.hit(HitOutcome::Proxied);
         return Ok(id);
     }
     let mut admission = site.visitors.admit(now, client, path);
     if admission == Admission::Unkeyed {
         // The first hit of a window on this replica (shared dedup only).
-        let shared = site.shared.as_ref().ok_or(CountError::NotCommitted)?;
-        if let Err(error) = shared.open(&site.registry, &site.visitors, now).await {
-            tracing::warn!(error = %crate::telemetry::chain(&error), "the dedup window could not be opened");
-            return Err(CountError::NotCommitted);
-        }
+        open_window(counter, site, now).await?;
         admission = site.visitors.admit(now, client, path);
     }
-    if let Admission::New(key) = admission {
-        let day = site.config.zone.day_of(now);
-        if let Some(reason) = classify(signals, client, &site.config.filter, counter.agents) {
-            counter.recorder.tally(id, day, reason.tally());
+    let key = match admission {
+        Admission::New(key) => key,
+        Admission::Repeat => {
+            metrics.hit(HitOutcome::Repeat);
             return Ok(id);
         }
-        let hit = Hit { path: id, at: now, day };
-        let recorded = match key.shared_digest() {
-            Some(digest) => counter.recorder.record_shared(hit, digest).await,
-            None => counter.recorder.record(hit).await,
-        };
-        if let Err(error) = recorded {
-            // Only a hit certainly not stored may count again on a retry.
-            if error == RecordError::NotCommitted {
-                site.visitors.forget(key);
-            }
+        Admission::Full => {
+            metrics.hit(HitOutcome::Full);
+            return Ok(id);
+        }
+        // A later window was installed between this request's reading of
+        // the clock and its admission: its own window's key is gone. Not
+        // counted, and not remembered, so the retry counts.
+        Admission::Unkeyed => {
+            metrics.hit(HitOutcome::Failed);
             return Err(CountError::NotCommitted);
         }
+    };
+    let day = site.config.zone.day_of(now);
+    if let Some(reason) = classify(signals, client, &site.config.filter, counter.agents) {
+        counter.recorder.tally(id, day, reason.tally());
+        metrics.filtered(reason);
+        return Ok(id);
     }
+    let hit = Hit { path: id, at: now, day };
+    let recorded = match key.shared_digest() {
+        Some(digest) => counter.recorder.record_shared(hit, digest).await,
+        None => counter.recorder.record(hit).await,
+    };
+    if let Err(error) = recorded {
+        // Only a hit certainly not stored may count again on a retry.
+        if error == RecordError::NotCommitted {
+            site.visitors.forget(key);
+        }
+        metrics.hit(HitOutcome::Failed);
+        return Err(CountError::NotCommitted);
+    }
+    metrics.hit(HitOutcome::Counted);
     Ok(id)
+}
+
+/// Installs the key of the window containing `now` (shared dedup). A store
+/// failure goes through the write outage log (once per outage).
+async fn open_window(counter: &Counter, site: &Site, now: Timestamp) -> Result<(), CountError> {
+    let shared = site.shared.as_ref().ok_or(CountError::NotCommitted)?;
+    match shared.open(&site.registry, &site.visitors, now).await {
+        Ok(()) => Ok(()),
+        Err(WindowError::Store(error)) => {
+            let _ = counter.availability.observe::<()>(Err(error));
+            Err(CountError::NotCommitted)
+        }
+        Err(error) => {
+            tracing::error!(error = %crate::telemetry::chain(&error), "the dedup window could not be opened");
+            Err(CountError::NotCommitted)
+        }
+    }
 }

@@ -16,6 +16,7 @@ use tokio::sync::OnceCell;
 use crate::availability::Unavailable;
 use crate::count::path::PagePath;
 use crate::count::probe::{ProbeError, Prober, RootCheck, Verdict};
+use crate::metrics::{Metrics, ProbeOutcome};
 use crate::store::{within, PathId, SiteId, Store, StoreError, REGISTER_DEADLINE};
 use crate::sync::{lock, read, write};
 
@@ -43,12 +44,14 @@ pub struct Registry {
     prober: Option<Prober>,
     store: Arc<dyn Store>,
     warned_full: AtomicBool,
+    /// Probe outcomes, for `/metrics`.
+    metrics: Arc<Metrics>,
 }
 
 impl Registry {
     /// `prober` is `None` when no `tracked_base_url` is configured: then every
     /// valid path is accepted, up to `max_paths`.
-    pub fn new(store: Arc<dyn Store>, prober: Option<Prober>, max_paths: usize) -> Self {
+    pub fn new(store: Arc<dyn Store>, prober: Option<Prober>, max_paths: usize, metrics: Arc<Metrics>) -> Self {
         Self {
             site: OnceLock::new(),
             known: RwLock::default(),
@@ -57,6 +60,7 @@ impl Registry {
             prober,
             store,
             warned_full: AtomicBool::new(false),
+            metrics,
         }
     }
 
@@ -149,7 +153,8 @@ impl Registry {
             // Another process on the same database may have registered it
             // since this one loaded its paths: a page is probed once, not
             // once per replica. A path rejected lately costs no lookup.
-            if !prober.rejected_recently(path) {
+            let remembered = prober.rejected_recently(path);
+            if !remembered {
                 if let Some(id) = within(REGISTER_DEADLINE, self.store.page_id(site, path))
                     .await
                     .map_err(|e| {
@@ -158,10 +163,19 @@ impl Registry {
                     })?
                 {
                     write(&self.known).insert(path.clone(), id);
+                    self.metrics.probe(ProbeOutcome::KnownInStore);
                     return Ok(id);
                 }
             }
-            if prober.probe(path).await? == Verdict::NotAPage {
+            let verdict = prober.probe(path).await;
+            self.metrics.probe(match verdict {
+                Ok(Verdict::Page) => ProbeOutcome::Page,
+                Ok(Verdict::NotAPage) if remembered => ProbeOutcome::RememberedRejection,
+                Ok(Verdict::NotAPage) => ProbeOutcome::NotAPage,
+                Err(ProbeError::OverBudget) => ProbeOutcome::OverBudget,
+                Err(ProbeError::SiteUnavailable) => ProbeOutcome::SiteUnavailable,
+            });
+            if verdict? == Verdict::NotAPage {
                 return Err(RegisterError::NotAPage);
             }
         }

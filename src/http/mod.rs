@@ -15,6 +15,7 @@
 //! | `/api/filtered` | `filtered::filtered` — proxied views and filtered hits per page |
 //! | `/api/admin/…` | `admin` — the owner's API (token required) |
 //! | `/dashboard`, `/dashboard/plot/{path}` | redirects from OxiTraffic's page URLs |
+//! | `/metrics` | `metrics` — Prometheus metrics (unless on `metrics_address`) |
 //!
 //! Every route but `/healthz`, `/readyz` and `/api/sites` also exists under
 //! `/s/{site}/` for each configured site; without the prefix it means
@@ -34,6 +35,7 @@ mod counting;
 mod error;
 mod filtered;
 mod health;
+pub(crate) mod metrics;
 mod pages;
 pub(crate) mod response;
 mod transfer;
@@ -48,6 +50,7 @@ use self::error::{ErrorFormat, HttpError};
 use self::response::HttpResponse;
 use crate::count::path::PagePath;
 use crate::count::Site;
+use crate::metrics::Route;
 use crate::read::query::{parse, Accepts, ReadParams};
 use crate::state::AppState;
 use crate::store::PathId;
@@ -60,13 +63,34 @@ pub struct SiteRoute<'a> {
 }
 
 /// Answers one request. Generic over the body (only the admin routes read
-/// one), so tests can call it in-process without a socket.
+/// one), so tests can call it in-process without a socket. Counts it in
+/// the metrics by route group and status class (an atomic add).
 pub async fn route<B>(state: &AppState, request: Request<B>, peer: IpAddr) -> HttpResponse
 where
     B: Body,
     B::Error: Into<Box<dyn Error + Send + Sync>>,
 {
     let full_path = request.uri().path();
+    let group = Route::of(locate_path(full_path));
+    let response = answer(state, request, peer).await;
+    state.metrics.request(group, response.status().as_u16());
+    response
+}
+
+async fn answer<B>(state: &AppState, request: Request<B>, peer: IpAddr) -> HttpResponse
+where
+    B: Body,
+    B::Error: Into<Box<dyn Error + Send + Sync>>,
+{
+    let full_path = request.uri().path();
+    if full_path == "/metrics" {
+        let result = if matches!(*request.method(), Method::GET | Method::HEAD) {
+            metrics::on_main(state, request.headers())
+        } else {
+            Err(HttpError::MethodNotAllowed)
+        };
+        return result.unwrap_or_else(|error| error.into_response(ErrorFormat::Text));
+    }
     let (at, path) = locate(state, full_path);
     if let Some(tail) = under(path, "/api/admin") {
         let tail_from = full_path.len() - tail.len();
@@ -147,6 +171,14 @@ fn locate<'s, 'p>(state: &'s AppState, full_path: &'p str) -> (Option<SiteRoute<
             }),
             full_path,
         ),
+    }
+}
+
+/// The route path of a request path, without its `/s/{site}` prefix.
+fn locate_path(full_path: &str) -> &str {
+    match full_path.strip_prefix("/s/") {
+        Some(tail) => tail.find('/').map_or("/", |i| &tail[i..]),
+        None => full_path,
     }
 }
 

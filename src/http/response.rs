@@ -156,6 +156,16 @@ pub fn json_bytes(status: StatusCode, cache: HeaderValue, body: Bytes) -> HttpRe
     build(status, "application/json", cache, body)
 }
 
+/// The metrics, in the OpenMetrics text format Prometheus scrapes.
+pub fn metrics(body: String) -> HttpResponse {
+    build(
+        StatusCode::OK,
+        crate::metrics::CONTENT_TYPE,
+        NO_STORE,
+        Bytes::from(body),
+    )
+}
+
 pub fn text(status: StatusCode, body: impl Into<Bytes>) -> HttpResponse {
     build(status, "text/plain; charset=utf-8", NO_STORE, body.into())
 }

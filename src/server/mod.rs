@@ -7,6 +7,7 @@
 //!   deadline under load, the shutdown signal (bookkeeping only).
 //! - `head`: a connection's first head, read before hyper allocates buffers.
 //! - `connection`: one connection's life in hyper, and its head deadline.
+//! - `metrics`: the separate `metrics_address` listener (`/metrics` only).
 //!
 //! Owns connection hygiene (head deadlines, which also bound idle keep-alive
 //! connections; head size; connection caps). Knows nothing about routes:
@@ -16,6 +17,7 @@ mod address;
 mod connection;
 mod gate;
 mod head;
+pub(crate) mod metrics;
 
 use std::convert::Infallible;
 use std::future::Future;

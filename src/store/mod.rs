@@ -169,6 +169,10 @@ pub trait Store: OwnerStore + Send + Sync {
     /// The shared-dedup windows, on a store several processes can share.
     fn shared_dedup(&self) -> Option<&dyn SharedDedup>;
 
+    /// A connection pool's connections checked out and callers waiting for
+    /// one, for the metrics; `None` for a store without a pool.
+    fn connections_in_use(&self) -> Option<(usize, usize)>;
+
     /// Registers a path, or finds it if it exists, even when another process
     /// registers it at the same moment. Bounded by [`REGISTER_DEADLINE`].
     fn register_path<'a>(&'a self, site: SiteId, path: &'a PagePath) -> StoreFuture<'a, PathId>;

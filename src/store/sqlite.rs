@@ -178,6 +178,11 @@ impl Store for SqliteStore {
         None
     }
 
+    /// Two connections, each behind its own lock: no pool to report.
+    fn connections_in_use(&self) -> Option<(usize, usize)> {
+        None
+    }
+
     fn register_path<'a>(&'a self, site: SiteId, path: &'a PagePath) -> StoreFuture<'a, PathId> {
         let path = path.as_str().to_owned();
         Box::pin(within(

@@ -32,12 +32,15 @@ use tokio::sync::{mpsc, oneshot, Notify};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
+mod parts;
 mod unsent;
 
 use crate::availability::Availability;
 use crate::count::shared::SharedDigest;
-use crate::store::{within, Batch, BatchId, Committed, DayTallies, Digest, Hit, PathId, Store, Tallies, Tally};
+use crate::metrics::{BatchOutcome, Metrics};
+use crate::store::{within, Batch, BatchId, Committed, DayTallies, Digest, Hit, PathId, Store, Tally};
 use crate::zone::DayNumber;
+use parts::{first_batch_id, with_proxied};
 use unsent::Unsent;
 
 /// Hits waiting for the writer at most; beyond it requests wait their turn.
@@ -98,13 +101,18 @@ pub struct RecorderHandle {
 }
 
 impl Recorder {
-    pub fn spawn(store: Arc<dyn Store>, availability: Arc<Availability>) -> (Self, RecorderHandle) {
+    pub fn spawn(
+        store: Arc<dyn Store>,
+        availability: Arc<Availability>,
+        metrics: Arc<Metrics>,
+    ) -> (Self, RecorderHandle) {
         let (queue, receiver) = mpsc::channel(QUEUE_CAPACITY);
         let stop = Arc::new(Notify::new());
         let unsent = Arc::new(Unsent::default());
         let writer = Writer {
             store,
             availability,
+            metrics,
             unsent: Arc::clone(&unsent),
             next_id: first_batch_id(),
             settled: Vec::new(),
@@ -234,6 +242,8 @@ impl Unsettled {
 struct Writer {
     store: Arc<dyn Store>,
     availability: Arc<Availability>,
+    /// Batch sizes, commit times and outcomes, for `/metrics`.
+    metrics: Arc<Metrics>,
     unsent: Arc<Unsent>,
     next_id: BatchId,
     /// Ids of batches seen committed, deleted with the next batch.
@@ -309,6 +319,12 @@ impl Writer {
             Err(error) if error.rolled_back() => Err(RecordError::NotCommitted),
             Err(_) => Err(RecordError::Unknown),
         };
+        let seen = match outcome {
+            Ok(()) => BatchOutcome::Committed,
+            Err(RecordError::NotCommitted) => BatchOutcome::NotCommitted,
+            Err(RecordError::Unknown) => BatchOutcome::Unknown,
+        };
+        self.metrics.batch(waiting.len(), started.elapsed(), seen);
         for answer in waiting {
             // The requester may have gone away; its hit's fate is the same.
             let _ = answer.send(outcome);
@@ -397,33 +413,6 @@ impl Writer {
             self.unsettled.pop_front();
         }
     }
-}
-
-/// The filtered counts with one proxied view added per entry, in key order.
-fn with_proxied(filtered: &[DayTallies], proxied: &[(PathId, DayNumber)]) -> Vec<DayTallies> {
-    if proxied.is_empty() {
-        return filtered.to_vec();
-    }
-    let mut rows: std::collections::BTreeMap<(PathId, DayNumber), Tallies> =
-        filtered.iter().map(|r| ((r.path, r.day), r.tallies)).collect();
-    for &key in proxied {
-        rows.entry(key).or_default().add(Tally::Proxied, 1);
-    }
-    rows.into_iter()
-        .map(|((path, day), tallies)| DayTallies { path, day, tallies })
-        .collect()
-}
-
-/// Batch ids start at a random point, so that two processes (or a process
-/// and the leftovers of an earlier one) practically never share one.
-fn first_batch_id() -> BatchId {
-    let seed = getrandom::u64().unwrap_or_else(|_| {
-        tracing::error!("the OS random generator failed; deriving the first batch id instead");
-        // Entropy, not a reading of "now": any differing value will do.
-        let nanos = std::time::SystemTime::UNIX_EPOCH.elapsed().map_or(0, |d| d.as_nanos());
-        (nanos as u64) ^ u64::from(std::process::id()).rotate_left(32)
-    });
-    seed as BatchId
 }
 
 #[cfg(test)]

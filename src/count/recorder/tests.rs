@@ -9,6 +9,7 @@ use super::*;
 use crate::count::path::PagePath;
 use crate::store::{
     BadgeFigures, PageTallies, PathCount, PathId, RenameOutcome, SiteId, SlotCount, StoreError, StoreFuture, Summary,
+    Tallies,
 };
 use crate::zone::{DayNumber, Zone};
 
@@ -121,6 +122,9 @@ impl Store for Scripted {
     fn shared_dedup(&self) -> Option<&dyn crate::store::SharedDedup> {
         None
     }
+    fn connections_in_use(&self) -> Option<(usize, usize)> {
+        None
+    }
 }
 
 /// The owner's calls are not the recorder's business.
@@ -164,7 +168,7 @@ fn hit() -> Hit {
 
 fn recorder(store: &Arc<Scripted>) -> Recorder {
     let store: Arc<dyn Store> = Arc::clone(store) as Arc<dyn Store>;
-    Recorder::spawn(store, Arc::default()).0
+    Recorder::spawn(store, Arc::default(), Arc::default()).0
 }
 
 #[tokio::test]

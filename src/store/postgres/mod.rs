@@ -147,6 +147,10 @@ impl Store for PostgresStore {
         Some(self)
     }
 
+    fn connections_in_use(&self) -> Option<(usize, usize)> {
+        Some(self.connections.usage())
+    }
+
     fn register_path<'a>(&'a self, site: SiteId, path: &'a PagePath) -> StoreFuture<'a, PathId> {
         Box::pin(within(REGISTER_DEADLINE, async move {
             let rows = self.query(REGISTER_PATH, &[&site, &path.as_str()]).await?;

@@ -72,6 +72,12 @@ impl Connections {
         Ok(Self { pool, server })
     }
 
+    /// Connections checked out, and callers waiting for one.
+    pub fn usage(&self) -> (usize, usize) {
+        let status = self.pool.status();
+        (status.size.saturating_sub(status.available), status.waiting)
+    }
+
     /// A connection within [`CHECKOUT_DEADLINE`] (the pool's own timeouts
     /// apply one by one; this bounds them together).
     ///

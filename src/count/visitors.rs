@@ -365,6 +365,49 @@ mod tests {
     }
 
     #[test]
+    fn shared_windows_need_a_key_from_outside_and_never_draw_one() {
+        let v = Visitors::shared(Zone::utc(), 24, 1000);
+        let now = ts("2026-01-01T10:00:00Z");
+        assert_eq!(v.admit(now, ip("192.0.2.1"), &page("/a")), Admission::Unkeyed);
+        let (start, end) = v.window_of(now);
+        v.install(start, end, [7; 32], 42);
+        let Admission::New(key) = v.admit(now, ip("192.0.2.1"), &page("/a")) else {
+            panic!("first visit must be new");
+        };
+        let digest = key.shared_digest().unwrap();
+        assert_eq!(digest.window, 42);
+        assert_eq!(
+            digest.value,
+            visitor_hash(&[7; 32], ip("192.0.2.1"), &page("/a")) as i64
+        );
+        assert_eq!(v.admit(now, ip("192.0.2.1"), &page("/a")), Admission::Repeat);
+        // A second install of the same window (another request got there
+        // too) keeps the set; the next window needs its own key.
+        v.install(start, end, [7; 32], 42);
+        assert_eq!(v.admit(now, ip("192.0.2.1"), &page("/a")), Admission::Repeat);
+        let tomorrow = ts("2026-01-02T00:00:00Z");
+        assert_eq!(v.admit(tomorrow, ip("192.0.2.1"), &page("/a")), Admission::Unkeyed);
+        let (start, end) = v.window_of(tomorrow);
+        v.install(start, end, [8; 32], 43);
+        assert_eq!(v.len(), 0);
+        // A request that read the clock before the new window was installed.
+        assert_eq!(v.admit(now, ip("192.0.2.9"), &page("/a")), Admission::Unkeyed);
+        assert!(matches!(
+            v.admit(tomorrow, ip("192.0.2.1"), &page("/a")),
+            Admission::New(_)
+        ));
+    }
+
+    #[test]
+    fn local_keys_have_no_shared_digest() {
+        let v = visitors(1000);
+        let Admission::New(key) = v.admit(ts("2026-01-01T10:00:00Z"), ip("192.0.2.1"), &page("/a")) else {
+            panic!("first visit must be new");
+        };
+        assert_eq!(key.shared_digest(), None);
+    }
+
+    #[test]
     fn the_hash_depends_on_key_client_and_path() {
         let k1 = [1u8; 32];
         let k2 = [2u8; 32];

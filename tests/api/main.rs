@@ -25,6 +25,7 @@ mod page_tallies;
 mod probing;
 mod read;
 mod readiness;
+mod replicas;
 mod retention;
 mod shutdown;
 mod site_outages;

@@ -25,9 +25,13 @@
 #   BENCH_FLOOD_CONNECTIONS=32             connections of the new-pages flood
 #   BENCH_PAGES=1000         known pages for new visitors
 #   BENCH_DEDUP_PAIRS=2000000  pairs pushed for the dedup memory measurement
-#   BENCH_SHAPES="repeat new mixed newpages dedup"   which parts to run
+#   BENCH_SHAPES="repeat new mixed newpages dedup replicas"   which parts to run
 #                            (+ "halfbots": new visitors, every other one a bot;
 #                            its runs are in the log and target/bench/results.jsonl)
+#                            "replicas": new visitors at one Footfall and at two
+#                            behind a TCP round-robin (examples/roundrobin.rs),
+#                            with dedup: local and dedup: shared; its table is
+#                            appended to the report (and target/bench/replicas.md)
 #   BENCH_PATH_PREFIX=       /s/default: drive the repeat and new-visitor
 #                            shapes through the site-prefixed routes
 #   BENCH_OXITRAFFIC=auto    auto (measure it when BENCH_OXITRAFFIC_BIN is
@@ -63,7 +67,7 @@ CONNS=${BENCH_CONNECTIONS:-64}
 FLOOD_CONNS=${BENCH_FLOOD_CONNECTIONS:-32}
 PAGES=${BENCH_PAGES:-1000}
 DEDUP_PAIRS=${BENCH_DEDUP_PAIRS:-2000000}
-SHAPES=${BENCH_SHAPES:-repeat new mixed newpages dedup}
+SHAPES=${BENCH_SHAPES:-repeat new mixed newpages dedup replicas}
 OXITRAFFIC=${BENCH_OXITRAFFIC:-auto}
 OXI_PATHS=${BENCH_OXI_PATHS:-200000}
 BUILD=${BENCH_BUILD:-1}
@@ -121,7 +125,9 @@ if [ "$BUILD" = 1 ]; then
 fi
 FOOTFALL=$TARGET_DIR/release/footfall
 CEILING=$TARGET_DIR/release/examples/ceiling
+ROUNDROBIN=$TARGET_DIR/release/examples/roundrobin
 [ -x "$FOOTFALL" ] && [ -x "$CEILING" ] || die "missing $FOOTFALL or $CEILING"
+if has_shape replicas; then [ -x "$ROUNDROBIN" ] || die "missing $ROUNDROBIN"; fi
 
 LOADAVG_START=$(cut -d' ' -f1-3 /proc/loadavg)
 read -r PG_PORT SITE_PORT CEIL_PORT FF_PG_PORT FF_SQ_PORT FF_PROBE_PORT FF_DEDUP_PORT OXI_PORT < <(free_port 8)
@@ -144,9 +150,9 @@ URL[ceiling]=http://127.0.0.1:$CEIL_PORT
 wait_http "${URL[ceiling]}/call/repeat" 15 "$SPAWNED_PID" || die "ceiling did not start"
 
 # ------------------------------------------------------------------ Footfall
-# footfall_instance KEY PORT DATABASE|sqlite RATE BURST MAX_VISITORS
+# footfall_instance KEY PORT DATABASE|sqlite RATE BURST MAX_VISITORS [EXTRA_YAML]
 footfall_instance() {
-  local key=$1 port=$2 store=$3 rate=$4 burst=$5 max_visitors=$6 dir=$TMP/$1
+  local key=$1 port=$2 store=$3 rate=$4 burst=$5 max_visitors=$6 extra=${7:-} dir=$TMP/$1
   mkdir -p "$dir"
   {
     echo "socket_address: \"127.0.0.1:$port\""
@@ -159,6 +165,7 @@ footfall_instance() {
     if [ "$store" != sqlite ]; then
       echo "db: {host: 127.0.0.1, port: $PG_PORT, username: postgres, password: x, database: $store}"
     fi
+    if [ -n "$extra" ]; then echo "$extra"; fi
   } > "$dir/config.yaml"
   URL[$key]=http://127.0.0.1:$port
   start_footfall "$FOOTFALL" "$dir" "${URL[$key]}" "$dir/server.log" 60
@@ -363,6 +370,59 @@ for ROUND in $(seq "$ROUNDS"); do
   fi
 done
 
+# ------------------------------------------------------------------ replicas
+# New visitors (every hit counts) at one Footfall and at two replicas of it
+# behind a plain TCP round-robin, with dedup: local and dedup: shared; each
+# mode on its own database. Reported as requests/s and ratios, same run.
+REPLICAS_TABLE=""
+if has_shape replicas; then
+  read -r R_L1 R_L2 R_S1 R_S2 LB_L LB_S < <(free_port 6)
+  for db in footfall_local footfall_shared; do psql_do -c "CREATE DATABASE $db" >/dev/null; done
+  SHARED_YAML=$(printf 'dedup: shared\ndedup_secret: "%s"' "$(head -c 32 /dev/urandom | base64)")
+  log "replicas: starting two Footfall replicas per dedup mode and a round-robin in front of each pair"
+  footfall_instance rl1 "$R_L1" footfall_local 100000 100000 10000000
+  footfall_instance rl2 "$R_L2" footfall_local 100000 100000 10000000
+  footfall_instance rs1 "$R_S1" footfall_shared 100000 100000 10000000 "$SHARED_YAML"
+  footfall_instance rs2 "$R_S2" footfall_shared 100000 100000 10000000 "$SHARED_YAML"
+  for pair in "lb-local $LB_L $R_L1 $R_L2" "lb-shared $LB_S $R_S1 $R_S2"; do
+    read -r key port a b <<< "$pair"
+    spawn "$TMP/$key.log" "$ROUNDROBIN" "127.0.0.1:$port" "127.0.0.1:$a" "127.0.0.1:$b"
+    PID[$key]=$SPAWNED_PID
+    URL[$key]=http://127.0.0.1:$port
+    wait_http "${URL[$key]}/readyz" 15 "$SPAWNED_PID" || die "round-robin $key did not start"
+  done
+  # The first replica of each pair registers the pages; the second finds them in the store.
+  for key in rl1 rl2 rs1 rs2; do helper warmup "${URL[$key]}" "$PAGES" || die "warm-up of $key failed"; done
+  declare -A RPS
+  for ROUND in $(seq "$ROUNDS"); do
+    log "replicas: round $ROUND of $ROUNDS"
+    for key in $(ordered rl1 lb-local rs1 lb-shared); do
+      out=$TMP/wrk/replicas-$key-r$ROUND.txt
+      RUN_ID=$((RUN_ID + 1))
+      wrk_cmd "$out" "${URL[$key]}" new_visitors.lua -t"$THREADS" -c"$CONNS" \
+        || { cat "$out" >&2; die "wrk failed (replicas, $key)"; }
+      grep -q 'Non-2xx' "$out" && { cat "$out" >&2; die "errors answered (replicas, $key)"; }
+      RPS[$key]="${RPS[$key]:-} $(awk '/^Requests\/sec:/{print $2}' "$out")"
+    done
+  done
+  median() { tr ' ' '\n' <<< "$1" | grep . | sort -g | awk '{v[NR]=$1} END{print (NR % 2) ? v[(NR+1)/2] : (v[NR/2] + v[NR/2+1]) / 2}'; }
+  L1=$(median "${RPS[rl1]}"); L2=$(median "${RPS[lb-local]}")
+  S1=$(median "${RPS[rs1]}"); S2=$(median "${RPS[lb-shared]}")
+  REPLICAS_TABLE=$(awk -v l1="$L1" -v l2="$L2" -v s1="$S1" -v s2="$S2" -v r="$ROUNDS" -v d="$DURATION" 'BEGIN {
+    print "## Replicas (new visitors, medians of " r " runs of " d " s)"
+    print ""
+    print "| dedup | one replica req/s | two replicas behind a TCP round-robin req/s | two / one |"
+    print "|---|---|---|---|"
+    printf "| local | %.0f | %.0f | %.2f |\n", l1, l2, l2 / l1
+    printf "| shared | %.0f | %.0f | %.2f |\n", s1, s2, s2 / s1
+    print ""
+    printf "shared / local: %.2f with one replica, %.2f with two.\n", s1 / l1, s2 / l2
+  }')
+  printf '%s\n' "$REPLICAS_TABLE"
+  mkdir -p "$ROOT/target/bench"
+  printf '%s\n' "$REPLICAS_TABLE" > "$ROOT/target/bench/replicas.md"
+fi
+
 # ------------------------------------------------------------------ dedup memory
 # push_pairs KEY N: N new visitor-page pairs as fast as wrk can; sets PUSHED
 # to the number stored. Each wrk thread stops after N/THREADS requests; wrk
@@ -437,5 +497,6 @@ cp "$RESULTS" "$META" "$ROOT/target/bench/"
 set +e
 helper report "$RESULTS" "$META" "$OUT"
 STATUS=$?
+if [ -n "$REPLICAS_TABLE" ]; then printf '\n%s\n' "$REPLICAS_TABLE" >> "$OUT"; fi
 set -e
 exit "$STATUS"

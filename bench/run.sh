@@ -373,10 +373,11 @@ done
 # ------------------------------------------------------------------ replicas
 # New visitors (every hit counts) at one Footfall and at two replicas of it
 # behind a plain TCP round-robin, with dedup: local and dedup: shared; each
-# mode on its own database. Reported as requests/s and ratios, same run.
+# mode on its own database. Reported as requests/s and ratios, same run;
+# one replica behind the round-robin too, to tell the proxy's own cost.
 REPLICAS_TABLE=""
 if has_shape replicas; then
-  read -r R_L1 R_L2 R_S1 R_S2 LB_L LB_S < <(free_port 6)
+  read -r R_L1 R_L2 R_S1 R_S2 LB_L LB_S LB_1 < <(free_port 7)
   for db in footfall_local footfall_shared; do psql_do -c "CREATE DATABASE $db" >/dev/null; done
   SHARED_YAML=$(printf 'dedup: shared\ndedup_secret: "%s"' "$(head -c 32 /dev/urandom | base64)")
   log "replicas: starting two Footfall replicas per dedup mode and a round-robin in front of each pair"
@@ -384,9 +385,10 @@ if has_shape replicas; then
   footfall_instance rl2 "$R_L2" footfall_local 100000 100000 10000000
   footfall_instance rs1 "$R_S1" footfall_shared 100000 100000 10000000 "$SHARED_YAML"
   footfall_instance rs2 "$R_S2" footfall_shared 100000 100000 10000000 "$SHARED_YAML"
-  for pair in "lb-local $LB_L $R_L1 $R_L2" "lb-shared $LB_S $R_S1 $R_S2"; do
+  for pair in "lb-local $LB_L $R_L1 $R_L2" "lb-shared $LB_S $R_S1 $R_S2" "lb-one $LB_1 $R_L1"; do
     read -r key port a b <<< "$pair"
-    spawn "$TMP/$key.log" "$ROUNDROBIN" "127.0.0.1:$port" "127.0.0.1:$a" "127.0.0.1:$b"
+    # shellcheck disable=SC2086 # b is empty for the single-backend balancer
+    spawn "$TMP/$key.log" "$ROUNDROBIN" "127.0.0.1:$port" "127.0.0.1:$a" ${b:+"127.0.0.1:$b"}
     PID[$key]=$SPAWNED_PID
     URL[$key]=http://127.0.0.1:$port
     wait_http "${URL[$key]}/readyz" 15 "$SPAWNED_PID" || die "round-robin $key did not start"
@@ -396,7 +398,7 @@ if has_shape replicas; then
   declare -A RPS
   for ROUND in $(seq "$ROUNDS"); do
     log "replicas: round $ROUND of $ROUNDS"
-    for key in $(ordered rl1 lb-local rs1 lb-shared); do
+    for key in $(ordered rl1 lb-one lb-local rs1 lb-shared); do
       out=$TMP/wrk/replicas-$key-r$ROUND.txt
       RUN_ID=$((RUN_ID + 1))
       wrk_cmd "$out" "${URL[$key]}" new_visitors.lua -t"$THREADS" -c"$CONNS" \
@@ -406,9 +408,9 @@ if has_shape replicas; then
     done
   done
   median() { tr ' ' '\n' <<< "$1" | grep . | sort -g | awk '{v[NR]=$1} END{print (NR % 2) ? v[(NR+1)/2] : (v[NR/2] + v[NR/2+1]) / 2}'; }
-  L1=$(median "${RPS[rl1]}"); L2=$(median "${RPS[lb-local]}")
+  L1=$(median "${RPS[rl1]}"); L2=$(median "${RPS[lb-local]}"); P1=$(median "${RPS[lb-one]}")
   S1=$(median "${RPS[rs1]}"); S2=$(median "${RPS[lb-shared]}")
-  REPLICAS_TABLE=$(awk -v l1="$L1" -v l2="$L2" -v s1="$S1" -v s2="$S2" -v r="$ROUNDS" -v d="$DURATION" 'BEGIN {
+  REPLICAS_TABLE=$(awk -v l1="$L1" -v l2="$L2" -v p1="$P1" -v s1="$S1" -v s2="$S2" -v r="$ROUNDS" -v d="$DURATION" 'BEGIN {
     print "## Replicas (new visitors, medians of " r " runs of " d " s)"
     print ""
     print "| dedup | one replica req/s | two replicas behind a TCP round-robin req/s | two / one |"
@@ -416,7 +418,7 @@ if has_shape replicas; then
     printf "| local | %.0f | %.0f | %.2f |\n", l1, l2, l2 / l1
     printf "| shared | %.0f | %.0f | %.2f |\n", s1, s2, s2 / s1
     print ""
-    printf "shared / local: %.2f with one replica, %.2f with two.\n", s1 / l1, s2 / l2
+    printf "shared / local: %.2f with one replica, %.2f with two. One replica behind the round-robin (local): %.0f req/s, %.2f of one replica.\n", s1 / l1, s2 / l2, p1, p1 / l1
   }')
   printf '%s\n' "$REPLICAS_TABLE"
   mkdir -p "$ROOT/target/bench"

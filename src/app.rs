@@ -97,7 +97,11 @@ impl App {
         let agents = Agents::shared()?;
         let availability = Arc::new(Availability::default());
         let (recorder, handle) = Recorder::spawn(Arc::clone(&store), Arc::clone(&availability), Arc::clone(&metrics));
-        let closer = tokio::spawn(shared::run_closer(Arc::clone(&store), Arc::clone(&clock)));
+        let closer = tokio::spawn(shared::run_closer(
+            Arc::clone(&store),
+            Arc::clone(&clock),
+            Arc::clone(&availability),
+        ));
         let state = Arc::new(AppState {
             sites,
             image_cache_control: HeaderValue::from_str(&format!("private, max-age={}", config.cache_max_age_seconds))

@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
 
+use crate::availability::Availability;
 use crate::clock::Clock;
 use crate::config::Secret;
 use crate::count::registry::Registry;
@@ -76,6 +77,9 @@ impl SharedWindows {
     pub async fn open(&self, registry: &Registry, visitors: &Visitors, now: Timestamp) -> Result<(), WindowError> {
         let shared = self.store.shared_dedup().ok_or(WindowError::Unsupported)?;
         let _one_at_a_time = self.opening.lock().await;
+        if visitors.is_keyed_at(now) {
+            return Ok(()); // opened by the request this one waited for
+        }
         let (start, end) = visitors.window_of(now);
         let site = registry.site_id().map_err(|_| WindowError::NotReady)?;
         let mut nonce = [0u8; 32];
@@ -107,29 +111,19 @@ pub async fn close_ended_windows(shared: &dyn SharedDedup, now: Timestamp) -> Re
     shared.close_windows(ended_by).await
 }
 
-/// Closes ended windows every [`CLOSE_EVERY`] until aborted. A failure is
-/// logged once until a round succeeds again.
-pub async fn run_closer(store: Arc<dyn Store>, clock: Arc<dyn Clock>) {
+/// Closes ended windows every [`CLOSE_EVERY`] until aborted, once the
+/// store is ready. Runs on any store that has shared-dedup windows, also
+/// with `dedup: local`, so windows left by an earlier shared deployment
+/// are deleted too. A failure goes through the write outage log.
+pub async fn run_closer(store: Arc<dyn Store>, clock: Arc<dyn Clock>, availability: Arc<Availability>) {
     let Some(shared) = store.shared_dedup() else { return };
-    let mut failing = false;
     loop {
         tokio::time::sleep(CLOSE_EVERY).await;
-        match close_ended_windows(shared, clock.now()).await {
-            Ok(closed) => {
-                if closed > 0 {
-                    tracing::info!(
-                        closed,
-                        "closed ended dedup windows: their nonces and digests are deleted"
-                    );
-                }
-                failing = false;
-            }
-            Err(error) => {
-                if !failing {
-                    tracing::warn!(error = %crate::telemetry::chain(&error), "closing ended dedup windows failed; retrying");
-                }
-                failing = true;
-            }
+        if !availability.is_ready() {
+            continue;
+        }
+        if let Ok(closed @ 1..) = availability.observe(close_ended_windows(shared, clock.now()).await) {
+            tracing::info!(closed, "closed ended dedup windows: their nonces and digests are deleted");
         }
     }
 }

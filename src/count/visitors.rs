@@ -118,6 +118,12 @@ impl Visitors {
         self.zone.window_containing(now, self.window_hours)
     }
 
+    /// Whether the current window has a key and contains `now`.
+    pub fn is_keyed_at(&self, now: Timestamp) -> bool {
+        let window = read(&self.window);
+        window.start <= now && now < window.end
+    }
+
     /// Shared dedup: makes the window `[start, end)` with `key` (and id
     /// `id` in the database) the current one, unless a later one already is.
     pub fn install(&self, start: Timestamp, end: Timestamp, key: [u8; 32], id: i64) {

@@ -123,7 +123,10 @@ pub async fn run_closer(store: Arc<dyn Store>, clock: Arc<dyn Clock>, availabili
             continue;
         }
         if let Ok(closed @ 1..) = availability.observe(close_ended_windows(shared, clock.now()).await) {
-            tracing::info!(closed, "closed ended dedup windows: their nonces and digests are deleted");
+            tracing::info!(
+                closed,
+                "closed ended dedup windows: their nonces and digests are deleted"
+            );
         }
     }
 }

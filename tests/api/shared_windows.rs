@@ -88,3 +88,66 @@ async fn at_a_window_rollover_the_visitor_counts_again_and_the_old_nonce_and_dig
     a.app.shut_down().await;
     b.app.shut_down().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_counts_only_hits_whose_digest_is_new_and_a_second_attempt_changes_nothing() {
+    use footfall::store::{Batch, Committed, Digest, Hit};
+    let mut s = crate::helpers::TestStore::open(crate::helpers::Store::Postgres, "").await;
+    s.store.migrate().await.expect("migrate");
+    s.ensure_default_site().await;
+    let page = s
+        .store
+        .register_path(s.site, &crate::helpers::page("/a"))
+        .await
+        .expect("register");
+    let shared = s.store.shared_dedup().expect("PostgreSQL has shared dedup");
+    let start: jiff::Timestamp = "2026-03-01T00:00:00Z".parse().expect("a time");
+    let end: jiff::Timestamp = "2026-03-02T00:00:00Z".parse().expect("a time");
+    let window = shared.open_window(s.site, start, end, &[1; 32]).await.expect("open");
+    let again = shared
+        .open_window(s.site, start, end, &[2; 32])
+        .await
+        .expect("open again");
+    assert_eq!(again, window, "the first replica's nonce wins");
+    let at = "2026-03-01T10:00:00Z".parse().expect("a time");
+    let hits = [Hit {
+        path: page,
+        at,
+        day: 20513,
+    }; 2];
+    let digest = |hit, value| Digest {
+        hit,
+        window: window.id,
+        value,
+    };
+    let first_digests = [digest(0, 11), digest(1, 12)];
+    let first = Batch {
+        digests: &first_digests,
+        ..crate::helpers::batch(&hits)
+    };
+    assert_eq!(s.store.record(first).await.expect("first"), Committed::Now);
+    // The same batch again (its outcome was not seen): a no-op.
+    assert_eq!(s.store.record(first).await.expect("again"), Committed::Earlier);
+    assert_eq!(s.query_i64("SELECT total FROM paths").await, 2);
+    // One digest known (another replica counted that visitor), one new.
+    let second_digests = [digest(0, 12), digest(1, 13)];
+    let second = Batch {
+        digests: &second_digests,
+        ..crate::helpers::batch(&hits)
+    };
+    assert_eq!(s.store.record(second).await.expect("second"), Committed::Now);
+    assert_eq!(s.query_i64("SELECT total FROM paths").await, 3);
+    assert_eq!(s.query_i64("SELECT count(*) FROM calls").await, 3);
+    assert_eq!(s.query_i64("SELECT sum(count)::bigint FROM daily_counts").await, 3);
+    // Once the window is closed its digests are gone, and a late hit of it
+    // counts nothing: whether another replica counted it cannot be known.
+    assert_eq!(shared.close_windows(end).await.expect("close"), 1);
+    assert_eq!(s.query_i64("SELECT count(*) FROM dedup_windows").await, 0);
+    let late_digests = [digest(0, 14)];
+    let late = Batch {
+        digests: &late_digests,
+        ..crate::helpers::batch(&hits[..1])
+    };
+    assert_eq!(s.store.record(late).await.expect("late"), Committed::Now);
+    assert_eq!(s.query_i64("SELECT total FROM paths").await, 3);
+}

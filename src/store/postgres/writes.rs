@@ -84,7 +84,14 @@ impl PostgresStore {
         // digests (one round trip more): only hits whose digest is new count.
         let claimed = match digests::claim(&client, &batch).await {
             Ok(claimed) => claimed,
-            Err(e) => return batch_failed(client, e),
+            Err(e) => {
+                // No COMMIT was sent to turn the failed transaction into a
+                // rollback: end it before the connection may go back to the pool.
+                if client.simple_query("ROLLBACK").await.is_err() {
+                    return Err(StoreError::Postgres(PgError(e)));
+                }
+                return batch_failed(client, e);
+            }
         };
         let begun = claimed.is_some();
         let hits = claimed.as_deref().unwrap_or(batch.hits);

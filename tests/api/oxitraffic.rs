@@ -191,6 +191,8 @@ async fn a_footfall_database_with_its_tables_in_public_moves_into_its_own_schema
         "calls_pruned",
         "daily_counts",
         "daily_tallies",
+        "dedup_digests",
+        "dedup_windows",
         "paths",
         "recorded_batches",
         "schema_migrations",

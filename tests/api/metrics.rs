@@ -7,7 +7,7 @@ use hyper::{Method, StatusCode};
 
 use crate::helpers::{both_stores, send, Setup, Store, TestApp};
 use crate::pg::fresh_database;
-use crate::replicas::metric;
+use crate::replicas::{free_port, metric};
 use crate::requests::{ADMIN, ADMIN_KEY};
 
 both_stores!(hits_show_up_by_outcome_and_route_without_paths_or_addresses);
@@ -55,12 +55,7 @@ async fn with_a_private_site_the_metrics_need_the_admin_token() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_a_metrics_address_they_are_served_there_and_not_on_the_main_listener() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("port")
-        .local_addr()
-        .expect("address")
-        .port();
-    let address = format!("127.0.0.1:{port}");
+    let address = format!("127.0.0.1:{}", free_port());
     let app = TestApp::spawn_with(Store::Sqlite, &[("metrics_address", &address)]).await;
     assert_eq!(app.get("/metrics").await.status, StatusCode::NOT_FOUND);
     let separate = address.parse().expect("address");

@@ -33,11 +33,7 @@ impl Replica {
     /// Starts the binary on `db` with `dedup: <mode>` and waits until it is ready.
     pub async fn start(db: &Database, mode: &str) -> Self {
         let dir = tempfile::tempdir().expect("dir");
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .expect("port")
-            .local_addr()
-            .expect("address")
-            .port();
+        let port = free_port();
         let secret = if mode == "shared" {
             format!("dedup_secret: {SECRET}\n")
         } else {
@@ -81,6 +77,15 @@ impl Drop for Replica {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+/// A loopback port nothing listens on (for a server started after).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("port")
+        .local_addr()
+        .expect("address")
+        .port()
 }
 
 /// A GET on a fresh connection as the visitor `ip` (through the trusted

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use super::runtime;
-use crate::config::{Config, StoreConfig};
+use crate::config::{Config, Dedup, StoreConfig};
 use crate::count::probe::Prober;
 use crate::telemetry::chain;
 
@@ -64,6 +64,16 @@ fn print_settings(config: &Config) {
         "dedup window:     {} h, at most {} visitors per site",
         config.dedup_window_hours, config.max_visitors
     );
+    // Whether a secret is set, never the secret.
+    let dedup = match config.dedup {
+        Dedup::Local => "local (this process's own visitor set)",
+        Dedup::Shared { .. } => "shared through PostgreSQL (dedup_secret set)",
+    };
+    println!("dedup:            {dedup}");
+    match config.metrics_address {
+        Some(address) => println!("metrics:          /metrics on {address} only"),
+        None => println!("metrics:          /metrics on the main listener"),
+    }
     println!(
         "connections:      at most {}, request head within {:?}",
         config.connections.max_connections, config.connections.header_read_timeout

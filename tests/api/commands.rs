@@ -60,7 +60,9 @@ fn check_reports_the_store_and_the_settings_and_exits_0_when_all_is_well() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{stdout}");
     assert!(
-        stdout.contains("zone Europe/Berlin") && stdout.contains("all checks passed"),
+        stdout.contains("zone Europe/Berlin")
+            && stdout.contains("dedup:            local")
+            && stdout.contains("all checks passed"),
         "{stdout}"
     );
     assert!(!dir.path().join("footfall.sqlite3").exists(), "check changes nothing");

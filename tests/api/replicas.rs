@@ -199,9 +199,9 @@ async fn thousands_of_concurrent_batches_on_the_same_pages_never_deadlock_and_ev
     let db = fresh_database().await;
     let (a, b) = (Replica::start(&db, "shared").await, Replica::start(&db, "shared").await);
     // 3 pages, every request a new (visitor, page) pair: each 200 must be one stored call.
-    let per_replica = 8_000;
+    let per_replica = 5_000;
     let jobs = |offset: u32| -> Vec<(u32, u32)> { (0..per_replica).map(|i| (offset + i / 3, i % 3)).collect() };
-    let (on_a, on_b) = tokio::join!(load(a.addr, jobs(0), 24), load(b.addr, jobs(1_000_000), 24));
+    let (on_a, on_b) = tokio::join!(load(a.addr, jobs(0), 12), load(b.addr, jobs(1_000_000), 12));
     for (name, tally) in [("a", &on_a), ("b", &on_b)] {
         assert_eq!(Tally::get(&tally.unavailable), 0, "503s from replica {name}");
         assert_eq!(Tally::get(&tally.other) + Tally::get(&tally.gone), 0, "replica {name}");

@@ -20,6 +20,7 @@
 mod error;
 mod migrations;
 mod owner;
+mod packed;
 mod postgres;
 mod rules;
 mod sqlite;
@@ -137,8 +138,11 @@ pub const REBUILD_DEADLINE: Duration = Duration::from_secs(30 * 60);
 /// facade and the recorder), which also decide what a timeout means.
 /// Stored times that cannot be decoded are [`StoreError::Corrupt`].
 pub trait Store: OwnerStore + Send + Sync {
-    /// Applies missing migrations in one transaction; safe to run twice or
-    /// from two processes at once. Bounded by [`MIGRATE_DEADLINE`].
+    /// Applies missing migrations in one transaction (bounded by
+    /// [`MIGRATE_DEADLINE`]), then moves raw calls left in the one-row-per-call
+    /// layout of earlier releases into the packed one, a chunk per
+    /// transaction with progress in the log (each chunk bounded); safe to run
+    /// twice, from two processes at once, or again after an interruption.
     fn migrate(&self) -> StoreFuture<'_, ()>;
 
     /// Every registered path of `site` with its id. Bounded by [`PATHS_DEADLINE`].

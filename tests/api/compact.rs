@@ -124,23 +124,29 @@ async fn history(store: &dyn footfall::store::Store, id: PathId) -> (Vec<i64>, s
     }
 }
 
-async fn a_million_calls_of_the_previous_layout_convert_with_identical_history(store: Store) {
-    const CALLS: i64 = 1_000_000;
-    let mut s = TestStore::open(store, "").await;
+/// A store of the previous release with `calls` calls, and each page's
+/// calls as it holds them.
+async fn previous_store(store: Store, overrides: &str, calls: i64) -> (TestStore, Vec<Vec<i64>>) {
+    let s = TestStore::open(store, overrides).await;
     previous_release(&s).await;
-    seed_calls(&s, CALLS).await;
+    seed_calls(&s, calls).await;
     let mut before = Vec::new();
     for id in 1..=3 {
         before.push(old_calls(&s, id).await);
     }
-    let started = Instant::now();
-    s.store.migrate().await.expect("migrate and convert");
-    let converted = started.elapsed();
+    (s, before)
+}
+
+/// After conversion: every call once, the old table gone, and history,
+/// totals, slots, first and last calls and rebuilt per-day counts as the
+/// old rows gave them.
+async fn check_converted(s: &mut TestStore, store: Store, before: &[Vec<i64>]) {
     s.ensure_default_site().await;
+    let calls: usize = before.iter().map(Vec::len).sum();
     let stored = s
         .query_i64("SELECT CAST(coalesce(sum(calls), 0) AS bigint) FROM call_times")
         .await;
-    assert_eq!(stored, CALLS, "every call converted once");
+    assert_eq!(stored, calls as i64, "every call converted once");
     let gone = match store {
         Store::Postgres => {
             s.query_i64("SELECT count(*) FROM pg_tables WHERE schemaname = 'footfall' AND tablename = 'calls'")
@@ -211,9 +217,52 @@ async fn a_million_calls_of_the_previous_layout_convert_with_identical_history(s
         days_before,
         "per-day counts rebuild to the same"
     );
-    eprintln!("{store:?}: converted {CALLS} calls in {converted:?}");
+}
+
+async fn a_million_calls_of_the_previous_layout_convert_with_identical_history(store: Store) {
+    let (mut s, before) = previous_store(store, "", 1_000_000).await;
+    let started = Instant::now();
+    s.store.migrate().await.expect("migrate and convert");
+    eprintln!("{store:?}: converted 1,000,000 calls in {:?}", started.elapsed());
+    check_converted(&mut s, store, &before).await;
 }
 both_stores!(a_million_calls_of_the_previous_layout_convert_with_identical_history);
+
+/// The server is killed (SIGKILL) in the middle of converting: the calls
+/// are then each in exactly one of the two tables, and the next start
+/// finishes the job with nothing lost or doubled.
+async fn a_conversion_killed_midway_resumes_with_nothing_lost_or_doubled(store: Store) {
+    const CALLS: i64 = 400_000;
+    let (mut s, before) = previous_store(store, "socket_address: \"127.0.0.1:0\"\n", CALLS).await;
+    let mut child = crate::lifecycle::footfall(s.dir.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run footfall");
+    let stderr = child.stderr.take().expect("stderr");
+    // Reads the log until the first chunk has been moved, then kills.
+    let moved = tokio::task::spawn_blocking(move || {
+        use std::io::BufRead;
+        std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+            .find(|line| line.contains("converting call history") && line.contains("moved="))
+    })
+    .await
+    .expect("log reader");
+    child.kill().expect("SIGKILL");
+    child.wait().expect("wait");
+    assert!(moved.is_some(), "the log shows progress");
+    let packed = s
+        .query_i64("SELECT CAST(coalesce(sum(calls), 0) AS bigint) FROM call_times")
+        .await;
+    let left = s.query_i64("SELECT count(*) FROM calls").await;
+    assert!(packed > 0 && left > 0, "killed midway: {packed} converted, {left} left");
+    assert_eq!(packed + left, CALLS, "each call in exactly one table");
+    s.store.migrate().await.expect("resume");
+    check_converted(&mut s, store, &before).await;
+}
+both_stores!(a_conversion_killed_midway_resumes_with_nothing_lost_or_doubled);
 
 /// A small seeded generator (xorshift), so a failure reproduces.
 struct Rng(u64);
@@ -302,3 +351,90 @@ async fn random_hits_read_back_as_the_history_they_make(store: Store) {
     }
 }
 both_stores!(random_hits_read_back_as_the_history_they_make);
+
+/// Bytes of a table and its indexes.
+async fn table_bytes(s: &TestStore, store: Store, table: &str) -> i64 {
+    match store {
+        Store::Postgres => s.query_i64(&format!("SELECT pg_total_relation_size('{table}')")).await,
+        Store::Sqlite => sqlite(s.dir.path())
+            .query_row(
+                &format!(
+                    "SELECT coalesce(sum(pgsize), 0) FROM dbstat \
+                     WHERE name IN (SELECT name FROM sqlite_master WHERE tbl_name = '{table}')"
+                ),
+                [],
+                |r| r.get(0),
+            )
+            .expect("dbstat"),
+    }
+}
+
+/// The low-traffic case: one call per page per minute, each its own batch.
+/// The packed history takes less room than one row per call (the layout
+/// before it, built beside it from the same calls in the same order).
+async fn low_traffic_history_takes_less_room_than_a_row_per_call(store: Store) {
+    const PAGES: i64 = 10;
+    const MINUTES: i64 = 6 * 60;
+    let mut s = TestStore::open(store, "").await;
+    s.store.migrate().await.expect("migrate");
+    s.ensure_default_site().await;
+    let mut ids = Vec::new();
+    for n in 0..PAGES {
+        let path = footfall::count::path::PagePath::parse(&format!("/p{n}")).expect("path");
+        ids.push(s.store.register_path(s.site, &path).await.expect("register"));
+    }
+    let base = 1_767_225_600_000_000i64;
+    let time_of = |minute: i64, page: i64| base + minute * 60_000_000 + page * 1_000_000 + minute * 7919 % 1_000_000;
+    for minute in 0..MINUTES {
+        for (page, id) in ids.iter().enumerate() {
+            let micros = time_of(minute, page as i64);
+            let hit = Hit {
+                path: *id,
+                at: at(micros),
+                day: micros.div_euclid(86_400_000_000) as i32,
+            };
+            s.store.record(batch(&[hit])).await.expect("record");
+        }
+    }
+    let rows = format!(
+        "SELECT p, {base} + m * 60000000 + (p - {first}) * 1000000 + m * 7919 % 1000000 \
+         FROM (SELECT m, p FROM generate_series(0::bigint, {MINUTES} - 1) m, generate_series({first}::bigint, {last}) p) g \
+         ORDER BY m, p",
+        first = ids[0],
+        last = ids[ids.len() - 1]
+    );
+    s.execute(
+        &format!(
+            "CREATE TABLE old_calls (path_id bigint NOT NULL, called_at timestamptz NOT NULL);
+             CREATE INDEX old_calls_path_id_called_at ON old_calls (path_id, called_at);
+             INSERT INTO old_calls SELECT p, TIMESTAMPTZ 'epoch' + t * INTERVAL '1 microsecond' FROM ({rows}) r(p, t);"
+        ),
+        &format!(
+            "CREATE TABLE old_calls (path_id INTEGER NOT NULL, called_at INTEGER NOT NULL) STRICT;
+             CREATE INDEX old_calls_path_id_called_at ON old_calls (path_id, called_at);
+             WITH RECURSIVE m(m) AS (SELECT 0 UNION ALL SELECT m + 1 FROM m WHERE m < {MINUTES} - 1),
+               p(p) AS (SELECT {first} UNION ALL SELECT p + 1 FROM p WHERE p < {last})
+             INSERT INTO old_calls SELECT p, {base} + m * 60000000 + (p - {first}) * 1000000 + m * 7919 % 1000000
+               FROM m, p ORDER BY m, p;",
+            first = ids[0],
+            last = ids[ids.len() - 1]
+        ),
+    )
+    .await;
+    let calls = PAGES * MINUTES;
+    let stored = s
+        .query_i64("SELECT CAST(coalesce(sum(calls), 0) AS bigint) FROM call_times")
+        .await;
+    assert_eq!(stored, calls);
+    let (packed, old) = (
+        table_bytes(&s, store, "call_times").await,
+        table_bytes(&s, store, "old_calls").await,
+    );
+    eprintln!(
+        "{store:?}, one call per page per minute: {:.1} B per call packed, {:.1} B one row per call",
+        packed as f64 / calls as f64,
+        old as f64 / calls as f64
+    );
+    assert!(packed < old, "{packed} B packed, {old} B one row per call");
+}
+both_stores!(low_traffic_history_takes_less_room_than_a_row_per_call);

@@ -80,6 +80,8 @@ def postgres_sql(t0):
 \\set ON_ERROR_STOP 1
 SET client_min_messages = notice;
 SET work_mem = '512MB';
+-- Footfall's tables live in its own schema.
+SET search_path = footfall;
 SET maintenance_work_mem = '1GB';
 DO $seed$
 DECLARE
@@ -91,8 +93,8 @@ BEGIN
   CREATE TABLE IF NOT EXISTS calls (path_id bigint NOT NULL, called_at timestamptz NOT NULL);
   TRUNCATE calls, daily_counts, paths;
   DROP INDEX IF EXISTS calls_path_id_called_at;
-  INSERT INTO paths (id, path) VALUES (1, '/big');
-  INSERT INTO paths (id, path) SELECT n + 1, '/p/' || n FROM generate_series(1, {OTHER_PATHS}) n;
+  INSERT INTO paths (id, site_id, path) VALUES (1, 1, '/big');
+  INSERT INTO paths (id, site_id, path) SELECT n + 1, 1, '/p/' || n FROM generate_series(1, {OTHER_PATHS}) n;
   PERFORM setval(pg_get_serial_sequence('paths', 'id'), {OTHER_PATHS + 1});
   INSERT INTO calls (path_id, called_at) SELECT 1, {big} FROM generate_series(0::bigint, {BIG_CALLS - 1}) i;
   RAISE NOTICE 'calls 1000000/10000000 (/big) in % s', round(extract(epoch FROM clock_timestamp() - t), 1);
@@ -152,10 +154,10 @@ def seed_sqlite(file, t0):
     conn.execute("DELETE FROM calls")
     conn.execute("DELETE FROM paths")
     conn.execute("DROP INDEX calls_path_id_called_at")
-    conn.execute("INSERT INTO paths (id, path, registered_at) VALUES (1, '/big', 0)")
+    conn.execute("INSERT INTO paths (id, site_id, path, registered_at) VALUES (1, 1, '/big', 0)")
     conn.execute(
         f"WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < {OTHER_PATHS}) "
-        "INSERT INTO paths (id, path, registered_at) SELECT n + 1, '/p/' || n, 0 FROM s"
+        "INSERT INTO paths (id, site_id, path, registered_at) SELECT n + 1, 1, '/p/' || n, 0 FROM s"
     )
     conn.execute(
         series(0, BIG_CALLS - 1, f"SELECT 1, {t0 - SPAN_US} + i * {BIG_STEP} + (i * {MULT}) % {BIG_STEP} FROM s")

@@ -14,6 +14,8 @@
 //!   import) and the one list of per-page per-day series.
 //! - `transfer`: what exports and imports carry, and how imports are summed.
 //! - `rules`: decoding, slots, batch sums and sorting, shared by both.
+//! - `packed`: the packed layout of raw calls (a page's calls per slot,
+//!   as varints), shared by both.
 //! - `tallies`: per-day proxied views and filtered hits, as aggregates.
 //! - `postgres`, `sqlite`: the backends; SQL lives only there and in `sql/`.
 
@@ -185,7 +187,8 @@ pub trait Store: OwnerStore + Send + Sync {
     /// One path's total (with its start count) and first and last call, from its `paths` row.
     fn summary(&self, path: PathId) -> StoreFuture<'_, Summary>;
 
-    /// One path's first and last call in `[from, until)`, by the calls index.
+    /// One path's first and last call in `[from, until)`: reads the rows of
+    /// the first and last slots with calls in range (two or three each way).
     fn first_and_last(
         &self,
         path: PathId,

@@ -52,6 +52,11 @@ impl PostgresStore {
             .map(|r| r.try_get(0))
             .transpose()?
             .unwrap_or(0);
+        if total == 0 {
+            // A new database: migration 1 made the table, nothing to say.
+            self.query("DROP TABLE IF EXISTS calls", &[]).await?;
+            return Ok(());
+        }
         tracing::info!(calls = total, "converting call history to the packed layout");
         let (mut moved, mut cursor) = (0i64, None::<(PathId, SystemTime)>);
         loop {

@@ -30,6 +30,11 @@ pub(super) fn convert_calls(conn: &mut Connection) -> Result<(), StoreError> {
         return Ok(());
     }
     let total: i64 = conn.query_row("SELECT count(*) FROM calls", [], |r| r.get(0))?;
+    if total == 0 {
+        // A new database: migration 1 made the table, nothing to say.
+        conn.execute_batch("DROP TABLE calls")?;
+        return Ok(());
+    }
     tracing::info!(calls = total, "converting call history to the packed layout");
     let mut moved = 0;
     loop {

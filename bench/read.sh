@@ -54,7 +54,8 @@ ENDPOINTS=(
   "api_counts_big|/api/counts/big|-|-"
   "api_counts_p5000|/api/counts/p/5000|-|-"
   "api_history_big_day|/api/history/big?bucket=day|-|-"
-  "api_history_big_raw|/api/history/big?limit=10000|-|-"
+  "api_history_big_raw|/api/history/big?limit=10000|10|-"
+  "api_history_big_mid|/api/history/big?limit=10000&after=@BIG_MID@|10|-"
   "api_plot_big|/api/plot/big|50|100000"
   "plot_big|/plot/big|-|-"
   "root|/|-|-"
@@ -62,7 +63,9 @@ ENDPOINTS=(
 
 # ------------------------------------------------------------------ Footfall
 # run_footfall STORE: start Footfall on $TMP/STORE (config written by the caller)
-run_footfall() { start_footfall "$FOOTFALL" "$TMP/$1" "$URL" "$TMP/$1/server.log" 120; }
+# (up to 15 minutes: a Footfall that stores calls packed converts the seed's
+# 10 million one-row-per-call calls at its first start after seeding)
+run_footfall() { start_footfall "$FOOTFALL" "$TMP/$1" "$URL" "$TMP/$1/server.log" 900; }
 stop_footfall() { [ -z "${FOOTFALL_PID:-}" ] || stop_pid "$FOOTFALL_PID"; FOOTFALL_PID=""; }
 write_config() { # STORE PORT [PG_PORT]
   mkdir -p "$TMP/$1"
@@ -100,6 +103,9 @@ fi
 LOADAVG_START=$(cut -d' ' -f1-3 /proc/loadavg)
 # "Now" of the data set, in microseconds: both stores get exactly the same rows.
 T0=$(( $(date +%s%N) / 1000 ))
+# The paging endpoint starts in the middle of /big's million calls.
+BIG_MID=$(python3 "$SEED" big-mid "$T0")
+ENDPOINTS=("${ENDPOINTS[@]//@BIG_MID@/$BIG_MID}")
 
 # ------------------------------------------------------------------ measuring
 # fetch STORE: every endpoint once, body and headers kept for the checks
@@ -173,7 +179,9 @@ for store in postgres sqlite; do
   SEED_SECONDS[$store]=$(since "$started")
   log "$store: seeded in ${SEED_SECONDS[$store]} s"
 
+  started=$(now_s)
   run_footfall "$store"
+  log "$store: ready $(since "$started") s after the seed (converting calls, if this Footfall packs them)"
   log "$store: checking the answers, then timing (warm-up $WARMUP, $RUNS runs per endpoint)"
   fetch_all "$store"
   measure "$store"
@@ -182,7 +190,7 @@ for store in postgres sqlite; do
   if [ "$store" = postgres ]; then
     # The plan of the query behind the "Last 7 days" column of / (a copy of
     # COUNTS_BETWEEN in src/store/postgres.rs), for the report.
-    psql_do -d footfall -c "EXPLAIN (ANALYZE, BUFFERS) SELECT p.path, sum(d.count)::bigint \
+    PGOPTIONS="-c search_path=footfall" psql_do -d footfall -c "EXPLAIN (ANALYZE, BUFFERS) SELECT p.path, sum(d.count)::bigint \
       FROM daily_counts d JOIN paths p ON p.id = d.path_id \
       WHERE d.day BETWEEN (now() AT TIME ZONE 'UTC')::date - 6 AND (now() AT TIME ZONE 'UTC')::date GROUP BY p.path" \
       > "$TMP/pg/explain-week.txt" 2>&1 || true

@@ -425,6 +425,50 @@ if has_shape replicas; then
   printf '%s\n' "$REPLICAS_TABLE" > "$ROOT/target/bench/replicas.md"
 fi
 
+# ------------------------------------------------------------------ storage
+# storage_line LABEL BYTES CALLS: one line of the storage section.
+storage_line() {
+  awk -v l="$1" -v b="$2" -v c="$3" 'BEGIN{printf "| %s | %d | %.1f MiB | %.1f B |\n", l, c, b / 1048576, c ? b / c : 0}'
+}
+# The raw call history of each store as the runs above left it: bytes of the
+# history table and its indexes over the calls it holds. Either layout
+# (calls, one row per call; call_times, packed), so old binaries measure too.
+STORAGE=$TMP/storage.md
+if has_shape new || has_shape mixed || has_shape halfbots; then
+  if [ "$(psql_do -d footfall -c "SELECT to_regclass('footfall.call_times') IS NOT NULL")" = t ]; then
+    read -r PG_BYTES PG_CALLS < <(psql_do -d footfall -F ' ' \
+      -c "SELECT pg_total_relation_size('footfall.call_times'), coalesce(sum(calls), 0) FROM footfall.call_times")
+  else
+    read -r PG_BYTES PG_CALLS < <(psql_do -d footfall -F ' ' \
+      -c "SELECT pg_total_relation_size('footfall.calls'), count(*) FROM footfall.calls")
+  fi
+  read -r SQ_BYTES SQ_CALLS < <(python3 - "$TMP/footfall-sqlite/footfall.sqlite3" <<'PY'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+packed = db.execute("SELECT count(*) FROM sqlite_master WHERE name = 'call_times'").fetchone()[0]
+if packed:
+    size = db.execute("SELECT sum(pgsize) FROM dbstat WHERE name = 'call_times'").fetchone()[0]
+    calls = db.execute("SELECT coalesce(sum(calls), 0) FROM call_times").fetchone()[0]
+else:
+    size = db.execute("SELECT sum(pgsize) FROM dbstat WHERE name IN ('calls', 'calls_path_id_called_at')").fetchone()[0]
+    calls = db.execute("SELECT count(*) FROM calls").fetchone()[0]
+print(size or 0, calls)
+PY
+  )
+  {
+    echo
+    echo "## Storage of raw calls"
+    echo
+    echo "After the runs above: bytes of the history table and its indexes over the calls it holds."
+    echo
+    echo "| store | calls | history table + indexes | per call |"
+    echo "|---|---:|---:|---:|"
+    storage_line "footfall (PostgreSQL)" "$PG_BYTES" "$PG_CALLS"
+    storage_line "footfall (SQLite)" "$SQ_BYTES" "$SQ_CALLS"
+  } > "$STORAGE"
+  cat "$STORAGE" >&2
+fi
+
 # ------------------------------------------------------------------ dedup memory
 # push_pairs KEY N: N new visitor-page pairs as fast as wrk can; sets PUSHED
 # to the number stored. Each wrk thread stops after N/THREADS requests; wrk
@@ -500,5 +544,6 @@ set +e
 helper report "$RESULTS" "$META" "$OUT"
 STATUS=$?
 if [ -n "$REPLICAS_TABLE" ]; then printf '\n%s\n' "$REPLICAS_TABLE" >> "$OUT"; fi
+[ -f "$STORAGE" ] && cat "$STORAGE" >> "$OUT"
 set -e
 exit "$STATUS"

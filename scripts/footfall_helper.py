@@ -66,6 +66,25 @@ def get(url, timeout=10.0, headers=None):
 
 # ---------------------------------------------------------------- scripts/
 
+SLOT_MICROS = 900_000_000
+
+
+def varint(value):
+    out = bytearray()
+    while value >= 0x80:
+        out.append((value & 0x7F) | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
+def packed_run(offsets):
+    """Sorted offsets from a slot's start as one run: the first with the low
+    bit set, each next one as the distance from the one before."""
+    words = [offsets[0] << 1 | 1] + [(b - a) << 1 for a, b in zip(offsets, offsets[1:])]
+    return b"".join(varint(w) for w in words)
+
+
 def cmd_seed_history(args):
     """Adds 60 days of past calls to /blog/hello-world in a Footfall SQLite
     file (the server has no way to record the past), 5 to 60 a day in a
@@ -75,13 +94,21 @@ def cmd_seed_history(args):
     (pid,) = db.execute("SELECT id FROM paths WHERE path = '/blog/hello-world'").fetchone()
     now = int(time.time())
     total = 0
+    slots = {}
     for back in range(1, 61):
         n = int(20 + 15 * math.sin(back / 4) + (back % 7 == 0) * 25)
         day_start = (now // 86400 - back) * 86400
         for k in range(n):
-            db.execute("INSERT INTO calls (path_id, called_at) VALUES (?, ?)",
-                       (pid, (day_start + 36000 + k * 60) * 1_000_000))
+            at = (day_start + 36000 + k * 60) * 1_000_000
+            slots.setdefault(at // SLOT_MICROS, []).append(at % SLOT_MICROS)
         total += n
+    # The packed layout of src/store/packed.rs: per 15-minute slot, one run
+    # (a slot here holds at most 15 calls, far below a row's 512 bytes).
+    for slot, offsets in slots.items():
+        db.execute(
+            "INSERT INTO call_times (path_id, slot, part, calls, times) VALUES "
+            "(?1, ?2, (SELECT coalesce(max(part) + 1, 0) FROM call_times WHERE path_id = ?1 AND slot = ?2), ?3, ?4)",
+            (pid, slot, len(offsets), packed_run(sorted(offsets))))
     db.execute("UPDATE paths SET total = total + ?, first_call = ? WHERE id = ?",
                (total, ((now // 86400 - 60) * 86400 + 36000) * 1_000_000, pid))
     db.commit()

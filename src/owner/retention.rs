@@ -17,8 +17,9 @@ use crate::store::{Store, StoreError};
 use crate::sync::lock;
 use crate::telemetry::chain;
 
-/// Calls deleted per transaction: each takes milliseconds.
-pub const BATCH: u64 = 5_000;
+/// Rows of calls deleted per transaction (a row holds a page's calls of one
+/// 15-minute slot, up to a few hundred): each takes milliseconds.
+pub const BATCH: u64 = 1_000;
 /// Between two batches, so batches of hits commit in between.
 const PAUSE: Duration = Duration::from_millis(100);
 /// How often old calls are looked for.

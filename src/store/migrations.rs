@@ -45,6 +45,10 @@ pub const POSTGRES: &[Migration] = &[
         version: 8,
         sql: include_str!("../../sql/postgres/0008_shared_dedup.sql"),
     },
+    Migration {
+        version: 9,
+        sql: include_str!("../../sql/postgres/0009_call_times.sql"),
+    },
 ];
 
 pub const SQLITE: &[Migration] = &[
@@ -71,6 +75,10 @@ pub const SQLITE: &[Migration] = &[
     Migration {
         version: 6,
         sql: include_str!("../../sql/sqlite/0006_retention.sql"),
+    },
+    Migration {
+        version: 7,
+        sql: include_str!("../../sql/sqlite/0007_call_times.sql"),
     },
 ];
 

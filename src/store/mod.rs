@@ -14,6 +14,8 @@
 //!   import) and the one list of per-page per-day series.
 //! - `transfer`: what exports and imports carry, and how imports are summed.
 //! - `rules`: decoding, slots, batch sums and sorting, shared by both.
+//! - `packed`: the packed layout of raw calls (a page's calls per slot,
+//!   as varints), shared by both.
 //! - `shared`: nonces and digests of shared dedup windows (PostgreSQL).
 //! - `tallies`: per-day proxied views and filtered hits, as aggregates.
 //! - `postgres`, `sqlite`: the backends; SQL lives only there and in `sql/`.
@@ -21,6 +23,7 @@
 mod error;
 mod migrations;
 mod owner;
+mod packed;
 mod postgres;
 mod rules;
 mod shared;
@@ -144,8 +147,11 @@ pub const REBUILD_DEADLINE: Duration = Duration::from_secs(30 * 60);
 /// facade and the recorder), which also decide what a timeout means.
 /// Stored times that cannot be decoded are [`StoreError::Corrupt`].
 pub trait Store: OwnerStore + Send + Sync {
-    /// Applies missing migrations in one transaction; safe to run twice or
-    /// from two processes at once. Bounded by [`MIGRATE_DEADLINE`].
+    /// Applies missing migrations in one transaction (bounded by
+    /// [`MIGRATE_DEADLINE`]), then moves raw calls left in the one-row-per-call
+    /// layout of earlier releases into the packed one, a chunk per
+    /// transaction with progress in the log (each chunk bounded); safe to run
+    /// twice, from two processes at once, or again after an interruption.
     fn migrate(&self) -> StoreFuture<'_, ()>;
 
     /// Every registered path of `site` with its id. Bounded by [`PATHS_DEADLINE`].
@@ -195,7 +201,8 @@ pub trait Store: OwnerStore + Send + Sync {
     /// One path's total (with its start count) and first and last call, from its `paths` row.
     fn summary(&self, path: PathId) -> StoreFuture<'_, Summary>;
 
-    /// One path's first and last call in `[from, until)`, by the calls index.
+    /// One path's first and last call in `[from, until)`: reads the rows of
+    /// the first and last slots with calls in range (two or three each way).
     fn first_and_last(
         &self,
         path: PathId,

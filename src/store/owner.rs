@@ -133,10 +133,13 @@ pub trait OwnerStore {
     /// by `TRANSFER_DEADLINE`.
     fn import(&self, items: Items) -> StoreFuture<'_, Imported>;
 
-    /// Deletes up to `limit` raw calls (of existing pages) made before
-    /// `before`, in one short transaction that also records `before` as the
-    /// time before which calls may be missing. Per-day counts and totals are
-    /// untouched. Returns the calls deleted.
+    /// Deletes raw calls (of existing pages) made before `before`, in one
+    /// short transaction that also records `before` as the time before which
+    /// calls may be missing: up to `limit` whole rows of calls (a page's
+    /// calls in one slot) older than `before`'s slot and, once there are no
+    /// more, the older calls of the rows in its slot. Per-day counts and
+    /// totals are untouched. Returns the calls deleted; below `limit`, none
+    /// are left (a row holds at least one call).
     fn prune_calls(&self, before: Timestamp, limit: u64) -> StoreFuture<'_, u64>;
 
     /// The time before which raw calls were deleted by retention, if ever.

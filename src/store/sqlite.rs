@@ -20,7 +20,7 @@ use std::time::Duration;
 use jiff::Timestamp;
 use rusqlite::{params, Connection, OpenFlags, TransactionBehavior};
 
-use super::rules::{count_from_db, days_from_slots, slot, sort_counts, time_from_micros, SLOT_MICROS};
+use super::rules::{count_from_db, days_from_slots, slot, sort_counts, time_from_micros};
 use super::{
     migrations, within, BadgeFigures, Batch, Committed, PageTallies, PathCount, PathId, RenameOutcome, SharedDedup,
     SiteId, SlotCount, Store, StoreError, StoreFuture, Summary, Tallies, MIGRATE_DEADLINE, PATHS_DEADLINE,
@@ -50,18 +50,17 @@ macro_rules! now_micros {
 
 // After the macro, which they use too.
 mod backup;
+mod convert;
+mod history;
 mod owner;
 mod transfer;
 mod writes;
 
 use writes::{migrate, record, rename_site, OwnedBatch};
 
-/// A call's slot: its time divided by the slot width, rounded down (SQLite's
-/// `/` rounds towards zero, so times before 1970 take one off).
-const SLOTS: &str = "SELECT called_at / ?4 - (called_at % ?4 < 0), count(*) FROM calls \
-     WHERE path_id = ?1 AND called_at >= ?2 AND called_at < ?3 GROUP BY 1";
-const SITE_SLOTS: &str = "SELECT c.path_id, c.called_at / ?1 - (c.called_at % ?1 < 0), count(*) \
-     FROM calls c JOIN paths p ON p.id = c.path_id WHERE p.site_id = ?2 GROUP BY 1, 2";
+/// Every row lies inside its slot, so per-slot counts need no call times.
+const SITE_SLOTS: &str = "SELECT c.path_id, c.slot, sum(c.calls) \
+     FROM call_times c JOIN paths p ON p.id = c.path_id WHERE p.site_id = ?1 GROUP BY 1, 2";
 
 pub struct SqliteStore {
     writer: Arc<Mutex<Connection>>,
@@ -114,7 +113,12 @@ impl SqliteStore {
 
 impl Store for SqliteStore {
     fn migrate(&self) -> StoreFuture<'_, ()> {
-        Box::pin(within(MIGRATE_DEADLINE, Self::with(&self.writer, migrate)))
+        Box::pin(async move {
+            within(MIGRATE_DEADLINE, Self::with(&self.writer, migrate)).await?;
+            // Chunk by chunk, each its own short transaction: no deadline
+            // for the whole, which grows with the calls to convert.
+            Self::with(&self.writer, convert::convert_calls).await
+        })
     }
 
     fn paths(&self, site: SiteId) -> StoreFuture<'_, Vec<(PathId, String)>> {
@@ -267,22 +271,7 @@ impl Store for SqliteStore {
         until: Timestamp,
     ) -> StoreFuture<'_, Option<(Timestamp, Timestamp)>> {
         Self::with(&self.reader, move |conn| {
-            // Two index lookups: SQLite's min/max shortcut needs one aggregate per query.
-            let edge = |sql: &str| -> Result<Option<i64>, rusqlite::Error> {
-                conn.prepare_cached(sql)?
-                    .query_row(params![path, from.as_microsecond(), until.as_microsecond()], |r| {
-                        r.get(0)
-                    })
-            };
-            let first =
-                edge("SELECT min(called_at) FROM calls WHERE path_id = ?1 AND called_at >= ?2 AND called_at < ?3")?;
-            let last =
-                edge("SELECT max(called_at) FROM calls WHERE path_id = ?1 AND called_at >= ?2 AND called_at < ?3")?;
-            let what = format!("calls.called_at of path {path}");
-            first
-                .zip(last)
-                .map(|(f, l)| Ok((time_from_micros(f, &what)?, time_from_micros(l, &what)?)))
-                .transpose()
+            history::first_and_last(conn, path, from, until)
         })
     }
 
@@ -297,33 +286,12 @@ impl Store for SqliteStore {
 
     fn calls(&self, path: PathId, after: Timestamp, until: Timestamp, limit: usize) -> StoreFuture<'_, Vec<Timestamp>> {
         Self::with(&self.reader, move |conn| {
-            let mut statement = conn.prepare_cached(
-                "SELECT called_at FROM calls WHERE path_id = ?1 AND called_at > ?2 AND called_at < ?3 \
-                 ORDER BY called_at LIMIT ?4",
-            )?;
-            let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-            let rows = statement.query_map(
-                params![path, after.as_microsecond(), until.as_microsecond(), limit],
-                |r| r.get::<_, i64>(0),
-            )?;
-            let what = format!("calls.called_at of path {path}");
-            rows.map(|micros| time_from_micros(micros?, &what)).collect()
+            history::calls(conn, path, after, until, limit)
         })
     }
 
     fn slots(&self, path: PathId, from: Timestamp, until: Timestamp) -> StoreFuture<'_, Vec<SlotCount>> {
-        Self::with(&self.reader, move |conn| {
-            let mut statement = conn.prepare_cached(SLOTS)?;
-            let rows = statement.query_map(
-                params![path, from.as_microsecond(), until.as_microsecond(), SLOT_MICROS],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )?;
-            rows.map(|row| {
-                let (index, calls) = row?;
-                slot(path, index, calls)
-            })
-            .collect()
-        })
+        Self::with(&self.reader, move |conn| history::slots(conn, path, from, until))
     }
 
     fn tallies_between(&self, site: SiteId, from: DayNumber, to: DayNumber) -> StoreFuture<'_, Vec<PageTallies>> {
@@ -346,7 +314,7 @@ impl Store for SqliteStore {
                 let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
                 let rows = tx
                     .prepare(SITE_SLOTS)?
-                    .query_map([SLOT_MICROS, site], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                    .query_map([site], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
                     .collect::<Result<Vec<_>, _>>()?;
                 let slots = rows
                     .into_iter()

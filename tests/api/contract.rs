@@ -237,7 +237,10 @@ async fn a_batch_committed_again_under_its_id_changes_nothing(store: Store) {
     assert_eq!(s.store.record(first).await.expect("first"), Committed::Now);
     assert_eq!(s.store.record(first).await.expect("again"), Committed::Earlier);
     assert_eq!(s.store.counts(s.site).await.expect("counts"), vec![count("/a", 1)]);
-    assert_eq!(s.query_i64("SELECT count(*) FROM calls").await, 1);
+    assert_eq!(
+        s.query_i64("SELECT CAST(sum(calls) AS bigint) FROM call_times").await,
+        1
+    );
     // A batch names the ids seen committed; they are deleted with it.
     let next = footfall::store::Batch {
         settled: &[first.id],
@@ -280,9 +283,14 @@ async fn rebuild_daily_files_calls_under_the_days_of_another_zone(store: Store) 
 async fn an_undecodable_stored_time_is_an_error_naming_it(store: Store) {
     let (s, a, _) = seeded(store).await;
     s.execute(
-        &format!("UPDATE paths SET last_call = 'infinity' WHERE id = {a}; INSERT INTO calls VALUES ({a}, 'infinity')"),
+        // A row in a slot some 2,800 centuries from now.
         &format!(
-            "UPDATE paths SET last_call = {max} WHERE id = {a}; INSERT INTO calls VALUES ({a}, {max})",
+            "UPDATE paths SET last_call = 'infinity' WHERE id = {a}; \
+             INSERT INTO call_times VALUES ({a}, 10000000000, 0, 1, '\\x01')"
+        ),
+        &format!(
+            "UPDATE paths SET last_call = {max} WHERE id = {a}; \
+             INSERT INTO call_times VALUES ({a}, 10000000000, 0, 1, x'01')",
             max = i64::MAX
         ),
     )

@@ -257,13 +257,18 @@ impl TestApp {
 
     /// Rows in the raw calls table, read directly from the store.
     pub async fn stored_calls(&self) -> i64 {
-        query_i64(&self.data, self.db.as_ref(), "SELECT count(*) FROM calls").await
+        query_i64(
+            &self.data,
+            self.db.as_ref(),
+            "SELECT CAST(coalesce(sum(calls), 0) AS bigint) FROM call_times",
+        )
+        .await
     }
 
     /// The sum of every per-day count, read directly from the store.
     pub async fn daily_total(&self) -> i64 {
         let sql = match self.db {
-            Some(_) => "SELECT coalesce(sum(count), 0)::bigint FROM daily_counts",
+            Some(_) => "SELECT CAST(coalesce(sum(count), 0) AS bigint) FROM daily_counts",
             None => "SELECT coalesce(sum(count), 0) FROM daily_counts",
         };
         query_i64(&self.data, self.db.as_ref(), sql).await

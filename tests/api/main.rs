@@ -13,6 +13,7 @@ mod backup;
 mod badge;
 mod call;
 mod commands;
+mod compact;
 mod contract;
 mod disk_full;
 mod export_memory;

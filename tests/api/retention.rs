@@ -60,7 +60,9 @@ async fn pruning_deletes_only_old_calls_in_batches_and_keeps_the_counts(store: S
             }
         }
     };
-    assert_eq!(deleted, [2, 2, 1, 0], "at most a batch at a time, old calls only");
+    // Whole rows (a page's calls in one 15-minute slot), two at a time: /a's
+    // two slots of January (3 calls), then /b's two of December (2).
+    assert_eq!(deleted, [3, 2, 0], "at most a batch of rows at a time, old calls only");
     assert_eq!(s.store.pruned_before().await.expect("mark"), Some(before));
     let kept = |id| {
         s.store
@@ -87,6 +89,27 @@ async fn pruning_deletes_only_old_calls_in_batches_and_keeps_the_counts(store: S
         1
     );
     assert_eq!(s.store.pruned_before().await.expect("mark"), Some(before));
+    // A cut inside a slot splits its rows: the older calls go, the rest stay.
+    s.store
+        .record(batch(&[
+            hit(b_id, "2026-03-02T10:01:00Z"),
+            hit(b_id, "2026-03-02T10:09:00Z"),
+        ]))
+        .await
+        .expect("record");
+    let cut = t("2026-03-02T10:05:00Z");
+    // /a's call of February 1st, and /b's of 10:00 and 10:01.
+    assert_eq!(s.store.prune_calls(cut, 10).await.expect("prune"), 3);
+    assert_eq!(
+        kept(b_id).await.expect("calls"),
+        [t("2026-03-02T10:09:00Z")],
+        "the straddling row keeps its calls at or after the cut"
+    );
+    assert_eq!(
+        s.store.prune_calls(cut, 10).await.expect("prune"),
+        0,
+        "and nothing more"
+    );
 }
 
 async fn the_background_job_deletes_old_calls_and_history_says_so(store: Store) {

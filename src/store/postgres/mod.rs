@@ -9,7 +9,9 @@
 //! server heals without a restart of Footfall. All SQL is parameterized;
 //! handlers never see it.
 
+mod convert;
 mod digests;
+mod history;
 mod owner;
 mod oxitraffic;
 mod pool;
@@ -29,7 +31,7 @@ use tokio_postgres::Row;
 pub use self::oxitraffic::OxiRow;
 use self::pool::Connections;
 
-use super::rules::{count_from_db, slot, sort_counts, time_from_system, SLOT_SECONDS};
+use super::rules::{count_from_db, sort_counts, time_from_system};
 use super::{
     migrations, within, BadgeFigures, Batch, Committed, PageTallies, PathCount, PathId, RenameOutcome, SharedDedup,
     SiteId, SlotCount, Store, StoreError, StoreFuture, Summary, Tallies, MIGRATE_DEADLINE, PATHS_DEADLINE,
@@ -53,13 +55,7 @@ const COUNTS_BETWEEN: &str =
      WHERE p.site_id = $3 AND d.day BETWEEN DATE '1970-01-01' + $1::int AND DATE '1970-01-01' + $2::int \
      GROUP BY p.path";
 const SUMMARY: &str = "SELECT total + start_count, first_call, last_call FROM paths WHERE id = $1";
-const FIRST_AND_LAST: &str =
-    "SELECT min(called_at), max(called_at) FROM calls WHERE path_id = $1 AND called_at >= $2 AND called_at < $3";
 const DAILY: &str = "SELECT day - DATE '1970-01-01', count FROM daily_counts WHERE path_id = $1 ORDER BY day";
-const CALLS: &str = "SELECT called_at FROM calls WHERE path_id = $1 AND called_at > $2 AND called_at < $3 \
-     ORDER BY called_at LIMIT $4";
-const SLOTS: &str = "SELECT floor(extract(epoch FROM called_at) / $4::bigint)::bigint, count(*) FROM calls \
-     WHERE path_id = $1 AND called_at >= $2 AND called_at < $3 GROUP BY 1";
 
 pub struct PostgresStore {
     connections: Connections,
@@ -106,7 +102,10 @@ impl PostgresStore {
 
 impl Store for PostgresStore {
     fn migrate(&self) -> StoreFuture<'_, ()> {
-        Box::pin(within(MIGRATE_DEADLINE, self.migrate_now()))
+        Box::pin(async move {
+            within(MIGRATE_DEADLINE, self.migrate_now()).await?;
+            self.convert_calls().await
+        })
     }
 
     fn paths(&self, site: SiteId) -> StoreFuture<'_, Vec<(PathId, String)>> {
@@ -213,18 +212,7 @@ impl Store for PostgresStore {
         from: Timestamp,
         until: Timestamp,
     ) -> StoreFuture<'_, Option<(Timestamp, Timestamp)>> {
-        Box::pin(async move {
-            let (from, until) = (SystemTime::from(from), SystemTime::from(until));
-            let rows = self.query(FIRST_AND_LAST, &[&path, &from, &until]).await?;
-            let Some(row) = rows.first() else { return Ok(None) };
-            let what = format!("calls.called_at of path {path}");
-            let first: Option<SystemTime> = row.try_get(0)?;
-            let last: Option<SystemTime> = row.try_get(1)?;
-            first
-                .zip(last)
-                .map(|(f, l)| Ok((time_from_system(f, &what)?, time_from_system(l, &what)?)))
-                .transpose()
-        })
+        Box::pin(self.first_and_last_now(path, from, until))
     }
 
     fn daily(&self, path: PathId) -> StoreFuture<'_, Vec<(DayNumber, u64)>> {
@@ -238,21 +226,11 @@ impl Store for PostgresStore {
     }
 
     fn calls(&self, path: PathId, after: Timestamp, until: Timestamp, limit: usize) -> StoreFuture<'_, Vec<Timestamp>> {
-        Box::pin(async move {
-            let (after, until) = (SystemTime::from(after), SystemTime::from(until));
-            let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-            let rows = self.query(CALLS, &[&path, &after, &until, &limit]).await?;
-            let what = format!("calls.called_at of path {path}");
-            rows.iter().map(|r| time_from_system(r.try_get(0)?, &what)).collect()
-        })
+        Box::pin(self.calls_now(path, after, until, limit))
     }
 
     fn slots(&self, path: PathId, from: Timestamp, until: Timestamp) -> StoreFuture<'_, Vec<SlotCount>> {
-        Box::pin(async move {
-            let (from, until) = (SystemTime::from(from), SystemTime::from(until));
-            let rows = self.query(SLOTS, &[&path, &from, &until, &SLOT_SECONDS]).await?;
-            rows.iter().map(|r| slot(path, r.try_get(0)?, r.try_get(1)?)).collect()
-        })
+        Box::pin(self.slots_now(path, from, until))
     }
 
     fn tallies_between(&self, site: SiteId, from: DayNumber, to: DayNumber) -> StoreFuture<'_, Vec<PageTallies>> {

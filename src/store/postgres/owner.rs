@@ -11,7 +11,7 @@ use super::super::owner::{day_tables, OwnerStore, PageMove, CHANGE_DEADLINE, DAY
 use super::super::rules::{count_from_db, time_from_system};
 use super::super::transfer::{ExportFilter, Imported, Items, Records};
 use super::super::{within, PathId, SiteId, StoreError, StoreFuture};
-use super::{set_local_statement_timeout, PostgresStore};
+use super::{history, set_local_statement_timeout, PostgresStore};
 use crate::count::path::PagePath;
 
 const PAGE_OF: &str = "SELECT id FROM paths WHERE site_id = $1 AND path = $2 FOR UPDATE";
@@ -26,7 +26,7 @@ async fn page_of(tx: &Transaction<'_>, site: SiteId, path: &str) -> Result<Optio
 
 /// Deletes every row keyed by page `id` outside `paths`.
 async fn delete_rows(tx: &Transaction<'_>, id: PathId) -> Result<u64, StoreError> {
-    let mut rows = tx.execute("DELETE FROM calls WHERE path_id = $1", &[&id]).await?;
+    let mut rows = tx.execute("DELETE FROM call_times WHERE path_id = $1", &[&id]).await?;
     for day in day_tables() {
         let sql = format!("DELETE FROM {} WHERE path_id = $1", day.table);
         rows += tx.execute(&sql, &[&id]).await?;
@@ -53,8 +53,16 @@ async fn move_rows(tx: &Transaction<'_>, from: PathId, into: PathId) -> Result<u
         );
         rows += tx.execute(&sql, &[&from, &into]).await?;
     }
+    // A moved row takes the parts after `into`'s own in its slot; the
+    // subquery sees `into`'s rows as they were before this statement.
     rows += tx
-        .execute("UPDATE calls SET path_id = $2 WHERE path_id = $1", &[&from, &into])
+        .execute(
+            "WITH moved AS (DELETE FROM call_times WHERE path_id = $1 RETURNING slot, part, calls, times) \
+             INSERT INTO call_times (path_id, slot, part, calls, times) \
+             SELECT $2, m.slot, m.part + coalesce((SELECT max(part) + 1 FROM call_times \
+             WHERE path_id = $2 AND slot = m.slot), 0), m.calls, m.times FROM moved m",
+            &[&from, &into],
+        )
         .await?;
     Ok(rows)
 }
@@ -151,12 +159,12 @@ impl OwnerStore for PostgresStore {
                         counted += count_from_db(tx.query_one(&sql, &[&removed]).await?.try_get(0)?);
                     }
                     let counted = i64::try_from(counted).unwrap_or(i64::MAX);
+                    let (first, last) = history::span_of(tx, removed).await?;
                     tx.execute(
                         "UPDATE paths SET total = paths.total + $2, \
-                         first_call = LEAST(paths.first_call, c.first), last_call = GREATEST(paths.last_call, c.last) \
-                         FROM (SELECT min(called_at) AS first, max(called_at) AS last FROM calls WHERE path_id = $3) AS c \
+                         first_call = LEAST(paths.first_call, $3), last_call = GREATEST(paths.last_call, $4) \
                          WHERE paths.id = $1",
-                        &[&into, &counted, &removed],
+                        &[&into, &counted, &first, &last],
                     )
                     .await?;
                     move_rows(tx, removed, into).await
@@ -188,24 +196,16 @@ impl OwnerStore for PostgresStore {
 
     fn prune_calls(&self, before: Timestamp, limit: u64) -> StoreFuture<'_, u64> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let before = SystemTime::from(before);
         Box::pin(within(
             CHANGE_DEADLINE,
             self.change(move |tx| {
                 Box::pin(async move {
-                    // Through each page's calls index: the oldest calls of every page.
-                    let deleted = tx
-                        .execute(
-                            "DELETE FROM calls WHERE ctid = ANY(ARRAY(SELECT c.ctid FROM paths p CROSS JOIN LATERAL \
-                             (SELECT ctid FROM calls WHERE path_id = p.id AND called_at < $1 LIMIT $2) c LIMIT $2))",
-                            &[&before, &limit],
-                        )
-                        .await?;
+                    let deleted = history::prune(tx, before, limit).await?;
                     if deleted > 0 {
                         tx.execute(
                             "INSERT INTO calls_pruned (id, before) VALUES (1, $1) \
                              ON CONFLICT (id) DO UPDATE SET before = GREATEST(calls_pruned.before, excluded.before)",
-                            &[&before],
+                            &[&SystemTime::from(before)],
                         )
                         .await?;
                     }

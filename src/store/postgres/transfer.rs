@@ -14,12 +14,13 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::{IsolationLevel, Row};
 
 use super::super::owner::{DaySeries, DAY_SERIES};
+use super::super::packed::CallRecords;
 use super::super::rules::{count_from_db, time_from_system};
 use super::super::transfer::{
     ExportFilter, ImportReport, Imported, Item, Items, Pending, Record, Records, TRANSFER_DEADLINE,
 };
 use super::super::{within, PathId, SiteId, StoreError, StoreFuture};
-use super::{set_local_statement_timeout, PostgresStore};
+use super::{history, set_local_statement_timeout, PostgresStore};
 
 /// Rows fetched per round trip of an export.
 const FETCH: i32 = 1000;
@@ -30,9 +31,9 @@ const SITES: &str = r#"SELECT slug FROM sites WHERE $1::text IS NULL OR slug = $
 const PAGES: &str = r#"SELECT s.slug, p.path, p.start_count, p.first_call, p.last_call
      FROM paths p JOIN sites s ON s.id = p.site_id WHERE $1::text IS NULL OR s.slug = $1
      ORDER BY s.slug COLLATE "C", p.path COLLATE "C""#;
-const CALLS: &str = r#"SELECT s.slug, p.path, c.called_at FROM calls c JOIN paths p ON p.id = c.path_id
-     JOIN sites s ON s.id = p.site_id WHERE $1::text IS NULL OR s.slug = $1
-     ORDER BY s.slug COLLATE "C", p.path COLLATE "C", c.called_at"#;
+const CALLS: &str = r#"SELECT s.slug, p.path, c.path_id, c.slot, c.times FROM call_times c
+     JOIN paths p ON p.id = c.path_id JOIN sites s ON s.id = p.site_id WHERE $1::text IS NULL OR s.slug = $1
+     ORDER BY s.slug COLLATE "C", p.path COLLATE "C", c.slot, c.part"#;
 
 /// One series' rows in export order; days it counted nothing on (a tally
 /// row holds every tally series) are left out.
@@ -66,6 +67,39 @@ async fn send_rows(
             }
         }
     }
+}
+
+/// Sends every call in export order: a page's rows, slot by slot, each
+/// slot's calls sorted.
+async fn send_calls(tx: &Transaction<'_>, site: Option<&str>, records: &Records) -> Result<(), StoreError> {
+    let portal = tx.bind(CALLS, &[&site]).await?;
+    let mut calls = CallRecords::default();
+    loop {
+        let rows = tx.query_portal(&portal, FETCH).await?;
+        if rows.is_empty() {
+            break;
+        }
+        for row in &rows {
+            let done = calls.push(
+                row.try_get(2)?,
+                row.try_get(0)?,
+                row.try_get(1)?,
+                row.try_get(3)?,
+                row.try_get(4)?,
+            )?;
+            for record in done {
+                if records.send(record).await.is_err() {
+                    return Ok(());
+                }
+            }
+        }
+    }
+    for record in calls.finish()? {
+        if records.send(record).await.is_err() {
+            return Ok(());
+        }
+    }
+    Ok(())
 }
 
 fn time(stored: Option<SystemTime>, what: &str) -> Result<Option<jiff::Timestamp>, StoreError> {
@@ -137,13 +171,7 @@ impl Ids {
 
 /// Writes what is pending in a few array statements.
 async fn write(tx: &Transaction<'_>, pending: Pending) -> Result<(), StoreError> {
-    let (paths, times): (Vec<PathId>, Vec<SystemTime>) =
-        pending.calls.iter().map(|&(p, at)| (p, SystemTime::from(at))).unzip();
-    tx.execute(
-        "INSERT INTO calls (path_id, called_at) SELECT * FROM unnest($1::bigint[], $2::timestamptz[])",
-        &[&paths, &times],
-    )
-    .await?;
+    history::append(tx, pending.calls.iter().copied()).await?;
     for (index, series) in DAY_SERIES.iter().enumerate() {
         let rows: Vec<_> = pending.days.iter().filter(|((s, _, _), _)| *s == index).collect();
         let paths: Vec<PathId> = rows.iter().map(|((_, p, _), _)| *p).collect();
@@ -213,14 +241,7 @@ impl PostgresStore {
                 .await?;
         }
         if more && filter.calls {
-            send_rows(&tx, CALLS, site, &records, |r| {
-                Ok(Record::Call {
-                    site: r.try_get(0)?,
-                    path: r.try_get(1)?,
-                    at: time_from_system(r.try_get(2)?, "calls.called_at")?,
-                })
-            })
-            .await?;
+            send_calls(&tx, site, &records).await?;
         }
         tx.commit().await?;
         client.release();

@@ -9,20 +9,19 @@ use std::time::{Duration, SystemTime};
 
 use tokio_postgres::types::ToSql;
 
-use super::super::rules::{count_from_db, days_from_slots, slot, sum_batch, SLOT_SECONDS};
+use super::super::packed::pack_hits;
+use super::super::rules::{count_from_db, days_from_slots, slot, sum_batch};
 use super::super::{
     migrations, Batch, Committed, PathId, PgError, RenameOutcome, SiteId, StoreError, MIGRATE_DEADLINE,
     REBUILD_DEADLINE,
 };
 use super::pool::Checkout;
-use super::{digests, schema, tallies, PostgresStore};
+use super::{digests, history, schema, tallies, PostgresStore};
 use crate::zone::{DayNumber, Zone};
 
 const MIGRATION_LOCK: i64 = 0x466f_6f74_6661_6c6c; // "Footfall"
 pub(super) const MARK_BATCH: &str = "WITH settled AS (DELETE FROM recorded_batches WHERE id = ANY($2::bigint[])) \
      INSERT INTO recorded_batches (id) VALUES ($1)";
-const INSERT_CALLS: &str =
-    "INSERT INTO calls (path_id, called_at) SELECT * FROM unnest($1::bigint[], $2::timestamptz[])";
 const UPSERT_DAILY: &str = "INSERT INTO daily_counts (path_id, day, count) \
      SELECT p, DATE '1970-01-01' + d, n FROM unnest($1::bigint[], $2::int[], $3::bigint[]) AS t(p, d, n) \
      ON CONFLICT (path_id, day) DO UPDATE SET count = daily_counts.count + excluded.count";
@@ -41,8 +40,9 @@ const UPDATE_TOTALS: &str = "UPDATE paths SET total = paths.total + t.n, \
 /// input against a full scan of `paths` (its row estimate for unnest is
 /// generic), which makes every commit O(paths). Index lookups are O(batch).
 pub(super) const BEGIN_BATCH: &str = "BEGIN; SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off";
-const SITE_SLOTS: &str = "SELECT c.path_id, floor(extract(epoch FROM c.called_at) / $1::bigint)::bigint, count(*) \
-     FROM calls c JOIN paths p ON p.id = c.path_id WHERE p.site_id = $2 GROUP BY 1, 2";
+/// Every row lies inside its slot, so per-slot counts need no call times.
+const SITE_SLOTS: &str = "SELECT c.path_id, c.slot, sum(c.calls)::bigint \
+     FROM call_times c JOIN paths p ON p.id = c.path_id WHERE p.site_id = $1 GROUP BY 1, 2";
 const DELETE_SITE_DAILY: &str = "DELETE FROM daily_counts WHERE path_id IN (SELECT id FROM paths WHERE site_id = $1)";
 const INSERT_DAILY: &str = "INSERT INTO daily_counts (path_id, day, count) \
      SELECT p, DATE '1970-01-01' + d, n FROM unnest($1::bigint[], $2::int[], $3::bigint[]) AS t(p, d, n)";
@@ -96,8 +96,7 @@ impl PostgresStore {
         let begun = claimed.is_some();
         let hits = claimed.as_deref().unwrap_or(batch.hits);
         let sums = sum_batch(hits);
-        let call_paths: Vec<PathId> = hits.iter().map(|h| h.path).collect();
-        let call_times: Vec<SystemTime> = hits.iter().map(|h| SystemTime::from(h.at)).collect();
+        let runs = history::Columns::of(pack_hits(hits));
         let (day_paths, days, day_counts) = sums.per_day.iter().fold(
             (Vec::new(), Vec::new(), Vec::new()),
             |(mut p, mut d, mut n), &(path, day, count)| {
@@ -115,7 +114,7 @@ impl PostgresStore {
 
         let prepared = tokio::try_join!(
             client.prepare_cached(MARK_BATCH),
-            client.prepare_cached(INSERT_CALLS),
+            client.prepare_cached(history::APPEND),
             client.prepare_cached(UPSERT_DAILY),
             client.prepare_cached(LOCK_PATHS),
             client.prepare_cached(UPDATE_TOTALS),
@@ -126,7 +125,7 @@ impl PostgresStore {
             Err(e) => return batch_failed(client, e),
         };
         let mark_params: [&(dyn ToSql + Sync); 2] = [&batch.id, &batch.settled];
-        let insert_params: [&(dyn ToSql + Sync); 2] = [&call_paths, &call_times];
+        let insert_params = runs.params();
         let upsert_params: [&(dyn ToSql + Sync); 3] = [&day_paths, &days, &day_counts];
         let lock_params: [&(dyn ToSql + Sync); 1] = [&total_paths];
         let update_params: [&(dyn ToSql + Sync); 4] = [&total_paths, &totals, &firsts, &lasts];
@@ -198,7 +197,7 @@ impl PostgresStore {
         set_local_statement_timeout(&tx, REBUILD_DEADLINE).await?;
         tx.batch_execute("LOCK TABLE daily_counts IN EXCLUSIVE MODE").await?;
         let slots = tx
-            .query(SITE_SLOTS, &[&SLOT_SECONDS, &site])
+            .query(SITE_SLOTS, &[&site])
             .await?
             .iter()
             .map(|r| slot(r.try_get(0)?, r.try_get(1)?, r.try_get(2)?))

@@ -21,7 +21,7 @@ fn page_of(tx: &rusqlite::Connection, site: SiteId, path: &str) -> Result<Option
 
 /// Deletes every row keyed by page `id` outside `paths`.
 fn delete_rows(tx: &Transaction<'_>, id: PathId) -> Result<u64, StoreError> {
-    let mut rows = tx.execute("DELETE FROM calls WHERE path_id = ?1", [id])?;
+    let mut rows = tx.execute("DELETE FROM call_times WHERE path_id = ?1", [id])?;
     for day in day_tables() {
         rows += tx.execute(&format!("DELETE FROM {} WHERE path_id = ?1", day.table), [id])?;
     }
@@ -50,7 +50,16 @@ fn move_rows(tx: &Transaction<'_>, from: PathId, into: PathId) -> Result<u64, St
         )?;
         tx.execute(&format!("DELETE FROM {table} WHERE path_id = ?1"), [from])?;
     }
-    rows += tx.execute("UPDATE calls SET path_id = ?2 WHERE path_id = ?1", params![from, into])?;
+    // A moved row takes the parts after `into`'s own in its slot. SQLite
+    // computes the whole SELECT before inserting when it reads the table it
+    // inserts into, so the subquery sees only `into`'s rows from before.
+    rows += tx.execute(
+        "INSERT INTO call_times (path_id, slot, part, calls, times) \
+         SELECT ?2, c.slot, c.part + coalesce((SELECT max(part) + 1 FROM call_times \
+         WHERE path_id = ?2 AND slot = c.slot), 0), c.calls, c.times FROM call_times c WHERE c.path_id = ?1",
+        params![from, into],
+    )?;
+    tx.execute("DELETE FROM call_times WHERE path_id = ?1", [from])?;
     Ok(rows as u64)
 }
 
@@ -96,11 +105,7 @@ fn sweep(conn: &mut rusqlite::Connection, removed: PathId, into: Option<PathId>)
         None => delete_rows(&tx, removed)?,
         Some(into) => {
             let counted = counted_in_rows(&tx, removed)?;
-            let (first, last): (Option<i64>, Option<i64>) = tx.query_row(
-                "SELECT min(called_at), max(called_at) FROM calls WHERE path_id = ?1",
-                [removed],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )?;
+            let (first, last) = super::history::span_of(&tx, removed)?;
             tx.execute(
                 "UPDATE paths SET total = total + ?2, \
                  first_call = min(coalesce(first_call, ?3), coalesce(?3, first_call)), \
@@ -181,13 +186,7 @@ impl OwnerStore for SqliteStore {
             CHANGE_DEADLINE,
             Self::with(&self.writer, move |conn| {
                 let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-                // CROSS JOIN keeps pages outside, so each page's calls index
-                // finds its old calls: never a scan of every call.
-                let deleted = tx.execute(
-                    "DELETE FROM calls WHERE rowid IN (SELECT c.rowid FROM paths p CROSS JOIN calls c \
-                     ON c.path_id = p.id AND c.called_at < ?1 LIMIT ?2)",
-                    params![before.as_microsecond(), limit],
-                )?;
+                let deleted = super::history::prune(&tx, before, limit)?;
                 if deleted > 0 {
                     tx.execute(
                         "INSERT INTO calls_pruned (id, before) VALUES (1, ?1) \
@@ -196,7 +195,7 @@ impl OwnerStore for SqliteStore {
                     )?;
                 }
                 tx.commit()?;
-                Ok(deleted as u64)
+                Ok(deleted)
             }),
         ))
     }

@@ -12,6 +12,7 @@ use std::time::Duration;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior};
 
 use super::super::owner::{DaySeries, DAY_SERIES};
+use super::super::packed::CallRecords;
 use super::super::rules::{count_from_db, time_from_micros};
 use super::super::transfer::{
     ExportFilter, ImportReport, Imported, Item, Items, Pending, Record, Records, TRANSFER_DEADLINE,
@@ -26,8 +27,9 @@ use crate::sync::lock;
 const SITES: &str = "SELECT slug FROM sites WHERE ?1 IS NULL OR slug = ?1 ORDER BY slug";
 const PAGES: &str = "SELECT s.slug, p.path, p.start_count, p.first_call, p.last_call \
      FROM sites s CROSS JOIN paths p ON p.site_id = s.id WHERE ?1 IS NULL OR s.slug = ?1 ORDER BY s.slug, p.path";
-const CALLS: &str = "SELECT s.slug, p.path, c.called_at FROM sites s CROSS JOIN paths p ON p.site_id = s.id \
-     CROSS JOIN calls c ON c.path_id = p.id WHERE ?1 IS NULL OR s.slug = ?1 ORDER BY s.slug, p.path, c.called_at";
+const CALLS: &str = "SELECT s.slug, p.path, c.path_id, c.slot, c.times FROM sites s CROSS JOIN paths p \
+     ON p.site_id = s.id CROSS JOIN call_times c ON c.path_id = p.id WHERE ?1 IS NULL OR s.slug = ?1 \
+     ORDER BY s.slug, p.path, c.slot, c.part";
 
 /// One series' rows in export order; days it counted nothing on (a tally
 /// row holds every tally series) are left out.
@@ -56,6 +58,35 @@ fn send_rows(
         }
     }
     Ok(true)
+}
+
+/// Sends every call in export order: a page's rows, slot by slot, each
+/// slot's calls sorted.
+fn send_calls(conn: &Connection, site: Option<&str>, records: &Records) -> Result<(), StoreError> {
+    let mut statement = conn.prepare(CALLS)?;
+    let mut rows = statement.query([site])?;
+    let mut calls = CallRecords::default();
+    while let Some(row) = rows.next()? {
+        let site = row.get_ref(0)?.as_str().map_err(rusqlite::Error::from)?;
+        let path = row.get_ref(1)?.as_str().map_err(rusqlite::Error::from)?;
+        for record in calls.push(
+            row.get(2)?,
+            site,
+            path,
+            row.get(3)?,
+            row.get_ref(4)?.as_blob().map_err(rusqlite::Error::from)?,
+        )? {
+            if records.blocking_send(record).is_err() {
+                return Ok(());
+            }
+        }
+    }
+    for record in calls.finish()? {
+        if records.blocking_send(record).is_err() {
+            return Ok(());
+        }
+    }
+    Ok(())
 }
 
 fn export(file: &PathBuf, filter: &ExportFilter, records: &Records) -> Result<(), StoreError> {
@@ -89,13 +120,7 @@ fn export(file: &PathBuf, filter: &ExportFilter, records: &Records) -> Result<()
             })?;
     }
     if more && filter.calls {
-        send_rows(&tx, CALLS, site, records, |r| {
-            Ok(Record::Call {
-                site: r.get(0)?,
-                path: r.get(1)?,
-                at: time_from_micros(r.get(2)?, "calls.called_at")?,
-            })
-        })?;
+        send_calls(&tx, site, records)?;
     }
     Ok(())
 }
@@ -165,10 +190,7 @@ impl Ids {
 
 /// Writes what is pending.
 fn write(tx: &Transaction<'_>, pending: Pending) -> Result<(), StoreError> {
-    let mut insert = tx.prepare_cached("INSERT INTO calls (path_id, called_at) VALUES (?1, ?2)")?;
-    for (path, at) in &pending.calls {
-        insert.execute(params![path, at.as_microsecond()])?;
-    }
+    super::history::append(tx, pending.calls.iter().copied())?;
     for ((series, path, day), count) in &pending.days {
         let Some(&DaySeries { table, column, .. }) = DAY_SERIES.get(*series) else {
             return Err(StoreError::Task(format!("no day series number {series}")));

@@ -62,10 +62,7 @@ fn write_batch(conn: &mut Connection, batch: &OwnedBatch) -> Result<Committed, S
         for id in &batch.settled {
             settle.execute([id])?;
         }
-        let mut insert = tx.prepare_cached("INSERT INTO calls (path_id, called_at) VALUES (?1, ?2)")?;
-        for hit in &batch.hits {
-            insert.execute(params![hit.path, hit.at.as_microsecond()])?;
-        }
+        super::history::append(&tx, batch.hits.iter().map(|h| (h.path, h.at)))?;
         let mut upsert = tx.prepare_cached(
             "INSERT INTO daily_counts (path_id, day, count) VALUES (?1, ?2, ?3) \
              ON CONFLICT (path_id, day) DO UPDATE SET count = count + excluded.count",

@@ -22,6 +22,7 @@ use crate::count::recorder::{Recorder, RecorderHandle};
 use crate::count::registry::Registry;
 use crate::count::visitors::Visitors;
 use crate::count::{Counter, Site};
+use crate::link::Links;
 use crate::owner::auth::Tokens;
 use crate::owner::retention::{self, CallsKept};
 use crate::read::Reads;
@@ -101,6 +102,7 @@ impl App {
                 agents,
             },
             tokens: Tokens::new(&config),
+            links: Links::new(&config),
             store: Arc::clone(&store),
             calls_kept: CallsKept::default(),
             availability,
@@ -125,15 +127,20 @@ impl App {
                 let attempt = async {
                     store.migrate().await?;
                     let mut paths = 0;
+                    let mut site_ids = Vec::new();
                     for site in &state.sites {
                         paths += site.registry.load(&site.config.slug).await?;
+                        if let Ok(id) = site.registry.site_id() {
+                            site_ids.push((site.config.slug.clone(), id));
+                        }
                     }
-                    Ok(paths)
+                    let links = state.links.load(store.as_ref(), &site_ids).await?;
+                    Ok((paths, links))
                 };
                 match state.availability.observe(attempt.await) {
-                    Ok(paths) => {
+                    Ok((paths, links)) => {
                         state.availability.set_ready();
-                        tracing::info!(paths, "store ready");
+                        tracing::info!(paths, links, "store ready");
                         return;
                     }
                     Err(StoreError::SchemaTooNew { .. }) => return, // logged by observe; retrying cannot help

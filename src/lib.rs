@@ -25,6 +25,10 @@
 //!   address, visitors, honest counts (filters, bots, proxied views),
 //!   probing, registry, recorder.
 //!
+//! Links:
+//! - `link`: signed `/go/` links — the token format (pure) and the bound on
+//!   distinct links per site.
+//!
 //! The read path:
 //! - `read`: the read facade `Reads`; query parameters, series, buckets,
 //!   chart, badge, number formatting.
@@ -48,6 +52,7 @@ pub mod clock;
 pub mod config;
 pub mod count;
 pub mod http;
+pub mod link;
 mod markup;
 mod owner;
 mod read;

@@ -13,6 +13,7 @@ use crate::availability::Availability;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::count::{Counter, Site};
+use crate::link::Links;
 use crate::owner::auth::Tokens;
 use crate::owner::retention::CallsKept;
 use crate::read::Reads;
@@ -39,6 +40,8 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     /// Since when raw calls are complete (retention deletes older ones).
     pub calls_kept: CallsKept,
+    /// The link keys and each site's bound on distinct links.
+    pub links: Links,
 }
 
 impl AppState {

@@ -28,6 +28,8 @@ const TEXT_KEYS: &[&str] = &[
     "log_level",
     "default_site",
     "admin_token",
+    "link_secret",
+    "public_url",
     "db.host",
     "db.username",
     "db.password",

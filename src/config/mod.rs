@@ -12,6 +12,7 @@
 mod env;
 mod filters;
 mod image;
+mod links;
 mod owner;
 mod raw;
 mod sites;
@@ -28,6 +29,7 @@ use serde_yaml::{Mapping, Value};
 
 use crate::count::client_ip::TrustedProxies;
 pub use image::ResponseImage;
+pub use links::LinkConfig;
 pub use owner::{Retention, SiteAccess, MIN_TOKEN_CHARS};
 use raw::RawConfig;
 pub use sites::{check_slug, SiteConfig, DEFAULT_SLUG};
@@ -58,6 +60,8 @@ pub struct Config {
     /// `None`: the admin routes answer 404. At least [`MIN_TOKEN_CHARS`] characters.
     pub admin_token: Option<Secret>,
     pub retention: Retention,
+    /// Signed `/go/` links; `None` when `link_secret` is unset.
+    pub links: Option<LinkConfig>,
 }
 
 #[derive(Debug, Clone)]

@@ -13,6 +13,7 @@ use serde::Deserialize;
 
 use super::filters::FilterFallbacks;
 use super::image::{load_response, ResponseImage};
+use super::links::{validate_links, RawLinks};
 use super::owner::{check_token, retention, RawAccess, RawRetention};
 use super::sites::{validate_sites, Fallbacks, RawSite};
 use super::values::{at_least_one, check_counting_limits, check_log_level, socket_address, trusted_proxies};
@@ -56,6 +57,11 @@ pub(super) struct RawConfig {
     public_badge: Option<bool>,
     read_tokens: Option<Vec<Secret>>,
     retention: Option<RawRetention>,
+    link_secret: Option<Secret>,
+    previous_link_secrets: Vec<Secret>,
+    encrypt_links: bool,
+    public_url: Option<String>,
+    max_links: usize,
 }
 
 impl Default for RawConfig {
@@ -127,6 +133,17 @@ impl Default for RawConfig {
             read_tokens: None,
             // None: raw calls are kept forever.
             retention: None,
+            // None: links are off (`/go/` answers 400, minting is refused).
+            link_secret: None,
+            // Nothing rotated yet.
+            previous_link_secrets: Vec::new(),
+            // Signed only: the recipient can read the destination anyway.
+            encrypt_links: false,
+            // None: minted links are relative, `/go/<token>`.
+            public_url: None,
+            // Far more than an owner mints by hand; bounds the store's rows
+            // and the in-memory set of known links per site.
+            max_links: 10_000,
         }
     }
 }
@@ -166,6 +183,16 @@ impl RawConfig {
             check_token("admin_token", token, src)?;
         }
         let retention = retention(self.retention.as_ref(), src)?;
+        let links = validate_links(
+            RawLinks {
+                link_secret: self.link_secret.clone(),
+                previous_link_secrets: self.previous_link_secrets.clone(),
+                encrypt_links: self.encrypt_links,
+                public_url: self.public_url.clone(),
+                max_links: self.max_links,
+            },
+            src,
+        )?;
         let access = RawAccess {
             public: self.public,
             public_badge: self.public_badge,
@@ -205,6 +232,7 @@ impl RawConfig {
             proxied_min_interval: Duration::from_secs(self.proxied_min_interval_seconds),
             admin_token: self.admin_token,
             retention,
+            links,
         })
     }
 

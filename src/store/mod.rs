@@ -15,9 +15,11 @@
 //! - `transfer`: what exports and imports carry, and how imports are summed.
 //! - `rules`: decoding, slots, batch sums and sorting, shared by both.
 //! - `tallies`: per-day proxied views and filtered hits, as aggregates.
+//! - `links`: clicks of `/go/` links per link and day, as aggregates.
 //! - `postgres`, `sqlite`: the backends; SQL lives only there and in `sql/`.
 
 mod error;
+mod links;
 mod migrations;
 mod owner;
 mod postgres;
@@ -36,6 +38,7 @@ use crate::count::path::PagePath;
 use crate::zone::{DayNumber, Zone};
 
 pub use error::{ConnectError, PgError, SqliteError, StoreError};
+pub use links::{Click, LinkRow, LinkStore};
 pub use owner::{DaySeries, OwnerStore, PageMove, DAY_SERIES};
 pub use postgres::{OxiRow, PostgresStore};
 pub use rules::SLOT_SECONDS;
@@ -73,6 +76,8 @@ pub struct Batch<'a> {
     /// attempt of them exists, so their ids are no longer needed and are
     /// deleted in this batch's transaction.
     pub settled: &'a [BatchId],
+    /// Clicks of `/go/` links, added to their links' totals and days.
+    pub clicks: &'a [Click],
 }
 
 /// How a batch ended up committed.
@@ -136,7 +141,7 @@ pub const REBUILD_DEADLINE: Duration = Duration::from_secs(30 * 60);
 /// constants); reads and `record` are bounded by their callers (the read
 /// facade and the recorder), which also decide what a timeout means.
 /// Stored times that cannot be decoded are [`StoreError::Corrupt`].
-pub trait Store: OwnerStore + Send + Sync {
+pub trait Store: OwnerStore + LinkStore + Send + Sync {
     /// Applies missing migrations in one transaction; safe to run twice or
     /// from two processes at once. Bounded by [`MIGRATE_DEADLINE`].
     fn migrate(&self) -> StoreFuture<'_, ()>;

@@ -50,6 +50,7 @@ macro_rules! now_micros {
 
 // After the macro, which they use too.
 mod backup;
+mod links;
 mod owner;
 mod transfer;
 mod writes;
@@ -194,6 +195,7 @@ impl Store for SqliteStore {
             hits: batch.hits.to_vec(),
             tallies: batch.tallies.to_vec(),
             settled: batch.settled.to_vec(),
+            clicks: batch.clicks.to_vec(),
         };
         Self::with(&self.writer, move |conn| record(conn, &batch))
     }

@@ -346,6 +346,7 @@ pub fn batch(hits: &[footfall::store::Hit]) -> footfall::store::Batch<'_> {
         hits,
         tallies: &[],
         settled: &[],
+        clicks: &[],
     }
 }
 

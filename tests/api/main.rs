@@ -20,6 +20,7 @@ mod faults;
 mod honest;
 mod inprocess;
 mod lifecycle;
+mod links;
 mod oxitraffic;
 mod page_tallies;
 mod probing;

@@ -35,7 +35,7 @@ use tokio::time::Instant;
 mod unsent;
 
 use crate::availability::Availability;
-use crate::store::{within, Batch, BatchId, Committed, DayTallies, Hit, PathId, Store, Tallies, Tally};
+use crate::store::{within, Batch, BatchId, Click, Committed, DayTallies, Hit, PathId, Store, Tallies, Tally};
 use crate::zone::DayNumber;
 use unsent::Unsent;
 
@@ -69,7 +69,7 @@ pub enum RecordError {
 }
 
 /// What a request waits to see committed.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 enum Entry {
     Call(Hit),
     /// One view through an image proxy, counted in its page's per-day series.
@@ -77,6 +77,8 @@ enum Entry {
         path: PathId,
         day: DayNumber,
     },
+    /// One counted click of a `/go/` link.
+    Click(Click),
 }
 
 struct Pending {
@@ -129,6 +131,14 @@ impl Recorder {
     /// As [`Recorder::record`].
     pub async fn record_proxied(&self, path: PathId, day: DayNumber) -> Result<(), RecordError> {
         self.send(Entry::Proxied { path, day }).await
+    }
+
+    /// Resolves once one click of a link is committed, like [`Recorder::record`].
+    ///
+    /// # Errors
+    /// As [`Recorder::record`].
+    pub async fn record_click(&self, click: Click) -> Result<(), RecordError> {
+        self.send(Entry::Click(click)).await
     }
 
     /// Counts one filtered hit of `path` on `day` in the `tally` series.
@@ -210,12 +220,13 @@ struct Unsettled {
     id: BatchId,
     hits: Vec<Hit>,
     tallies: Vec<DayTallies>,
+    clicks: Vec<Click>,
 }
 
 impl Unsettled {
     /// What it holds, for the bound on what is kept.
     fn size(&self) -> usize {
-        self.hits.len() + self.tallies.len()
+        self.hits.len() + self.tallies.len() + self.clicks.len()
     }
 }
 
@@ -236,6 +247,7 @@ impl Writer {
     async fn commit(&mut self, batch: impl Iterator<Item = Pending>) {
         let now = Instant::now();
         let (mut hits, mut waiting, mut proxied) = (Vec::new(), Vec::new(), Vec::new());
+        let mut clicks = Vec::new();
         let mut deadline = None::<Instant>;
         for pending in batch {
             if pending.deadline.saturating_duration_since(now) < MIN_TIME_LEFT {
@@ -246,6 +258,7 @@ impl Writer {
             match pending.entry {
                 Entry::Call(hit) => hits.push(hit),
                 Entry::Proxied { path, day } => proxied.push((path, day)),
+                Entry::Click(click) => clicks.push(click),
             }
             waiting.push(pending.answer);
         }
@@ -264,6 +277,7 @@ impl Writer {
             hits: &hits,
             tallies: &tallies,
             settled: &self.settled,
+            clicks: &clicks,
         };
         let result = within(deadline.saturating_duration_since(now), self.store.record(batch)).await;
         tracing::trace!(
@@ -292,7 +306,12 @@ impl Writer {
         }
         match outcome {
             Ok(()) => self.settle().await,
-            Err(RecordError::Unknown) => self.keep_unsettled(Unsettled { id, hits, tallies }),
+            Err(RecordError::Unknown) => self.keep_unsettled(Unsettled {
+                id,
+                hits,
+                tallies,
+                clicks,
+            }),
             // Proxied views were answered (their requests may retry);
             // filtered counts wait for the next batch.
             Err(RecordError::NotCommitted) => self.unsent.put_back(&filtered),
@@ -319,6 +338,7 @@ impl Writer {
             hits: &[],
             tallies: &[],
             settled: &self.settled,
+            clicks: &[],
         };
         if let Ok(Committed::Now) = self
             .availability
@@ -354,6 +374,7 @@ impl Writer {
                 hits: &batch.hits,
                 tallies: &batch.tallies,
                 settled: &[],
+                clicks: &batch.clicks,
             };
             let hits = batch.hits.len();
             match self

@@ -121,6 +121,18 @@ impl Store for Scripted {
 }
 
 /// The owner's calls are not the recorder's business.
+impl crate::store::LinkStore for Scripted {
+    fn link_ids(&self, _: SiteId) -> StoreFuture<'_, Vec<String>> {
+        unimplemented!()
+    }
+    fn links(&self, _: SiteId) -> StoreFuture<'_, Vec<crate::store::LinkRow>> {
+        unimplemented!()
+    }
+    fn link_daily<'a>(&'a self, _: SiteId, _: &'a str) -> StoreFuture<'a, Option<Vec<(DayNumber, u64)>>> {
+        unimplemented!()
+    }
+}
+
 impl crate::store::OwnerStore for Scripted {
     fn page_id<'a>(&'a self, _: SiteId, _: &'a PagePath) -> StoreFuture<'a, Option<PathId>> {
         unimplemented!()

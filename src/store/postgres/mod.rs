@@ -9,6 +9,7 @@
 //! server heals without a restart of Footfall. All SQL is parameterized;
 //! handlers never see it.
 
+mod links;
 mod owner;
 mod oxitraffic;
 mod pool;

@@ -14,7 +14,7 @@ use super::super::{
     migrations, Batch, Committed, PathId, PgError, RenameOutcome, SiteId, StoreError, MIGRATE_DEADLINE,
     REBUILD_DEADLINE,
 };
-use super::{schema, tallies, PostgresStore};
+use super::{links, schema, tallies, PostgresStore};
 use crate::zone::{DayNumber, Zone};
 
 const MIGRATION_LOCK: i64 = 0x466f_6f74_6661_6c6c; // "Footfall"
@@ -89,14 +89,17 @@ impl PostgresStore {
         let firsts: Vec<SystemTime> = sums.per_path.iter().map(|s| SystemTime::from(s.first)).collect();
         let lasts: Vec<SystemTime> = sums.per_path.iter().map(|s| SystemTime::from(s.last)).collect();
         let tally = tallies::Columns::of(batch.tallies);
+        let clicks = links::Columns::of(batch.clicks);
 
         let client = self.connections.checkout().await?;
-        let (mark, insert, upsert, update, add) = tokio::try_join!(
+        let (mark, insert, upsert, update, add, upsert_links, link_days) = tokio::try_join!(
             client.prepare_cached(MARK_BATCH),
             client.prepare_cached(INSERT_CALLS),
             client.prepare_cached(UPSERT_DAILY),
             client.prepare_cached(UPDATE_TOTALS),
             client.prepare_cached(tallies::ADD),
+            client.prepare_cached(links::UPSERT_LINKS),
+            client.prepare_cached(links::ADD_DAYS),
         )?;
         let mark_params: [&(dyn ToSql + Sync); 2] = [&batch.id, &batch.settled];
         let insert_params: [&(dyn ToSql + Sync); 2] = [&call_paths, &call_times];
@@ -120,6 +123,33 @@ impl PostgresStore {
                 client.execute(&add, &tally_params).await
             }
         };
+        let link_params: [&(dyn ToSql + Sync); 7] = [
+            &clicks.sites,
+            &clicks.links,
+            &clicks.names,
+            &clicks.hosts,
+            &clicks.totals,
+            &clicks.firsts,
+            &clicks.lasts,
+        ];
+        let link_day_params: [&(dyn ToSql + Sync); 4] =
+            [&clicks.day_sites, &clicks.day_links, &clicks.days, &clicks.counts];
+        // Two futures, each sent when first polled: links before their
+        // days, which find them by key. Most batches have no clicks.
+        let add_links = async {
+            if clicks.is_empty() {
+                Ok(0)
+            } else {
+                client.execute(&upsert_links, &link_params).await
+            }
+        };
+        let add_link_days = async {
+            if clicks.is_empty() {
+                Ok(0)
+            } else {
+                client.execute(&link_days, &link_day_params).await
+            }
+        };
         // The whole transaction goes out in one round trip: tokio-postgres
         // sends each request when first polled, and a biased try_join polls
         // them in order, every time. If a statement fails, PostgreSQL
@@ -135,6 +165,8 @@ impl PostgresStore {
             client.execute(&upsert, &upsert_params),
             client.execute(&update, &update_params),
             add_tallies,
+            add_links,
+            add_link_days,
             client.simple_query("COMMIT"),
         );
         match outcome {

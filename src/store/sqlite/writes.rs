@@ -87,6 +87,7 @@ fn write_batch(conn: &mut Connection, batch: &OwnedBatch) -> Result<Committed, S
         }
     }
     super::tallies::add(&tx, &batch.tallies)?;
+    super::links::add(&tx, &batch.clicks)?;
     tx.commit()?;
     Ok(Committed::Now)
 }
@@ -111,6 +112,7 @@ pub(super) struct OwnedBatch {
     pub(super) hits: Vec<super::super::Hit>,
     pub(super) tallies: Vec<DayTallies>,
     pub(super) settled: Vec<i64>,
+    pub(super) clicks: Vec<super::super::Click>,
 }
 
 /// Renames a site in one IMMEDIATE transaction (see [`Store::rename_site`]).

@@ -23,6 +23,7 @@ use crate::count::registry::Registry;
 use crate::count::visitors::Visitors;
 use crate::count::{Counter, Site};
 use crate::link::Links;
+use crate::notify::{sender, Notifier};
 use crate::owner::auth::Tokens;
 use crate::owner::retention::{self, CallsKept};
 use crate::read::Reads;
@@ -90,7 +91,11 @@ impl App {
             .collect::<Result<Vec<_>, _>>()?;
         let agents = Agents::shared()?;
         let availability = Arc::new(Availability::default());
-        let (recorder, handle) = Recorder::spawn(Arc::clone(&store), Arc::clone(&availability));
+        let (recorder, handle) = Recorder::spawn(
+            Arc::clone(&store),
+            Arc::clone(&availability),
+            config.notify.milestones.clone(),
+        );
         let state = Arc::new(AppState {
             sites,
             image_cache_control: HeaderValue::from_str(&format!("private, max-age={}", config.cache_max_age_seconds))
@@ -103,6 +108,7 @@ impl App {
             },
             tokens: Tokens::new(&config),
             links: Links::new(&config),
+            notifier: Notifier::new(&config),
             store: Arc::clone(&store),
             calls_kept: CallsKept::default(),
             availability,
@@ -135,6 +141,7 @@ impl App {
                         }
                     }
                     let links = state.links.load(store.as_ref(), &site_ids).await?;
+                    state.notifier.ensure_cursors(store.as_ref()).await?;
                     Ok((paths, links))
                 };
                 match state.availability.observe(attempt.await) {
@@ -185,6 +192,7 @@ pub async fn run(config: Config, listener: TcpListener, shutdown: impl Future<Ou
     let app = App::build(config, Arc::new(SystemClock))?;
     let preparing = tokio::spawn(app.prepare());
     let retaining = tokio::spawn(retention::run(Arc::clone(&app.state)));
+    let notifying = tokio::spawn(sender::run(Arc::clone(&app.state)));
     let checking = tokio::spawn({
         let state = Arc::clone(&app.state);
         async move {
@@ -200,6 +208,7 @@ pub async fn run(config: Config, listener: TcpListener, shutdown: impl Future<Ou
     preparing.abort();
     checking.abort();
     retaining.abort();
+    notifying.abort();
     app.shut_down().await;
     tracing::info!("stopped");
     Ok(())

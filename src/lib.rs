@@ -29,6 +29,10 @@
 //! - `link`: signed `/go/` links — the token format (pure) and the bound on
 //!   distinct links per site.
 //!
+//! Notifications:
+//! - `notify`: events in the store's outbox, webhook delivery (signed per
+//!   Standard Webhooks), the Atom feed.
+//!
 //! The read path:
 //! - `read`: the read facade `Reads`; query parameters, series, buckets,
 //!   chart, badge, number formatting.
@@ -54,6 +58,7 @@ pub mod count;
 pub mod http;
 pub mod link;
 mod markup;
+pub mod notify;
 mod owner;
 mod read;
 mod server;

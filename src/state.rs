@@ -14,6 +14,7 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::count::{Counter, Site};
 use crate::link::Links;
+use crate::notify::Notifier;
 use crate::owner::auth::Tokens;
 use crate::owner::retention::CallsKept;
 use crate::read::Reads;
@@ -42,6 +43,8 @@ pub struct AppState {
     pub calls_kept: CallsKept,
     /// The link keys and each site's bound on distinct links.
     pub links: Links,
+    /// The webhook receivers and how their deliveries go.
+    pub notifier: Notifier,
 }
 
 impl AppState {

@@ -13,6 +13,7 @@ mod env;
 mod filters;
 mod image;
 mod links;
+mod notify;
 mod owner;
 mod raw;
 mod sites;
@@ -30,6 +31,7 @@ use serde_yaml::{Mapping, Value};
 use crate::count::client_ip::TrustedProxies;
 pub use image::ResponseImage;
 pub use links::LinkConfig;
+pub use notify::{NotifyConfig, Webhook};
 pub use owner::{Retention, SiteAccess, MIN_TOKEN_CHARS};
 use raw::RawConfig;
 pub use sites::{check_slug, SiteConfig, DEFAULT_SLUG};
@@ -62,6 +64,8 @@ pub struct Config {
     pub retention: Retention,
     /// Signed `/go/` links; `None` when `link_secret` is unset.
     pub links: Option<LinkConfig>,
+    /// Milestones, link event interval and delivery retries (`webhooks` are per site).
+    pub notify: NotifyConfig,
 }
 
 #[derive(Debug, Clone)]

@@ -14,6 +14,7 @@ use serde::Deserialize;
 use super::filters::FilterFallbacks;
 use super::image::{load_response, ResponseImage};
 use super::links::{validate_links, RawLinks};
+use super::notify::{notify_config, RawWebhook};
 use super::owner::{check_token, retention, RawAccess, RawRetention};
 use super::sites::{validate_sites, Fallbacks, RawSite};
 use super::values::{at_least_one, check_counting_limits, check_log_level, socket_address, trusted_proxies};
@@ -62,6 +63,10 @@ pub(super) struct RawConfig {
     encrypt_links: bool,
     public_url: Option<String>,
     max_links: usize,
+    webhooks: Option<Vec<RawWebhook>>,
+    milestones: Vec<i64>,
+    link_event_interval_seconds: u64,
+    webhook_retry_seconds: f64,
 }
 
 impl Default for RawConfig {
@@ -144,6 +149,14 @@ impl Default for RawConfig {
             // Far more than an owner mints by hand; bounds the store's rows
             // and the in-memory set of known links per site.
             max_links: 10_000,
+            // None: the one site of a config without `sites:` tells nobody.
+            webhooks: None,
+            // Round numbers an owner would celebrate, each a tenfold of the last.
+            milestones: vec![100, 1_000, 10_000, 100_000, 1_000_000],
+            // A busy link makes one event a minute, not one per click.
+            link_event_interval_seconds: 60,
+            // Quick enough for a blip; doubling to an hour keeps a dead receiver cheap.
+            webhook_retry_seconds: 10.0,
         }
     }
 }
@@ -198,7 +211,14 @@ impl RawConfig {
             public_badge: self.public_badge,
             read_tokens: self.read_tokens.clone(),
         };
+        let notify = notify_config(
+            &self.milestones,
+            self.link_event_interval_seconds,
+            self.webhook_retry_seconds,
+            src,
+        )?;
         let fallbacks = Fallbacks {
+            webhooks: self.webhooks.clone(),
             access,
             tracked_base_url: self.tracked_base_url.as_deref(),
             timezone: self.timezone.as_deref(),
@@ -233,6 +253,7 @@ impl RawConfig {
             admin_token: self.admin_token,
             retention,
             links,
+            notify,
         })
     }
 

@@ -17,7 +17,7 @@ use super::access::bearer;
 use super::body::{self, JSON_LIMIT};
 use super::error::{ErrorFormat, HttpError};
 use super::response::{self, json, json_status, HttpResponse};
-use super::{links, transfer, SiteRoute};
+use super::{links, notify, transfer, SiteRoute};
 use crate::count::path::PagePath;
 use crate::owner::pages::{self, Moved, Registered};
 use crate::state::AppState;
@@ -90,6 +90,7 @@ where
                 let page: PageBody = body::json(&parts.headers, &body::collect(body, JSON_LIMIT).await?)?;
                 register(state, &at, &page.path).await
             }
+            "/webhooks" if matches!(*method, Method::GET | Method::HEAD) => notify::webhooks(state, &at).await,
             "/links" if method == Method::POST => links::mint_link(state, &at, &parts.headers, body).await,
             "/pages/rename" if method == Method::POST => {
                 let pair: RenameBody = body::json(&parts.headers, &body::collect(body, JSON_LIMIT).await?)?;

@@ -15,6 +15,7 @@
 //! | `/api/filtered` | `filtered::filtered` — proxied views and filtered hits per page |
 //! | `/go/<token>` | `links::go` — count a link's click, `302` to its destination |
 //! | `/api/links`, `/api/links/{id}[/plot]` | `links::list`, `links::one` — clicks per link |
+//! | `/feed.atom` | `notify::feed` — the site's events as an Atom feed |
 //! | `/api/admin/…` | `admin` — the owner's API (token required) |
 //! | `/dashboard`, `/dashboard/plot/{path}` | redirects from OxiTraffic's page URLs |
 //!
@@ -37,6 +38,7 @@ mod error;
 mod filtered;
 mod health;
 mod links;
+mod notify;
 mod pages;
 pub(crate) mod response;
 mod transfer;
@@ -105,6 +107,7 @@ where
         "/api/counts" => api::counts(state, &at, query).await,
         "/api/filtered" => filtered::filtered(state, &at, query).await,
         "/api/links" => links::list(state, &at, query).await,
+        "/feed.atom" => notify::feed(state, &at).await,
         // OxiTraffic's page URLs, linked from sites that used it.
         "/dashboard" | "/dashboard/" => Ok(response::redirect(&format!("{}/", at.base))),
         _ => {

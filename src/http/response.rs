@@ -164,6 +164,16 @@ pub fn found(location: HeaderValue) -> HttpResponse {
     response
 }
 
+/// An Atom feed; readers poll it, so it is not cached for long.
+pub fn atom(body: String) -> HttpResponse {
+    build(
+        StatusCode::OK,
+        "application/atom+xml; charset=utf-8",
+        NO_CACHE,
+        Bytes::from(body),
+    )
+}
+
 pub fn json_bytes(status: StatusCode, cache: HeaderValue, body: Bytes) -> HttpResponse {
     build(status, "application/json", cache, body)
 }

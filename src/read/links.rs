@@ -1,12 +1,13 @@
-//! The read use-cases of links: every link of a site, and one link's
-//! zero-filled per-day series (for its history and chart). Reads go through
+//! The read use-cases of links and events: every link of a site, one
+//! link's zero-filled per-day series (for its history and chart), a site's
+//! recent events (the feed) and failed webhook deliveries. Reads go through
 //! [`Reads`]; "today" is passed in.
 
 use super::buckets::fill_days;
 use super::series::DailySeries;
 use super::Reads;
 use crate::availability::Unavailable;
-use crate::store::{LinkRow, SiteId};
+use crate::store::{FailedDelivery, LinkRow, SiteId, StoredEvent};
 use crate::zone::DayNumber;
 
 impl Reads {
@@ -37,5 +38,27 @@ impl Reads {
             days: fill_days(&rows, first, today.max(first)),
             total_before: 0,
         }))
+    }
+}
+
+impl Reads {
+    /// The newest `limit` events of `site`, newest first (the feed).
+    ///
+    /// # Errors
+    /// [`Unavailable`] when the store is not ready or does not answer.
+    pub async fn recent_events(&self, site: SiteId, limit: usize) -> Result<Vec<StoredEvent>, Unavailable> {
+        self.run(self.store.recent_events(site, limit)).await
+    }
+
+    /// The newest deliveries given up of these receivers.
+    ///
+    /// # Errors
+    /// [`Unavailable`] when the store is not ready or does not answer.
+    pub async fn failed_deliveries(
+        &self,
+        receivers: &[String],
+        limit: usize,
+    ) -> Result<Vec<FailedDelivery>, Unavailable> {
+        self.run(self.store.failures(receivers, limit)).await
     }
 }

@@ -13,7 +13,7 @@
 //!   lenient options.
 //! - [`tallies`]: proxied views and filtered hits per page, by reason.
 //! - [`format`]: how numbers are written for people.
-//! - [`links`]: every link of a site, one link's per-day series.
+//! - [`links`]: every link of a site, one link's per-day series; events.
 
 pub mod badge;
 pub mod badge_options;

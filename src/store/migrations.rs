@@ -45,6 +45,10 @@ pub const POSTGRES: &[Migration] = &[
         version: 8,
         sql: include_str!("../../sql/postgres/0008_links.sql"),
     },
+    Migration {
+        version: 9,
+        sql: include_str!("../../sql/postgres/0009_events.sql"),
+    },
 ];
 
 pub const SQLITE: &[Migration] = &[
@@ -75,6 +79,10 @@ pub const SQLITE: &[Migration] = &[
     Migration {
         version: 7,
         sql: include_str!("../../sql/sqlite/0007_links.sql"),
+    },
+    Migration {
+        version: 8,
+        sql: include_str!("../../sql/sqlite/0008_events.sql"),
     },
 ];
 

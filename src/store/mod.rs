@@ -16,9 +16,11 @@
 //! - `rules`: decoding, slots, batch sums and sorting, shared by both.
 //! - `tallies`: per-day proxied views and filtered hits, as aggregates.
 //! - `links`: clicks of `/go/` links per link and day, as aggregates.
+//! - `events`: the outbox of events for webhooks and the feed.
 //! - `postgres`, `sqlite`: the backends; SQL lives only there and in `sql/`.
 
 mod error;
+mod events;
 mod links;
 mod migrations;
 mod owner;
@@ -38,6 +40,7 @@ use crate::count::path::PagePath;
 use crate::zone::{DayNumber, Zone};
 
 pub use error::{ConnectError, PgError, SqliteError, StoreError};
+pub use events::{EventStore, FailedDelivery, StoredEvent};
 pub use links::{Click, LinkRow, LinkStore};
 pub use owner::{DaySeries, OwnerStore, PageMove, DAY_SERIES};
 pub use postgres::{OxiRow, PostgresStore};
@@ -78,6 +81,9 @@ pub struct Batch<'a> {
     pub settled: &'a [BatchId],
     /// Clicks of `/go/` links, added to their links' totals and days.
     pub clicks: &'a [Click],
+    /// The `milestones`: each a page's total crosses in this batch is an
+    /// event, written in the batch's transaction.
+    pub milestones: &'a [i64],
 }
 
 /// How a batch ended up committed.
@@ -141,7 +147,7 @@ pub const REBUILD_DEADLINE: Duration = Duration::from_secs(30 * 60);
 /// constants); reads and `record` are bounded by their callers (the read
 /// facade and the recorder), which also decide what a timeout means.
 /// Stored times that cannot be decoded are [`StoreError::Corrupt`].
-pub trait Store: OwnerStore + LinkStore + Send + Sync {
+pub trait Store: OwnerStore + LinkStore + EventStore + Send + Sync {
     /// Applies missing migrations in one transaction; safe to run twice or
     /// from two processes at once. Bounded by [`MIGRATE_DEADLINE`].
     fn migrate(&self) -> StoreFuture<'_, ()>;
@@ -165,7 +171,8 @@ pub trait Store: OwnerStore + LinkStore + Send + Sync {
     fn rename_site<'a>(&'a self, from: &'a str, to: &'a str) -> StoreFuture<'a, RenameOutcome>;
 
     /// Registers a path, or finds it if it exists, even when another process
-    /// registers it at the same moment. Bounded by [`REGISTER_DEADLINE`].
+    /// registers it at the same moment; a new one with its `page_registered`
+    /// event, in the same transaction. Bounded by [`REGISTER_DEADLINE`].
     fn register_path<'a>(&'a self, site: SiteId, path: &'a PagePath) -> StoreFuture<'a, PathId>;
 
     /// Commits a batch's calls with the totals and per-day counts, its

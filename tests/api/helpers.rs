@@ -347,6 +347,7 @@ pub fn batch(hits: &[footfall::store::Hit]) -> footfall::store::Batch<'_> {
         tallies: &[],
         settled: &[],
         clicks: &[],
+        milestones: &[],
     }
 }
 

@@ -3,6 +3,7 @@
 
 mod helpers;
 mod pg;
+mod receiver;
 mod relay;
 mod requests;
 mod site;
@@ -33,3 +34,4 @@ mod sites;
 mod slowloris;
 mod tallies;
 mod transfer;
+mod webhooks;

@@ -100,7 +100,12 @@ pub struct RecorderHandle {
 }
 
 impl Recorder {
-    pub fn spawn(store: Arc<dyn Store>, availability: Arc<Availability>) -> (Self, RecorderHandle) {
+    /// `milestones`: the page totals that are events when a batch crosses them.
+    pub fn spawn(
+        store: Arc<dyn Store>,
+        availability: Arc<Availability>,
+        milestones: Vec<i64>,
+    ) -> (Self, RecorderHandle) {
         let (queue, receiver) = mpsc::channel(QUEUE_CAPACITY);
         let stop = Arc::new(Notify::new());
         let unsent = Arc::new(Unsent::default());
@@ -111,6 +116,7 @@ impl Recorder {
             next_id: first_batch_id(),
             settled: Vec::new(),
             unsettled: VecDeque::new(),
+            milestones,
         };
         let task = tokio::spawn(run(receiver, writer, Arc::clone(&stop)));
         (Self { queue, unsent }, RecorderHandle { stop, task })
@@ -239,6 +245,7 @@ struct Writer {
     settled: Vec<BatchId>,
     /// Oldest first.
     unsettled: VecDeque<Unsettled>,
+    milestones: Vec<i64>,
 }
 
 impl Writer {
@@ -278,6 +285,7 @@ impl Writer {
             tallies: &tallies,
             settled: &self.settled,
             clicks: &clicks,
+            milestones: &self.milestones,
         };
         let result = within(deadline.saturating_duration_since(now), self.store.record(batch)).await;
         tracing::trace!(
@@ -339,6 +347,7 @@ impl Writer {
             tallies: &[],
             settled: &self.settled,
             clicks: &[],
+            milestones: &[],
         };
         if let Ok(Committed::Now) = self
             .availability
@@ -375,6 +384,7 @@ impl Writer {
                 tallies: &batch.tallies,
                 settled: &[],
                 clicks: &batch.clicks,
+                milestones: &self.milestones,
             };
             let hits = batch.hits.len();
             match self

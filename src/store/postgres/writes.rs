@@ -14,7 +14,7 @@ use super::super::{
     migrations, Batch, Committed, PathId, PgError, RenameOutcome, SiteId, StoreError, MIGRATE_DEADLINE,
     REBUILD_DEADLINE,
 };
-use super::{links, schema, tallies, PostgresStore};
+use super::{events, links, schema, tallies, PostgresStore};
 use crate::zone::{DayNumber, Zone};
 
 const MIGRATION_LOCK: i64 = 0x466f_6f74_6661_6c6c; // "Footfall"
@@ -92,7 +92,7 @@ impl PostgresStore {
         let clicks = links::Columns::of(batch.clicks);
 
         let client = self.connections.checkout().await?;
-        let (mark, insert, upsert, update, add, upsert_links, link_days) = tokio::try_join!(
+        let (mark, insert, upsert, update, add, upsert_links, link_days, milestones) = tokio::try_join!(
             client.prepare_cached(MARK_BATCH),
             client.prepare_cached(INSERT_CALLS),
             client.prepare_cached(UPSERT_DAILY),
@@ -100,6 +100,7 @@ impl PostgresStore {
             client.prepare_cached(tallies::ADD),
             client.prepare_cached(links::UPSERT_LINKS),
             client.prepare_cached(links::ADD_DAYS),
+            client.prepare_cached(events::ADD_MILESTONES),
         )?;
         let mark_params: [&(dyn ToSql + Sync); 2] = [&batch.id, &batch.settled];
         let insert_params: [&(dyn ToSql + Sync); 2] = [&call_paths, &call_times];
@@ -134,6 +135,15 @@ impl PostgresStore {
         ];
         let link_day_params: [&(dyn ToSql + Sync); 4] =
             [&clicks.day_sites, &clicks.day_links, &clicks.days, &clicks.counts];
+        let milestone_params: [&(dyn ToSql + Sync); 3] = [&total_paths, &totals, &batch.milestones];
+        // After the totals; only a batch with calls can cross a milestone.
+        let add_milestones = async {
+            if total_paths.is_empty() || batch.milestones.is_empty() {
+                Ok(0)
+            } else {
+                client.execute(&milestones, &milestone_params).await
+            }
+        };
         // Two futures, each sent when first polled: links before their
         // days, which find them by key. Most batches have no clicks.
         let add_links = async {
@@ -164,6 +174,7 @@ impl PostgresStore {
             client.execute(&insert, &insert_params),
             client.execute(&upsert, &upsert_params),
             client.execute(&update, &update_params),
+            add_milestones,
             add_tallies,
             add_links,
             add_link_days,

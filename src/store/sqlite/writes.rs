@@ -86,6 +86,7 @@ fn write_batch(conn: &mut Connection, batch: &OwnedBatch) -> Result<Committed, S
             ])?;
         }
     }
+    super::events::add_milestones(&tx, &sums.per_path, &batch.milestones)?;
     super::tallies::add(&tx, &batch.tallies)?;
     super::links::add(&tx, &batch.clicks)?;
     tx.commit()?;
@@ -113,6 +114,7 @@ pub(super) struct OwnedBatch {
     pub(super) tallies: Vec<DayTallies>,
     pub(super) settled: Vec<i64>,
     pub(super) clicks: Vec<super::super::Click>,
+    pub(super) milestones: Vec<i64>,
 }
 
 /// Renames a site in one IMMEDIATE transaction (see [`Store::rename_site`]).

@@ -128,7 +128,8 @@ pub async fn deliver_once(
         // The store's outage is logged by the counting path; try again later.
         Err(_) => return Delivery::RetryAfter(retry),
     };
-    if *attempts == 0 || receiver.pending.load(Ordering::Relaxed) == 0 {
+    // Counted afresh only when the gauge ran out: one count per backlog, not per event.
+    if receiver.pending.load(Ordering::Relaxed) == 0 {
         if let Ok(n) = within(STORE_DEADLINE, state.store.count_events(site, *cursor, &receiver.kinds)).await {
             receiver.pending.store(n, Ordering::Relaxed);
         }

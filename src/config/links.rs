@@ -19,9 +19,6 @@ pub struct LinkConfig {
     pub previous: Vec<Secret>,
     /// Encrypt the payload too, so a recipient cannot read name and metadata.
     pub encrypt: bool,
-    /// `https://count.example.com` (no trailing slash): minted links are
-    /// absolute under it; `None` gives `/go/<token>`.
-    pub public_url: Option<String>,
     /// Distinct links counted per site at most; clicks of further links
     /// still redirect but are not counted.
     pub max_links: usize,
@@ -36,9 +33,16 @@ pub(super) struct RawLinks {
     pub(super) max_links: usize,
 }
 
+/// The link settings and `public_url` (`https://count.example.com`, no
+/// trailing slash: minted links and the feed's own link are absolute under
+/// it; `None` makes them relative).
+///
 /// # Errors
 /// A [`ConfigError`] naming the key; never the secret.
-pub(super) fn validate_links(raw: RawLinks, src: &Sources) -> Result<Option<LinkConfig>, ConfigError> {
+pub(super) fn validate_links(
+    raw: RawLinks,
+    src: &Sources,
+) -> Result<(Option<LinkConfig>, Option<String>), ConfigError> {
     let public_url = raw
         .public_url
         .map(|url| check_public_url(&url).map_err(|m| src.error("public_url", m)))
@@ -53,19 +57,19 @@ pub(super) fn validate_links(raw: RawLinks, src: &Sources) -> Result<Option<Link
         if raw.encrypt_links {
             return Err(src.error("encrypt_links", "needs `link_secret`"));
         }
-        return Ok(None);
+        return Ok((None, public_url));
     };
     check_secret("link_secret", &secret, src)?;
     for (i, previous) in raw.previous_link_secrets.iter().enumerate() {
         check_secret(&format!("previous_link_secrets[{i}]"), previous, src)?;
     }
-    Ok(Some(LinkConfig {
+    let links = LinkConfig {
         secret,
         previous: raw.previous_link_secrets,
         encrypt: raw.encrypt_links,
-        public_url,
         max_links: raw.max_links,
-    }))
+    };
+    Ok((Some(links), public_url))
 }
 
 fn check_secret(key: &str, secret: &Secret, src: &Sources) -> Result<(), ConfigError> {
@@ -117,7 +121,7 @@ mod tests {
         let config = Config::load(dir_with(&yaml).path(), env(&[])).unwrap();
         let links = config.links.as_ref().unwrap();
         assert!(links.encrypt && links.previous.len() == 1 && links.max_links == 10_000);
-        assert_eq!(links.public_url.as_deref(), Some("https://count.example.com"));
+        assert_eq!(config.public_url.as_deref(), Some("https://count.example.com"));
         assert!(!format!("{config:?}").contains(SECRET));
     }
 

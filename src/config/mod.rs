@@ -64,6 +64,9 @@ pub struct Config {
     pub retention: Retention,
     /// Signed `/go/` links; `None` when `link_secret` is unset.
     pub links: Option<LinkConfig>,
+    /// Footfall's own public URL, no trailing slash: minted links and the
+    /// feed's own link are absolute under it.
+    pub public_url: Option<String>,
     /// Milestones, link event interval and delivery retries (`webhooks` are per site).
     pub notify: NotifyConfig,
 }

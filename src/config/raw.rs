@@ -196,7 +196,7 @@ impl RawConfig {
             check_token("admin_token", token, src)?;
         }
         let retention = retention(self.retention.as_ref(), src)?;
-        let links = validate_links(
+        let (links, public_url) = validate_links(
             RawLinks {
                 link_secret: self.link_secret.clone(),
                 previous_link_secrets: self.previous_link_secrets.clone(),
@@ -253,6 +253,7 @@ impl RawConfig {
             admin_token: self.admin_token,
             retention,
             links,
+            public_url,
             notify,
         })
     }

@@ -25,12 +25,7 @@ pub async fn feed(state: &AppState, at: &SiteRoute<'_>) -> Result<HttpResponse, 
         .reads
         .recent_events(at.site.registry.site_id()?, FEED_ENTRIES)
         .await?;
-    let base = state
-        .config
-        .links
-        .as_ref()
-        .and_then(|l| l.public_url.clone())
-        .unwrap_or_default();
+    let base = state.config.public_url.as_deref().unwrap_or_default();
     let self_url = format!("{base}{}/feed.atom", at.base);
     Ok(response::atom(render_feed(&at.site.config.slug, &self_url, &events)))
 }

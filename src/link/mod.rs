@@ -76,7 +76,7 @@ impl Links {
         let Some(links) = &config.links else {
             return Self {
                 keys: None,
-                public_url: None,
+                public_url: config.public_url.clone(),
                 max_links: 0,
                 sites,
             };
@@ -88,7 +88,7 @@ impl Links {
                 &previous,
                 links.encrypt,
             )),
-            public_url: links.public_url.clone(),
+            public_url: config.public_url.clone(),
             max_links: links.max_links,
             sites,
         }

@@ -229,12 +229,25 @@ async fn a_milestone_fires_once_even_when_a_batch_jumps_past_it(store: Store) {
 }
 
 async fn a_private_sites_feed_needs_a_token(store: Store) {
-    let app = TestApp::spawn_with(store, &[ADMIN_KEY, ("public", "false")]).await;
+    let app = TestApp::spawn_with(
+        store,
+        &[
+            ADMIN_KEY,
+            ("public", "false"),
+            ("public_url", "https://count.example.com/"),
+        ],
+    )
+    .await;
     assert_eq!(app.get("/call/a").await.status, StatusCode::OK);
     assert_eq!(app.get("/feed.atom").await.status, StatusCode::NOT_FOUND);
     let feed = app.get_with_token("/feed.atom", ADMIN).await;
     assert_eq!(feed.status, StatusCode::OK);
     assert!(feed.text().contains("New page /a"), "{}", feed.text());
+    assert!(
+        feed.text().contains("href=\"https://count.example.com/feed.atom\""),
+        "{}",
+        feed.text()
+    );
 }
 
 both_stores!(

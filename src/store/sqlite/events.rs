@@ -67,6 +67,27 @@ pub(super) fn add_milestones(tx: &Transaction<'_>, sums: &[PathSum], milestones:
     Ok(())
 }
 
+/// Writes the due `link_clicked` events and marks those links reported, in one transaction.
+fn report_due(conn: &mut Connection, interval_seconds: i64) -> Result<u64, StoreError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let now: i64 = tx.query_row(concat!("SELECT ", now_micros!()), [], |r| r.get(0))?;
+    let due_before = now.saturating_sub(interval_seconds.saturating_mul(1_000_000));
+    let written = tx.execute(
+        "INSERT INTO events (site_id, kind, at, data) \
+         SELECT site_id, 'link_clicked', ?1, json_object('link', link, 'name', name, 'host', host, \
+         'clicks', total - reported_total, 'total', total) FROM links \
+         WHERE total > reported_total AND (reported_at IS NULL OR reported_at <= ?2) ORDER BY site_id, link",
+        params![now, due_before],
+    )?;
+    tx.execute(
+        "UPDATE links SET reported_total = total, reported_at = ?1 \
+         WHERE total > reported_total AND (reported_at IS NULL OR reported_at <= ?2)",
+        params![now, due_before],
+    )?;
+    tx.commit()?;
+    Ok(written as u64)
+}
+
 fn event_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, SiteId, String, i64, String)> {
     Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
 }
@@ -185,24 +206,20 @@ impl EventStore for SqliteStore {
     }
 
     fn report_link_clicks(&self, interval_seconds: i64) -> StoreFuture<'_, u64> {
-        Self::with(&self.writer, move |conn| {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let now: i64 = tx.query_row(concat!("SELECT ", now_micros!()), [], |r| r.get(0))?;
-            let due_before = now.saturating_sub(interval_seconds.saturating_mul(1_000_000));
-            let written = tx.execute(
-                "INSERT INTO events (site_id, kind, at, data) \
-                 SELECT site_id, 'link_clicked', ?1, json_object('link', link, 'name', name, 'host', host, \
-                 'clicks', total - reported_total, 'total', total) FROM links \
-                 WHERE total > reported_total AND (reported_at IS NULL OR reported_at <= ?2) ORDER BY site_id, link",
-                params![now, due_before],
-            )?;
-            tx.execute(
-                "UPDATE links SET reported_total = total, reported_at = ?1 \
-                 WHERE total > reported_total AND (reported_at IS NULL OR reported_at <= ?2)",
-                params![now, due_before],
-            )?;
-            tx.commit()?;
-            Ok(written as u64)
+        let writer = std::sync::Arc::clone(&self.writer);
+        // Asked every second: the reader says whether the writer is needed at all.
+        let any_due = Self::with(&self.reader, |conn| {
+            Ok(conn
+                .prepare_cached("SELECT 1 FROM links WHERE total > reported_total LIMIT 1")?
+                .query_row([], |_| Ok(()))
+                .optional()?
+                .is_some())
+        });
+        Box::pin(async move {
+            if !any_due.await? {
+                return Ok(0);
+            }
+            Self::with(&writer, move |conn| report_due(conn, interval_seconds)).await
         })
     }
 

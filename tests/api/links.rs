@@ -267,3 +267,51 @@ both_stores!(
     distinct_links_per_site_are_bounded,
     a_private_sites_links_are_hidden_without_a_token,
 );
+
+#[test]
+fn footfall_link_prints_a_link_that_opens_and_refuses_without_a_secret() {
+    let dir = tempfile::tempdir().expect("dir");
+    let secret_file = dir.path().join("link_secret");
+    std::fs::write(&secret_file, format!("{SECRET}\n")).expect("secret");
+    std::fs::write(
+        dir.path().join("config.yaml"),
+        "public_url: https://count.example.com\n",
+    )
+    .expect("config");
+    let out = crate::lifecycle::footfall(dir.path())
+        .env("FOOTFALL_LINK_SECRET_FILE", &secret_file)
+        .args([
+            "link",
+            DEST,
+            "--name",
+            "tarball",
+            "--meta",
+            "campaign=2026-12",
+            "--expires",
+            "30d",
+        ])
+        .output()
+        .expect("run footfall link");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let link = String::from_utf8(out.stdout).expect("text");
+    let token = link
+        .trim_end()
+        .strip_prefix("https://count.example.com/go/")
+        .unwrap_or_else(|| panic!("{link}"));
+    let now = std::time::SystemTime::UNIX_EPOCH.elapsed().expect("clock").as_secs() as i64;
+    let now = jiff::Timestamp::from_second(now).expect("time");
+    let opened = LinkKeys::new(SECRET.as_bytes(), &[], false)
+        .open(token, now)
+        .expect("it opens");
+    assert_eq!(
+        (opened.payload.url.as_str(), opened.payload.name.as_deref()),
+        (DEST, Some("tarball"))
+    );
+    let expires = opened.payload.expires.expect("an expiry");
+    assert!((expires - now.as_second() - 30 * 86_400).abs() < 60, "30 days from now");
+    // Without a secret: exit 2, nothing printed.
+    std::fs::write(dir.path().join("config.yaml"), "").expect("config");
+    let (code, stderr) = crate::lifecycle::exit_of(crate::lifecycle::footfall(dir.path()).args(["link", DEST]));
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("link_secret"), "{stderr}");
+}

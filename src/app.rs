@@ -23,7 +23,9 @@ use crate::count::registry::Registry;
 use crate::count::shared::{self, SharedWindows};
 use crate::count::visitors::Visitors;
 use crate::count::{Counter, Site};
+use crate::link::Links;
 use crate::metrics::Metrics;
+use crate::notify::{sender, Notifier};
 use crate::owner::auth::Tokens;
 use crate::owner::retention::{self, CallsKept};
 use crate::read::Reads;
@@ -96,7 +98,12 @@ impl App {
             .collect::<Result<Vec<_>, _>>()?;
         let agents = Agents::shared()?;
         let availability = Arc::new(Availability::default());
-        let (recorder, handle) = Recorder::spawn(Arc::clone(&store), Arc::clone(&availability), Arc::clone(&metrics));
+        let (recorder, handle) = Recorder::spawn(
+            Arc::clone(&store),
+            Arc::clone(&availability),
+            Arc::clone(&metrics),
+            config.notify.milestones.clone(),
+        );
         let closer = tokio::spawn(shared::run_closer(
             Arc::clone(&store),
             Arc::clone(&clock),
@@ -115,6 +122,8 @@ impl App {
             },
             metrics,
             tokens: Tokens::new(&config),
+            links: Links::new(&config),
+            notifier: Notifier::new(&config),
             store: Arc::clone(&store),
             calls_kept: CallsKept::default(),
             availability,
@@ -140,15 +149,21 @@ impl App {
                 let attempt = async {
                     store.migrate().await?;
                     let mut paths = 0;
+                    let mut site_ids = Vec::new();
                     for site in &state.sites {
                         paths += site.registry.load(&site.config.slug).await?;
+                        if let Ok(id) = site.registry.site_id() {
+                            site_ids.push((site.config.slug.clone(), id));
+                        }
                     }
-                    Ok(paths)
+                    let links = state.links.load(store.as_ref(), &site_ids).await?;
+                    state.notifier.ensure_cursors(store.as_ref()).await?;
+                    Ok((paths, links))
                 };
                 match state.availability.observe(attempt.await) {
-                    Ok(paths) => {
+                    Ok((paths, links)) => {
                         state.availability.set_ready();
-                        tracing::info!(paths, "store ready");
+                        tracing::info!(paths, links, "store ready");
                         return;
                     }
                     Err(StoreError::SchemaTooNew { .. }) => return, // logged by observe; retrying cannot help
@@ -221,6 +236,7 @@ pub async fn run(config: Config, listener: TcpListener, shutdown: impl Future<Ou
     });
     let preparing = tokio::spawn(app.prepare());
     let retaining = tokio::spawn(retention::run(Arc::clone(&app.state)));
+    let notifying = tokio::spawn(sender::run(Arc::clone(&app.state)));
     let checking = tokio::spawn({
         let state = Arc::clone(&app.state);
         async move {
@@ -239,6 +255,7 @@ pub async fn run(config: Config, listener: TcpListener, shutdown: impl Future<Ou
     if let Some(task) = serving_metrics {
         task.abort();
     }
+    notifying.abort();
     app.shut_down().await;
     tracing::info!("stopped");
     Ok(())

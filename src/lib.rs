@@ -26,6 +26,14 @@
 //!   address, visitors, honest counts (filters, bots, proxied views),
 //!   probing, registry, recorder.
 //!
+//! Links:
+//! - `link`: signed `/go/` links — the token format (pure) and the bound on
+//!   distinct links per site.
+//!
+//! Notifications:
+//! - `notify`: events in the store's outbox, webhook delivery (signed per
+//!   Standard Webhooks), the Atom feed.
+//!
 //! The read path:
 //! - `read`: the read facade `Reads`; query parameters, series, buckets,
 //!   chart, badge, number formatting.
@@ -49,8 +57,10 @@ pub mod clock;
 pub mod config;
 pub mod count;
 pub mod http;
+pub mod link;
 mod markup;
 pub mod metrics;
+pub mod notify;
 mod owner;
 mod read;
 mod server;

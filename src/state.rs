@@ -13,7 +13,9 @@ use crate::availability::Availability;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::count::{Counter, Site};
+use crate::link::Links;
 use crate::metrics::Metrics;
+use crate::notify::Notifier;
 use crate::owner::auth::Tokens;
 use crate::owner::retention::CallsKept;
 use crate::read::Reads;
@@ -42,6 +44,10 @@ pub struct AppState {
     pub calls_kept: CallsKept,
     /// What `/metrics` shows.
     pub metrics: Arc<Metrics>,
+    /// The link keys and each site's bound on distinct links.
+    pub links: Links,
+    /// The webhook receivers and how their deliveries go.
+    pub notifier: Notifier,
 }
 
 impl AppState {

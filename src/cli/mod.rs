@@ -1,6 +1,8 @@
 //! The command line: arguments, logging setup, signals, exit codes, and the
 //! `healthcheck` command (the slim container image has no curl).
 //!
+//! `link` mints a signed link (`link`).
+//!
 //! Exit codes: 0 after a clean shutdown, 2 for a bad command line or config
 //! (one line on stderr naming the key and file), 1 for anything else at start.
 
@@ -15,6 +17,7 @@ use crate::config::Config;
 
 mod backup;
 mod check;
+mod link;
 mod maintenance;
 mod oxitraffic;
 mod transfer;
@@ -47,6 +50,9 @@ COMMANDS:
     import --from oxitraffic [--site S]
                    copy every path and call of the OxiTraffic 0.1 tables in the
                    configured PostgreSQL database into the site; they stay untouched
+    link URL [--site S] [--name NAME] [--meta key=value ...] [--expires WHEN]
+                   print a signed /go/ link to URL counting on the site (needs
+                   link_secret); WHEN is an RFC 3339 time or like 30d or 12h
     backup FILE    copy the live SQLite store to the new file FILE (while it counts)
     restore FILE   check the backup FILE and put it in place of the SQLite store,
                    keeping the replaced one as footfall.sqlite3.replaced; stop the
@@ -74,6 +80,7 @@ pub enum Command {
     Import(transfer::ImportArgs),
     Backup(PathBuf),
     Restore(PathBuf),
+    Link(link::LinkArgs),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -126,6 +133,7 @@ impl Cli {
                         _ => Command::Restore(file),
                     });
                 }
+                Some("link") if command.is_none() => command = Some(Command::Link(link::parse(&mut args)?)),
                 Some("sites") if command.is_none() => {
                     let mut word = || args.next().and_then(|a| a.into_string().ok());
                     command = match (word().as_deref(), word(), word()) {
@@ -189,6 +197,7 @@ pub fn main() -> ExitCode {
         Command::Import(args) => transfer::import(&config, &args),
         Command::Backup(file) => backup::backup(&config, &file),
         Command::Restore(file) => backup::restore(&config, &file),
+        Command::Link(args) => link::link(&config, &args),
     }
 }
 

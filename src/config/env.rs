@@ -30,6 +30,8 @@ const TEXT_KEYS: &[&str] = &[
     "admin_token",
     "dedup_secret",
     "metrics_address",
+    "link_secret",
+    "public_url",
     "db.host",
     "db.username",
     "db.password",

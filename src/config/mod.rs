@@ -12,6 +12,8 @@
 mod env;
 mod filters;
 mod image;
+mod links;
+mod notify;
 mod owner;
 mod raw;
 mod replicas;
@@ -29,6 +31,8 @@ use serde_yaml::{Mapping, Value};
 
 use crate::count::client_ip::TrustedProxies;
 pub use image::ResponseImage;
+pub use links::LinkConfig;
+pub use notify::{NotifyConfig, Webhook};
 pub use owner::{Retention, SiteAccess, MIN_TOKEN_CHARS};
 use raw::RawConfig;
 pub use replicas::Dedup;
@@ -64,6 +68,13 @@ pub struct Config {
     pub dedup: Dedup,
     /// Where `/metrics` is served; `None`: on the main listener.
     pub metrics_address: Option<SocketAddr>,
+    /// Signed `/go/` links; `None` when `link_secret` is unset.
+    pub links: Option<LinkConfig>,
+    /// Footfall's own public URL, no trailing slash: minted links and the
+    /// feed's own link are absolute under it.
+    pub public_url: Option<String>,
+    /// Milestones, link event interval and delivery retries (`webhooks` are per site).
+    pub notify: NotifyConfig,
 }
 
 #[derive(Debug, Clone)]

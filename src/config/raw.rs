@@ -13,6 +13,8 @@ use serde::Deserialize;
 
 use super::filters::FilterFallbacks;
 use super::image::{load_response, ResponseImage};
+use super::links::{validate_links, RawLinks};
+use super::notify::{notify_config, RawWebhook};
 use super::owner::{check_token, retention, RawAccess, RawRetention};
 use super::replicas::{dedup, metrics_address, RawDedup};
 use super::sites::{validate_sites, Fallbacks, RawSite};
@@ -60,6 +62,15 @@ pub(super) struct RawConfig {
     dedup: RawDedup,
     dedup_secret: Option<Secret>,
     metrics_address: Option<String>,
+    link_secret: Option<Secret>,
+    previous_link_secrets: Vec<Secret>,
+    encrypt_links: bool,
+    public_url: Option<String>,
+    max_links: usize,
+    webhooks: Option<Vec<RawWebhook>>,
+    milestones: Vec<i64>,
+    link_event_interval_seconds: u64,
+    webhook_retry_seconds: f64,
 }
 
 impl Default for RawConfig {
@@ -137,6 +148,25 @@ impl Default for RawConfig {
             dedup_secret: None,
             // None: `/metrics` on the main listener.
             metrics_address: None,
+            // None: links are off (`/go/` answers 400, minting is refused).
+            link_secret: None,
+            // Nothing rotated yet.
+            previous_link_secrets: Vec::new(),
+            // Signed only: the recipient can read the destination anyway.
+            encrypt_links: false,
+            // None: minted links are relative, `/go/<token>`.
+            public_url: None,
+            // Far more than an owner mints by hand; bounds the store's rows
+            // and the in-memory set of known links per site.
+            max_links: 10_000,
+            // None: the one site of a config without `sites:` tells nobody.
+            webhooks: None,
+            // Round numbers an owner would celebrate, each a tenfold of the last.
+            milestones: vec![100, 1_000, 10_000, 100_000, 1_000_000],
+            // A busy link makes one event a minute, not one per click.
+            link_event_interval_seconds: 60,
+            // Quick enough for a blip; doubling to an hour keeps a dead receiver cheap.
+            webhook_retry_seconds: 10.0,
         }
     }
 }
@@ -176,12 +206,29 @@ impl RawConfig {
             check_token("admin_token", token, src)?;
         }
         let retention = retention(self.retention.as_ref(), src)?;
+        let (links, public_url) = validate_links(
+            RawLinks {
+                link_secret: self.link_secret.clone(),
+                previous_link_secrets: self.previous_link_secrets.clone(),
+                encrypt_links: self.encrypt_links,
+                public_url: self.public_url.clone(),
+                max_links: self.max_links,
+            },
+            src,
+        )?;
         let access = RawAccess {
             public: self.public,
             public_badge: self.public_badge,
             read_tokens: self.read_tokens.clone(),
         };
+        let notify = notify_config(
+            &self.milestones,
+            self.link_event_interval_seconds,
+            self.webhook_retry_seconds,
+            src,
+        )?;
         let fallbacks = Fallbacks {
+            webhooks: self.webhooks.clone(),
             access,
             tracked_base_url: self.tracked_base_url.as_deref(),
             timezone: self.timezone.as_deref(),
@@ -219,6 +266,9 @@ impl RawConfig {
             retention,
             dedup,
             metrics_address,
+            links,
+            public_url,
+            notify,
         })
     }
 

@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 use super::filters::{site_filter, FilterFallbacks, RawSiteFilter};
+use super::notify::{webhooks, RawWebhook, Webhook};
 use super::owner::{RawAccess, SiteAccess};
 use super::raw::RawUtcOffset;
 use super::values::{parse_base_url, zone};
@@ -37,6 +38,7 @@ pub(super) struct RawSite {
     public: Option<bool>,
     public_badge: Option<bool>,
     read_tokens: Option<Vec<Secret>>,
+    webhooks: Option<Vec<RawWebhook>>,
 }
 
 /// One site, validated.
@@ -53,6 +55,8 @@ pub struct SiteConfig {
     pub filter: SiteFilter,
     /// Who may read its counts.
     pub access: SiteAccess,
+    /// Who is told of its events.
+    pub webhooks: Vec<Webhook>,
 }
 
 /// The top-level values a site falls back to. `access` is the one site's
@@ -65,6 +69,8 @@ pub(super) struct Fallbacks<'a> {
     pub max_paths: usize,
     pub probe: ProbeLimits,
     pub filters: FilterFallbacks,
+    /// The one site's receivers of a config without `sites:`.
+    pub webhooks: Option<Vec<RawWebhook>>,
 }
 
 /// The sites, sorted by slug, and the index of the default one.
@@ -90,6 +96,7 @@ pub(super) fn validate_sites(
         ("public", top.access.public.is_some()),
         ("public_badge", top.access.public_badge.is_some()),
         ("read_tokens", top.access.read_tokens.is_some()),
+        ("webhooks", top.webhooks.is_some()),
     ];
     if let Some((key, _)) = per_site_only.iter().find(|(_, set)| *set) {
         return Err(src.error(key, "set it per site under `sites:`, not at the top level as well"));
@@ -114,6 +121,7 @@ pub(super) fn validate_sites(
             public: r.public,
             public_badge: r.public_badge,
             read_tokens: r.read_tokens.clone(),
+            webhooks: r.webhooks.clone(),
         });
         validated.push(site(slug, &raw, &top, &format!("{key}."), src)?);
     }
@@ -178,6 +186,7 @@ fn site(
     };
     // Only the one site of a config without `sites:` takes the top-level keys.
     let access = if own.is_set() { own } else { top.access.clone() }.validate(prefix, src)?;
+    let webhooks = webhooks(raw.webhooks.as_deref().or(top.webhooks.as_deref()), prefix, src)?;
     Ok(SiteConfig {
         slug: slug.to_owned(),
         tracked_base_url,
@@ -190,6 +199,7 @@ fn site(
         },
         filter,
         access,
+        webhooks,
     })
 }
 

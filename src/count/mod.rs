@@ -11,12 +11,14 @@
 //! - [`filter`]: honest counts — which hits are not a visitor's view, and why.
 //! - [`bots`]: the user-agent lists (bots, image proxies).
 //! - [`proxied`]: at most one proxied view per page per interval.
+//! - [`click`]: counting a click of a `/go/` link, by the same rules.
 //! - [`shared`]: shared dedup across replicas (window keys and life cycle).
 //!
 //! The client address goes into the visitor hash and the `ignore_addresses`
 //! check and nowhere else: it is never stored, logged or returned.
 
 pub mod bots;
+pub(crate) mod click;
 pub(crate) mod client_ip;
 pub mod filter;
 pub mod path;

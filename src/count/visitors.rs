@@ -142,6 +142,17 @@ impl Visitors {
 
     /// Checks and remembers the (client, page) pair in the window containing `now`.
     pub fn admit(&self, now: Timestamp, client: IpAddr, path: &PagePath) -> Admission {
+        self.admit_name(now, client, path.as_str().as_bytes())
+    }
+
+    /// Checks and remembers the (client, link) pair, like a page: a link's
+    /// name in the set is `link:` and its id, which no page path (always
+    /// starting with `/`) can be, so a link and a page never share a pair.
+    pub fn admit_link(&self, now: Timestamp, client: IpAddr, link: &str) -> Admission {
+        self.admit_name(now, client, format!("link:{link}").as_bytes())
+    }
+
+    fn admit_name(&self, now: Timestamp, client: IpAddr, name: &[u8]) -> Admission {
         if !self.rotate_if_ended(now) {
             return Admission::Unkeyed;
         }
@@ -154,7 +165,7 @@ impl Visitors {
             // end anyway; it counts in the new one.
             return Admission::Unkeyed;
         }
-        let hash = visitor_hash(&window.key, client, path);
+        let hash = visitor_hash(&window.key, client, name);
         let mut shard = lock(&self.shards[shard_of(hash)]);
         if shard.contains(&hash) {
             Admission::Repeat
@@ -219,13 +230,14 @@ impl Visitors {
 
 /// The 64-bit visitor hash. IPv6 clients are keyed by their /64 prefix, since
 /// one device rotates through many addresses inside it.
-pub fn visitor_hash(key: &[u8; 32], client: IpAddr, path: &PagePath) -> u64 {
+/// `name` is a page's path, or a link's name in the set (see [`Visitors::admit_link`]).
+pub fn visitor_hash(key: &[u8; 32], client: IpAddr, name: &[u8]) -> u64 {
     let mut hasher = blake3::Hasher::new_keyed(key);
     match client.to_canonical() {
         IpAddr::V4(v4) => hasher.update(&[4]).update(&v4.octets()),
         IpAddr::V6(v6) => hasher.update(&[6]).update(&v6.octets()[..8]),
     };
-    hasher.update(path.as_str().as_bytes());
+    hasher.update(name);
     let mut first = [0u8; 8];
     first.copy_from_slice(&hasher.finalize().as_bytes()[..8]);
     u64::from_le_bytes(first)
@@ -382,10 +394,7 @@ mod tests {
         };
         let digest = key.shared_digest().unwrap();
         assert_eq!(digest.window, 42);
-        assert_eq!(
-            digest.value,
-            visitor_hash(&[7; 32], ip("192.0.2.1"), &page("/a")) as i64
-        );
+        assert_eq!(digest.value, visitor_hash(&[7; 32], ip("192.0.2.1"), b"/a") as i64);
         assert_eq!(v.admit(now, ip("192.0.2.1"), &page("/a")), Admission::Repeat);
         // A second install of the same window (another request got there
         // too) keeps the set; the next window needs its own key.
@@ -417,9 +426,9 @@ mod tests {
     fn the_hash_depends_on_key_client_and_path() {
         let k1 = [1u8; 32];
         let k2 = [2u8; 32];
-        let h = visitor_hash(&k1, ip("192.0.2.1"), &page("/a"));
-        assert_ne!(h, visitor_hash(&k2, ip("192.0.2.1"), &page("/a")));
-        assert_ne!(h, visitor_hash(&k1, ip("192.0.2.2"), &page("/a")));
-        assert_ne!(h, visitor_hash(&k1, ip("192.0.2.1"), &page("/b")));
+        let h = visitor_hash(&k1, ip("192.0.2.1"), b"/a");
+        assert_ne!(h, visitor_hash(&k2, ip("192.0.2.1"), b"/a"));
+        assert_ne!(h, visitor_hash(&k1, ip("192.0.2.2"), b"/a"));
+        assert_ne!(h, visitor_hash(&k1, ip("192.0.2.1"), b"/b"));
     }
 }

@@ -33,11 +33,11 @@ pub fn may_read(state: &AppState, site: &Site, headers: &HeaderMap) -> bool {
 
 /// The routes that show a site's counts: a private site answers them with
 /// 404 unless the request carries a token for it. Every route is one except
-/// those that count (`/call`, `/badge`: they keep counting), the admin API
+/// those that count (`/call`, `/badge`, `/go`: they keep counting), the admin API
 /// (its own token check) and the process-wide ones; so a read route added
 /// later is private from the start.
 pub fn is_read_route(path: &str) -> bool {
-    let open = ["/call", "/badge", "/api/admin"]
+    let open = ["/call", "/badge", "/go", "/api/admin"]
         .iter()
         .any(|prefix| under(path, prefix).is_some())
         || matches!(path, "/healthz" | "/readyz" | "/api/sites");
@@ -85,6 +85,8 @@ mod tests {
             "/api/history/a",
             "/api/plot/a",
             "/api/filtered",
+            "/api/links",
+            "/api/links/0123",
             "/plotx",
             "/dashboard",
         ] {
@@ -93,6 +95,7 @@ mod tests {
         for other in [
             "/call/a",
             "/badge/a",
+            "/go/token",
             "/healthz",
             "/readyz",
             "/api/sites",

@@ -1,6 +1,6 @@
 //! The admin API under `/api/admin/` (and `/s/{site}/api/admin/`, for one
 //! site; without the prefix, the default site): manage pages (here), export
-//! and import (`transfer`). JSON in and out.
+//! and import (`transfer`), mint links (`links`). JSON in and out.
 //!
 //! Every request needs the admin token as `Authorization: Bearer <token>`
 //! (401 otherwise, the same answer whatever was wrong); without an
@@ -17,7 +17,7 @@ use super::access::bearer;
 use super::body::{self, JSON_LIMIT};
 use super::error::{ErrorFormat, HttpError};
 use super::response::{self, json, json_status, HttpResponse};
-use super::{transfer, SiteRoute};
+use super::{links, notify, transfer, SiteRoute};
 use crate::count::path::PagePath;
 use crate::owner::pages::{self, Moved, Registered};
 use crate::state::AppState;
@@ -90,6 +90,8 @@ where
                 let page: PageBody = body::json(&parts.headers, &body::collect(body, JSON_LIMIT).await?)?;
                 register(state, &at, &page.path).await
             }
+            "/webhooks" if matches!(*method, Method::GET | Method::HEAD) => notify::webhooks(state, &at).await,
+            "/links" if method == Method::POST => links::mint_link(state, &at, &parts.headers, body).await,
             "/pages/rename" if method == Method::POST => {
                 let pair: RenameBody = body::json(&parts.headers, &body::collect(body, JSON_LIMIT).await?)?;
                 rename(state, &at, &pair).await
@@ -98,7 +100,7 @@ where
             "/export" if matches!(*method, Method::GET | Method::HEAD) => {
                 transfer::export(state, &at, parts.uri.query())
             }
-            "/pages" | "/import" => Err(HttpError::MethodNotAllowedHere("POST")),
+            "/pages" | "/import" | "/links" => Err(HttpError::MethodNotAllowedHere("POST")),
             "/export" => Err(HttpError::MethodNotAllowedHere("GET, HEAD")),
             _ => match tail.strip_prefix("/pages") {
                 Some(page) if page.starts_with('/') => {

@@ -100,7 +100,7 @@ async fn count<B>(
 }
 
 /// The visitor's address: the peer, or what a trusted proxy says.
-fn client_of<B>(state: &AppState, request: &Request<B>, peer: IpAddr) -> IpAddr {
+pub(super) fn client_of<B>(state: &AppState, request: &Request<B>, peer: IpAddr) -> IpAddr {
     let forwarded_for = request
         .headers()
         .get_all("x-forwarded-for")

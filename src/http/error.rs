@@ -65,6 +65,11 @@ pub enum HttpError {
     BadBody(String),
     #[error("`from` and `to` are the same page")]
     SamePage,
+    /// Any `/go/` token that does not redirect; one answer for every reason.
+    #[error("this link is not valid")]
+    BadLink,
+    #[error("no such link")]
+    UnknownLink,
 }
 
 impl From<PageError> for HttpError {
@@ -128,11 +133,15 @@ pub enum ErrorFormat {
 impl HttpError {
     pub fn status(&self) -> StatusCode {
         match self {
-            Self::BadPath(_) | Self::BadParameter(_) | Self::BadBody(_) | Self::SamePage => StatusCode::BAD_REQUEST,
+            Self::BadPath(_) | Self::BadParameter(_) | Self::BadBody(_) | Self::SamePage | Self::BadLink => {
+                StatusCode::BAD_REQUEST
+            }
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::NotJson => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::NotAPage | Self::NotFound | Self::UnknownSite | Self::UnknownPage => StatusCode::NOT_FOUND,
+            Self::NotAPage | Self::NotFound | Self::UnknownSite | Self::UnknownPage | Self::UnknownLink => {
+                StatusCode::NOT_FOUND
+            }
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             Self::MethodNotAllowed | Self::MethodNotAllowedHere(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::ProbeBudget
@@ -255,6 +264,8 @@ mod tests {
             HttpError::NotJson,
             HttpError::BadBody("line 2: no such page".into()),
             HttpError::SamePage,
+            HttpError::BadLink,
+            HttpError::UnknownLink,
         ]
     }
 

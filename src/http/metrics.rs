@@ -40,9 +40,12 @@ pub fn on_main(state: &AppState, headers: &HeaderMap) -> Result<HttpResponse, Ht
 
 /// The metrics now, with the gauges read from the state.
 pub fn scrape(state: &AppState) -> HttpResponse {
+    let deliveries = state.notifier.delivery_counts();
     let sample = Sample {
         dedup_pairs: state.sites.iter().map(|site| site.visitors.len()).sum(),
         db_connections: state.store.connections_in_use(),
+        webhooks_pending: deliveries.pending,
+        webhooks_failed: deliveries.failed,
     };
     response::metrics(state.metrics.encode(sample))
 }

@@ -13,6 +13,9 @@
 //! | `/api/history/{path}` | `api::history` |
 //! | `/api/plot/{path}` | `api::plot` — the chart as SVG |
 //! | `/api/filtered` | `filtered::filtered` — proxied views and filtered hits per page |
+//! | `/go/<token>` | `links::go` — count a link's click, `302` to its destination |
+//! | `/api/links`, `/api/links/{id}[/plot]` | `links::list`, `links::one` — clicks per link |
+//! | `/feed.atom` | `notify::feed` — the site's events as an Atom feed |
 //! | `/api/admin/…` | `admin` — the owner's API (token required) |
 //! | `/dashboard`, `/dashboard/plot/{path}` | redirects from OxiTraffic's page URLs |
 //! | `/metrics` | `metrics` — Prometheus metrics (unless on `metrics_address`) |
@@ -35,7 +38,9 @@ mod counting;
 mod error;
 mod filtered;
 mod health;
+mod links;
 pub(crate) mod metrics;
+mod notify;
 mod pages;
 pub(crate) mod response;
 mod transfer;
@@ -100,7 +105,7 @@ where
         ErrorFormat::Json
     } else if under(path, "/badge").is_some() {
         ErrorFormat::Badge
-    } else if path == "/" || under(path, "/plot").is_some() {
+    } else if path == "/" || under(path, "/plot").is_some() || under(path, "/go").is_some() {
         ErrorFormat::Html
     } else {
         ErrorFormat::Text
@@ -125,6 +130,8 @@ where
         "/api/sites" if !prefixed => api::sites(state, access::bearer(request.headers())).await,
         "/api/counts" => api::counts(state, &at, query).await,
         "/api/filtered" => filtered::filtered(state, &at, query).await,
+        "/api/links" => links::list(state, &at, query).await,
+        "/feed.atom" => notify::feed(state, &at).await,
         // OxiTraffic's page URLs, linked from sites that used it.
         "/dashboard" | "/dashboard/" => Ok(response::redirect(&format!("{}/", at.base))),
         _ => {
@@ -132,6 +139,10 @@ where
                 counting::call(state, &at, &request, tail, peer).await
             } else if let Some(tail) = under(path, "/badge") {
                 counting::badge(state, &at, &request, tail, peer).await
+            } else if let Some(tail) = under(path, "/go") {
+                links::go(state, &request, tail, peer).await
+            } else if let Some(tail) = under(path, "/api/links") {
+                links::one(state, &at, tail, query).await
             } else if let Some(tail) = under(path, "/plot") {
                 pages::plot(state, &at, tail, query).await
             } else if let Some(tail) = under(path, "/api/counts") {

@@ -145,6 +145,7 @@ pub async fn dashboard(state: &AppState, at: &SiteRoute<'_>) -> Result<HttpRespo
         }
         body.push_str("</tbody></table></div>");
     }
+    body.push_str(&super::links::dashboard_section(state, at).await?);
     Ok(html(StatusCode::OK, &format!("{site} · Footfall"), &body))
 }
 

@@ -51,6 +51,7 @@ impl Body for Chunks {
 }
 
 const CROSS_ORIGIN_RESOURCE_POLICY: HeaderName = HeaderName::from_static("cross-origin-resource-policy");
+const REFERRER_POLICY: HeaderName = HeaderName::from_static("referrer-policy");
 const CONTENT_SECURITY_POLICY: HeaderName = HeaderName::from_static("content-security-policy");
 
 /// What may change how often: the `Cache-Control` of every shape.
@@ -150,6 +151,27 @@ pub fn redirect(location: &str) -> HttpResponse {
         response.headers_mut().insert(LOCATION, value);
     }
     response
+}
+
+/// A `302` to a link's destination (`location`: a URL `/go` validated).
+/// Not stored by any cache, so every click reaches Footfall; no referrer
+/// is passed on, so the destination does not learn the token.
+pub fn found(location: HeaderValue) -> HttpResponse {
+    let mut response = build(StatusCode::FOUND, "text/plain; charset=utf-8", NO_STORE, Bytes::new());
+    let headers = response.headers_mut();
+    headers.insert(LOCATION, location);
+    headers.insert(REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    response
+}
+
+/// An Atom feed; readers poll it, so it is not cached for long.
+pub fn atom(body: String) -> HttpResponse {
+    build(
+        StatusCode::OK,
+        "application/atom+xml; charset=utf-8",
+        NO_CACHE,
+        Bytes::from(body),
+    )
 }
 
 pub fn json_bytes(status: StatusCode, cache: HeaderValue, body: Bytes) -> HttpResponse {

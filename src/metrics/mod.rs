@@ -10,9 +10,8 @@
 //! to keep (the dedup sets, the pool) are read when scraped ([`Sample`]).
 //! Knows nothing of HTTP or the store; callers say what happened.
 //!
-//! To add a gauge read at scrape time (e.g. webhook deliveries pending and
-//! failed): a field in [`Sample`], a `Gauge` here registered in
-//! [`Metrics::new`], and one `set` in [`Metrics::encode`].
+//! To add a gauge read at scrape time: a field in [`Sample`], a `Gauge`
+//! here registered in [`Metrics::new`], and one `set` in [`Metrics::encode`].
 
 mod labels;
 
@@ -47,6 +46,9 @@ pub struct Sample {
     pub dedup_pairs: usize,
     /// PostgreSQL pool: connections checked out, and callers waiting for one.
     pub db_connections: Option<(usize, usize)>,
+    /// Webhook deliveries waiting (or retrying), and given up after 24 h.
+    pub webhooks_pending: u64,
+    pub webhooks_failed: u64,
 }
 
 pub struct Metrics {
@@ -61,6 +63,8 @@ pub struct Metrics {
     dedup_pairs: Gauge,
     db_in_use: Gauge,
     db_waiting: Gauge,
+    webhooks_pending: Gauge,
+    webhooks_failed: Gauge,
 }
 
 impl Default for Metrics {
@@ -135,6 +139,18 @@ impl Metrics {
             "Callers waiting for a PostgreSQL connection",
             db_waiting.clone(),
         );
+        let webhooks_pending = Gauge::default();
+        registry.register(
+            "webhook_deliveries_pending",
+            "Webhook deliveries waiting to be sent or retried",
+            webhooks_pending.clone(),
+        );
+        let webhooks_failed = Gauge::default();
+        registry.register(
+            "webhook_deliveries_failed",
+            "Webhook deliveries given up after retrying for 24 hours",
+            webhooks_failed.clone(),
+        );
         Self {
             registry,
             requests,
@@ -147,6 +163,8 @@ impl Metrics {
             dedup_pairs,
             db_in_use,
             db_waiting,
+            webhooks_pending,
+            webhooks_failed,
         }
     }
 
@@ -191,6 +209,8 @@ impl Metrics {
         let (in_use, waiting) = sample.db_connections.unwrap_or_default();
         self.db_in_use.set(gauge(in_use));
         self.db_waiting.set(gauge(waiting));
+        self.webhooks_pending.set(gauge(sample.webhooks_pending));
+        self.webhooks_failed.set(gauge(sample.webhooks_failed));
         let mut text = String::new();
         // Writing into a String cannot fail.
         let _ = encode(&mut text, &self.registry);
@@ -220,8 +240,8 @@ fn inc(counters: &[Counter], index: usize) {
     }
 }
 
-fn gauge(n: usize) -> i64 {
-    i64::try_from(n).unwrap_or(i64::MAX)
+fn gauge(n: impl TryInto<i64>) -> i64 {
+    n.try_into().unwrap_or(i64::MAX)
 }
 
 #[cfg(test)]
@@ -240,6 +260,8 @@ mod tests {
         let text = metrics.encode(Sample {
             dedup_pairs: 7,
             db_connections: Some((2, 1)),
+            webhooks_pending: 4,
+            webhooks_failed: 1,
         });
         for line in [
             "footfall_http_requests_total{route=\"call\",status=\"2xx\"} 1",
@@ -256,6 +278,8 @@ mod tests {
             "footfall_dedup_pairs 7",
             "footfall_db_connections_in_use 2",
             "footfall_db_connections_waiting 1",
+            "footfall_webhook_deliveries_pending 4",
+            "footfall_webhook_deliveries_failed 1",
         ] {
             assert!(text.lines().any(|l| l == line), "{line} missing from:\n{text}");
         }

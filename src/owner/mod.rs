@@ -2,7 +2,8 @@
 //! beyond counting and reading — who reads what (`auth`), managing pages
 //! (`pages`), exports (`export`) and imports (`import`, with `foreign`
 //! files and the little `csv` they share), adopting an OxiTraffic database
-//! (`oxitraffic`), retention of raw calls (`retention`).
+//! (`oxitraffic`), retention of raw calls (`retention`), minting signed
+//! links (`links`).
 //!
 //! Use-cases here are callable without HTTP; `http::admin` and the CLI only
 //! translate to them. Every change an owner makes is logged at info with what
@@ -13,6 +14,7 @@ mod csv;
 pub mod export;
 mod foreign;
 pub mod import;
+pub mod links;
 pub mod oxitraffic;
 pub mod pages;
 pub mod retention;

@@ -13,12 +13,14 @@
 //!   lenient options.
 //! - [`tallies`]: proxied views and filtered hits per page, by reason.
 //! - [`format`]: how numbers are written for people.
+//! - [`links`]: every link of a site, one link's per-day series; events.
 
 pub mod badge;
 pub mod badge_options;
 pub mod buckets;
 pub mod chart;
 pub mod format;
+pub mod links;
 pub mod query;
 pub mod series;
 pub mod tallies;

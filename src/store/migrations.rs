@@ -49,6 +49,14 @@ pub const POSTGRES: &[Migration] = &[
         version: 9,
         sql: include_str!("../../sql/postgres/0009_call_times.sql"),
     },
+    Migration {
+        version: 10,
+        sql: include_str!("../../sql/postgres/0010_links.sql"),
+    },
+    Migration {
+        version: 11,
+        sql: include_str!("../../sql/postgres/0011_events.sql"),
+    },
 ];
 
 pub const SQLITE: &[Migration] = &[
@@ -79,6 +87,14 @@ pub const SQLITE: &[Migration] = &[
     Migration {
         version: 7,
         sql: include_str!("../../sql/sqlite/0007_call_times.sql"),
+    },
+    Migration {
+        version: 8,
+        sql: include_str!("../../sql/sqlite/0008_links.sql"),
+    },
+    Migration {
+        version: 9,
+        sql: include_str!("../../sql/sqlite/0009_events.sql"),
     },
 ];
 

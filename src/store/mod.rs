@@ -18,9 +18,13 @@
 //!   as varints), shared by both.
 //! - `shared`: nonces and digests of shared dedup windows (PostgreSQL).
 //! - `tallies`: per-day proxied views and filtered hits, as aggregates.
+//! - `links`: clicks of `/go/` links per link and day, as aggregates.
+//! - `events`: the outbox of events for webhooks and the feed.
 //! - `postgres`, `sqlite`: the backends; SQL lives only there and in `sql/`.
 
 mod error;
+mod events;
+mod links;
 mod migrations;
 mod owner;
 mod packed;
@@ -41,10 +45,12 @@ use crate::count::path::PagePath;
 use crate::zone::{DayNumber, Zone};
 
 pub use error::{ConnectError, PgError, SqliteError, StoreError};
+pub use events::{EventStore, FailedDelivery, StoredEvent};
+pub use links::{Click, LinkRow, LinkStore};
 pub use owner::{DaySeries, OwnerStore, PageMove, DAY_SERIES};
 pub use postgres::{OxiRow, PostgresStore};
 pub use rules::SLOT_SECONDS;
-pub use shared::{DedupWindow, Digest, SharedDedup};
+pub use shared::{Counted, DedupWindow, Digest, SharedDedup};
 pub use sqlite::SqliteStore;
 pub use tallies::{BadgeFigures, DayTallies, PageTallies, Tallies, Tally};
 pub use transfer::{
@@ -83,6 +89,11 @@ pub struct Batch<'a> {
     /// dedup): the others are left out of every sum. Empty otherwise; the
     /// SQLite store, which serves one process, counts every hit.
     pub digests: &'a [Digest],
+    /// Clicks of `/go/` links, added to their links' totals and days.
+    pub clicks: &'a [Click],
+    /// The `milestones`: each a page's total crosses in this batch is an
+    /// event, written in the batch's transaction.
+    pub milestones: &'a [i64],
 }
 
 /// How a batch ended up committed.
@@ -146,7 +157,7 @@ pub const REBUILD_DEADLINE: Duration = Duration::from_secs(30 * 60);
 /// constants); reads and `record` are bounded by their callers (the read
 /// facade and the recorder), which also decide what a timeout means.
 /// Stored times that cannot be decoded are [`StoreError::Corrupt`].
-pub trait Store: OwnerStore + Send + Sync {
+pub trait Store: OwnerStore + LinkStore + EventStore + Send + Sync {
     /// Applies missing migrations in one transaction (bounded by
     /// [`MIGRATE_DEADLINE`]), then moves raw calls left in the one-row-per-call
     /// layout of earlier releases into the packed one, a chunk per
@@ -180,7 +191,8 @@ pub trait Store: OwnerStore + Send + Sync {
     fn connections_in_use(&self) -> Option<(usize, usize)>;
 
     /// Registers a path, or finds it if it exists, even when another process
-    /// registers it at the same moment. Bounded by [`REGISTER_DEADLINE`].
+    /// registers it at the same moment; a new one with its `page_registered`
+    /// event, in the same transaction. Bounded by [`REGISTER_DEADLINE`].
     fn register_path<'a>(&'a self, site: SiteId, path: &'a PagePath) -> StoreFuture<'a, PathId>;
 
     /// Commits a batch's calls with the totals and per-day counts, its

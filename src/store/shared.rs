@@ -17,15 +17,22 @@ pub struct DedupWindow {
     pub nonce: Vec<u8>,
 }
 
-/// A hit of a batch that counts only if its digest is new in its window.
+/// A hit or click of a batch that counts only if its digest is new in its window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Digest {
-    /// The index of the hit in the batch's `hits`.
-    pub hit: usize,
+    /// What counts if the digest is new.
+    pub of: Counted,
     /// The window's id ([`DedupWindow::id`]).
     pub window: i64,
     /// The 64-bit visitor hash, as stored.
     pub value: i64,
+}
+
+/// What a [`Digest`] decides on: an index into the batch's `hits` or `clicks`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Counted {
+    Hit(usize),
+    Click(usize),
 }
 
 /// Nonces and digest sets of dedup windows.

@@ -51,7 +51,9 @@ macro_rules! now_micros {
 // After the macro, which they use too.
 mod backup;
 mod convert;
+mod events;
 mod history;
+mod links;
 mod owner;
 mod transfer;
 mod writes;
@@ -191,14 +193,7 @@ impl Store for SqliteStore {
         let path = path.as_str().to_owned();
         Box::pin(within(
             REGISTER_DEADLINE,
-            Self::with(&self.writer, move |conn| {
-                let sql = concat!(
-                    "INSERT INTO paths (site_id, path, registered_at) VALUES (?1, ?2, ",
-                    now_micros!(),
-                    ") ON CONFLICT (site_id, path) DO UPDATE SET path = excluded.path RETURNING id"
-                );
-                Ok(conn.prepare_cached(sql)?.query_row(params![site, path], |r| r.get(0))?)
-            }),
+            Self::with(&self.writer, move |conn| events::register_path(conn, site, &path)),
         ))
     }
 
@@ -208,6 +203,8 @@ impl Store for SqliteStore {
             hits: batch.hits.to_vec(),
             tallies: batch.tallies.to_vec(),
             settled: batch.settled.to_vec(),
+            clicks: batch.clicks.to_vec(),
+            milestones: batch.milestones.to_vec(),
         };
         Self::with(&self.writer, move |conn| record(conn, &batch))
     }

@@ -352,6 +352,8 @@ pub fn batch(hits: &[footfall::store::Hit]) -> footfall::store::Batch<'_> {
         tallies: &[],
         settled: &[],
         digests: &[],
+        clicks: &[],
+        milestones: &[],
     }
 }
 

@@ -3,6 +3,7 @@
 
 mod helpers;
 mod pg;
+mod receiver;
 mod relay;
 mod requests;
 mod site;
@@ -21,6 +22,7 @@ mod faults;
 mod honest;
 mod inprocess;
 mod lifecycle;
+mod links;
 mod metrics;
 mod oxitraffic;
 mod page_tallies;
@@ -36,3 +38,4 @@ mod sites;
 mod slowloris;
 mod tallies;
 mod transfer;
+mod webhooks;

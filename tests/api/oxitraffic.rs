@@ -194,10 +194,15 @@ async fn a_footfall_database_with_its_tables_in_public_moves_into_its_own_schema
         "daily_tallies",
         "dedup_digests",
         "dedup_windows",
+        "events",
+        "link_daily",
+        "links",
         "paths",
         "recorded_batches",
         "schema_migrations",
         "sites",
+        "webhook_cursors",
+        "webhook_failures",
     ]
     .iter()
     .map(|t| ("footfall".to_owned(), (*t).to_owned()))

@@ -15,6 +15,8 @@ use http_body_util::{BodyExt, Empty};
 use hyper::{Request, StatusCode};
 use hyper_util::rt::TokioIo;
 
+use footfall::link::token::{LinkKeys, Payload};
+
 use crate::helpers::BROWSER;
 use crate::lifecycle::footfall;
 use crate::pg::{fresh_database, Database};
@@ -32,6 +34,11 @@ pub struct Replica {
 impl Replica {
     /// Starts the binary on `db` with `dedup: <mode>` and waits until it is ready.
     pub async fn start(db: &Database, mode: &str) -> Self {
+        Self::start_with(db, mode, "").await
+    }
+
+    /// [`Replica::start`] with more configuration (YAML lines).
+    pub async fn start_with(db: &Database, mode: &str, more: &str) -> Self {
         let dir = tempfile::tempdir().expect("dir");
         let port = free_port();
         let secret = if mode == "shared" {
@@ -40,7 +47,7 @@ impl Replica {
             String::new()
         };
         let yaml = format!(
-            "socket_address: 127.0.0.1:{port}\ntrusted_proxies: [127.0.0.1]\ndedup: {mode}\n{secret}{}",
+            "socket_address: 127.0.0.1:{port}\ntrusted_proxies: [127.0.0.1]\ndedup: {mode}\n{secret}{more}{}",
             db.yaml()
         );
         std::fs::write(dir.path().join("config.yaml"), yaml).expect("config");
@@ -185,6 +192,44 @@ async fn the_same_visitor_on_two_replicas_counts_once_per_page_per_window() {
     // The database holds digests and one nonce per window, never an address.
     assert_eq!(count(&db, "SELECT count(*) FROM dedup_digests").await, 600);
     assert_eq!(count(&db, "SELECT count(*) FROM dedup_windows").await, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_visitor_clicking_a_link_on_two_replicas_counts_once() {
+    let db = fresh_database().await;
+    let secret = "link-secret-for-the-replica-tests-0123456789";
+    let more = format!("link_secret: {secret}\n");
+    let (a, b) = (
+        Replica::start_with(&db, "shared", &more).await,
+        Replica::start_with(&db, "shared", &more).await,
+    );
+    let payload = Payload {
+        url: "https://example.com/download".into(),
+        site: "default".into(),
+        name: None,
+        meta: Default::default(),
+        expires: None,
+    };
+    let (token, _) = LinkKeys::new(secret.as_bytes(), &[], false)
+        .mint(&payload, [5; 24])
+        .expect("mint");
+    let go = format!("/go/{token}");
+    // 40 visitors click on both replicas, twice each, all at once.
+    let click = |addr, v| {
+        let go = go.clone();
+        async move { get(addr, &go, Some(&visitor(v))).await }
+    };
+    let mut clicks = tokio::task::JoinSet::new();
+    for v in 0..40 {
+        for addr in [a.addr, b.addr, a.addr, b.addr] {
+            clicks.spawn(click(addr, v));
+        }
+    }
+    while let Some(status) = clicks.join_next().await {
+        assert_eq!(status.expect("task"), Some(StatusCode::FOUND));
+    }
+    assert_eq!(count(&db, "SELECT sum(total)::bigint FROM links").await, 40);
+    assert_eq!(count(&db, "SELECT sum(count)::bigint FROM link_daily").await, 40);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

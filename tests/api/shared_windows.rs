@@ -91,7 +91,7 @@ async fn at_a_window_rollover_the_visitor_counts_again_and_the_old_nonce_and_dig
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_batch_counts_only_hits_whose_digest_is_new_and_a_second_attempt_changes_nothing() {
-    use footfall::store::{Batch, Committed, Digest, Hit};
+    use footfall::store::{Batch, Committed, Counted, Digest, Hit};
     let mut s = crate::helpers::TestStore::open(crate::helpers::Store::Postgres, "").await;
     s.store.migrate().await.expect("migrate");
     s.ensure_default_site().await;
@@ -116,7 +116,7 @@ async fn a_batch_counts_only_hits_whose_digest_is_new_and_a_second_attempt_chang
         day: 20513,
     }; 2];
     let digest = |hit, value| Digest {
-        hit,
+        of: Counted::Hit(hit),
         window: window.id,
         value,
     };

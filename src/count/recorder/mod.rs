@@ -38,7 +38,7 @@ mod unsent;
 use crate::availability::Availability;
 use crate::count::shared::SharedDigest;
 use crate::metrics::{BatchOutcome, Metrics};
-use crate::store::{within, Batch, BatchId, Committed, DayTallies, Digest, Hit, PathId, Store, Tally};
+use crate::store::{within, Batch, BatchId, Click, Committed, Counted, DayTallies, Digest, Hit, PathId, Store, Tally};
 use crate::zone::DayNumber;
 use parts::{first_batch_id, with_proxied};
 use unsent::Unsent;
@@ -73,13 +73,16 @@ pub enum RecordError {
 }
 
 /// What a request waits to see committed.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 enum Entry {
     /// With shared dedup, the visitor's window and digest: the hit counts
     /// only if the digest is new in the database.
     Call(Hit, Option<SharedDigest>),
     /// One view through an image proxy, counted in its page's per-day series.
     Proxied { path: PathId, day: DayNumber },
+    /// One counted click of a `/go/` link; with shared dedup, like a call,
+    /// it counts only if its digest is new in the database.
+    Click(Click, Option<SharedDigest>),
 }
 
 struct Pending {
@@ -101,10 +104,12 @@ pub struct RecorderHandle {
 }
 
 impl Recorder {
+    /// `milestones`: the page totals that are events when a batch crosses them.
     pub fn spawn(
         store: Arc<dyn Store>,
         availability: Arc<Availability>,
         metrics: Arc<Metrics>,
+        milestones: Vec<i64>,
     ) -> (Self, RecorderHandle) {
         let (queue, receiver) = mpsc::channel(QUEUE_CAPACITY);
         let stop = Arc::new(Notify::new());
@@ -117,6 +122,7 @@ impl Recorder {
             next_id: first_batch_id(),
             settled: Vec::new(),
             unsettled: VecDeque::new(),
+            milestones,
         };
         let task = tokio::spawn(run(receiver, writer, Arc::clone(&stop)));
         (Self { queue, unsent }, RecorderHandle { stop, task })
@@ -148,6 +154,15 @@ impl Recorder {
     /// As [`Recorder::record`].
     pub async fn record_proxied(&self, path: PathId, day: DayNumber) -> Result<(), RecordError> {
         self.send(Entry::Proxied { path, day }).await
+    }
+
+    /// Resolves once one click of a link is committed, like [`Recorder::record`];
+    /// with shared dedup (`digest`), it counts only if the digest is new.
+    ///
+    /// # Errors
+    /// As [`Recorder::record`].
+    pub async fn record_click(&self, click: Click, digest: Option<SharedDigest>) -> Result<(), RecordError> {
+        self.send(Entry::Click(click, digest)).await
     }
 
     /// Counts one filtered hit of `path` on `day` in the `tally` series.
@@ -230,12 +245,13 @@ struct Unsettled {
     hits: Vec<Hit>,
     tallies: Vec<DayTallies>,
     digests: Vec<Digest>,
+    clicks: Vec<Click>,
 }
 
 impl Unsettled {
     /// What it holds, for the bound on what is kept.
     fn size(&self) -> usize {
-        self.hits.len() + self.tallies.len()
+        self.hits.len() + self.tallies.len() + self.clicks.len()
     }
 }
 
@@ -250,6 +266,7 @@ struct Writer {
     settled: Vec<BatchId>,
     /// Oldest first.
     unsettled: VecDeque<Unsettled>,
+    milestones: Vec<i64>,
 }
 
 impl Writer {
@@ -259,6 +276,7 @@ impl Writer {
         let now = Instant::now();
         let (mut hits, mut waiting, mut proxied) = (Vec::new(), Vec::new(), Vec::new());
         let mut digests = Vec::new();
+        let mut clicks = Vec::new();
         let mut deadline = None::<Instant>;
         for pending in batch {
             if pending.deadline.saturating_duration_since(now) < MIN_TIME_LEFT {
@@ -269,15 +287,19 @@ impl Writer {
             match pending.entry {
                 Entry::Call(hit, digest) => {
                     if let Some(SharedDigest { window, value }) = digest {
-                        digests.push(Digest {
-                            hit: hits.len(),
-                            window,
-                            value,
-                        });
+                        let of = Counted::Hit(hits.len());
+                        digests.push(Digest { of, window, value });
                     }
                     hits.push(hit);
                 }
                 Entry::Proxied { path, day } => proxied.push((path, day)),
+                Entry::Click(click, digest) => {
+                    if let Some(SharedDigest { window, value }) = digest {
+                        let of = Counted::Click(clicks.len());
+                        digests.push(Digest { of, window, value });
+                    }
+                    clicks.push(click);
+                }
             }
             waiting.push(pending.answer);
         }
@@ -297,6 +319,8 @@ impl Writer {
             tallies: &tallies,
             settled: &self.settled,
             digests: &digests,
+            clicks: &clicks,
+            milestones: &self.milestones,
         };
         let result = within(deadline.saturating_duration_since(now), self.store.record(batch)).await;
         tracing::trace!(
@@ -336,6 +360,7 @@ impl Writer {
                 hits,
                 tallies,
                 digests,
+                clicks,
             }),
             // Proxied views were answered (their requests may retry);
             // filtered counts wait for the next batch.
@@ -364,6 +389,8 @@ impl Writer {
             tallies: &[],
             settled: &self.settled,
             digests: &[],
+            clicks: &[],
+            milestones: &[],
         };
         if let Ok(Committed::Now) = self
             .availability
@@ -400,6 +427,8 @@ impl Writer {
                 tallies: &batch.tallies,
                 settled: &[],
                 digests: &batch.digests,
+                clicks: &batch.clicks,
+                milestones: &self.milestones,
             };
             let hits = batch.hits.len();
             match self

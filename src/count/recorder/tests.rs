@@ -128,6 +128,53 @@ impl Store for Scripted {
 }
 
 /// The owner's calls are not the recorder's business.
+impl crate::store::EventStore for Scripted {
+    fn ensure_cursor<'a>(&'a self, _: &'a str) -> StoreFuture<'a, i64> {
+        unimplemented!()
+    }
+    fn next_event<'a>(
+        &'a self,
+        _: SiteId,
+        _: i64,
+        _: &'a [String],
+    ) -> StoreFuture<'a, Option<crate::store::StoredEvent>> {
+        unimplemented!()
+    }
+    fn count_events<'a>(&'a self, _: SiteId, _: i64, _: &'a [String]) -> StoreFuture<'a, u64> {
+        unimplemented!()
+    }
+    fn advance_cursor<'a>(&'a self, _: &'a str, _: i64, _: Option<&'a str>) -> StoreFuture<'a, ()> {
+        unimplemented!()
+    }
+    fn failures<'a>(&'a self, _: &'a [String], _: usize) -> StoreFuture<'a, Vec<crate::store::FailedDelivery>> {
+        unimplemented!()
+    }
+    fn report_link_clicks(&self, _: i64) -> StoreFuture<'_, u64> {
+        unimplemented!()
+    }
+    fn insert_event_once<'a>(&'a self, _: SiteId, _: &'a str, _: &'a str, _: &'a str) -> StoreFuture<'a, bool> {
+        unimplemented!()
+    }
+    fn recent_events(&self, _: SiteId, _: usize) -> StoreFuture<'_, Vec<crate::store::StoredEvent>> {
+        unimplemented!()
+    }
+    fn prune_events(&self, _: Timestamp) -> StoreFuture<'_, u64> {
+        unimplemented!()
+    }
+}
+
+impl crate::store::LinkStore for Scripted {
+    fn link_ids(&self, _: SiteId) -> StoreFuture<'_, Vec<String>> {
+        unimplemented!()
+    }
+    fn links(&self, _: SiteId) -> StoreFuture<'_, Vec<crate::store::LinkRow>> {
+        unimplemented!()
+    }
+    fn link_daily<'a>(&'a self, _: SiteId, _: &'a str) -> StoreFuture<'a, Option<Vec<(DayNumber, u64)>>> {
+        unimplemented!()
+    }
+}
+
 impl crate::store::OwnerStore for Scripted {
     fn page_id<'a>(&'a self, _: SiteId, _: &'a PagePath) -> StoreFuture<'a, Option<PathId>> {
         unimplemented!()
@@ -168,7 +215,7 @@ fn hit() -> Hit {
 
 fn recorder(store: &Arc<Scripted>) -> Recorder {
     let store: Arc<dyn Store> = Arc::clone(store) as Arc<dyn Store>;
-    Recorder::spawn(store, Arc::default(), Arc::default()).0
+    Recorder::spawn(store, Arc::default(), Arc::default(), Vec::new()).0
 }
 
 #[tokio::test]

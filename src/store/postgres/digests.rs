@@ -14,7 +14,9 @@ use tokio_postgres::types::ToSql;
 use super::pool::Checkout;
 use super::writes::{BEGIN_BATCH, MARK_BATCH};
 use super::PostgresStore;
-use crate::store::{within, Batch, DedupWindow, Hit, SharedDedup, SiteId, StoreError, StoreFuture, REGISTER_DEADLINE};
+use crate::store::{
+    within, Batch, Click, Counted, DedupWindow, Hit, SharedDedup, SiteId, StoreError, StoreFuture, REGISTER_DEADLINE,
+};
 
 /// Claims digests in (window, digest) order — one global order, so two
 /// batches inserting the same digests wait for each other and never
@@ -38,14 +40,20 @@ fn partition(id: i64) -> String {
     format!("dedup_digests_{id}")
 }
 
+/// What of a batch counts once its digests are claimed: hits and clicks
+/// without a digest and those whose digest was new, in batch order.
+pub(super) struct Claimed {
+    pub hits: Vec<Hit>,
+    pub clicks: Vec<Click>,
+}
+
 /// Begins the batch's transaction, writes its id and claims its digests, in
 /// one round trip. `None` when the batch has no digests (nothing is sent);
-/// otherwise the hits that count: those without a digest and those whose
-/// digest was new, in batch order.
+/// otherwise what counts.
 ///
 /// # Errors
 /// The first failing statement's error; the transaction is then aborted.
-pub(super) async fn claim(client: &Checkout, batch: &Batch<'_>) -> Result<Option<Vec<Hit>>, tokio_postgres::Error> {
+pub(super) async fn claim(client: &Checkout, batch: &Batch<'_>) -> Result<Option<Claimed>, tokio_postgres::Error> {
     if batch.digests.is_empty() {
         return Ok(None);
     }
@@ -66,21 +74,30 @@ pub(super) async fn claim(client: &Checkout, batch: &Batch<'_>) -> Result<Option
     for row in &rows {
         *new.entry((row.try_get(0)?, row.try_get(1)?)).or_default() += 1;
     }
-    let mut counts = vec![true; batch.hits.len()];
+    let (mut hits, mut clicks) = (vec![true; batch.hits.len()], vec![true; batch.clicks.len()]);
     for digest in batch.digests {
         let claimed = new.get_mut(&(digest.window, digest.value)).filter(|n| **n > 0);
-        if let Some(slot) = counts.get_mut(digest.hit) {
+        let slot = match digest.of {
+            Counted::Hit(i) => hits.get_mut(i),
+            Counted::Click(i) => clicks.get_mut(i),
+        };
+        if let Some(slot) = slot {
             *slot = claimed.map(|n| *n -= 1).is_some();
         }
     }
-    Ok(Some(
-        batch
-            .hits
-            .iter()
-            .zip(counts)
-            .filter_map(|(hit, counts)| counts.then_some(*hit))
-            .collect(),
-    ))
+    Ok(Some(Claimed {
+        hits: kept(batch.hits, &hits),
+        clicks: kept(batch.clicks, &clicks),
+    }))
+}
+
+/// The items of `all` whose flag in `counts` is set, in order.
+fn kept<T: Clone>(all: &[T], counts: &[bool]) -> Vec<T> {
+    all.iter()
+        .zip(counts)
+        .filter(|(_, &counts)| counts)
+        .map(|(item, _)| item.clone())
+        .collect()
 }
 
 impl PostgresStore {

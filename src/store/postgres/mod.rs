@@ -11,7 +11,9 @@
 
 mod convert;
 mod digests;
+mod events;
 mod history;
+mod links;
 mod owner;
 mod oxitraffic;
 mod pool;
@@ -43,9 +45,14 @@ use crate::zone::{DayNumber, Zone};
 
 /// Always returns the id, also when another session inserts the same path at
 /// the same moment: the conflict waits for that insert and then updates
-/// (to the same value), where `DO NOTHING` would return no row at all.
-const REGISTER_PATH: &str = "INSERT INTO paths (site_id, path) VALUES ($1, $2) \
-     ON CONFLICT (site_id, path) DO UPDATE SET path = excluded.path RETURNING id";
+/// (to the same value), where `DO NOTHING` would return no row at all. A
+/// row that was inserted (`xmax = 0`, not updated) gets its
+/// `page_registered` event in the same statement, so in the same transaction.
+const REGISTER_PATH: &str = "WITH found AS (INSERT INTO paths (site_id, path) VALUES ($1, $2) \
+     ON CONFLICT (site_id, path) DO UPDATE SET path = excluded.path RETURNING id, xmax = 0 AS new), \
+     event AS (INSERT INTO events (site_id, kind, data) \
+     SELECT $1, 'page_registered', json_build_object('path', $2::text)::text FROM found WHERE new) \
+     SELECT id FROM found";
 /// The same conflict rule: two processes starting with a new site at once
 /// both get its id.
 const ENSURE_SITE: &str =

@@ -16,7 +16,7 @@ use super::super::{
     REBUILD_DEADLINE,
 };
 use super::pool::Checkout;
-use super::{digests, history, schema, tallies, PostgresStore};
+use super::{digests, events, history, links, schema, tallies, PostgresStore};
 use crate::zone::{DayNumber, Zone};
 
 const MIGRATION_LOCK: i64 = 0x466f_6f74_6661_6c6c; // "Footfall"
@@ -94,7 +94,7 @@ impl PostgresStore {
             }
         };
         let begun = claimed.is_some();
-        let hits = claimed.as_deref().unwrap_or(batch.hits);
+        let hits = claimed.as_ref().map_or(batch.hits, |c| &c.hits);
         let sums = sum_batch(hits);
         let runs = history::Columns::of(pack_hits(hits));
         let (day_paths, days, day_counts) = sums.per_day.iter().fold(
@@ -111,6 +111,7 @@ impl PostgresStore {
         let firsts: Vec<SystemTime> = sums.per_path.iter().map(|s| SystemTime::from(s.first)).collect();
         let lasts: Vec<SystemTime> = sums.per_path.iter().map(|s| SystemTime::from(s.last)).collect();
         let tally = tallies::Columns::of(batch.tallies);
+        let clicks = links::Columns::of(claimed.as_ref().map_or(batch.clicks, |c| &c.clicks));
 
         let prepared = tokio::try_join!(
             client.prepare_cached(MARK_BATCH),
@@ -119,8 +120,11 @@ impl PostgresStore {
             client.prepare_cached(LOCK_PATHS),
             client.prepare_cached(UPDATE_TOTALS),
             client.prepare_cached(tallies::ADD),
+            client.prepare_cached(links::UPSERT_LINKS),
+            client.prepare_cached(links::ADD_DAYS),
+            client.prepare_cached(events::ADD_MILESTONES),
         );
-        let (mark, insert, upsert, lock, update, add) = match prepared {
+        let (mark, insert, upsert, lock, update, add, upsert_links, link_days, milestones) = match prepared {
             Ok(statements) => statements,
             Err(e) => return batch_failed(client, e),
         };
@@ -145,6 +149,42 @@ impl PostgresStore {
                 Ok(0)
             } else {
                 client.execute(&add, &tally_params).await
+            }
+        };
+        let link_params: [&(dyn ToSql + Sync); 7] = [
+            &clicks.sites,
+            &clicks.links,
+            &clicks.names,
+            &clicks.hosts,
+            &clicks.totals,
+            &clicks.firsts,
+            &clicks.lasts,
+        ];
+        let link_day_params: [&(dyn ToSql + Sync); 4] =
+            [&clicks.day_sites, &clicks.day_links, &clicks.days, &clicks.counts];
+        let milestone_params: [&(dyn ToSql + Sync); 3] = [&total_paths, &totals, &batch.milestones];
+        // After the totals; only a batch with calls can cross a milestone.
+        let add_milestones = async {
+            if total_paths.is_empty() || batch.milestones.is_empty() {
+                Ok(0)
+            } else {
+                client.execute(&milestones, &milestone_params).await
+            }
+        };
+        // Two futures, each sent when first polled: links before their
+        // days, which find them by key. Most batches have no clicks.
+        let add_links = async {
+            if clicks.is_empty() {
+                Ok(0)
+            } else {
+                client.execute(&upsert_links, &link_params).await
+            }
+        };
+        let add_link_days = async {
+            if clicks.is_empty() {
+                Ok(0)
+            } else {
+                client.execute(&link_days, &link_day_params).await
             }
         };
         // The whole transaction goes out in one round trip: tokio-postgres
@@ -176,7 +216,10 @@ impl PostgresStore {
             client.execute(&upsert, &upsert_params),
             client.execute(&lock, &lock_params),
             client.execute(&update, &update_params),
+            add_milestones,
             add_tallies,
+            add_links,
+            add_link_days,
             client.simple_query("COMMIT"),
         );
         match outcome {

@@ -83,7 +83,9 @@ fn write_batch(conn: &mut Connection, batch: &OwnedBatch) -> Result<Committed, S
             ])?;
         }
     }
+    super::events::add_milestones(&tx, &sums.per_path, &batch.milestones)?;
     super::tallies::add(&tx, &batch.tallies)?;
+    super::links::add(&tx, &batch.clicks)?;
     tx.commit()?;
     Ok(Committed::Now)
 }
@@ -108,6 +110,8 @@ pub(super) struct OwnedBatch {
     pub(super) hits: Vec<super::super::Hit>,
     pub(super) tallies: Vec<DayTallies>,
     pub(super) settled: Vec<i64>,
+    pub(super) clicks: Vec<super::super::Click>,
+    pub(super) milestones: Vec<i64>,
 }
 
 /// Renames a site in one IMMEDIATE transaction (see [`Store::rename_site`]).

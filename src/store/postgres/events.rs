@@ -11,15 +11,6 @@ use super::super::rules::{count_from_db, time_from_system};
 use super::super::{SiteId, StoreError, StoreFuture};
 use super::PostgresStore;
 
-/// One event per (page, milestone) the batch's totals crossed: the totals
-/// are already updated, so the old total is the new one minus the batch's
-/// calls. Binds the batch's page ids and calls (as `UPDATE_TOTALS`) and the milestones.
-pub(super) const ADD_MILESTONES: &str = "INSERT INTO events (site_id, kind, data) \
-     SELECT p.site_id, 'milestone', \
-     json_build_object('path', p.path, 'milestone', ms.m, 'total', p.total + p.start_count)::text \
-     FROM unnest($1::bigint[], $2::bigint[]) AS t(id, n) JOIN paths p ON p.id = t.id \
-     CROSS JOIN unnest($3::bigint[]) AS ms(m) \
-     WHERE p.total + p.start_count - t.n < ms.m AND p.total + p.start_count >= ms.m ORDER BY p.id, ms.m";
 const EVENT_COLUMNS: &str = "id, site_id, kind, at, data";
 const REPORT_LINK_CLICKS: &str = "WITH due AS (SELECT id, reported_total FROM links \
      WHERE total > reported_total AND (reported_at IS NULL OR reported_at <= now() - make_interval(secs => $1)) \

@@ -16,7 +16,7 @@ use super::super::{
     REBUILD_DEADLINE,
 };
 use super::pool::Checkout;
-use super::{digests, events, history, links, schema, tallies, PostgresStore};
+use super::{digests, history, links, schema, tallies, PostgresStore};
 use crate::zone::{DayNumber, Zone};
 
 const MIGRATION_LOCK: i64 = 0x466f_6f74_6661_6c6c; // "Footfall"
@@ -31,10 +31,20 @@ const UPSERT_DAILY: &str = "INSERT INTO daily_counts (path_id, day, count) \
 /// order, so concurrent batches from several replicas wait for each other
 /// but cannot deadlock.
 const LOCK_PATHS: &str = "SELECT 1 FROM paths WHERE id = ANY($1::bigint[]) ORDER BY id FOR NO KEY UPDATE";
-const UPDATE_TOTALS: &str = "UPDATE paths SET total = paths.total + t.n, \
+/// Adds the batch's calls to its pages' totals and, from the rows it
+/// updated, writes one `milestone` event per (page, milestone in `$5`) the
+/// batch crossed: the old total is the new one minus the batch's calls, so a
+/// batch jumping past several milestones fires each once. One statement, so
+/// checking milestones costs no second look-up of the pages.
+const UPDATE_TOTALS: &str = "WITH updated AS (UPDATE paths SET total = paths.total + t.n, \
      first_call = LEAST(paths.first_call, t.first), last_call = GREATEST(paths.last_call, t.last) \
      FROM unnest($1::bigint[], $2::bigint[], $3::timestamptz[], $4::timestamptz[]) AS t(id, n, first, last) \
-     WHERE paths.id = t.id";
+     WHERE paths.id = t.id \
+     RETURNING paths.id, paths.site_id, paths.path, paths.total + paths.start_count AS total, t.n) \
+     INSERT INTO events (site_id, kind, data) \
+     SELECT u.site_id, 'milestone', json_build_object('path', u.path, 'milestone', ms.m, 'total', u.total)::text \
+     FROM updated u CROSS JOIN unnest($5::bigint[]) AS ms(m) \
+     WHERE u.total - u.n < ms.m AND u.total >= ms.m ORDER BY u.id, ms.m";
 /// Starts a batch's transaction. A batch touches a few rows of `paths` and
 /// `daily_counts` by key; left alone, the planner joins the small unnest
 /// input against a full scan of `paths` (its row estimate for unnest is
@@ -122,9 +132,8 @@ impl PostgresStore {
             client.prepare_cached(tallies::ADD),
             client.prepare_cached(links::UPSERT_LINKS),
             client.prepare_cached(links::ADD_DAYS),
-            client.prepare_cached(events::ADD_MILESTONES),
         );
-        let (mark, insert, upsert, lock, update, add, upsert_links, link_days, milestones) = match prepared {
+        let (mark, insert, upsert, lock, update, add, upsert_links, link_days) = match prepared {
             Ok(statements) => statements,
             Err(e) => return batch_failed(client, e),
         };
@@ -132,7 +141,7 @@ impl PostgresStore {
         let insert_params = runs.params();
         let upsert_params: [&(dyn ToSql + Sync); 3] = [&day_paths, &days, &day_counts];
         let lock_params: [&(dyn ToSql + Sync); 1] = [&total_paths];
-        let update_params: [&(dyn ToSql + Sync); 4] = [&total_paths, &totals, &firsts, &lasts];
+        let update_params: [&(dyn ToSql + Sync); 5] = [&total_paths, &totals, &firsts, &lasts, &batch.milestones];
         let [proxied, bot, prefetch, ignored, foreign_embed] = &tally.series;
         let tally_params: [&(dyn ToSql + Sync); 7] = [
             &tally.paths,
@@ -162,15 +171,6 @@ impl PostgresStore {
         ];
         let link_day_params: [&(dyn ToSql + Sync); 4] =
             [&clicks.day_sites, &clicks.day_links, &clicks.days, &clicks.counts];
-        let milestone_params: [&(dyn ToSql + Sync); 3] = [&total_paths, &totals, &batch.milestones];
-        // After the totals; only a batch with calls can cross a milestone.
-        let add_milestones = async {
-            if total_paths.is_empty() || batch.milestones.is_empty() {
-                Ok(0)
-            } else {
-                client.execute(&milestones, &milestone_params).await
-            }
-        };
         // Two futures, each sent when first polled: links before their
         // days, which find them by key. Most batches have no clicks.
         let add_links = async {
@@ -216,7 +216,6 @@ impl PostgresStore {
             client.execute(&upsert, &upsert_params),
             client.execute(&lock, &lock_params),
             client.execute(&update, &update_params),
-            add_milestones,
             add_tallies,
             add_links,
             add_link_days,

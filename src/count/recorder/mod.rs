@@ -33,14 +33,16 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 mod parts;
+mod settle;
 mod unsent;
 
 use crate::availability::Availability;
 use crate::count::shared::SharedDigest;
 use crate::metrics::{BatchOutcome, Metrics};
-use crate::store::{within, Batch, BatchId, Click, Committed, Counted, DayTallies, Digest, Hit, PathId, Store, Tally};
+use crate::store::{within, Batch, BatchId, Click, Committed, Counted, Digest, Hit, PathId, Store, Tally};
 use crate::zone::DayNumber;
 use parts::{first_batch_id, with_proxied};
+use settle::Unsettled;
 use unsent::Unsent;
 
 /// Hits waiting for the writer at most; beyond it requests wait their turn.
@@ -239,22 +241,6 @@ async fn run(mut receiver: mpsc::Receiver<Pending>, mut writer: Writer, stop: Ar
     }
 }
 
-/// A batch whose commit was not seen.
-struct Unsettled {
-    id: BatchId,
-    hits: Vec<Hit>,
-    tallies: Vec<DayTallies>,
-    digests: Vec<Digest>,
-    clicks: Vec<Click>,
-}
-
-impl Unsettled {
-    /// What it holds, for the bound on what is kept.
-    fn size(&self) -> usize {
-        self.hits.len() + self.tallies.len() + self.clicks.len()
-    }
-}
-
 struct Writer {
     store: Arc<dyn Store>,
     availability: Arc<Availability>,
@@ -398,48 +384,6 @@ impl Writer {
         {
             self.settled.clear();
             self.settled.push(id);
-        }
-    }
-
-    fn keep_unsettled(&mut self, batch: Unsettled) {
-        self.unsettled.push_back(batch);
-        let mut kept: usize = self.unsettled.iter().map(Unsettled::size).sum();
-        while kept > MAX_UNSETTLED_HITS {
-            let Some(given_up) = self.unsettled.pop_front() else {
-                break;
-            };
-            kept -= given_up.size();
-            tracing::error!(
-                hits = given_up.hits.len(),
-                "too many hits wait to be settled: giving up the oldest batch, which may be missing"
-            );
-        }
-    }
-
-    /// Commits unsettled batches again under their ids, oldest first, until
-    /// one gets no answer. Their ids stay stored: a first attempt may still
-    /// be on its way to the database, and must fail there when it arrives.
-    async fn settle(&mut self) {
-        while let Some(batch) = self.unsettled.front() {
-            let again = Batch {
-                id: batch.id,
-                hits: &batch.hits,
-                tallies: &batch.tallies,
-                settled: &[],
-                digests: &batch.digests,
-                clicks: &batch.clicks,
-                milestones: &self.milestones,
-            };
-            let hits = batch.hits.len();
-            match self
-                .availability
-                .observe(within(SETTLE_DEADLINE, self.store.record(again)).await)
-            {
-                Ok(Committed::Now) => tracing::info!(hits, "a batch whose commit was not seen is committed now"),
-                Ok(Committed::Earlier) => tracing::info!(hits, "a batch whose commit was not seen had been committed"),
-                Err(_) => return,
-            }
-            self.unsettled.pop_front();
         }
     }
 }

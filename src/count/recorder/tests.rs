@@ -8,8 +8,8 @@ use jiff::Timestamp;
 use super::*;
 use crate::count::path::PagePath;
 use crate::store::{
-    BadgeFigures, PageTallies, PathCount, PathId, RenameOutcome, SiteId, SlotCount, StoreError, StoreFuture, Summary,
-    Tallies,
+    BadgeFigures, DayTallies, PageTallies, PathCount, PathId, RenameOutcome, SiteId, SlotCount, StoreError,
+    StoreFuture, Summary, Tallies,
 };
 use crate::zone::{DayNumber, Zone};
 

@@ -15,6 +15,7 @@ mod badge;
 mod call;
 mod commands;
 mod compact;
+mod compact_history;
 mod contract;
 mod disk_full;
 mod export_memory;

@@ -15,7 +15,7 @@ use tokio::sync::OnceCell;
 
 use crate::availability::Unavailable;
 use crate::count::path::PagePath;
-use crate::count::probe::{ProbeError, Prober, RootCheck, Verdict};
+use crate::count::probe::{Admission, ProbeError, Prober, RootCheck, Verdict};
 use crate::metrics::{Metrics, ProbeOutcome};
 use crate::store::{within, PathId, SiteId, Store, StoreError, REGISTER_DEADLINE};
 use crate::sync::{lock, read, write};
@@ -150,27 +150,38 @@ impl Registry {
         }
         let site = self.site_id().map_err(|_| RegisterError::StoreUnavailable)?;
         if let Some(prober) = &self.prober {
+            let admitted = match prober.admit(path) {
+                Ok(Admission::Admitted(admitted)) => admitted,
+                Ok(Admission::RejectedLately) => return Err(self.probed(ProbeOutcome::RememberedRejection)),
+                Ok(Admission::NoProbeUrl) => return Err(self.probed(ProbeOutcome::NotAPage)),
+                Err(ProbeError::OverBudget) => {
+                    self.probed(ProbeOutcome::OverBudget);
+                    return Err(ProbeError::OverBudget.into());
+                }
+                Err(ProbeError::SiteUnavailable) => {
+                    self.probed(ProbeOutcome::SiteUnavailable);
+                    return Err(ProbeError::SiteUnavailable.into());
+                }
+            };
             // Another process on the same database may have registered it
             // since this one loaded its paths: a page is probed once, not
-            // once per replica. A path rejected lately costs no lookup.
-            let remembered = prober.rejected_recently(path);
-            if !remembered {
-                if let Some(id) = within(REGISTER_DEADLINE, self.store.page_id(site, path))
-                    .await
-                    .map_err(|e| {
-                        tracing::warn!(error = %crate::telemetry::chain(&e), "looking up a path failed");
-                        RegisterError::StoreUnavailable
-                    })?
-                {
-                    write(&self.known).insert(path.clone(), id);
-                    self.metrics.probe(ProbeOutcome::KnownInStore);
-                    return Ok(id);
-                }
+            // once per replica. The lookup waits for the probe's admission,
+            // so a flood of unknown paths costs the store no more lookups
+            // than the probe budget allows probes.
+            let known = within(REGISTER_DEADLINE, self.store.page_id(site, path))
+                .await
+                .map_err(|e| {
+                    tracing::warn!(error = %crate::telemetry::chain(&e), "looking up a path failed");
+                    RegisterError::StoreUnavailable
+                })?;
+            if let Some(id) = known {
+                write(&self.known).insert(path.clone(), id);
+                self.metrics.probe(ProbeOutcome::KnownInStore);
+                return Ok(id);
             }
-            let verdict = prober.probe(path).await;
+            let verdict = admitted.send(path).await;
             self.metrics.probe(match verdict {
                 Ok(Verdict::Page) => ProbeOutcome::Page,
-                Ok(Verdict::NotAPage) if remembered => ProbeOutcome::RememberedRejection,
                 Ok(Verdict::NotAPage) => ProbeOutcome::NotAPage,
                 Err(ProbeError::OverBudget) => ProbeOutcome::OverBudget,
                 Err(ProbeError::SiteUnavailable) => ProbeOutcome::SiteUnavailable,
@@ -190,6 +201,12 @@ impl Registry {
 }
 
 impl Registry {
+    /// Counts a probe decision that ends registration as "not a page".
+    fn probed(&self, outcome: ProbeOutcome) -> RegisterError {
+        self.metrics.probe(outcome);
+        RegisterError::NotAPage
+    }
+
     /// Knows `path` as `id` from now on: a page the owner registered or renamed.
     pub fn remember(&self, path: PagePath, id: PathId) {
         write(&self.known).insert(path, id);

@@ -99,50 +99,37 @@ impl Prober {
         })
     }
 
-    /// Whether the tracked site rejected `path` recently (no probe would be sent).
-    pub fn rejected_recently(&self, path: &PagePath) -> bool {
-        lock(&self.rejected).contains(path.as_str(), Instant::now())
-    }
-
-    /// Probes the tracked site for `path`, unless it rejected the path
-    /// recently (then nothing is sent).
+    /// Decides whether `path` may be probed now, before anything is sent:
+    /// a path rejected lately, or one that makes no probe URL, is not a page;
+    /// during an outage, or past the rate budget or the concurrency limit,
+    /// there is no probe. An admitted probe holds its slot until it is sent
+    /// ([`Admitted::send`]) or dropped, so whatever the caller does in
+    /// between (the registry's store lookup) is bounded by the same budget.
     ///
     /// # Errors
-    /// [`ProbeError::OverBudget`] when the rate budget or the concurrency
-    /// limit is exhausted; nothing was sent then.
-    pub async fn probe(&self, path: &PagePath) -> Result<Verdict, ProbeError> {
+    /// [`ProbeError::OverBudget`] or [`ProbeError::SiteUnavailable`]; nothing
+    /// was sent then.
+    pub fn admit(&self, path: &PagePath) -> Result<Admission<'_>, ProbeError> {
         let now = Instant::now();
         if lock(&self.rejected).contains(path.as_str(), now) {
-            return Ok(Verdict::NotAPage);
+            return Ok(Admission::RejectedLately);
         }
         if lock(&self.unreachable_until).is_some_and(|until| now < until) {
             return Err(ProbeError::SiteUnavailable);
         }
         let Some(url) = probe_url(&self.base, path) else {
-            return Ok(self.reject(path));
+            self.reject(path);
+            return Ok(Admission::NoProbeUrl);
         };
-        let _permit = self.in_flight.try_acquire().map_err(|_| ProbeError::OverBudget)?;
+        let permit = self.in_flight.try_acquire().map_err(|_| ProbeError::OverBudget)?;
         if !lock(&self.budget).try_take(now) {
             return Err(ProbeError::OverBudget);
         }
-        let answer = self.client.get(url).send().await.map(|response| response.status());
-        let verdict = match answer {
-            Ok(StatusCode::OK) => Verdict::Page,
-            Ok(status) if status.is_server_error() => {
-                self.site_failed(&format!("it answered {status}"));
-                return Err(ProbeError::SiteUnavailable);
-            }
-            Ok(status) => {
-                tracing::debug!(%status, %path, "the tracked site rejected a path");
-                self.reject(path)
-            }
-            Err(error) => {
-                self.site_failed(&chain(&error.without_url()));
-                return Err(ProbeError::SiteUnavailable);
-            }
-        };
-        self.site_answered();
-        Ok(verdict)
+        Ok(Admission::Admitted(Admitted {
+            prober: self,
+            url,
+            _permit: permit,
+        }))
     }
 
     /// Starts (or continues) an outage of the tracked site.
@@ -203,6 +190,56 @@ impl Prober {
     fn reject(&self, path: &PagePath) -> Verdict {
         lock(&self.rejected).insert(path.as_str(), Instant::now());
         Verdict::NotAPage
+    }
+}
+
+/// What [`Prober::admit`] decided for a path.
+pub enum Admission<'a> {
+    /// The tracked site rejected it lately: not a page, nothing to send.
+    RejectedLately,
+    /// No probe URL stays on the tracked origin for it: not a page.
+    NoProbeUrl,
+    /// A probe may be sent.
+    Admitted(Admitted<'a>),
+}
+
+/// A probe within the budget, holding its concurrency slot.
+pub struct Admitted<'a> {
+    prober: &'a Prober,
+    url: Url,
+    _permit: tokio::sync::SemaphorePermit<'a>,
+}
+
+impl Admitted<'_> {
+    /// Asks the tracked site whether `path` (the admitted one) is a page.
+    ///
+    /// # Errors
+    /// [`ProbeError::SiteUnavailable`] for a 5xx, a timeout or a network error.
+    pub async fn send(self, path: &PagePath) -> Result<Verdict, ProbeError> {
+        let prober = self.prober;
+        let answer = prober
+            .client
+            .get(self.url)
+            .send()
+            .await
+            .map(|response| response.status());
+        let verdict = match answer {
+            Ok(StatusCode::OK) => Verdict::Page,
+            Ok(status) if status.is_server_error() => {
+                prober.site_failed(&format!("it answered {status}"));
+                return Err(ProbeError::SiteUnavailable);
+            }
+            Ok(status) => {
+                tracing::debug!(%status, %path, "the tracked site rejected a path");
+                prober.reject(path)
+            }
+            Err(error) => {
+                prober.site_failed(&chain(&error.without_url()));
+                return Err(ProbeError::SiteUnavailable);
+            }
+        };
+        prober.site_answered();
+        Ok(verdict)
     }
 }
 

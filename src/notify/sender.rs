@@ -150,7 +150,9 @@ pub async fn deliver_once(
     let failure = match sent {
         Ok(response) if response.status().is_success() => None,
         Ok(response) => Some(format!("the receiver answered {}", response.status())),
-        Err(error) => Some(chain(&error).to_string()),
+        // Without the URL: a receiver's path often carries its own secret
+        // (chat hooks do), and failures are logged and stored.
+        Err(error) => Some(chain(&error.without_url()).to_string()),
     };
     let Some(failure) = failure else {
         if within(STORE_DEADLINE, state.store.advance_cursor(&receiver.id, event.id, None))
@@ -166,7 +168,7 @@ pub async fn deliver_once(
             .pending
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| Some(n.saturating_sub(1)));
         if receiver.failing.swap(false, Ordering::Relaxed) {
-            tracing::info!(site = %receiver.slug, url = %receiver.hook.url, "a webhook receiver answers again");
+            tracing::info!(site = %receiver.slug, receiver = %receiver.hook.url.origin().ascii_serialization(), "a webhook receiver answers again");
         }
         receiver.set_trouble(None);
         return Delivery::Sent;
@@ -181,7 +183,7 @@ pub async fn deliver_once(
             *cursor = event.id;
             *attempts = 0;
             state.notifier.failed.fetch_add(1, Ordering::Relaxed);
-            tracing::error!(site = %receiver.slug, url = %receiver.hook.url, event = event.id, error = %failure,
+            tracing::error!(site = %receiver.slug, receiver = %receiver.hook.url.origin().ascii_serialization(), event = event.id, error = %failure,
                 "a webhook delivery failed for 24 hours and was given up");
             return Delivery::Sent;
         }
@@ -190,7 +192,7 @@ pub async fn deliver_once(
     *attempts = attempts.saturating_add(1);
     let wait = backoff(retry, *attempts);
     if !receiver.failing.swap(true, Ordering::Relaxed) {
-        tracing::warn!(site = %receiver.slug, url = %receiver.hook.url, error = %failure,
+        tracing::warn!(site = %receiver.slug, receiver = %receiver.hook.url.origin().ascii_serialization(), error = %failure,
             "a webhook receiver fails; retrying with backoff for 24 hours");
     }
     let next_at = now

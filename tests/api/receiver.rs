@@ -32,6 +32,8 @@ pub struct Receiver {
     accepted: Arc<Mutex<Vec<Delivery>>>,
     attempts: Arc<AtomicUsize>,
     down: Arc<AtomicBool>,
+    /// When set, every request is answered `307` to this URL, accepting nothing.
+    redirect_to: Arc<Mutex<Option<String>>>,
 }
 
 impl Receiver {
@@ -43,6 +45,7 @@ impl Receiver {
             accepted: Arc::default(),
             attempts: Arc::default(),
             down: Arc::default(),
+            redirect_to: Arc::default(),
         };
         let shared = receiver.clone();
         tokio::spawn(async move {
@@ -75,7 +78,14 @@ impl Receiver {
                                 .await
                                 .map(|b| b.to_bytes())
                                 .unwrap_or_default();
-                            let status = if shared.down.load(Ordering::SeqCst) {
+                            let mut response = Response::new(Full::new(Bytes::new()));
+                            let redirect = shared.redirect_to.lock().unwrap().clone();
+                            let status = if let Some(to) = redirect {
+                                response
+                                    .headers_mut()
+                                    .insert("location", to.parse().expect("a header value"));
+                                StatusCode::TEMPORARY_REDIRECT
+                            } else if shared.down.load(Ordering::SeqCst) {
                                 StatusCode::SERVICE_UNAVAILABLE
                             } else {
                                 shared.accepted.lock().unwrap().push(Delivery {
@@ -86,7 +96,6 @@ impl Receiver {
                                 });
                                 StatusCode::NO_CONTENT
                             };
-                            let mut response = Response::new(Full::new(Bytes::new()));
                             *response.status_mut() = status;
                             Ok::<_, Infallible>(response)
                         }
@@ -106,6 +115,10 @@ impl Receiver {
 
     pub fn set_down(&self, down: bool) {
         self.down.store(down, Ordering::SeqCst);
+    }
+
+    pub fn redirect_to(&self, url: &str) {
+        *self.redirect_to.lock().unwrap() = Some(url.to_owned());
     }
 
     pub fn attempts(&self) -> usize {

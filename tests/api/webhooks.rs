@@ -167,6 +167,31 @@ async fn a_receiver_that_was_down_gets_every_event_once_in_order_across_a_restar
     assert_eq!(report["failed"], json!([]));
 }
 
+/// A receiver's redirect is not followed: the event stays pending at that
+/// receiver (retried there), and the redirect's target gets nothing.
+async fn a_receivers_redirect_is_not_followed(store: Store) {
+    let (receiver, elsewhere) = (Receiver::start().await, Receiver::start().await);
+    receiver.redirect_to(&elsewhere.url());
+    let app = hook_app(store, &receiver, "[page_registered]", &[]).await;
+    assert_eq!(app.get_as("/call/a", "203.0.113.1").await.status, StatusCode::OK);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while receiver.attempts() < 2 {
+        assert!(std::time::Instant::now() < deadline, "the delivery is retried");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(elsewhere.attempts(), 0, "the redirect was not followed");
+    let report = app.admin(Method::GET, "/api/admin/webhooks", None).await;
+    let report: Value = serde_json::from_slice(&report.body).expect("JSON");
+    assert_eq!(report["receivers"][0]["pending"], 1, "{report}");
+    assert!(
+        report["receivers"][0]["last_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("307")),
+        "{report}"
+    );
+}
+both_stores!(a_receivers_redirect_is_not_followed);
+
 async fn a_milestone_fires_once_even_when_a_batch_jumps_past_it(store: Store) {
     let mut s = TestStore::open(store, "").await;
     s.store.migrate().await.expect("migrate");

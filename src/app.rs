@@ -21,6 +21,8 @@ use crate::count::proxied::ProxiedGate;
 use crate::count::recorder::{Recorder, RecorderHandle};
 use crate::count::registry::Registry;
 use crate::count::visitors::Visitors;
+use crate::count::traits::agent::PatternError;
+use crate::count::traits::Describer;
 use crate::count::{Counter, Site};
 use crate::owner::auth::Tokens;
 use crate::owner::retention::{self, CallsKept};
@@ -50,6 +52,8 @@ pub enum StartError {
     Prober(#[from] reqwest::Error),
     #[error("the user-agent patterns do not compile")]
     Agents(#[from] regex::Error),
+    #[error(transparent)]
+    Browsers(#[from] PatternError),
 }
 
 /// Opens the store named by the config (connecting lazily for PostgreSQL).
@@ -89,7 +93,12 @@ impl App {
             .collect::<Result<Vec<_>, _>>()?;
         let agents = Agents::shared()?;
         let availability = Arc::new(Availability::default());
-        let (recorder, handle) = Recorder::spawn(Arc::clone(&store), Arc::clone(&availability));
+        let (recorder, handle) = Recorder::spawn(
+            Arc::clone(&store),
+            Arc::clone(&availability),
+            config.dimensions.max_values,
+        );
+        let describer = Describer::new(config.dimensions.geoip.clone())?;
         let state = Arc::new(AppState {
             sites,
             image_cache_control: HeaderValue::from_str(&format!("private, max-age={}", config.cache_max_age_seconds))
@@ -99,6 +108,7 @@ impl App {
                 availability: Arc::clone(&availability),
                 recorder,
                 agents,
+                describer,
             },
             tokens: Tokens::new(&config),
             store: Arc::clone(&store),

@@ -28,6 +28,7 @@ const TEXT_KEYS: &[&str] = &[
     "log_level",
     "default_site",
     "admin_token",
+    "geoip_database",
     "db.host",
     "db.username",
     "db.password",

@@ -58,6 +58,19 @@ pub struct Config {
     /// `None`: the admin routes answer 404. At least [`MIN_TOKEN_CHARS`] characters.
     pub admin_token: Option<Secret>,
     pub retention: Retention,
+    pub dimensions: DimensionSettings,
+}
+
+/// The dimension aggregates' keys (global: one bound for the store, one
+/// rule for what public pages show).
+#[derive(Debug, Clone)]
+pub struct DimensionSettings {
+    /// `geoip_database`, read into memory at start; `None`: no countries.
+    pub geoip: Option<std::sync::Arc<crate::count::traits::country::GeoIp>>,
+    /// `max_dimension_values`: values kept per page, dimension and day besides `Other`.
+    pub max_values: u32,
+    /// `min_dimension_count`: public reads add values seen fewer times in the range to `Other`.
+    pub min_count: u64,
 }
 
 #[derive(Debug, Clone)]

@@ -11,9 +11,11 @@
 //! - [`filter`]: honest counts — which hits are not a visitor's view, and why.
 //! - [`bots`]: the user-agent lists (bots, image proxies).
 //! - [`proxied`]: at most one proxied view per page per interval.
+//! - [`traits`]: a counted hit's browser, system, device, country and
+//!   referrer, for the dimension aggregates.
 //!
-//! The client address goes into the visitor hash and the `ignore_addresses`
-//! check and nowhere else: it is never stored, logged or returned.
+//! The client address goes into the visitor hash, the `ignore_addresses`
+//! check and the in-memory GeoIP lookup, and nowhere else: it is never stored, logged or returned.
 
 pub mod bots;
 pub(crate) mod client_ip;
@@ -23,6 +25,7 @@ pub(crate) mod probe;
 pub(crate) mod proxied;
 pub(crate) mod recorder;
 pub(crate) mod registry;
+pub mod traits;
 pub(crate) mod visitors;
 
 use std::net::IpAddr;
@@ -38,6 +41,7 @@ use self::recorder::RecordError;
 use self::recorder::Recorder;
 use self::registry::RegisterError;
 use self::registry::Registry;
+use self::traits::Describer;
 use self::visitors::Admission;
 use self::visitors::Visitors;
 use crate::availability::{Availability, Unavailable};
@@ -62,6 +66,8 @@ pub struct Counter {
     pub recorder: Recorder,
     /// The bot and image-proxy user-agent lists, compiled once.
     pub agents: &'static Agents,
+    /// Labels counted hits for the dimension aggregates.
+    pub describer: Describer,
 }
 
 /// Why a hit could not be counted.
@@ -86,6 +92,8 @@ pub enum CountError {
 /// A new (visitor, page) pair is then classified: counted, or filtered with
 /// one reason (an aggregate count, not waited for). The pair is remembered
 /// either way, so a repeat — also a bot's — costs only the dedup lookup.
+/// Only a counted hit is described (browser, system, device, country, and
+/// the referrer `/count.js` puts in `query`); its labels are committed with it.
 ///
 /// # Errors
 /// A [`CountError`]; the visitor is then not remembered, so a retry counts,
@@ -96,6 +104,7 @@ pub async fn count_hit(
     path: &PagePath,
     client: IpAddr,
     signals: &Signals<'_>,
+    query: Option<&str>,
     now: Timestamp,
 ) -> Result<PathId, CountError> {
     counter.availability.check_ready()?;
@@ -119,7 +128,8 @@ pub async fn count_hit(
             return Ok(id);
         }
         let hit = Hit { path: id, at: now, day };
-        if let Err(error) = counter.recorder.record(hit).await {
+        let traits = counter.describer.describe(signals, query, client, &site.config);
+        if let Err(error) = counter.recorder.record(hit, traits).await {
             // Only a hit certainly not stored may count again on a retry.
             if error == RecordError::NotCommitted {
                 site.visitors.forget(key);

@@ -13,6 +13,8 @@
 //! | `/api/history/{path}` | `api::history` |
 //! | `/api/plot/{path}` | `api::plot` — the chart as SVG |
 //! | `/api/filtered` | `filtered::filtered` — proxied views and filtered hits per page |
+//! | `/api/dimensions`, `/api/dimensions/{path}` | `dimensions::site`, `dimensions::page` |
+//! | `/count.js` | `dimensions::count_js` — the script that reports referrers |
 //! | `/api/admin/…` | `admin` — the owner's API (token required) |
 //! | `/dashboard`, `/dashboard/plot/{path}` | redirects from OxiTraffic's page URLs |
 //!
@@ -31,6 +33,7 @@ mod admin;
 mod api;
 mod body;
 mod counting;
+mod dimensions;
 mod error;
 mod filtered;
 mod health;
@@ -101,6 +104,8 @@ where
         "/api/sites" if !prefixed => api::sites(state, access::bearer(request.headers())).await,
         "/api/counts" => api::counts(state, &at, query).await,
         "/api/filtered" => filtered::filtered(state, &at, query).await,
+        "/api/dimensions" => dimensions::site(state, &at, request.headers(), query).await,
+        "/count.js" => Ok(dimensions::count_js()),
         // OxiTraffic's page URLs, linked from sites that used it.
         "/dashboard" | "/dashboard/" => Ok(response::redirect(&format!("{}/", at.base))),
         _ => {
@@ -114,6 +119,8 @@ where
                 api::count_of(state, &at, tail, query).await
             } else if let Some(tail) = under(path, "/api/history") {
                 api::history(state, &at, tail, query).await
+            } else if let Some(tail) = under(path, "/api/dimensions") {
+                dimensions::page(state, &at, request.headers(), tail, query).await
             } else if let Some(tail) = under(path, "/api/plot") {
                 api::plot(state, &at, tail, query).await
             } else if let Some(tail) = under(path, "/dashboard/plot") {

@@ -12,13 +12,18 @@
 //! - [`badge`]: the shields.io-style count badge; [`badge_options`]: its
 //!   lenient options.
 //! - [`tallies`]: proxied views and filtered hits per page, by reason.
+//! - [`dimensions`]: browsers, systems, devices, countries and referrers
+//!   of a page or a site, as the public or the owner may see them.
+//! - [`panels`]: ranked (label, count) lists as a self-contained HTML fragment.
 //! - [`format`]: how numbers are written for people.
 
 pub mod badge;
 pub mod badge_options;
 pub mod buckets;
 pub mod chart;
+pub mod dimensions;
 pub mod format;
+pub mod panels;
 pub mod query;
 pub mod series;
 pub mod tallies;

@@ -15,8 +15,11 @@
 //! - `transfer`: what exports and imports carry, and how imports are summed.
 //! - `rules`: decoding, slots, batch sums and sorting, shared by both.
 //! - `tallies`: per-day proxied views and filtered hits, as aggregates.
+//! - `dimensions`: per-day counts of browsers, systems, devices, countries
+//!   and referrers, as aggregates, with the bound on their values.
 //! - `postgres`, `sqlite`: the backends; SQL lives only there and in `sql/`.
 
+mod dimensions;
 mod error;
 mod migrations;
 mod owner;
@@ -35,6 +38,7 @@ use jiff::Timestamp;
 use crate::count::path::PagePath;
 use crate::zone::{DayNumber, Zone};
 
+pub use dimensions::{fold, Dimension, DimensionCount, Dimensions, Scope, ValueCount, OTHER};
 pub use error::{ConnectError, PgError, SqliteError, StoreError};
 pub use owner::{DaySeries, OwnerStore, PageMove, DAY_SERIES};
 pub use postgres::{OxiRow, PostgresStore};
@@ -69,6 +73,8 @@ pub struct Batch<'a> {
     pub hits: &'a [Hit],
     /// Tallies added to the stored ones, in the same transaction.
     pub tallies: &'a [DayTallies],
+    /// Dimension counts of the batch's hits, in the same transaction.
+    pub dimensions: Dimensions<'a>,
     /// Ids of earlier batches whose commit was seen confirmed: no second
     /// attempt of them exists, so their ids are no longer needed and are
     /// deleted in this batch's transaction.
@@ -214,6 +220,18 @@ pub trait Store: OwnerStore + Send + Sync {
     /// transaction that holds concurrent writers back, so no hit is lost or
     /// counted twice. Returns the rows written. Bounded by [`REBUILD_DEADLINE`].
     fn rebuild_daily(&self, site: SiteId, zone: Zone) -> StoreFuture<'_, u64>;
+
+    /// Each value of `dimension` in `scope` over an inclusive range of days
+    /// with its count, count descending then value; at most `limit` values,
+    /// the rest added to [`OTHER`].
+    fn dimension_counts(
+        &self,
+        scope: Scope,
+        dimension: Dimension,
+        from: DayNumber,
+        to: DayNumber,
+        limit: usize,
+    ) -> StoreFuture<'_, Vec<ValueCount>>;
 }
 
 /// `call`, or [`StoreError::Timeout`] once `limit` has passed.

@@ -3,6 +3,9 @@
 //! proxied view is written the same way (into its per-day series); filtered
 //! hits are added up in memory (`unsent`) and ride along with the next
 //! batch, or go out on their own shortly after, without anyone waiting.
+//! A counted hit's labels (browser, country, referrer, ...) are summed per
+//! page, day, dimension and value here, in the writer, and committed in the
+//! hit's own transaction: the request path only hands them over.
 //!
 //! While one batch commits, the next queues up, so the batch size follows the
 //! load with no timer and no added latency when idle. One writer, not
@@ -35,7 +38,9 @@ use tokio::time::Instant;
 mod unsent;
 
 use crate::availability::Availability;
+use super::traits::HitTraits;
 use crate::store::{within, Batch, BatchId, Committed, DayTallies, Hit, PathId, Store, Tallies, Tally};
+use crate::store::{Dimension, DimensionCount, Dimensions};
 use crate::zone::DayNumber;
 use unsent::Unsent;
 
@@ -69,9 +74,10 @@ pub enum RecordError {
 }
 
 /// What a request waits to see committed.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 enum Entry {
-    Call(Hit),
+    /// A counted hit, with its labels for the dimension aggregates.
+    Call(Hit, HitTraits),
     /// One view through an image proxy, counted in its page's per-day series.
     Proxied {
         path: PathId,
@@ -98,7 +104,12 @@ pub struct RecorderHandle {
 }
 
 impl Recorder {
-    pub fn spawn(store: Arc<dyn Store>, availability: Arc<Availability>) -> (Self, RecorderHandle) {
+    /// `max_dimension_values` bounds the values stored per page, dimension and day.
+    pub fn spawn(
+        store: Arc<dyn Store>,
+        availability: Arc<Availability>,
+        max_dimension_values: u32,
+    ) -> (Self, RecorderHandle) {
         let (queue, receiver) = mpsc::channel(QUEUE_CAPACITY);
         let stop = Arc::new(Notify::new());
         let unsent = Arc::new(Unsent::default());
@@ -106,6 +117,7 @@ impl Recorder {
             store,
             availability,
             unsent: Arc::clone(&unsent),
+            max_dimension_values,
             next_id: first_batch_id(),
             settled: Vec::new(),
             unsettled: VecDeque::new(),
@@ -119,8 +131,8 @@ impl Recorder {
     /// # Errors
     /// [`RecordError::NotCommitted`] when it certainly was not (also when the
     /// recorder is shutting down), [`RecordError::Unknown`] when that is not known.
-    pub async fn record(&self, hit: Hit) -> Result<(), RecordError> {
-        self.send(Entry::Call(hit)).await
+    pub async fn record(&self, hit: Hit, traits: HitTraits) -> Result<(), RecordError> {
+        self.send(Entry::Call(hit, traits)).await
     }
 
     /// Resolves once one proxied view of `path` on `day` is committed, like [`Recorder::record`].
@@ -210,6 +222,7 @@ struct Unsettled {
     id: BatchId,
     hits: Vec<Hit>,
     tallies: Vec<DayTallies>,
+    dimensions: Vec<DimensionCount>,
 }
 
 impl Unsettled {
@@ -223,6 +236,7 @@ struct Writer {
     store: Arc<dyn Store>,
     availability: Arc<Availability>,
     unsent: Arc<Unsent>,
+    max_dimension_values: u32,
     next_id: BatchId,
     /// Ids of batches seen committed, deleted with the next batch.
     settled: Vec<BatchId>,
@@ -236,6 +250,7 @@ impl Writer {
     async fn commit(&mut self, batch: impl Iterator<Item = Pending>) {
         let now = Instant::now();
         let (mut hits, mut waiting, mut proxied) = (Vec::new(), Vec::new(), Vec::new());
+        let mut labels = Labels::default();
         let mut deadline = None::<Instant>;
         for pending in batch {
             if pending.deadline.saturating_duration_since(now) < MIN_TIME_LEFT {
@@ -244,7 +259,10 @@ impl Writer {
             }
             deadline = Some(deadline.map_or(pending.deadline, |d| d.min(pending.deadline)));
             match pending.entry {
-                Entry::Call(hit) => hits.push(hit),
+                Entry::Call(hit, traits) => {
+                    labels.add(&hit, &traits);
+                    hits.push(hit);
+                }
                 Entry::Proxied { path, day } => proxied.push((path, day)),
             }
             waiting.push(pending.answer);
@@ -256,6 +274,7 @@ impl Writer {
         // Nobody waits for filtered counts alone: they get the usual time.
         let deadline = deadline.unwrap_or(now + DEADLINE);
         let tallies = with_proxied(&filtered, &proxied);
+        let dimensions = labels.into_rows();
         let id = self.next_id;
         self.next_id = self.next_id.wrapping_add(1);
         let started = std::time::Instant::now();
@@ -263,6 +282,10 @@ impl Writer {
             id,
             hits: &hits,
             tallies: &tallies,
+            dimensions: Dimensions {
+                rows: &dimensions,
+                max_values: self.max_dimension_values,
+            },
             settled: &self.settled,
         };
         let result = within(deadline.saturating_duration_since(now), self.store.record(batch)).await;
@@ -292,7 +315,12 @@ impl Writer {
         }
         match outcome {
             Ok(()) => self.settle().await,
-            Err(RecordError::Unknown) => self.keep_unsettled(Unsettled { id, hits, tallies }),
+            Err(RecordError::Unknown) => self.keep_unsettled(Unsettled {
+                id,
+                hits,
+                tallies,
+                dimensions,
+            }),
             // Proxied views were answered (their requests may retry);
             // filtered counts wait for the next batch.
             Err(RecordError::NotCommitted) => self.unsent.put_back(&filtered),
@@ -318,6 +346,7 @@ impl Writer {
             id,
             hits: &[],
             tallies: &[],
+            dimensions: Dimensions::NONE,
             settled: &self.settled,
         };
         if let Ok(Committed::Now) = self
@@ -353,6 +382,10 @@ impl Writer {
                 id: batch.id,
                 hits: &batch.hits,
                 tallies: &batch.tallies,
+                dimensions: Dimensions {
+                    rows: &batch.dimensions,
+                    max_values: self.max_dimension_values,
+                },
                 settled: &[],
             };
             let hits = batch.hits.len();
@@ -382,6 +415,35 @@ fn with_proxied(filtered: &[DayTallies], proxied: &[(PathId, DayNumber)]) -> Vec
     rows.into_iter()
         .map(|((path, day), tallies)| DayTallies { path, day, tallies })
         .collect()
+}
+
+/// A batch's hit labels summed per (page, dimension, day, value).
+#[derive(Default)]
+struct Labels(std::collections::BTreeMap<(PathId, Dimension, DayNumber, String), u64>);
+
+impl Labels {
+    fn add(&mut self, hit: &Hit, traits: &HitTraits) {
+        for (dimension, value) in traits.values() {
+            *self
+                .0
+                .entry((hit.path, dimension, hit.day, value.to_owned()))
+                .or_default() += 1;
+        }
+    }
+
+    /// The sums in key order, so two writers lock rows in the same order.
+    fn into_rows(self) -> Vec<DimensionCount> {
+        self.0
+            .into_iter()
+            .map(|((path, dimension, day, value), count)| DimensionCount {
+                path,
+                dimension,
+                day,
+                value,
+                count,
+            })
+            .collect()
+    }
 }
 
 /// Batch ids start at a random point, so that two processes (or a process

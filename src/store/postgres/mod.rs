@@ -9,6 +9,7 @@
 //! server heals without a restart of Footfall. All SQL is parameterized;
 //! handlers never see it.
 
+mod dimensions;
 mod owner;
 mod oxitraffic;
 mod pool;
@@ -34,6 +35,7 @@ use super::{
     SlotCount, Store, StoreError, StoreFuture, Summary, Tallies, MIGRATE_DEADLINE, PATHS_DEADLINE, REBUILD_DEADLINE,
     REGISTER_DEADLINE,
 };
+use super::{Dimension, Scope, ValueCount};
 use crate::config::DbConfig;
 use crate::count::path::PagePath;
 use crate::zone::{DayNumber, Zone};
@@ -260,5 +262,16 @@ impl Store for PostgresStore {
 
     fn rebuild_daily(&self, site: SiteId, zone: Zone) -> StoreFuture<'_, u64> {
         Box::pin(within(REBUILD_DEADLINE, self.rebuild_now(site, zone)))
+    }
+
+    fn dimension_counts(
+        &self,
+        scope: Scope,
+        dimension: Dimension,
+        from: DayNumber,
+        to: DayNumber,
+        limit: usize,
+    ) -> StoreFuture<'_, Vec<ValueCount>> {
+        Box::pin(self.dimension_counts_now(scope, dimension, from, to, limit))
     }
 }

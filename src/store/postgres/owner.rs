@@ -31,6 +31,7 @@ async fn delete_rows(tx: &Transaction<'_>, id: PathId) -> Result<u64, StoreError
         let sql = format!("DELETE FROM {} WHERE path_id = $1", day.table);
         rows += tx.execute(&sql, &[&id]).await?;
     }
+    rows += super::dimensions::delete(tx, id).await?;
     Ok(rows)
 }
 
@@ -53,6 +54,7 @@ async fn move_rows(tx: &Transaction<'_>, from: PathId, into: PathId) -> Result<u
         );
         rows += tx.execute(&sql, &[&from, &into]).await?;
     }
+    rows += super::dimensions::merge(tx, from, into).await?;
     rows += tx
         .execute("UPDATE calls SET path_id = $2 WHERE path_id = $1", &[&from, &into])
         .await?;

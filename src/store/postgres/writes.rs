@@ -14,7 +14,7 @@ use super::super::{
     migrations, Batch, Committed, PathId, PgError, RenameOutcome, SiteId, StoreError, MIGRATE_DEADLINE,
     REBUILD_DEADLINE,
 };
-use super::{schema, tallies, PostgresStore};
+use super::{dimensions, schema, tallies, PostgresStore};
 use crate::zone::{DayNumber, Zone};
 
 const MIGRATION_LOCK: i64 = 0x466f_6f74_6661_6c6c; // "Footfall"
@@ -89,14 +89,17 @@ impl PostgresStore {
         let firsts: Vec<SystemTime> = sums.per_path.iter().map(|s| SystemTime::from(s.first)).collect();
         let lasts: Vec<SystemTime> = sums.per_path.iter().map(|s| SystemTime::from(s.last)).collect();
         let tally = tallies::Columns::of(batch.tallies);
+        let dims = dimensions::Columns::of(batch.dimensions.rows);
+        let max_values = i64::from(batch.dimensions.max_values);
 
         let client = self.connections.checkout().await?;
-        let (mark, insert, upsert, update, add) = tokio::try_join!(
+        let (mark, insert, upsert, update, add, add_dims) = tokio::try_join!(
             client.prepare_cached(MARK_BATCH),
             client.prepare_cached(INSERT_CALLS),
             client.prepare_cached(UPSERT_DAILY),
             client.prepare_cached(UPDATE_TOTALS),
             client.prepare_cached(tallies::ADD),
+            client.prepare_cached(dimensions::ADD),
         )?;
         let mark_params: [&(dyn ToSql + Sync); 2] = [&batch.id, &batch.settled];
         let insert_params: [&(dyn ToSql + Sync); 2] = [&call_paths, &call_times];
@@ -120,6 +123,21 @@ impl PostgresStore {
                 client.execute(&add, &tally_params).await
             }
         };
+        let dims_params: [&(dyn ToSql + Sync); 6] = [
+            &dims.paths,
+            &dims.dimensions,
+            &dims.days,
+            &dims.values,
+            &dims.counts,
+            &max_values,
+        ];
+        let add_dimensions = async {
+            if dims.paths.is_empty() {
+                Ok(0)
+            } else {
+                client.execute(&add_dims, &dims_params).await
+            }
+        };
         // The whole transaction goes out in one round trip: tokio-postgres
         // sends each request when first polled, and a biased try_join polls
         // them in order, every time. If a statement fails, PostgreSQL
@@ -135,6 +153,7 @@ impl PostgresStore {
             client.execute(&upsert, &upsert_params),
             client.execute(&update, &update_params),
             add_tallies,
+            add_dimensions,
             client.simple_query("COMMIT"),
         );
         match outcome {

@@ -111,10 +111,7 @@ fn dimension_of(query: Option<&str>) -> Result<(Dimension, Option<String>), Quer
     }
     let dimension = dimension.ok_or_else(|| QueryError {
         name: "dim".into(),
-        message: format!(
-            "required: one of {}",
-            Dimension::ALL.map(Dimension::name).join(", ")
-        ),
+        message: format!("required: one of {}", Dimension::ALL.map(Dimension::name).join(", ")),
     })?;
     Ok((dimension, (!rest.is_empty()).then(|| rest.join("&"))))
 }
@@ -126,7 +123,14 @@ mod tests {
     #[test]
     fn the_script_is_small_and_keeps_nothing() {
         assert!(COUNT_JS.len() < 1024, "{} bytes", COUNT_JS.len());
-        for banned in ["cookie", "localStorage", "sessionStorage", "indexedDB", "canvas", "navigator."] {
+        for banned in [
+            "cookie",
+            "localStorage",
+            "sessionStorage",
+            "indexedDB",
+            "canvas",
+            "navigator.",
+        ] {
             assert!(!COUNT_JS.contains(banned), "{banned}");
         }
         assert!(COUNT_JS.contains("credentials:\"omit\""));

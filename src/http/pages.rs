@@ -15,12 +15,12 @@ use crate::config::DEFAULT_SLUG;
 use crate::count::path::PagePath;
 use crate::count::Site;
 use crate::markup::escape_xml;
+use crate::read::dimensions::{dimension_panels, Audience};
 use crate::read::format::format_count;
+use crate::read::panels::render_panels;
 use crate::read::query::DayRange;
 use crate::read::series::{daily_series, page_counts};
 use crate::state::AppState;
-use crate::read::dimensions::{dimension_panels, Audience};
-use crate::read::panels::render_panels;
 use crate::store::{Dimension, Scope, Tallies};
 
 /// The range links on a chart page: (label, query).
@@ -107,11 +107,7 @@ pub async fn plot(
 
 /// The page's dimensions over `range` as panels (no countries without a
 /// GeoIP database), as the public sees them: a browser sends no token.
-async fn page_panels(
-    state: &AppState,
-    id: crate::store::PathId,
-    range: DayRange,
-) -> Result<String, HttpError> {
+async fn page_panels(state: &AppState, id: crate::store::PathId, range: DayRange) -> Result<String, HttpError> {
     let shown: Vec<Dimension> = Dimension::ALL
         .into_iter()
         .filter(|&d| d != Dimension::Country || state.config.dimensions.geoip.is_some())

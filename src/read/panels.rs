@@ -17,7 +17,8 @@ pub struct Panel {
 
 /// The panels' own styles, scoped to `.panels`; colours come from the
 /// surrounding text (`currentColor`), so they follow a dark page.
-const STYLE: &str = ".panels{display:grid;grid-template-columns:repeat(auto-fit,minmax(14rem,1fr));gap:1rem;margin:1rem 0}\
+const STYLE: &str =
+    ".panels{display:grid;grid-template-columns:repeat(auto-fit,minmax(14rem,1fr));gap:1rem;margin:1rem 0}\
 .panels section{min-width:0}\
 .panels h2{font-size:1rem;margin:0 0 .4rem}\
 .panels ol{list-style:none;margin:0;padding:0}\

@@ -14,6 +14,7 @@ mod badge;
 mod call;
 mod commands;
 mod contract;
+mod dimensions;
 mod disk_full;
 mod export_memory;
 mod faults;

@@ -37,8 +37,8 @@ use tokio::time::Instant;
 
 mod unsent;
 
-use crate::availability::Availability;
 use super::traits::HitTraits;
+use crate::availability::Availability;
 use crate::store::{within, Batch, BatchId, Committed, DayTallies, Hit, PathId, Store, Tallies, Tally};
 use crate::store::{Dimension, DimensionCount, Dimensions};
 use crate::zone::DayNumber;
@@ -79,10 +79,7 @@ enum Entry {
     /// A counted hit, with its labels for the dimension aggregates.
     Call(Hit, HitTraits),
     /// One view through an image proxy, counted in its page's per-day series.
-    Proxied {
-        path: PathId,
-        day: DayNumber,
-    },
+    Proxied { path: PathId, day: DayNumber },
 }
 
 struct Pending {

@@ -9,10 +9,10 @@ use super::*;
 use crate::count::path::PagePath;
 use crate::count::traits::agent::Agent;
 use crate::count::traits::referrer::Referrer;
-use crate::store::{Dimension, DimensionCount};
 use crate::store::{
     BadgeFigures, PageTallies, PathCount, PathId, RenameOutcome, SiteId, SlotCount, StoreError, StoreFuture, Summary,
 };
+use crate::store::{Dimension, DimensionCount};
 use crate::zone::{DayNumber, Zone};
 
 /// What the scripted store does with one `record` call.

@@ -42,9 +42,9 @@ pub fn referrer_of(query: Option<&str>, own: &[&str]) -> Option<Referrer> {
         return Some(Referrer::Direct);
     }
     let valid = host.len() <= MAX_HOST_BYTES
-        && host
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'-' | b'_' | b':' | b'[' | b']'));
+        && host.bytes().all(|b| {
+            b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'-' | b'_' | b':' | b'[' | b']')
+        });
     if !valid {
         return None;
     }

@@ -97,16 +97,7 @@ fn shown(values: Vec<ValueCount>, audience: Audience) -> Vec<ValueCount> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn counts(pairs: &[(&str, u64)]) -> Vec<ValueCount> {
-        pairs
-            .iter()
-            .map(|&(value, count)| ValueCount {
-                value: value.to_owned(),
-                count,
-            })
-            .collect()
-    }
+    use crate::store::counts;
 
     #[test]
     fn the_public_sees_rare_values_as_other_and_the_owner_sees_them_all() {

@@ -120,19 +120,21 @@ pub fn fold(values: Vec<ValueCount>, kept: impl Fn(&ValueCount) -> bool, limit: 
     named
 }
 
+/// `(value, count)` pairs as [`ValueCount`]s, for the unit tests.
+#[cfg(test)]
+pub(crate) fn counts(pairs: &[(&str, u64)]) -> Vec<ValueCount> {
+    pairs
+        .iter()
+        .map(|&(value, count)| ValueCount {
+            value: value.to_owned(),
+            count,
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn counts(pairs: &[(&str, u64)]) -> Vec<ValueCount> {
-        pairs
-            .iter()
-            .map(|&(value, count)| ValueCount {
-                value: value.to_owned(),
-                count,
-            })
-            .collect()
-    }
 
     #[test]
     fn fold_sorts_by_count_and_adds_the_rare_and_the_surplus_to_other() {

@@ -38,6 +38,8 @@ use jiff::Timestamp;
 use crate::count::path::PagePath;
 use crate::zone::{DayNumber, Zone};
 
+#[cfg(test)]
+pub(crate) use dimensions::counts;
 pub use dimensions::{fold, Dimension, DimensionCount, Dimensions, Scope, ValueCount, OTHER};
 pub use error::{ConnectError, PgError, SqliteError, StoreError};
 pub use owner::{DaySeries, OwnerStore, PageMove, DAY_SERIES};

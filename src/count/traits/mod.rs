@@ -71,20 +71,16 @@ impl Describer {
             .agents
             .agent(std::str::from_utf8(signals.user_agent()).unwrap_or(""));
         let country = self.geoip.as_ref().and_then(|geo| geo.country(client));
-        let referrer = query.and_then(|q| {
-            // The site's own hosts: its tracked_base_url, the origins it
-            // accepts, and the page the script ran on (this request's
-            // `Referer`), so `(internal)` works without a tracked_base_url.
-            let own: Vec<String> = site
-                .tracked_base_url
+        // The site's own hosts: its tracked_base_url, the origins it accepts,
+        // and the page the script ran on (this request's `Referer`), so
+        // `(internal)` works without a tracked_base_url.
+        let referrer = referrer_of(query, |host| {
+            site.tracked_base_url
                 .iter()
                 .map(|url| url.as_str())
                 .chain(site.filter.accept_origins.iter().flatten().map(String::as_str))
                 .chain(signals.referer().and_then(|r| std::str::from_utf8(r).ok()))
-                .filter_map(host_of)
-                .collect();
-            let own: Vec<&str> = own.iter().map(String::as_str).collect();
-            referrer_of(Some(q), &own)
+                .any(|url| host_of(url).as_deref() == Some(host))
         });
         HitTraits {
             agent,

@@ -3,7 +3,7 @@
 //! the range read; and carrying the rows along when a page is removed or
 //! merged. Days are numbers (day 0 is 1970-01-01), as in `daily_counts`.
 
-use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use rusqlite::{params, Connection, Transaction};
 
 use super::super::dimensions::fold;
 use super::super::rules::count_from_db;
@@ -18,8 +18,9 @@ pub(super) fn add(tx: &Transaction<'_>, rows: &[DimensionCount], max_values: u32
     if rows.is_empty() {
         return Ok(());
     }
-    let mut known = tx.prepare_cached(
-        "SELECT 1 FROM daily_dimensions WHERE path_id = ?1 AND dimension = ?2 AND day = ?3 AND value = ?4",
+    // A known value is one statement; only a new one checks the bound.
+    let mut add = tx.prepare_cached(
+        "UPDATE daily_dimensions SET count = count + ?5 WHERE path_id = ?1 AND dimension = ?2 AND day = ?3 AND value = ?4",
     )?;
     let mut held = tx.prepare_cached(
         "SELECT count(*) FROM daily_dimensions WHERE path_id = ?1 AND dimension = ?2 AND day = ?3 AND value <> 'Other'",
@@ -29,19 +30,14 @@ pub(super) fn add(tx: &Transaction<'_>, rows: &[DimensionCount], max_values: u32
          ON CONFLICT (path_id, dimension, day, value) DO UPDATE SET count = count + excluded.count",
     )?;
     for row in rows {
-        let key = params![row.path, row.dimension.code(), row.day];
-        let has = row.value == OTHER
-            || known
-                .query_row(params![row.path, row.dimension.code(), row.day, row.value], |_| Ok(()))
-                .optional()?
-                .is_some();
-        let value = if has || held.query_row(key, |r| r.get::<_, i64>(0))? < i64::from(max_values) {
-            row.value.as_str()
-        } else {
-            OTHER
-        };
-        let count = i64::try_from(row.count).unwrap_or(i64::MAX);
-        upsert.execute(params![row.path, row.dimension.code(), row.day, value, count])?;
+        let (dimension, count) = (row.dimension.code(), i64::try_from(row.count).unwrap_or(i64::MAX));
+        if add.execute(params![row.path, dimension, row.day, row.value, count])? > 0 {
+            continue;
+        }
+        let room = row.value == OTHER
+            || held.query_row(params![row.path, dimension, row.day], |r| r.get::<_, i64>(0))? < i64::from(max_values);
+        let value = if room { row.value.as_str() } else { OTHER };
+        upsert.execute(params![row.path, dimension, row.day, value, count])?;
     }
     Ok(())
 }

@@ -190,6 +190,7 @@ async fn a_footfall_database_with_its_tables_in_public_moves_into_its_own_schema
         "calls",
         "calls_pruned",
         "daily_counts",
+        "daily_dimensions",
         "daily_tallies",
         "paths",
         "recorded_batches",

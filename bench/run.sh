@@ -32,6 +32,14 @@
 #                            behind a TCP round-robin (examples/roundrobin.rs),
 #                            with dedup: local and dedup: shared; its table is
 #                            appended to the report (and target/bench/replicas.md)
+#                            (+ "dims": new visitors with realistic user agents,
+#                            referrers and a GeoIP file, on this build with every
+#                            dimension on and on BENCH_BASELINE_BIN, alternating in
+#                            each round; bench/dims_ratio.py checks ≥ 0.8× and
+#                            writes target/bench/dims.txt)
+#   BENCH_BASELINE_BIN       the "dims" shape's baseline: a footfall binary without
+#                            dimension aggregates (e.g. a release build of the
+#                            commit before them)
 #   BENCH_PATH_PREFIX=       /s/default: drive the repeat and new-visitor
 #                            shapes through the site-prefixed routes
 #   BENCH_OXITRAFFIC=auto    auto (measure it when BENCH_OXITRAFFIC_BIN is
@@ -137,7 +145,7 @@ declare -A URL PID
 # ------------------------------------------------------------------ PostgreSQL
 log "starting PostgreSQL ($("$PGBIN/postgres" --version | awk '{print $3}')) on 127.0.0.1:$PG_PORT"
 start_pg "$TMP/pg" "$PG_PORT" -c max_connections=200
-for db in footfall footfall_probe oxitraffic; do psql_do -c "CREATE DATABASE $db" >/dev/null; done
+for db in footfall footfall_probe oxitraffic footfall_base footfall_dims; do psql_do -c "CREATE DATABASE $db" >/dev/null; done
 
 # ------------------------------------------------------------------ tracked site, ceiling
 mkdir -p "$TMP/site" "$TMP/ceiling" "$TMP/wrk"
@@ -150,9 +158,9 @@ URL[ceiling]=http://127.0.0.1:$CEIL_PORT
 wait_http "${URL[ceiling]}/call/repeat" 15 "$SPAWNED_PID" || die "ceiling did not start"
 
 # ------------------------------------------------------------------ Footfall
-# footfall_instance KEY PORT DATABASE|sqlite RATE BURST MAX_VISITORS [EXTRA_YAML]
+# footfall_instance KEY PORT DATABASE|sqlite RATE BURST MAX_VISITORS [EXTRA_YAML [BINARY]]
 footfall_instance() {
-  local key=$1 port=$2 store=$3 rate=$4 burst=$5 max_visitors=$6 extra=${7:-} dir=$TMP/$1
+  local key=$1 port=$2 store=$3 rate=$4 burst=$5 max_visitors=$6 extra=${7:-} bin=${8:-$FOOTFALL} dir=$TMP/$1
   mkdir -p "$dir"
   {
     echo "socket_address: \"127.0.0.1:$port\""
@@ -168,7 +176,7 @@ footfall_instance() {
     if [ -n "$extra" ]; then echo "$extra"; fi
   } > "$dir/config.yaml"
   URL[$key]=http://127.0.0.1:$port
-  start_footfall "$FOOTFALL" "$dir" "${URL[$key]}" "$dir/server.log" 60
+  start_footfall "$bin" "$dir" "${URL[$key]}" "$dir/server.log" 60
   PID[$key]=$FOOTFALL_PID
 }
 
@@ -184,6 +192,24 @@ for key in footfall-pg footfall-sqlite; do
 done
 helper warmup "${URL[ffprobe]}" 0 || die "warm-up of ffprobe failed"
 log "registered $PAGES pages (+ the repeat page) on each"
+
+# The dimensions shape: the baseline binary and this one, each on both stores.
+SERVERS_DIMS=()
+if has_shape dims; then
+  BASELINE=${BENCH_BASELINE_BIN:-}
+  [ -n "$BASELINE" ] && [ -x "$BASELINE" ] || die "the dims shape needs BENCH_BASELINE_BIN (a footfall binary without dimensions)"
+  read -r BASE_PG_PORT BASE_SQ_PORT DIMS_PG_PORT DIMS_SQ_PORT < <(free_port 4)
+  GEOIP="geoip_database: \"$BENCH/geoip-bench.mmdb\""
+  log "starting the baseline ($BASELINE) and this build with dimensions on, each on PostgreSQL and SQLite"
+  footfall_instance baseline-pg "$BASE_PG_PORT" footfall_base 100000 100000 10000000 "" "$BASELINE"
+  footfall_instance baseline-sqlite "$BASE_SQ_PORT" sqlite 100000 100000 10000000 "" "$BASELINE"
+  footfall_instance dims-pg "$DIMS_PG_PORT" footfall_dims 100000 100000 10000000 "$GEOIP"
+  footfall_instance dims-sqlite "$DIMS_SQ_PORT" sqlite 100000 100000 10000000 "$GEOIP"
+  SERVERS_DIMS=(baseline-pg dims-pg baseline-sqlite dims-sqlite)
+  for key in "${SERVERS_DIMS[@]}"; do
+    helper warmup "${URL[$key]}" "$PAGES" || die "warm-up of $key failed"
+  done
+fi
 
 # ------------------------------------------------------------------ OxiTraffic
 if [ "$OXITRAFFIC" = 1 ]; then
@@ -329,9 +355,9 @@ SERVERS_REPEAT=(ceiling footfall-pg)
 SERVERS_NEW=(ceiling footfall-pg footfall-sqlite)
 if [ "$OXITRAFFIC" = 1 ]; then SERVERS_REPEAT+=(oxitraffic); SERVERS_NEW+=(oxitraffic); fi
 
-if has_shape repeat || has_shape new || has_shape mixed || has_shape newpages || has_shape halfbots; then
+if has_shape repeat || has_shape new || has_shape mixed || has_shape newpages || has_shape halfbots || has_shape dims; then
   log "warming up every server (${WARMUP_SECONDS}s of repeat load each)"
-  for key in "${SERVERS_NEW[@]}" ffprobe; do
+  for key in "${SERVERS_NEW[@]}" ffprobe "${SERVERS_DIMS[@]}"; do
     RUN_ID=$((RUN_ID + 1))
     timeout 60 wrk -t"$THREADS" -c"$CONNS" -d"${WARMUP_SECONDS}s" -s "$BENCH/repeat.lua" "${URL[$key]}" \
       -- "$RUN_ID" "$PAGES" 0 "$THREADS" > /dev/null 2>&1 \
@@ -361,6 +387,15 @@ for ROUND in $(seq "$ROUNDS"); do
   if has_shape halfbots; then
     for key in $(ordered ceiling footfall-pg footfall-sqlite); do
       if [ "$key" = ceiling ]; then load new-half-bots ceiling "$ROUND" half_bots.lua; else load new-half-bots "$key" "$ROUND" half_bots.lua mixed; fi
+    done
+  fi
+  if has_shape dims; then
+    for key in $(ordered ceiling "${SERVERS_DIMS[@]}"); do
+      if [ "$key" = ceiling ]; then
+        load new-visitors-dims ceiling "$ROUND" new_visitors_dims.lua
+      else
+        load new-visitors-dims "$key" "$ROUND" new_visitors_dims.lua new
+      fi
     done
   fi
   if has_shape newpages; then
@@ -543,6 +578,11 @@ cp "$RESULTS" "$META" "$ROOT/target/bench/"
 set +e
 helper report "$RESULTS" "$META" "$OUT"
 STATUS=$?
+if has_shape dims; then
+  python3 "$BENCH/dims_ratio.py" "$RESULTS" | tee "$ROOT/target/bench/dims.txt"
+  DIMS_STATUS=${PIPESTATUS[0]}
+  [ "$DIMS_STATUS" = 0 ] || STATUS=2
+fi
 if [ -n "$REPLICAS_TABLE" ]; then printf '\n%s\n' "$REPLICAS_TABLE" >> "$OUT"; fi
 [ -f "$STORAGE" ] && cat "$STORAGE" >> "$OUT"
 set -e

@@ -88,4 +88,7 @@ expect plot '<rect'
 expect plot 'Total calls'
 shoot plot-phone "$base/plot/blog/hello-world?days=30" 390,844
 expect plot-phone 'aria-current="page"'
+expect plot 'class="panels"'
+# /count.js end to end: a framed article on another site reports its referrer.
+bash scripts/count-js-check.sh "$footfall"
 echo "browser-check: passed"

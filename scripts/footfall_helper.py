@@ -471,7 +471,7 @@ def cmd_report(args):
     check_lines = []
     for c in sorted(count_checks, key=lambda c: (c["shape"], c["server"], c["round"])):
         when = f"push {c['round']}" if c["shape"] == "dedup" else f"round {c['round']}"
-        check_lines.append(f"- {c['shape']}, {server_label[c['server']]}, {when}: "
+        check_lines.append(f"- {c['shape']}, {server_label.get(c['server'], c['server'])}, {when}: "
                            f"{'ok' if c['ok'] else '**MISMATCH**'} — {c['detail']}")
     for c in sorted(probe_checks, key=lambda c: c["round"]):
         check_lines.append(f"- new pages, round {c['round']}: {c['probes']} probes reached the tracked site "

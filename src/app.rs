@@ -21,6 +21,8 @@ use crate::count::proxied::ProxiedGate;
 use crate::count::recorder::{Recorder, RecorderHandle};
 use crate::count::registry::Registry;
 use crate::count::shared::{self, SharedWindows};
+use crate::count::traits::agent::PatternError;
+use crate::count::traits::Describer;
 use crate::count::visitors::Visitors;
 use crate::count::{Counter, Site};
 use crate::link::Links;
@@ -56,6 +58,8 @@ pub enum StartError {
     Agents(#[from] regex::Error),
     #[error("cannot listen on metrics_address {0}")]
     MetricsAddress(std::net::SocketAddr, #[source] std::io::Error),
+    #[error(transparent)]
+    Browsers(#[from] PatternError),
 }
 
 /// Opens the store named by the config (connecting lazily for PostgreSQL).
@@ -103,7 +107,9 @@ impl App {
             Arc::clone(&availability),
             Arc::clone(&metrics),
             config.notify.milestones.clone(),
+            config.dimensions.max_values,
         );
+        let describer = Describer::new(config.dimensions.geoip.clone())?;
         let closer = tokio::spawn(shared::run_closer(
             Arc::clone(&store),
             Arc::clone(&clock),
@@ -119,6 +125,7 @@ impl App {
                 recorder,
                 agents,
                 metrics: Arc::clone(&metrics),
+                describer,
             },
             metrics,
             tokens: Tokens::new(&config),

@@ -24,7 +24,8 @@
 //! The write path:
 //! - `count`: `count_hit`, the counting use-case; path rules, client
 //!   address, visitors, honest counts (filters, bots, proxied views),
-//!   probing, registry, recorder.
+//!   probing, registry, recorder, and the labels of a counted hit for the
+//!   dimension aggregates (browser, OS, device, country, referrer).
 //!
 //! Links:
 //! - `link`: signed `/go/` links — the token format (pure) and the bound on
@@ -36,7 +37,7 @@
 //!
 //! The read path:
 //! - `read`: the read facade `Reads`; query parameters, series, buckets,
-//!   chart, badge, number formatting.
+//!   chart, badge, dimensions and their HTML panels, number formatting.
 //!
 //! The owner's controls:
 //! - `owner`: tokens and private sites, managing pages, export and import,

@@ -32,6 +32,7 @@ const TEXT_KEYS: &[&str] = &[
     "metrics_address",
     "link_secret",
     "public_url",
+    "geoip_database",
     "db.host",
     "db.username",
     "db.password",

@@ -75,6 +75,20 @@ pub struct Config {
     pub public_url: Option<String>,
     /// Milestones, link event interval and delivery retries (`webhooks` are per site).
     pub notify: NotifyConfig,
+    /// The dimension aggregates' keys.
+    pub dimensions: DimensionSettings,
+}
+
+/// The dimension aggregates' keys (global: one bound for the store, one
+/// rule for what public pages show).
+#[derive(Debug, Clone)]
+pub struct DimensionSettings {
+    /// `geoip_database`, read into memory at start; `None`: no countries.
+    pub geoip: Option<std::sync::Arc<crate::count::traits::country::GeoIp>>,
+    /// `max_dimension_values`: values kept per page, dimension and day besides `Other`.
+    pub max_values: u32,
+    /// `min_dimension_count`: public reads add values seen fewer times in the range to `Other`.
+    pub min_count: u64,
 }
 
 #[derive(Debug, Clone)]

@@ -7,6 +7,7 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -19,7 +20,10 @@ use super::owner::{check_token, retention, RawAccess, RawRetention};
 use super::replicas::{dedup, metrics_address, RawDedup};
 use super::sites::{validate_sites, Fallbacks, RawSite};
 use super::values::{at_least_one, check_counting_limits, check_log_level, socket_address, trusted_proxies};
-use super::{Config, ConfigError, ConnectionLimits, DbConfig, ProbeLimits, Secret, Sources, StoreConfig};
+use super::{
+    Config, ConfigError, ConnectionLimits, DbConfig, DimensionSettings, ProbeLimits, Secret, Sources, StoreConfig,
+};
+use crate::count::traits::country::GeoIp;
 
 /// Every key of `config.yaml`; a missing key takes its value from
 /// [`RawConfig::default`], and an unknown key is an error, so a typo fails
@@ -71,6 +75,9 @@ pub(super) struct RawConfig {
     milestones: Vec<i64>,
     link_event_interval_seconds: u64,
     webhook_retry_seconds: f64,
+    geoip_database: Option<String>,
+    max_dimension_values: u32,
+    min_dimension_count: u64,
 }
 
 impl Default for RawConfig {
@@ -167,6 +174,14 @@ impl Default for RawConfig {
             link_event_interval_seconds: 60,
             // Quick enough for a blip; doubling to an hour keeps a dead receiver cheap.
             webhook_retry_seconds: 10.0,
+            // None: no country dimension (Footfall never fetches a database).
+            geoip_database: None,
+            // Enough for every real browser, system and country, and the
+            // referrers that matter; a flood of made-up ones adds to `Other`.
+            max_dimension_values: 100,
+            // A value seen once or twice could single a visitor out on a
+            // public page (one visitor from a small country, one referrer).
+            min_dimension_count: 3,
         }
     }
 }
@@ -216,6 +231,7 @@ impl RawConfig {
             },
             src,
         )?;
+        let dimensions = self.dimension_settings(data_dir, src)?;
         let access = RawAccess {
             public: self.public,
             public_badge: self.public_badge,
@@ -269,6 +285,24 @@ impl RawConfig {
             links,
             public_url,
             notify,
+            dimensions,
+        })
+    }
+
+    fn dimension_settings(&self, data_dir: &Path, src: &Sources) -> Result<DimensionSettings, ConfigError> {
+        at_least_one("max_dimension_values", u64::from(self.max_dimension_values), src)?;
+        at_least_one("min_dimension_count", self.min_dimension_count, src)?;
+        let geoip = match &self.geoip_database {
+            // Relative to the data directory, like response_filename.
+            Some(file) => Some(Arc::new(
+                GeoIp::open(&data_dir.join(file)).map_err(|m| src.error("geoip_database", m))?,
+            )),
+            None => None,
+        };
+        Ok(DimensionSettings {
+            geoip,
+            max_values: self.max_dimension_values,
+            min_count: self.min_dimension_count,
         })
     }
 
@@ -362,5 +396,24 @@ mod tests {
         assert!(e.contains("trusted_proxies[1]"), "{e}");
         let e = load_err("timezone: Nowhere/City\n", &[]);
         assert!(e.contains("timezone"), "{e}");
+        let e = load_err("geoip_database: missing.mmdb\n", &[]);
+        assert!(e.contains("key `geoip_database`") && e.contains("missing.mmdb"), "{e}");
+        let e = load_err("max_dimension_values: 0\n", &[]);
+        assert!(e.contains("max_dimension_values"), "{e}");
+        let e = load_err("", &[("FOOTFALL_MIN_DIMENSION_COUNT", "0")]);
+        assert!(e.contains("FOOTFALL_MIN_DIMENSION_COUNT"), "{e}");
+    }
+
+    #[test]
+    fn dimensions_are_bounded_by_default_and_countries_need_a_local_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = Config::load(dir.path(), env(&[])).unwrap();
+        assert_eq!((config.dimensions.max_values, config.dimensions.min_count), (100, 3));
+        assert!(config.dimensions.geoip.is_none());
+        let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/geoip-test.mmdb");
+        let yaml = format!("geoip_database: {}\nmax_dimension_values: 7\n", fixture.display());
+        let config = Config::load(dir_with(&yaml).path(), env(&[])).unwrap();
+        assert_eq!(config.dimensions.max_values, 7);
+        assert!(config.dimensions.geoip.is_some());
     }
 }

@@ -92,8 +92,13 @@ impl<'a> Signals<'a> {
             || says(&X_MOZ, "prefetch")
     }
 
+    /// The `User-Agent`, empty when there is none.
+    pub(crate) fn user_agent(&self) -> &'a [u8] {
+        self.user_agent
+    }
+
     /// The `Referer`, unless missing or blank (both mean "unknown").
-    fn referer(&self) -> Option<&'a [u8]> {
+    pub(crate) fn referer(&self) -> Option<&'a [u8]> {
         self.headers
             .get(REFERER)
             .map(|v| v.as_bytes().trim_ascii())

@@ -13,9 +13,11 @@
 //! - [`proxied`]: at most one proxied view per page per interval.
 //! - [`click`]: counting a click of a `/go/` link, by the same rules.
 //! - [`shared`]: shared dedup across replicas (window keys and life cycle).
+//! - [`traits`]: a counted hit's browser, system, device, country and
+//!   referrer, for the dimension aggregates.
 //!
-//! The client address goes into the visitor hash and the `ignore_addresses`
-//! check and nowhere else: it is never stored, logged or returned.
+//! The client address goes into the visitor hash, the `ignore_addresses`
+//! check and the in-memory GeoIP lookup, and nowhere else: it is never stored, logged or returned.
 
 pub mod bots;
 pub(crate) mod click;
@@ -27,6 +29,7 @@ pub(crate) mod proxied;
 pub(crate) mod recorder;
 pub(crate) mod registry;
 pub(crate) mod shared;
+pub mod traits;
 pub(crate) mod visitors;
 
 use std::net::IpAddr;
@@ -43,6 +46,7 @@ use self::recorder::Recorder;
 use self::registry::RegisterError;
 use self::registry::Registry;
 use self::shared::{SharedWindows, WindowError};
+use self::traits::Describer;
 use self::visitors::Admission;
 use self::visitors::Visitors;
 use crate::availability::{Availability, Unavailable};
@@ -72,6 +76,8 @@ pub struct Counter {
     pub agents: &'static Agents,
     /// What became of each hit, for `/metrics`.
     pub metrics: Arc<Metrics>,
+    /// Labels counted hits for the dimension aggregates.
+    pub describer: Describer,
 }
 
 /// Why a hit could not be counted.
@@ -96,6 +102,8 @@ pub enum CountError {
 /// A new (visitor, page) pair is then classified: counted, or filtered with
 /// one reason (an aggregate count, not waited for). The pair is remembered
 /// either way, so a repeat — also a bot's — costs only the dedup lookup.
+/// Only a counted hit is described (browser, system, device, country, and
+/// the referrer `/count.js` puts in `query`); its labels are committed with it.
 ///
 /// # Errors
 /// A [`CountError`]; the visitor is then not remembered, so a retry counts,
@@ -106,6 +114,7 @@ pub async fn count_hit(
     path: &PagePath,
     client: IpAddr,
     signals: &Signals<'_>,
+    query: Option<&str>,
     now: Timestamp,
 ) -> Result<PathId, CountError> {
     counter.availability.check_ready()?;
@@ -158,9 +167,10 @@ pub async fn count_hit(
         return Ok(id);
     }
     let hit = Hit { path: id, at: now, day };
+    let traits = counter.describer.describe(signals, query, client, &site.config);
     let recorded = match key.shared_digest() {
-        Some(digest) => counter.recorder.record_shared(hit, digest).await,
-        None => counter.recorder.record(hit).await,
+        Some(digest) => counter.recorder.record_shared(hit, digest, traits).await,
+        None => counter.recorder.record(hit, traits).await,
     };
     if let Err(error) = recorded {
         // Only a hit certainly not stored may count again on a retry.

@@ -33,14 +33,15 @@ pub fn may_read(state: &AppState, site: &Site, headers: &HeaderMap) -> bool {
 
 /// The routes that show a site's counts: a private site answers them with
 /// 404 unless the request carries a token for it. Every route is one except
-/// those that count (`/call`, `/badge`, `/go`: they keep counting), the admin API
+/// those that count (`/call`, `/badge`, `/go`, and `/count.js`, which only
+/// calls `/call`: they keep counting), the admin API
 /// (its own token check) and the process-wide ones; so a read route added
 /// later is private from the start.
 pub fn is_read_route(path: &str) -> bool {
     let open = ["/call", "/badge", "/go", "/api/admin"]
         .iter()
         .any(|prefix| under(path, prefix).is_some())
-        || matches!(path, "/healthz" | "/readyz" | "/api/sites");
+        || matches!(path, "/healthz" | "/readyz" | "/api/sites" | "/count.js");
     !open
 }
 
@@ -87,6 +88,8 @@ mod tests {
             "/api/filtered",
             "/api/links",
             "/api/links/0123",
+            "/api/dimensions",
+            "/api/dimensions/a",
             "/plotx",
             "/dashboard",
         ] {
@@ -100,6 +103,7 @@ mod tests {
             "/readyz",
             "/api/sites",
             "/api/admin/pages",
+            "/count.js",
         ] {
             assert!(!is_read_route(other), "{other}");
         }

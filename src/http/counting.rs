@@ -96,7 +96,8 @@ async fn count<B>(
     now: Timestamp,
 ) -> Result<PathId, HttpError> {
     let client = client_of(state, request, peer);
-    Ok(count_hit(&state.counter, at.site, path, client, signals, now).await?)
+    let query = request.uri().query();
+    Ok(count_hit(&state.counter, at.site, path, client, signals, query, now).await?)
 }
 
 /// The visitor's address: the peer, or what a trusted proxy says.

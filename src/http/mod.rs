@@ -16,6 +16,8 @@
 //! | `/go/<token>` | `links::go` — count a link's click, `302` to its destination |
 //! | `/api/links`, `/api/links/{id}[/plot]` | `links::list`, `links::one` — clicks per link |
 //! | `/feed.atom` | `notify::feed` — the site's events as an Atom feed |
+//! | `/api/dimensions`, `/api/dimensions/{path}` | `dimensions::site`, `dimensions::page` |
+//! | `/count.js` | `dimensions::count_js` — the script that reports referrers |
 //! | `/api/admin/…` | `admin` — the owner's API (token required) |
 //! | `/dashboard`, `/dashboard/plot/{path}` | redirects from OxiTraffic's page URLs |
 //! | `/metrics` | `metrics` — Prometheus metrics (unless on `metrics_address`) |
@@ -35,6 +37,7 @@ mod admin;
 mod api;
 mod body;
 mod counting;
+mod dimensions;
 mod error;
 mod filtered;
 mod health;
@@ -132,6 +135,8 @@ where
         "/api/filtered" => filtered::filtered(state, &at, query).await,
         "/api/links" => links::list(state, &at, query).await,
         "/feed.atom" => notify::feed(state, &at).await,
+        "/api/dimensions" => dimensions::site(state, &at, request.headers(), query).await,
+        "/count.js" => Ok(dimensions::count_js()),
         // OxiTraffic's page URLs, linked from sites that used it.
         "/dashboard" | "/dashboard/" => Ok(response::redirect(&format!("{}/", at.base))),
         _ => {
@@ -149,6 +154,8 @@ where
                 api::count_of(state, &at, tail, query).await
             } else if let Some(tail) = under(path, "/api/history") {
                 api::history(state, &at, tail, query).await
+            } else if let Some(tail) = under(path, "/api/dimensions") {
+                dimensions::page(state, &at, request.headers(), tail, query).await
             } else if let Some(tail) = under(path, "/api/plot") {
                 api::plot(state, &at, tail, query).await
             } else if let Some(tail) = under(path, "/dashboard/plot") {

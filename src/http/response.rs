@@ -71,6 +71,20 @@ fn build(status: StatusCode, content_type: &'static str, cache: HeaderValue, bod
     response
 }
 
+/// `/count.js`: a static script other sites load, cached for a day.
+pub fn script(body: &'static str) -> HttpResponse {
+    let mut response = build(
+        StatusCode::OK,
+        "text/javascript; charset=utf-8",
+        HeaderValue::from_static("public, max-age=86400"),
+        Bytes::from_static(body.as_bytes()),
+    );
+    response
+        .headers_mut()
+        .insert(CROSS_ORIGIN_RESOURCE_POLICY, HeaderValue::from_static("cross-origin"));
+    response
+}
+
 /// An image embedded on other sites (`/call`, `/badge`): other origins may
 /// load it.
 pub fn image(content_type: &'static str, cache: HeaderValue, body: Bytes) -> HttpResponse {

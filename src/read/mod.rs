@@ -12,6 +12,9 @@
 //! - [`badge`]: the shields.io-style count badge; [`badge_options`]: its
 //!   lenient options.
 //! - [`tallies`]: proxied views and filtered hits per page, by reason.
+//! - [`dimensions`]: browsers, systems, devices, countries and referrers
+//!   of a page or a site, as the public or the owner may see them.
+//! - [`panels`]: ranked (label, count) lists as a self-contained HTML fragment.
 //! - [`format`]: how numbers are written for people.
 //! - [`links`]: every link of a site, one link's per-day series; events.
 
@@ -19,8 +22,10 @@ pub mod badge;
 pub mod badge_options;
 pub mod buckets;
 pub mod chart;
+pub mod dimensions;
 pub mod format;
 pub mod links;
+pub mod panels;
 pub mod query;
 pub mod series;
 pub mod tallies;

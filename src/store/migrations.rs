@@ -57,6 +57,10 @@ pub const POSTGRES: &[Migration] = &[
         version: 11,
         sql: include_str!("../../sql/postgres/0011_events.sql"),
     },
+    Migration {
+        version: 12,
+        sql: include_str!("../../sql/postgres/0012_dimensions.sql"),
+    },
 ];
 
 pub const SQLITE: &[Migration] = &[
@@ -95,6 +99,10 @@ pub const SQLITE: &[Migration] = &[
     Migration {
         version: 9,
         sql: include_str!("../../sql/sqlite/0009_events.sql"),
+    },
+    Migration {
+        version: 10,
+        sql: include_str!("../../sql/sqlite/0010_dimensions.sql"),
     },
 ];
 

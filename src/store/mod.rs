@@ -20,8 +20,11 @@
 //! - `tallies`: per-day proxied views and filtered hits, as aggregates.
 //! - `links`: clicks of `/go/` links per link and day, as aggregates.
 //! - `events`: the outbox of events for webhooks and the feed.
+//! - `dimensions`: per-day counts of browsers, systems, devices, countries
+//!   and referrers, as aggregates, with the bound on their values.
 //! - `postgres`, `sqlite`: the backends; SQL lives only there and in `sql/`.
 
+mod dimensions;
 mod error;
 mod events;
 mod links;
@@ -44,6 +47,9 @@ use jiff::Timestamp;
 use crate::count::path::PagePath;
 use crate::zone::{DayNumber, Zone};
 
+#[cfg(test)]
+pub(crate) use dimensions::counts;
+pub use dimensions::{fold, Dimension, DimensionCount, Dimensions, Scope, ValueCount, OTHER};
 pub use error::{ConnectError, PgError, SqliteError, StoreError};
 pub use events::{EventStore, FailedDelivery, StoredEvent};
 pub use links::{Click, LinkRow, LinkStore};
@@ -81,6 +87,8 @@ pub struct Batch<'a> {
     pub hits: &'a [Hit],
     /// Tallies added to the stored ones, in the same transaction.
     pub tallies: &'a [DayTallies],
+    /// Dimension counts of the batch's hits, in the same transaction.
+    pub dimensions: Dimensions<'a>,
     /// Ids of earlier batches whose commit was seen confirmed: no second
     /// attempt of them exists, so their ids are no longer needed and are
     /// deleted in this batch's transaction.
@@ -247,6 +255,18 @@ pub trait Store: OwnerStore + LinkStore + EventStore + Send + Sync {
     /// transaction that holds concurrent writers back, so no hit is lost or
     /// counted twice. Returns the rows written. Bounded by [`REBUILD_DEADLINE`].
     fn rebuild_daily(&self, site: SiteId, zone: Zone) -> StoreFuture<'_, u64>;
+
+    /// Each value of `dimension` in `scope` over an inclusive range of days
+    /// with its count, count descending then value; at most `limit` values,
+    /// the rest added to [`OTHER`].
+    fn dimension_counts(
+        &self,
+        scope: Scope,
+        dimension: Dimension,
+        from: DayNumber,
+        to: DayNumber,
+        limit: usize,
+    ) -> StoreFuture<'_, Vec<ValueCount>>;
 }
 
 /// `call`, or [`StoreError::Timeout`] once `limit` has passed.

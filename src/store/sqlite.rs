@@ -11,6 +11,7 @@
 //! I/O error) checkpoints and truncates it, so the space a later write
 //! needs is there as soon as the disk has a little room again.
 
+mod dimensions;
 mod tallies;
 
 use std::path::Path;
@@ -26,6 +27,7 @@ use super::{
     SiteId, SlotCount, Store, StoreError, StoreFuture, Summary, Tallies, MIGRATE_DEADLINE, PATHS_DEADLINE,
     REBUILD_DEADLINE, REGISTER_DEADLINE,
 };
+use super::{Dimension, Scope, ValueCount};
 use crate::count::path::PagePath;
 use crate::zone::{DayNumber, Zone};
 
@@ -202,6 +204,8 @@ impl Store for SqliteStore {
             id: batch.id,
             hits: batch.hits.to_vec(),
             tallies: batch.tallies.to_vec(),
+            dimensions: batch.dimensions.rows.to_vec(),
+            max_values: batch.dimensions.max_values,
             settled: batch.settled.to_vec(),
             clicks: batch.clicks.to_vec(),
             milestones: batch.milestones.to_vec(),
@@ -333,6 +337,19 @@ impl Store for SqliteStore {
                 Ok(days.len() as u64)
             }),
         ))
+    }
+
+    fn dimension_counts(
+        &self,
+        scope: Scope,
+        dimension: Dimension,
+        from: DayNumber,
+        to: DayNumber,
+        limit: usize,
+    ) -> StoreFuture<'_, Vec<ValueCount>> {
+        Self::with(&self.reader, move |conn| {
+            dimensions::counts(conn, scope, dimension, from, to, limit)
+        })
     }
 }
 

@@ -350,6 +350,7 @@ pub fn batch(hits: &[footfall::store::Hit]) -> footfall::store::Batch<'_> {
         id: NEXT.fetch_add(1, Ordering::Relaxed),
         hits,
         tallies: &[],
+        dimensions: footfall::store::Dimensions::NONE,
         settled: &[],
         digests: &[],
         clicks: &[],

@@ -191,6 +191,7 @@ async fn a_footfall_database_with_its_tables_in_public_moves_into_its_own_schema
         "call_times",
         "calls_pruned",
         "daily_counts",
+        "daily_dimensions",
         "daily_tallies",
         "dedup_digests",
         "dedup_windows",

@@ -3,6 +3,9 @@
 //! proxied view is written the same way (into its per-day series); filtered
 //! hits are added up in memory (`unsent`) and ride along with the next
 //! batch, or go out on their own shortly after, without anyone waiting.
+//! A counted hit's labels (browser, country, referrer, ...) are summed per
+//! page, day, dimension and value here, in the writer, and committed in the
+//! hit's own transaction: the request path only hands them over.
 //!
 //! While one batch commits, the next queues up, so the batch size follows the
 //! load with no timer and no added latency when idle. One writer, not
@@ -32,15 +35,18 @@ use tokio::sync::{mpsc, oneshot, Notify};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
+mod labels;
 mod parts;
 mod settle;
 mod unsent;
 
+use super::traits::HitTraits;
 use crate::availability::Availability;
 use crate::count::shared::SharedDigest;
 use crate::metrics::{BatchOutcome, Metrics};
-use crate::store::{within, Batch, BatchId, Click, Committed, Counted, Digest, Hit, PathId, Store, Tally};
+use crate::store::{within, Batch, BatchId, Click, Committed, Counted, Digest, Dimensions, Hit, PathId, Store, Tally};
 use crate::zone::DayNumber;
+use labels::Labels;
 use parts::{first_batch_id, with_proxied};
 use settle::Unsettled;
 use unsent::Unsent;
@@ -77,9 +83,10 @@ pub enum RecordError {
 /// What a request waits to see committed.
 #[derive(Debug, Clone)]
 enum Entry {
-    /// With shared dedup, the visitor's window and digest: the hit counts
-    /// only if the digest is new in the database.
-    Call(Hit, Option<SharedDigest>),
+    /// A counted hit, with its labels for the dimension aggregates; with
+    /// shared dedup, the visitor's window and digest: the hit counts only
+    /// if the digest is new in the database.
+    Call(Hit, HitTraits, Option<SharedDigest>),
     /// One view through an image proxy, counted in its page's per-day series.
     Proxied { path: PathId, day: DayNumber },
     /// One counted click of a `/go/` link; with shared dedup, like a call,
@@ -106,12 +113,14 @@ pub struct RecorderHandle {
 }
 
 impl Recorder {
-    /// `milestones`: the page totals that are events when a batch crosses them.
+    /// `milestones`: the page totals that are events when a batch crosses them;
+    /// `max_dimension_values` bounds the values stored per page, dimension and day.
     pub fn spawn(
         store: Arc<dyn Store>,
         availability: Arc<Availability>,
         metrics: Arc<Metrics>,
         milestones: Vec<i64>,
+        max_dimension_values: u32,
     ) -> (Self, RecorderHandle) {
         let (queue, receiver) = mpsc::channel(QUEUE_CAPACITY);
         let stop = Arc::new(Notify::new());
@@ -121,6 +130,7 @@ impl Recorder {
             availability,
             metrics,
             unsent: Arc::clone(&unsent),
+            max_dimension_values,
             next_id: first_batch_id(),
             settled: Vec::new(),
             unsettled: VecDeque::new(),
@@ -135,8 +145,8 @@ impl Recorder {
     /// # Errors
     /// [`RecordError::NotCommitted`] when it certainly was not (also when the
     /// recorder is shutting down), [`RecordError::Unknown`] when that is not known.
-    pub async fn record(&self, hit: Hit) -> Result<(), RecordError> {
-        self.send(Entry::Call(hit, None)).await
+    pub async fn record(&self, hit: Hit, traits: HitTraits) -> Result<(), RecordError> {
+        self.send(Entry::Call(hit, traits, None)).await
     }
 
     /// Like [`Recorder::record`], for a hit that counts only if `digest` is
@@ -146,8 +156,8 @@ impl Recorder {
     ///
     /// # Errors
     /// As [`Recorder::record`].
-    pub async fn record_shared(&self, hit: Hit, digest: SharedDigest) -> Result<(), RecordError> {
-        self.send(Entry::Call(hit, Some(digest))).await
+    pub async fn record_shared(&self, hit: Hit, digest: SharedDigest, traits: HitTraits) -> Result<(), RecordError> {
+        self.send(Entry::Call(hit, traits, Some(digest))).await
     }
 
     /// Resolves once one proxied view of `path` on `day` is committed, like [`Recorder::record`].
@@ -247,6 +257,7 @@ struct Writer {
     /// Batch sizes, commit times and outcomes, for `/metrics`.
     metrics: Arc<Metrics>,
     unsent: Arc<Unsent>,
+    max_dimension_values: u32,
     next_id: BatchId,
     /// Ids of batches seen committed, deleted with the next batch.
     settled: Vec<BatchId>,
@@ -263,6 +274,7 @@ impl Writer {
         let (mut hits, mut waiting, mut proxied) = (Vec::new(), Vec::new(), Vec::new());
         let mut digests = Vec::new();
         let mut clicks = Vec::new();
+        let mut labels = Labels::default();
         let mut deadline = None::<Instant>;
         for pending in batch {
             if pending.deadline.saturating_duration_since(now) < MIN_TIME_LEFT {
@@ -271,7 +283,8 @@ impl Writer {
             }
             deadline = Some(deadline.map_or(pending.deadline, |d| d.min(pending.deadline)));
             match pending.entry {
-                Entry::Call(hit, digest) => {
+                Entry::Call(hit, traits, digest) => {
+                    labels.add(&hit, &traits);
                     if let Some(SharedDigest { window, value }) = digest {
                         let of = Counted::Hit(hits.len());
                         digests.push(Digest { of, window, value });
@@ -296,6 +309,7 @@ impl Writer {
         // Nobody waits for filtered counts alone: they get the usual time.
         let deadline = deadline.unwrap_or(now + DEADLINE);
         let tallies = with_proxied(&filtered, &proxied);
+        let dimensions = labels.into_rows();
         let id = self.next_id;
         self.next_id = self.next_id.wrapping_add(1);
         let started = std::time::Instant::now();
@@ -303,6 +317,10 @@ impl Writer {
             id,
             hits: &hits,
             tallies: &tallies,
+            dimensions: Dimensions {
+                rows: &dimensions,
+                max_values: self.max_dimension_values,
+            },
             settled: &self.settled,
             digests: &digests,
             clicks: &clicks,
@@ -347,6 +365,7 @@ impl Writer {
                 tallies,
                 digests,
                 clicks,
+                dimensions,
             }),
             // Proxied views were answered (their requests may retry);
             // filtered counts wait for the next batch.
@@ -373,6 +392,7 @@ impl Writer {
             id,
             hits: &[],
             tallies: &[],
+            dimensions: Dimensions::NONE,
             settled: &self.settled,
             digests: &[],
             clicks: &[],

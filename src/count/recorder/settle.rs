@@ -4,7 +4,7 @@
 //! no I/O besides the store calls it makes.
 
 use super::{Writer, MAX_UNSETTLED_HITS, SETTLE_DEADLINE};
-use crate::store::{within, Batch, BatchId, Click, Committed, DayTallies, Digest, Hit};
+use crate::store::{within, Batch, BatchId, Click, Committed, DayTallies, Digest, DimensionCount, Dimensions, Hit};
 
 /// A batch whose commit was not seen.
 pub(super) struct Unsettled {
@@ -13,6 +13,7 @@ pub(super) struct Unsettled {
     pub(super) tallies: Vec<DayTallies>,
     pub(super) digests: Vec<Digest>,
     pub(super) clicks: Vec<Click>,
+    pub(super) dimensions: Vec<DimensionCount>,
 }
 
 impl Unsettled {
@@ -51,6 +52,10 @@ impl Writer {
                 digests: &batch.digests,
                 clicks: &batch.clicks,
                 milestones: &self.milestones,
+                dimensions: Dimensions {
+                    rows: &batch.dimensions,
+                    max_values: self.max_dimension_values,
+                },
             };
             let hits = batch.hits.len();
             match self

@@ -7,10 +7,13 @@ use jiff::Timestamp;
 
 use super::*;
 use crate::count::path::PagePath;
+use crate::count::traits::agent::Agent;
+use crate::count::traits::referrer::Referrer;
 use crate::store::{
     BadgeFigures, DayTallies, PageTallies, PathCount, PathId, RenameOutcome, SiteId, SlotCount, StoreError,
     StoreFuture, Summary, Tallies,
 };
+use crate::store::{Dimension, DimensionCount};
 use crate::zone::{DayNumber, Zone};
 
 /// What the scripted store does with one `record` call.
@@ -29,6 +32,8 @@ struct Scripted {
     calls: Mutex<Vec<(BatchId, usize, Vec<BatchId>)>>,
     /// The tallies of each call, in order.
     tallies: Mutex<Vec<Vec<DayTallies>>>,
+    /// The dimension counts of each call, in order.
+    dimensions: Mutex<Vec<Vec<DimensionCount>>>,
 }
 
 impl Scripted {
@@ -53,6 +58,7 @@ impl Store for Scripted {
         let call = (batch.id, batch.hits.len(), batch.settled.to_vec());
         self.calls.lock().unwrap().push(call);
         self.tallies.lock().unwrap().push(batch.tallies.to_vec());
+        self.dimensions.lock().unwrap().push(batch.dimensions.rows.to_vec());
         let step = self.script.lock().unwrap().pop_front();
         Box::pin(async move {
             match step.unwrap_or(Step::Commit(Committed::Now)) {
@@ -124,6 +130,17 @@ impl Store for Scripted {
     }
     fn connections_in_use(&self) -> Option<(usize, usize)> {
         None
+    }
+
+    fn dimension_counts(
+        &self,
+        _: crate::store::Scope,
+        _: Dimension,
+        _: DayNumber,
+        _: DayNumber,
+        _: usize,
+    ) -> StoreFuture<'_, Vec<crate::store::ValueCount>> {
+        unimplemented!()
     }
 }
 
@@ -213,9 +230,47 @@ fn hit() -> Hit {
     }
 }
 
+fn traits() -> HitTraits {
+    HitTraits {
+        agent: Agent {
+            browser: "Firefox",
+            os: "Linux",
+            device: "desktop",
+        },
+        country: None,
+        referrer: None,
+    }
+}
+
 fn recorder(store: &Arc<Scripted>) -> Recorder {
     let store: Arc<dyn Store> = Arc::clone(store) as Arc<dyn Store>;
-    Recorder::spawn(store, Arc::default(), Arc::default(), Vec::new()).0
+    Recorder::spawn(store, Arc::default(), Arc::default(), Vec::new(), 100).0
+}
+
+#[tokio::test]
+async fn labels_are_summed_per_page_dimension_day_and_value_and_retried_with_their_hits() {
+    let store = Scripted::new(&[Step::Hang, Step::Commit(Committed::Earlier)]);
+    let recorder = recorder(&store);
+    let with_referrer = HitTraits {
+        referrer: Some(Referrer::Host("news.example".into())),
+        ..traits()
+    };
+    let (a, b) = tokio::join!(recorder.record(hit(), traits()), recorder.record(hit(), with_referrer));
+    assert_eq!((a, b), (Err(RecordError::Unknown), Err(RecordError::Unknown)));
+    tokio::time::sleep(SETTLE_EVERY * 2).await;
+    let sent = store.dimensions.lock().unwrap().clone();
+    let rows = |batch: &[DimensionCount]| -> Vec<(Dimension, String, u64)> {
+        batch.iter().map(|r| (r.dimension, r.value.clone(), r.count)).collect()
+    };
+    let expected = vec![
+        (Dimension::Browser, "Firefox".to_owned(), 2),
+        (Dimension::Os, "Linux".to_owned(), 2),
+        (Dimension::Device, "desktop".to_owned(), 2),
+        (Dimension::Referrer, "news.example".to_owned(), 1),
+    ];
+    assert_eq!(sent.len(), 2, "one attempt, then one settling");
+    assert_eq!(rows(&sent[0]), expected);
+    assert_eq!(rows(&sent[1]), expected, "settled with the same counts");
 }
 
 #[tokio::test]
@@ -223,7 +278,7 @@ async fn a_hung_commit_is_unknown_at_the_deadline_and_settled_later_under_its_id
     let store = Scripted::new(&[Step::Hang, Step::Commit(Committed::Earlier)]);
     let recorder = recorder(&store);
     let started = Instant::now();
-    assert_eq!(recorder.record(hit()).await, Err(RecordError::Unknown));
+    assert_eq!(recorder.record(hit(), traits()).await, Err(RecordError::Unknown));
     let waited = started.elapsed();
     assert!(
         waited >= DEADLINE && waited < DEADLINE + Duration::from_millis(500),
@@ -243,7 +298,7 @@ async fn a_hung_commit_is_unknown_at_the_deadline_and_settled_later_under_its_id
 async fn a_refused_commit_is_not_committed_and_not_tried_again() {
     let store = Scripted::new(&[Step::Refuse]);
     let recorder = recorder(&store);
-    assert_eq!(recorder.record(hit()).await, Err(RecordError::NotCommitted));
+    assert_eq!(recorder.record(hit(), traits()).await, Err(RecordError::NotCommitted));
     tokio::time::sleep(SETTLE_EVERY * 2).await;
     let calls = store.calls();
     assert_eq!(calls[0].1, 1, "the hit was tried once");
@@ -261,8 +316,8 @@ async fn a_refused_commit_is_not_committed_and_not_tried_again() {
 async fn ids_of_confirmed_batches_are_deleted_with_the_next_batch() {
     let store = Scripted::new(&[]);
     let recorder = recorder(&store);
-    assert_eq!(recorder.record(hit()).await, Ok(()));
-    assert_eq!(recorder.record(hit()).await, Ok(()));
+    assert_eq!(recorder.record(hit(), traits()).await, Ok(()));
+    assert_eq!(recorder.record(hit(), traits()).await, Ok(()));
     let calls = store.calls();
     assert_eq!(calls[0].2, Vec::<BatchId>::new());
     assert_eq!(calls[1].2, vec![calls[0].0]);
@@ -275,12 +330,12 @@ async fn a_hit_left_too_little_time_by_a_hung_batch_is_not_sent() {
     let recorder = recorder(&store);
     let first = tokio::spawn({
         let recorder = recorder.clone();
-        async move { recorder.record(hit()).await }
+        async move { recorder.record(hit(), traits()).await }
     });
     tokio::time::sleep(Duration::from_millis(100)).await;
     let started = Instant::now();
     // Queued behind the hung batch, with 100 ms of its 2 s left when that one gives up.
-    assert_eq!(recorder.record(hit()).await, Err(RecordError::NotCommitted));
+    assert_eq!(recorder.record(hit(), traits()).await, Err(RecordError::NotCommitted));
     assert!(started.elapsed() < DEADLINE, "answered within its own deadline");
     assert_eq!(first.await.unwrap(), Err(RecordError::Unknown));
     let first_id = store.calls()[0].0;
@@ -317,9 +372,9 @@ async fn filtered_counts_ride_along_and_a_refused_batch_puts_them_back() {
     let store = Scripted::new(&[Step::Refuse]);
     let recorder = recorder(&store);
     recorder.tally(1, 0, Tally::Prefetch);
-    assert_eq!(recorder.record(hit()).await, Err(RecordError::NotCommitted));
+    assert_eq!(recorder.record(hit(), traits()).await, Err(RecordError::NotCommitted));
     recorder.tally(1, 0, Tally::Prefetch);
-    assert_eq!(recorder.record(hit()).await, Ok(()));
+    assert_eq!(recorder.record(hit(), traits()).await, Ok(()));
     let tallies = store.tallies();
     assert_eq!(tallies.len(), 2, "no batch of their own: {tallies:?}");
     assert_eq!(tallies[0][0].tallies.prefetch, 1);

@@ -11,6 +11,7 @@
 
 mod convert;
 mod digests;
+mod dimensions;
 mod events;
 mod history;
 mod links;
@@ -39,6 +40,7 @@ use super::{
     SiteId, SlotCount, Store, StoreError, StoreFuture, Summary, Tallies, MIGRATE_DEADLINE, PATHS_DEADLINE,
     REBUILD_DEADLINE, REGISTER_DEADLINE,
 };
+use super::{Dimension, Scope, ValueCount};
 use crate::config::DbConfig;
 use crate::count::path::PagePath;
 use crate::zone::{DayNumber, Zone};
@@ -254,5 +256,16 @@ impl Store for PostgresStore {
 
     fn rebuild_daily(&self, site: SiteId, zone: Zone) -> StoreFuture<'_, u64> {
         Box::pin(within(REBUILD_DEADLINE, self.rebuild_now(site, zone)))
+    }
+
+    fn dimension_counts(
+        &self,
+        scope: Scope,
+        dimension: Dimension,
+        from: DayNumber,
+        to: DayNumber,
+        limit: usize,
+    ) -> StoreFuture<'_, Vec<ValueCount>> {
+        Box::pin(self.dimension_counts_now(scope, dimension, from, to, limit))
     }
 }

@@ -31,6 +31,7 @@ async fn delete_rows(tx: &Transaction<'_>, id: PathId) -> Result<u64, StoreError
         let sql = format!("DELETE FROM {} WHERE path_id = $1", day.table);
         rows += tx.execute(&sql, &[&id]).await?;
     }
+    rows += super::dimensions::delete(tx, id).await?;
     Ok(rows)
 }
 
@@ -53,6 +54,7 @@ async fn move_rows(tx: &Transaction<'_>, from: PathId, into: PathId) -> Result<u
         );
         rows += tx.execute(&sql, &[&from, &into]).await?;
     }
+    rows += super::dimensions::merge(tx, from, into).await?;
     // A moved row takes the parts after `into`'s own in its slot; the
     // subquery sees `into`'s rows as they were before this statement.
     rows += tx

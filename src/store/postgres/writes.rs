@@ -16,7 +16,7 @@ use super::super::{
     REBUILD_DEADLINE,
 };
 use super::pool::Checkout;
-use super::{digests, history, links, schema, tallies, PostgresStore};
+use super::{digests, dimensions, history, links, schema, tallies, PostgresStore};
 use crate::zone::{DayNumber, Zone};
 
 const MIGRATION_LOCK: i64 = 0x466f_6f74_6661_6c6c; // "Footfall"
@@ -122,6 +122,8 @@ impl PostgresStore {
         let lasts: Vec<SystemTime> = sums.per_path.iter().map(|s| SystemTime::from(s.last)).collect();
         let tally = tallies::Columns::of(batch.tallies);
         let clicks = links::Columns::of(claimed.as_ref().map_or(batch.clicks, |c| &c.clicks));
+        let dims = dimensions::Columns::of(batch.dimensions.rows);
+        let max_values = i64::from(batch.dimensions.max_values);
 
         let prepared = tokio::try_join!(
             client.prepare_cached(MARK_BATCH),
@@ -132,8 +134,9 @@ impl PostgresStore {
             client.prepare_cached(tallies::ADD),
             client.prepare_cached(links::UPSERT_LINKS),
             client.prepare_cached(links::ADD_DAYS),
+            client.prepare_cached(dimensions::ADD),
         );
-        let (mark, insert, upsert, lock, update, add, upsert_links, link_days) = match prepared {
+        let (mark, insert, upsert, lock, update, add, upsert_links, link_days, add_dims) = match prepared {
             Ok(statements) => statements,
             Err(e) => return batch_failed(client, e),
         };
@@ -187,6 +190,21 @@ impl PostgresStore {
                 client.execute(&link_days, &link_day_params).await
             }
         };
+        let dims_params: [&(dyn ToSql + Sync); 6] = [
+            &dims.paths,
+            &dims.dimensions,
+            &dims.days,
+            &dims.values,
+            &dims.counts,
+            &max_values,
+        ];
+        let add_dimensions = async {
+            if dims.paths.is_empty() {
+                Ok(0)
+            } else {
+                client.execute(&add_dims, &dims_params).await
+            }
+        };
         // The whole transaction goes out in one round trip: tokio-postgres
         // sends each request when first polled, and a biased try_join polls
         // them in order, every time. If a statement fails, PostgreSQL
@@ -219,6 +237,7 @@ impl PostgresStore {
             add_tallies,
             add_links,
             add_link_days,
+            add_dimensions,
             client.simple_query("COMMIT"),
         );
         match outcome {

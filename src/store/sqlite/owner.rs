@@ -25,6 +25,7 @@ fn delete_rows(tx: &Transaction<'_>, id: PathId) -> Result<u64, StoreError> {
     for day in day_tables() {
         rows += tx.execute(&format!("DELETE FROM {} WHERE path_id = ?1", day.table), [id])?;
     }
+    rows += super::dimensions::delete(tx, id)?;
     Ok(rows as u64)
 }
 
@@ -50,6 +51,7 @@ fn move_rows(tx: &Transaction<'_>, from: PathId, into: PathId) -> Result<u64, St
         )?;
         tx.execute(&format!("DELETE FROM {table} WHERE path_id = ?1"), [from])?;
     }
+    rows += super::dimensions::merge(tx, from, into)?;
     // A moved row takes the parts after `into`'s own in its slot. SQLite
     // computes the whole SELECT before inserting when it reads the table it
     // inserts into, so the subquery sees only `into`'s rows from before.

@@ -6,7 +6,7 @@
 use rusqlite::{params, Connection, ErrorCode, OptionalExtension, TransactionBehavior};
 
 use super::super::rules::{count_from_db, sum_batch};
-use super::super::{migrations, Committed, DayTallies, RenameOutcome, SiteId, StoreError};
+use super::super::{migrations, Committed, DayTallies, DimensionCount, RenameOutcome, SiteId, StoreError};
 
 pub(super) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     // IMMEDIATE takes the write lock first, so two processes migrate one after the other.
@@ -86,6 +86,7 @@ fn write_batch(conn: &mut Connection, batch: &OwnedBatch) -> Result<Committed, S
     super::events::add_milestones(&tx, &sums.per_path, &batch.milestones)?;
     super::tallies::add(&tx, &batch.tallies)?;
     super::links::add(&tx, &batch.clicks)?;
+    super::dimensions::add(&tx, &batch.dimensions, batch.max_values)?;
     tx.commit()?;
     Ok(Committed::Now)
 }
@@ -109,6 +110,8 @@ pub(super) struct OwnedBatch {
     pub(super) id: i64,
     pub(super) hits: Vec<super::super::Hit>,
     pub(super) tallies: Vec<DayTallies>,
+    pub(super) dimensions: Vec<DimensionCount>,
+    pub(super) max_values: u32,
     pub(super) settled: Vec<i64>,
     pub(super) clicks: Vec<super::super::Click>,
     pub(super) milestones: Vec<i64>,

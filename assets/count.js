@@ -1,0 +1,1 @@
+(function(){try{var s=document.currentScript.src,r="";try{r=new URL(document.referrer).hostname}catch(e){}fetch(new URL("call"+location.pathname+"?r="+encodeURIComponent(r),s),{credentials:"omit",mode:"no-cors",keepalive:true})}catch(e){}})();

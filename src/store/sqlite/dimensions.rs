@@ -1,0 +1,94 @@
+//! The SQLite side of dimensions: adding a batch's dimension counts inside
+//! its transaction, under the bound on values per (page, dimension, day);
+//! the range read; and carrying the rows along when a page is removed or
+//! merged. Days are numbers (day 0 is 1970-01-01), as in `daily_counts`.
+
+use rusqlite::{params, Connection, Transaction};
+
+use super::super::dimensions::fold;
+use super::super::rules::count_from_db;
+use super::super::{Dimension, DimensionCount, PathId, Scope, StoreError, ValueCount, OTHER};
+use crate::zone::DayNumber;
+
+/// Adds `rows` (in key order) in `tx`: a value the (page, dimension, day)
+/// already has, or `Other`, adds to its row; a new one gets a row while the
+/// day has fewer than `max_values` values besides `Other`, and adds to
+/// `Other` past that. One writer holds the database, so the bound is exact.
+pub(super) fn add(tx: &Transaction<'_>, rows: &[DimensionCount], max_values: u32) -> Result<(), StoreError> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    // A known value is one statement; only a new one checks the bound.
+    let mut add = tx.prepare_cached(
+        "UPDATE daily_dimensions SET count = count + ?5 WHERE path_id = ?1 AND dimension = ?2 AND day = ?3 AND value = ?4",
+    )?;
+    let mut held = tx.prepare_cached(
+        "SELECT count(*) FROM daily_dimensions WHERE path_id = ?1 AND dimension = ?2 AND day = ?3 AND value <> 'Other'",
+    )?;
+    let mut upsert = tx.prepare_cached(
+        "INSERT INTO daily_dimensions (path_id, dimension, day, value, count) VALUES (?1, ?2, ?3, ?4, ?5) \
+         ON CONFLICT (path_id, dimension, day, value) DO UPDATE SET count = count + excluded.count",
+    )?;
+    for row in rows {
+        let (dimension, count) = (row.dimension.code(), i64::try_from(row.count).unwrap_or(i64::MAX));
+        if add.execute(params![row.path, dimension, row.day, row.value, count])? > 0 {
+            continue;
+        }
+        let room = row.value == OTHER
+            || held.query_row(params![row.path, dimension, row.day], |r| r.get::<_, i64>(0))? < i64::from(max_values);
+        let value = if room { row.value.as_str() } else { OTHER };
+        upsert.execute(params![row.path, dimension, row.day, value, count])?;
+    }
+    Ok(())
+}
+
+/// Deletes page `id`'s dimension counts.
+pub(super) fn delete(tx: &Transaction<'_>, id: PathId) -> Result<usize, StoreError> {
+    Ok(tx.execute("DELETE FROM daily_dimensions WHERE path_id = ?1", [id])?)
+}
+
+/// Moves page `from`'s dimension counts to `into`, adding up per value (a
+/// merged day may then hold more values than the bound; nothing counted is
+/// folded away).
+pub(super) fn merge(tx: &Transaction<'_>, from: PathId, into: PathId) -> Result<usize, StoreError> {
+    // `WHERE` before `ON CONFLICT`: SQLite needs it to parse an upsert from a SELECT.
+    let rows = tx.execute(
+        "INSERT INTO daily_dimensions (path_id, dimension, day, value, count) \
+         SELECT ?2, dimension, day, value, count FROM daily_dimensions WHERE path_id = ?1 \
+         ON CONFLICT (path_id, dimension, day, value) DO UPDATE SET count = count + excluded.count",
+        params![from, into],
+    )?;
+    tx.execute("DELETE FROM daily_dimensions WHERE path_id = ?1", [from])?;
+    Ok(rows)
+}
+
+pub(super) fn counts(
+    conn: &Connection,
+    scope: Scope,
+    dimension: Dimension,
+    from: DayNumber,
+    to: DayNumber,
+    limit: usize,
+) -> Result<Vec<ValueCount>, StoreError> {
+    let (sql, owner) = match scope {
+        Scope::Page(path) => (
+            "SELECT d.value, sum(d.count) FROM daily_dimensions d \
+             WHERE d.path_id = ?1 AND d.dimension = ?2 AND d.day BETWEEN ?3 AND ?4 GROUP BY d.value",
+            path,
+        ),
+        Scope::Site(site) => (
+            "SELECT d.value, sum(d.count) FROM daily_dimensions d JOIN paths p ON p.id = d.path_id \
+             WHERE p.site_id = ?1 AND d.dimension = ?2 AND d.day BETWEEN ?3 AND ?4 GROUP BY d.value",
+            site,
+        ),
+    };
+    let mut statement = conn.prepare_cached(sql)?;
+    let rows = statement.query_map(params![owner, dimension.code(), from, to], |r| {
+        Ok(ValueCount {
+            value: r.get(0)?,
+            count: count_from_db(r.get(1)?),
+        })
+    })?;
+    let values = rows.collect::<Result<Vec<_>, _>>()?;
+    Ok(fold(values, |_| true, limit))
+}

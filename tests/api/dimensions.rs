@@ -1,0 +1,375 @@
+//! Dimensions on both stores, from real requests: browsers, systems and
+//! devices of real user agents, countries from the test GeoIP file
+//! (`tests/fixtures/geoip-test.mmdb`), referrers as `/count.js` reports
+//! them; only counted hits count; the bound on values per day; what the
+//! public and the owner see; exact ranges and site-wide sums; and rows that
+//! follow a page when it is merged or removed.
+
+use footfall::store::{Batch, Dimension, DimensionCount, Dimensions, Hit, Scope, ValueCount};
+use footfall::zone::DayNumber;
+use hyper::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use crate::helpers::{batch, both_stores, page, send, Store, TestApp, TestStore};
+use crate::honest::hit;
+use crate::requests::{ADMIN, ADMIN_KEY};
+
+/// Real user agents: (agent, browser, os, device).
+const AGENTS: [(&str, &str, &str, &str); 7] = [
+    ("Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:131.0) Gecko/20100101 Firefox/131.0", "Firefox", "Windows", "desktop"),
+    ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36 Edg/130.0.0.0", "Edge", "Windows", "desktop"),
+    ("Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Safari/605.1.15", "Safari", "macOS", "desktop"),
+    ("Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1", "Safari", "iOS", "mobile"),
+    ("Mozilla/5.0 (Linux; Android 14; SAMSUNG SM-S918B) AppleWebKit/537.36 (KHTML, like Gecko) SamsungBrowser/26.0 Chrome/122.0.0.0 Mobile Safari/537.36", "Samsung Internet", "Android", "mobile"),
+    ("Mozilla/5.0 (Linux; Android 13; SM-X710) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36", "Chrome", "Android", "tablet"),
+    ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/129.0.0.0 Safari/537.36 OPR/115.0.0.0", "Opera", "Linux", "desktop"),
+];
+
+fn geoip_key() -> (&'static str, String) {
+    let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/geoip-test.mmdb");
+    ("geoip_database", file.display().to_string())
+}
+
+/// `GET url` as the owner (`admin`) or the public; the JSON of a 200.
+async fn read(app: &TestApp, url: &str, admin: bool) -> Value {
+    let auth = format!("Bearer {ADMIN}");
+    let headers: Vec<(&str, &str)> = if admin { vec![("authorization", &auth)] } else { vec![] };
+    let response = send(app.addr, Method::GET, url, &headers).await;
+    assert_eq!(response.status, StatusCode::OK, "{url}: {}", response.text());
+    serde_json::from_slice(&response.body).expect("JSON")
+}
+
+fn values(pairs: &[(&str, u64)]) -> Value {
+    Value::Array(pairs.iter().map(|(v, n)| json!({"value": v, "count": n})).collect())
+}
+
+async fn each_dimension_comes_from_real_requests_and_only_counted_hits_count(store: Store) {
+    let geoip = geoip_key();
+    let app = TestApp::spawn_with(store, &[ADMIN_KEY, (geoip.0, &geoip.1)]).await;
+    let own = app.site.base_url();
+    let own_host = own
+        .trim_start_matches("http://")
+        .split(':')
+        .next()
+        .unwrap_or("")
+        .to_owned();
+    // One visitor per agent; countries GB (81.2.69.x), FR (203.0.113.x) and
+    // DE (2001:db8:1::/48); referrers as count.js sends them, and none
+    // from the plain image.
+    let visitors = [
+        "81.2.69.1",
+        "81.2.69.2",
+        "203.0.113.1",
+        "2001:db8:1:1::1",
+        "2001:db8:1:2::1",
+        "127.0.0.9",
+        "81.2.69.3",
+    ];
+    let queries = [
+        "?r=News.Example.com",
+        "?r=news.example.com",
+        "?r=",
+        "",
+        &format!("?r={own_host}"),
+        "?r=news.example.com",
+        "?r=search.example",
+    ];
+    for (i, (agent, ..)) in AGENTS.iter().enumerate() {
+        hit(
+            &app,
+            &format!("/call/a{}", queries[i]),
+            visitors[i],
+            &[("user-agent", agent)],
+        )
+        .await;
+    }
+    // Repeats (another referrer, another page query) and filtered hits count nothing.
+    hit(
+        &app,
+        "/call/a?r=spam.example",
+        visitors[0],
+        &[("user-agent", AGENTS[0].0)],
+    )
+    .await;
+    hit(
+        &app,
+        "/call/a?r=spam.example",
+        "81.2.69.50",
+        &[("user-agent", "curl/8.5.0")],
+    )
+    .await;
+    hit(
+        &app,
+        "/call/a?r=spam.example",
+        "81.2.69.51",
+        &[("user-agent", AGENTS[0].0), ("sec-purpose", "prefetch")],
+    )
+    .await;
+
+    let dim = |d: &str| format!("/api/dimensions/a?dim={d}");
+    assert_eq!(
+        read(&app, &dim("browser"), true).await,
+        values(&[
+            ("Safari", 2),
+            ("Chrome", 1),
+            ("Edge", 1),
+            ("Firefox", 1),
+            ("Opera", 1),
+            ("Samsung Internet", 1)
+        ])
+    );
+    assert_eq!(
+        read(&app, &dim("os"), true).await,
+        values(&[("Android", 2), ("Windows", 2), ("Linux", 1), ("iOS", 1), ("macOS", 1)])
+    );
+    assert_eq!(
+        read(&app, &dim("device"), true).await,
+        values(&[("desktop", 4), ("mobile", 2), ("tablet", 1)])
+    );
+    assert_eq!(
+        read(&app, &dim("country"), true).await,
+        values(&[("GB", 3), ("DE", 2), ("FR", 1)]),
+        "127.0.0.9 is in no network of the file"
+    );
+    assert_eq!(
+        read(&app, &dim("referrer"), true).await,
+        values(&[
+            ("news.example.com", 3),
+            ("(direct)", 1),
+            ("(internal)", 1),
+            ("search.example", 1)
+        ]),
+        "one hit came through the plain image and has no referrer"
+    );
+    // Site-wide is the same here (one page); the public sees values seen
+    // fewer than 3 times as Other.
+    assert_eq!(
+        read(&app, "/api/dimensions?dim=referrer", false).await,
+        values(&[("Other", 3), ("news.example.com", 3)])
+    );
+    // The chart page shows the panels, as the public sees them.
+    let plot = app.get("/plot/a").await.text();
+    for shown in [
+        "Browsers",
+        "Operating systems",
+        "Devices",
+        "Countries",
+        "Referrers",
+        "news.example.com",
+    ] {
+        assert!(plot.contains(shown), "{shown} on the chart page");
+    }
+    assert!(!plot.contains("search.example"), "a rare value is not shown publicly");
+}
+
+async fn values_past_the_bound_add_to_other_and_rare_ones_are_folded_for_the_public(store: Store) {
+    let app = TestApp::spawn_with(store, &[ADMIN_KEY, ("max_dimension_values", "2")]).await;
+    let agent = AGENTS[0].0;
+    let referrers = [
+        "a.example",
+        "a.example",
+        "a.example",
+        "b.example",
+        "c.example",
+        "d.example",
+        "c.example",
+    ];
+    for (i, r) in referrers.iter().enumerate() {
+        hit(
+            &app,
+            &format!("/call/p?r={r}"),
+            &format!("203.0.113.{i}"),
+            &[("user-agent", agent)],
+        )
+        .await;
+    }
+    // a and b took the day's two places; c, d and c again went to Other.
+    assert_eq!(
+        read(&app, "/api/dimensions/p?dim=referrer", true).await,
+        values(&[("Other", 3), ("a.example", 3), ("b.example", 1)])
+    );
+    assert_eq!(
+        read(&app, "/api/dimensions/p?dim=referrer", false).await,
+        values(&[("Other", 4), ("a.example", 3)])
+    );
+    let rows = app
+        .stored_i64("SELECT count(*) FROM daily_dimensions WHERE dimension = 4")
+        .await;
+    assert_eq!(rows, 3, "two values and Other are stored");
+}
+
+async fn site_wide_sums_ranges_and_private_sites(store: Store) {
+    let app = TestApp::spawn_with(store, &[ADMIN_KEY, ("min_dimension_count", "1")]).await;
+    for (i, (agent, ..)) in AGENTS.iter().take(3).enumerate() {
+        hit(&app, "/call/a", &format!("203.0.113.{i}"), &[("user-agent", agent)]).await;
+        hit(&app, "/call/b", &format!("203.0.113.{i}"), &[("user-agent", agent)]).await;
+    }
+    let both = values(&[("Edge", 2), ("Firefox", 2), ("Safari", 2)]);
+    assert_eq!(read(&app, "/api/dimensions?dim=browser", false).await, both);
+    assert_eq!(read(&app, "/api/dimensions?dim=browser&days=1", false).await, both);
+    assert_eq!(
+        read(&app, "/api/dimensions?dim=browser&from=2000-01-01&to=2000-01-31", false).await,
+        values(&[])
+    );
+    assert_eq!(
+        read(&app, "/api/dimensions/b?dim=os", false).await,
+        values(&[("Windows", 2), ("macOS", 1)])
+    );
+    for (url, status) in [
+        ("/api/dimensions", StatusCode::BAD_REQUEST),
+        ("/api/dimensions?dim=shoe", StatusCode::BAD_REQUEST),
+        ("/api/dimensions?dim=os&limit=3", StatusCode::BAD_REQUEST),
+        ("/api/dimensions/nowhere?dim=os", StatusCode::NOT_FOUND),
+    ] {
+        let response = app.get(url).await;
+        assert_eq!(response.status, status, "{url}: {}", response.text());
+        assert!(response.text().contains("error"), "{url}");
+    }
+    let private = TestApp::spawn_with(store, &[ADMIN_KEY, ("public", "false")]).await;
+    hit(&private, "/call/a", "203.0.113.1", &[]).await;
+    assert_eq!(
+        private.get("/api/dimensions?dim=os").await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        private.get("/api/dimensions/a?dim=os").await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        read(&private, "/api/dimensions/a?dim=os", true).await,
+        values(&[("Linux", 1)])
+    );
+    let script = private.get("/count.js").await;
+    assert_eq!(
+        script.status,
+        StatusCode::OK,
+        "the script of a private site still counts"
+    );
+    assert_eq!(script.header("content-type"), "text/javascript; charset=utf-8");
+    assert!(script.body.len() < 1024);
+}
+
+async fn merged_and_removed_pages_take_their_dimension_rows_along(store: Store) {
+    let app = TestApp::spawn_with(store, &[ADMIN_KEY, ("min_dimension_count", "1")]).await;
+    hit(&app, "/call/old", "203.0.113.1", &[("user-agent", AGENTS[0].0)]).await;
+    hit(&app, "/call/new", "203.0.113.2", &[("user-agent", AGENTS[0].0)]).await;
+    hit(&app, "/call/new", "203.0.113.3", &[("user-agent", AGENTS[2].0)]).await;
+    let auth = format!("Bearer {ADMIN}");
+    let admin = [("authorization", auth.as_str()), ("content-type", "application/json")];
+    let merged = crate::requests::request(
+        app.addr,
+        Method::POST,
+        "/api/admin/pages/rename",
+        &admin,
+        &br#"{"from": "/old", "to": "/new"}"#[..],
+    )
+    .await;
+    assert_eq!(merged.status, StatusCode::OK, "{}", merged.text());
+    assert_eq!(
+        read(&app, "/api/dimensions/new?dim=browser", false).await,
+        values(&[("Firefox", 2), ("Safari", 1)])
+    );
+    let removed = crate::requests::request(app.addr, Method::DELETE, "/api/admin/pages/new", &admin, &b""[..]).await;
+    assert_eq!(removed.status, StatusCode::NO_CONTENT, "{}", removed.text());
+    assert_eq!(app.stored_i64("SELECT count(*) FROM daily_dimensions").await, 0);
+}
+
+/// 2026-03-01.
+const DAY: DayNumber = 20_513;
+
+async fn the_store_sums_exact_ranges_per_page_and_site_once_per_batch(store: Store) {
+    let mut s = TestStore::open(store, "").await;
+    s.store.migrate().await.expect("migrate");
+    s.ensure_default_site().await;
+    let a = s.store.register_path(s.site, &page("/a")).await.expect("register");
+    let b = s.store.register_path(s.site, &page("/b")).await.expect("register");
+    let row = |path, day, value: &str, count| DimensionCount {
+        path,
+        dimension: Dimension::Country,
+        day,
+        value: value.to_owned(),
+        count,
+    };
+    let rows = [
+        row(a, DAY, "DE", 2),
+        row(a, DAY, "FR", 1),
+        row(a, DAY + 1, "DE", 5),
+        row(b, DAY, "DE", 1),
+        row(b, DAY + 2, "JP", 4),
+    ];
+    let hit = Hit {
+        path: a,
+        at: "2026-03-01T10:00:00Z".parse().expect("time"),
+        day: DAY,
+    };
+    let one = Batch {
+        dimensions: Dimensions {
+            rows: &rows,
+            max_values: 10,
+        },
+        ..batch(std::slice::from_ref(&hit))
+    };
+    s.store.record(one).await.expect("record");
+    s.store.record(one).await.expect("again: a no-op under the same id");
+    let of = |scope, from, to| s.store.dimension_counts(scope, Dimension::Country, from, to, 10);
+    let counts = |pairs: &[(&str, u64)]| -> Vec<ValueCount> {
+        pairs
+            .iter()
+            .map(|&(value, count)| ValueCount {
+                value: value.to_owned(),
+                count,
+            })
+            .collect()
+    };
+    assert_eq!(
+        of(Scope::Page(a), DAY, DAY).await.expect("read"),
+        counts(&[("DE", 2), ("FR", 1)])
+    );
+    assert_eq!(
+        of(Scope::Page(a), DAY, DAY + 9).await.expect("read"),
+        counts(&[("DE", 7), ("FR", 1)])
+    );
+    assert_eq!(
+        of(Scope::Site(s.site), DAY, DAY + 2).await.expect("read"),
+        counts(&[("DE", 8), ("JP", 4), ("FR", 1)])
+    );
+    assert_eq!(
+        of(Scope::Site(s.site), DAY + 1, DAY + 1).await.expect("read"),
+        counts(&[("DE", 5)])
+    );
+    assert_eq!(
+        s.store
+            .dimension_counts(Scope::Site(s.site), Dimension::Country, DAY, DAY + 2, 1)
+            .await
+            .expect("read"),
+        counts(&[("DE", 8), ("Other", 5)]),
+        "past the limit, values are added to Other"
+    );
+    assert_eq!(
+        of(Scope::Page(a), DAY - 5, DAY - 1).await.expect("read"),
+        counts(&[]),
+        "days before any"
+    );
+    // One batch adding three new values to a day that has room for one more.
+    let more = [row(b, DAY, "AT", 1), row(b, DAY, "BE", 3), row(b, DAY, "CH", 1)];
+    let next = Batch {
+        dimensions: Dimensions {
+            rows: &more,
+            max_values: 2,
+        },
+        ..batch(&[])
+    };
+    s.store.record(next).await.expect("record");
+    let day = of(Scope::Page(b), DAY, DAY).await.expect("read");
+    assert_eq!(day.len(), 3, "DE, one new value and Other: {day:?}");
+    assert_eq!(day.iter().map(|v| v.count).sum::<u64>(), 6);
+    assert!(day.iter().any(|v| v.value == "Other" && v.count >= 1), "{day:?}");
+}
+
+both_stores!(
+    each_dimension_comes_from_real_requests_and_only_counted_hits_count,
+    values_past_the_bound_add_to_other_and_rare_ones_are_folded_for_the_public,
+    site_wide_sums_ranges_and_private_sites,
+    merged_and_removed_pages_take_their_dimension_rows_along,
+    the_store_sums_exact_ranges_per_page_and_site_once_per_batch,
+);

@@ -1,14 +1,17 @@
 -- Footfall schema v10 (SQLite): dimensions. Never edit once released.
 
--- Per page, dimension (0 browser, 1 os, 2 device, 3 country, 4 referrer),
--- calendar day (in the site's zone when counted; day 0 is
--- 1970-01-01) and value ('Firefox',
--- 'DE', 'news.ycombinator.com', ...), how many counted visitors had it.
--- Aggregates only: no row per visitor or request, no address, no user
--- agent. Written in the same transaction as the batch of calls they belong
--- to; a (page, dimension, day) holds at most max_dimension_values values
--- besides 'Other', which takes the rest. path_id always names a paths row,
--- like daily_counts (no foreign key, for the same reason).
+-- Per page, kind of row, calendar day (in the site's zone when counted;
+-- day 0 is 1970-01-01) and value, how many counted visitors had it. Kinds:
+-- 0 agent, its value the browser, OS and device families together
+-- ('Firefox|Linux|desktop', a closed set of combinations), so a counted
+-- visitor adds to at most three rows; 1 country ('DE'); 2 referrer host
+-- ('news.ycombinator.com'). Aggregates only: no row per visitor or
+-- request, no address, no user agent. Summed in memory for about a second
+-- and written with a batch of calls; a (page, kind, day) of countries or
+-- referrers holds at most max_dimension_values values besides 'Other',
+-- which takes the rest. path_id always names a paths row, like
+-- daily_counts (no foreign key, for the same reason). The primary key
+-- serves every read (one page, or a site's pages one by one).
 CREATE TABLE daily_dimensions (
     path_id   INTEGER  NOT NULL,
     dimension INTEGER  NOT NULL,
@@ -17,5 +20,3 @@ CREATE TABLE daily_dimensions (
     count     INTEGER  NOT NULL,
     PRIMARY KEY (path_id, dimension, day, value)
 ) STRICT, WITHOUT ROWID;
--- Site-wide ranges of one dimension filter by dimension and day.
-CREATE INDEX daily_dimensions_dimension_day ON daily_dimensions (dimension, day, path_id);

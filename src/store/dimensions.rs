@@ -37,23 +37,61 @@ impl Dimension {
         Self::ALL.into_iter().find(|d| d.name() == name)
     }
 
+    /// Where the dimension is stored: its kind of row, and for the agent
+    /// row, which part of the value it is.
+    pub fn stored(self) -> (Kind, Option<usize>) {
+        match self {
+            Self::Browser => (Kind::Agent, Some(0)),
+            Self::Os => (Kind::Agent, Some(1)),
+            Self::Device => (Kind::Agent, Some(2)),
+            Self::Country => (Kind::Country, None),
+            Self::Referrer => (Kind::Referrer, None),
+        }
+    }
+}
+
+/// The rows a counted visitor adds to: browser, OS and device together in
+/// one agent row (`Firefox|Linux|desktop`), so a hit touches at most three
+/// rows, not five; a read of one of the three splits the values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Kind {
+    Agent,
+    Country,
+    Referrer,
+}
+
+impl Kind {
     /// The number stored in the `dimension` column (never reused).
     pub fn code(self) -> i16 {
         match self {
-            Self::Browser => 0,
-            Self::Os => 1,
-            Self::Device => 2,
-            Self::Country => 3,
-            Self::Referrer => 4,
+            Self::Agent => 0,
+            Self::Country => 1,
+            Self::Referrer => 2,
         }
     }
+
+    /// Whether its values per (page, day) are bounded by
+    /// `max_dimension_values`: not the agent's, which are combinations of
+    /// a few families (7 browsers × 6 systems × 3 devices) by construction.
+    pub fn bounded(self) -> bool {
+        self != Self::Agent
+    }
+}
+
+/// Separates the browser, OS and device in an agent row's value; no family
+/// name contains it.
+const AGENT_SEPARATOR: char = '|';
+
+/// The value of an agent row.
+pub fn agent_value(browser: &str, os: &str, device: &str) -> String {
+    format!("{browser}{AGENT_SEPARATOR}{os}{AGENT_SEPARATOR}{device}")
 }
 
 /// How many counted visitors of `path` on `day` had `value`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct DimensionCount {
     pub path: PathId,
-    pub dimension: Dimension,
+    pub kind: Kind,
     pub day: DayNumber,
     pub value: String,
     pub count: u64,
@@ -63,8 +101,8 @@ pub struct DimensionCount {
 #[derive(Debug, Clone, Copy)]
 pub struct Dimensions<'a> {
     pub rows: &'a [DimensionCount],
-    /// A (page, dimension, day) keeps at most this many values besides
-    /// [`OTHER`]; a new value past it is added to [`OTHER`].
+    /// A (page, kind, day) of a [`Kind::bounded`] kind keeps at most this
+    /// many values besides [`OTHER`]; a new value past it adds to [`OTHER`].
     pub max_values: u32,
 }
 
@@ -74,6 +112,24 @@ impl Dimensions<'_> {
         rows: &[],
         max_values: 0,
     };
+}
+
+/// The values of `dimension` from the stored values of its kind (summed
+/// over a range): for the agent, the dimension's part of each value, added
+/// up per part.
+pub fn project(dimension: Dimension, stored: Vec<ValueCount>) -> Vec<ValueCount> {
+    let (_, Some(part)) = dimension.stored() else {
+        return stored;
+    };
+    let mut sums: std::collections::BTreeMap<String, u64> = std::collections::BTreeMap::new();
+    for row in stored {
+        let value = row.value.split(AGENT_SEPARATOR).nth(part).unwrap_or(OTHER);
+        let sum = sums.entry(value.to_owned()).or_default();
+        *sum = sum.saturating_add(row.count);
+    }
+    sums.into_iter()
+        .map(|(value, count)| ValueCount { value, count })
+        .collect()
 }
 
 /// What a dimension read covers: one page, or every page of a site.
@@ -152,13 +208,43 @@ mod tests {
     }
 
     #[test]
-    fn every_dimension_has_its_own_code_and_parses_back_from_its_name() {
-        let mut codes: Vec<i16> = Dimension::ALL.iter().map(|d| d.code()).collect();
-        codes.dedup();
-        assert_eq!(codes, [0, 1, 2, 3, 4]);
+    fn every_dimension_parses_back_from_its_name_and_each_kind_has_its_own_code() {
         for d in Dimension::ALL {
             assert_eq!(Dimension::parse(d.name()), Some(d));
         }
         assert_eq!(Dimension::parse("Browser"), None);
+        let codes: Vec<i16> = [Kind::Agent, Kind::Country, Kind::Referrer].map(Kind::code).to_vec();
+        assert_eq!(codes, [0, 1, 2]);
+    }
+
+    #[test]
+    fn agent_rows_split_into_browsers_systems_and_devices() {
+        let stored = vec![
+            ValueCount {
+                value: agent_value("Firefox", "Linux", "desktop"),
+                count: 2,
+            },
+            ValueCount {
+                value: agent_value("Firefox", "Android", "mobile"),
+                count: 3,
+            },
+            ValueCount {
+                value: agent_value("Safari", "iOS", "mobile"),
+                count: 1,
+            },
+        ];
+        assert_eq!(
+            project(Dimension::Browser, stored.clone()),
+            counts(&[("Firefox", 5), ("Safari", 1)])
+        );
+        assert_eq!(
+            project(Dimension::Os, stored.clone()),
+            counts(&[("Android", 3), ("Linux", 2), ("iOS", 1)])
+        );
+        assert_eq!(
+            project(Dimension::Device, stored.clone()),
+            counts(&[("desktop", 2), ("mobile", 4)])
+        );
+        assert_eq!(project(Dimension::Referrer, stored.clone()), stored);
     }
 }

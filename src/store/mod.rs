@@ -49,7 +49,9 @@ use crate::zone::{DayNumber, Zone};
 
 #[cfg(test)]
 pub(crate) use dimensions::counts;
-pub use dimensions::{fold, Dimension, DimensionCount, Dimensions, Scope, ValueCount, OTHER};
+pub use dimensions::{
+    agent_value, fold, project, Dimension, DimensionCount, Dimensions, Kind, Scope, ValueCount, OTHER,
+};
 pub use error::{ConnectError, PgError, SqliteError, StoreError};
 pub use events::{EventStore, FailedDelivery, StoredEvent};
 pub use links::{Click, LinkRow, LinkStore};
@@ -111,6 +113,16 @@ pub enum Committed {
     Now,
     /// By an earlier call with the same id; this one changed nothing.
     Earlier,
+}
+
+/// How a batch ended up committed, and which of its hits did not count.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recorded {
+    pub committed: Committed,
+    /// Indexes into the batch's `hits` of those left out of every sum,
+    /// their digest being claimed already (shared dedup). Empty when
+    /// [`Committed::Earlier`]: what the earlier call counted is not known.
+    pub uncounted: Vec<usize>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -207,6 +219,19 @@ pub trait Store: OwnerStore + LinkStore + EventStore + Send + Sync {
     /// tallies and its id, all or nothing. A batch whose id is already stored changes nothing
     /// and is [`Committed::Earlier`].
     fn record<'a>(&'a self, batch: Batch<'a>) -> StoreFuture<'a, Committed>;
+
+    /// [`Store::record`], saying which hits did not count: with shared
+    /// dedup, those whose digest another batch claimed first. A store
+    /// without shared dedup counts every hit of a batch it commits.
+    fn record_counting<'a>(&'a self, batch: Batch<'a>) -> StoreFuture<'a, Recorded> {
+        Box::pin(async move {
+            let committed = self.record(batch).await?;
+            Ok(Recorded {
+                committed,
+                uncounted: Vec::new(),
+            })
+        })
+    }
 
     /// Total calls per path of `site` plus its start count, count descending then path.
     fn counts(&self, site: SiteId) -> StoreFuture<'_, Vec<PathCount>>;

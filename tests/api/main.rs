@@ -32,6 +32,7 @@ mod probing;
 mod read;
 mod readiness;
 mod replicas;
+mod replicas_dimensions;
 mod retention;
 mod shared_windows;
 mod shutdown;

@@ -71,6 +71,14 @@ impl Replica {
         replica
     }
 
+    /// SIGTERM, and waits until the process has drained, flushed and exited.
+    pub async fn terminate(&mut self) {
+        if let Some(child) = self.child.take() {
+            let (status, _) = crate::lifecycle::sigterm_and_wait(child).await;
+            assert!(status.success(), "{status:?}");
+        }
+    }
+
     /// SIGKILL: no drain, no flush.
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
@@ -117,7 +125,7 @@ pub async fn get(addr: SocketAddr, path: &str, ip: Option<&str>) -> Option<Statu
 }
 
 /// The visitor number `n` as an address.
-fn visitor(n: u32) -> String {
+pub fn visitor(n: u32) -> String {
     let [_, a, b, c] = n.to_be_bytes();
     format!("10.{a}.{b}.{c}")
 }

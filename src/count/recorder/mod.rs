@@ -44,7 +44,9 @@ use super::traits::HitTraits;
 use crate::availability::Availability;
 use crate::count::shared::SharedDigest;
 use crate::metrics::{BatchOutcome, Metrics};
-use crate::store::{within, Batch, BatchId, Click, Committed, Counted, Digest, Dimensions, Hit, PathId, Store, Tally};
+use crate::store::{
+    within, Batch, BatchId, Click, Committed, Counted, Digest, Dimensions, Hit, PathId, Recorded, Store, Tally,
+};
 use crate::zone::DayNumber;
 use labels::Labels;
 use parts::{first_batch_id, with_proxied};
@@ -130,7 +132,9 @@ impl Recorder {
             availability,
             metrics,
             unsent: Arc::clone(&unsent),
+            labels: Labels::default(),
             max_dimension_values,
+            stopping: false,
             next_id: first_batch_id(),
             settled: Vec::new(),
             unsettled: VecDeque::new(),
@@ -232,10 +236,18 @@ async fn run(mut receiver: mpsc::Receiver<Pending>, mut writer: Writer, stop: Ar
                 writer.commit(std::iter::empty()).await;
                 continue;
             }
+            () = tokio::time::sleep_until(writer.labels.due_at().unwrap_or_else(labels::far_off)), if writer.labels.len() > 0 => {
+                // Label sums and no hits to ride along with.
+                writer.commit(std::iter::empty()).await;
+                continue;
+            }
         };
         if received == 0 {
-            // Closed and drained: the filtered counts, then one last chance
-            // for unsettled batches.
+            // Closed and drained: one last chance for unsettled batches
+            // (whose hits' labels join the rest), then the filtered counts
+            // and every label sum, and that batch settled if need be.
+            writer.stopping = true;
+            writer.settle().await;
             writer.commit(std::iter::empty()).await;
             writer.settle().await;
             let unseen: usize = writer.unsettled.iter().map(Unsettled::size).sum();
@@ -243,6 +255,12 @@ async fn run(mut receiver: mpsc::Receiver<Pending>, mut writer: Writer, stop: Ar
                 tracing::error!(
                     unseen,
                     "stopping with hits or filtered counts whose commit was not seen: they may be missing"
+                );
+            }
+            if writer.labels.len() > 0 {
+                tracing::error!(
+                    rows = writer.labels.len(),
+                    "stopping with label sums the store did not take: those dimension counts are missing"
                 );
             }
             return;
@@ -257,7 +275,11 @@ struct Writer {
     /// Batch sizes, commit times and outcomes, for `/metrics`.
     metrics: Arc<Metrics>,
     unsent: Arc<Unsent>,
+    /// Label sums of counted hits, waiting for a batch to ride with.
+    labels: Labels,
     max_dimension_values: u32,
+    /// Set once the queue is drained: every label sum goes with the next batch.
+    stopping: bool,
     next_id: BatchId,
     /// Ids of batches seen committed, deleted with the next batch.
     settled: Vec<BatchId>,
@@ -274,7 +296,7 @@ impl Writer {
         let (mut hits, mut waiting, mut proxied) = (Vec::new(), Vec::new(), Vec::new());
         let mut digests = Vec::new();
         let mut clicks = Vec::new();
-        let mut labels = Labels::default();
+        let mut traits = Vec::new();
         let mut deadline = None::<Instant>;
         for pending in batch {
             if pending.deadline.saturating_duration_since(now) < MIN_TIME_LEFT {
@@ -283,13 +305,13 @@ impl Writer {
             }
             deadline = Some(deadline.map_or(pending.deadline, |d| d.min(pending.deadline)));
             match pending.entry {
-                Entry::Call(hit, traits, digest) => {
-                    labels.add(&hit, &traits);
+                Entry::Call(hit, described, digest) => {
                     if let Some(SharedDigest { window, value }) = digest {
                         let of = Counted::Hit(hits.len());
                         digests.push(Digest { of, window, value });
                     }
                     hits.push(hit);
+                    traits.push(described);
                 }
                 Entry::Proxied { path, day } => proxied.push((path, day)),
                 Entry::Click(click, digest) => {
@@ -303,13 +325,13 @@ impl Writer {
             waiting.push(pending.answer);
         }
         let filtered = self.unsent.take();
-        if waiting.is_empty() && filtered.is_empty() {
+        let dimensions = self.labels.take_due(now, self.stopping);
+        if waiting.is_empty() && filtered.is_empty() && dimensions.is_empty() {
             return;
         }
         // Nobody waits for filtered counts alone: they get the usual time.
         let deadline = deadline.unwrap_or(now + DEADLINE);
         let tallies = with_proxied(&filtered, &proxied);
-        let dimensions = labels.into_rows();
         let id = self.next_id;
         self.next_id = self.next_id.wrapping_add(1);
         let started = std::time::Instant::now();
@@ -326,7 +348,11 @@ impl Writer {
             clicks: &clicks,
             milestones: &self.milestones,
         };
-        let result = within(deadline.saturating_duration_since(now), self.store.record(batch)).await;
+        let result = within(
+            deadline.saturating_duration_since(now),
+            self.store.record_counting(batch),
+        )
+        .await;
         tracing::trace!(
             hits = hits.len(),
             tallies = tallies.len(),
@@ -334,12 +360,19 @@ impl Writer {
             "batch done"
         );
         let outcome = match self.availability.observe(result) {
-            Ok(Committed::Now) => {
+            Ok(Recorded {
+                committed: Committed::Now,
+                uncounted,
+            }) => {
                 self.settled.clear();
                 self.settled.push(id);
+                self.add_labels(&hits, &traits, Some(&uncounted), &digests);
                 Ok(())
             }
-            Ok(Committed::Earlier) => {
+            Ok(Recorded {
+                committed: Committed::Earlier,
+                ..
+            }) => {
                 // A fresh id that is taken (a leftover of an earlier run): nothing was written.
                 tracing::warn!(id, "a new batch id was taken; the batch was not written");
                 Err(RecordError::NotCommitted)
@@ -366,10 +399,14 @@ impl Writer {
                 digests,
                 clicks,
                 dimensions,
+                traits,
             }),
             // Proxied views were answered (their requests may retry);
-            // filtered counts wait for the next batch.
-            Err(RecordError::NotCommitted) => self.unsent.put_back(&filtered),
+            // filtered counts and label sums wait for the next batch.
+            Err(RecordError::NotCommitted) => {
+                self.unsent.put_back(&filtered);
+                self.labels.put_back(dimensions, Instant::now());
+            }
         }
     }
 
@@ -410,3 +447,5 @@ impl Writer {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_labels;

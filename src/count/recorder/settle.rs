@@ -4,7 +4,10 @@
 //! no I/O besides the store calls it makes.
 
 use super::{Writer, MAX_UNSETTLED_HITS, SETTLE_DEADLINE};
-use crate::store::{within, Batch, BatchId, Click, Committed, DayTallies, Digest, DimensionCount, Dimensions, Hit};
+use crate::count::traits::HitTraits;
+use crate::store::{
+    within, Batch, BatchId, Click, Committed, DayTallies, Digest, DimensionCount, Dimensions, Hit, Recorded,
+};
 
 /// A batch whose commit was not seen.
 pub(super) struct Unsettled {
@@ -13,13 +16,16 @@ pub(super) struct Unsettled {
     pub(super) tallies: Vec<DayTallies>,
     pub(super) digests: Vec<Digest>,
     pub(super) clicks: Vec<Click>,
+    /// Label sums it carries, from earlier batches.
     pub(super) dimensions: Vec<DimensionCount>,
+    /// Its hits' labels, added to the sums once it is settled.
+    pub(super) traits: Vec<HitTraits>,
 }
 
 impl Unsettled {
     /// What it holds, for the bound on what is kept.
     pub(super) fn size(&self) -> usize {
-        self.hits.len() + self.tallies.len() + self.clicks.len()
+        self.hits.len() + self.tallies.len() + self.clicks.len() + self.dimensions.len()
     }
 }
 
@@ -58,15 +64,29 @@ impl Writer {
                 },
             };
             let hits = batch.hits.len();
-            match self
+            let uncounted = match self
                 .availability
-                .observe(within(SETTLE_DEADLINE, self.store.record(again)).await)
+                .observe(within(SETTLE_DEADLINE, self.store.record_counting(again)).await)
             {
-                Ok(Committed::Now) => tracing::info!(hits, "a batch whose commit was not seen is committed now"),
-                Ok(Committed::Earlier) => tracing::info!(hits, "a batch whose commit was not seen had been committed"),
+                Ok(Recorded {
+                    committed: Committed::Now,
+                    uncounted,
+                }) => {
+                    tracing::info!(hits, "a batch whose commit was not seen is committed now");
+                    Some(uncounted)
+                }
+                Ok(Recorded {
+                    committed: Committed::Earlier,
+                    ..
+                }) => {
+                    tracing::info!(hits, "a batch whose commit was not seen had been committed");
+                    None
+                }
                 Err(_) => return,
+            };
+            if let Some(batch) = self.unsettled.pop_front() {
+                self.add_labels(&batch.hits, &batch.traits, uncounted.as_deref(), &batch.digests);
             }
-            self.unsettled.pop_front();
         }
     }
 }

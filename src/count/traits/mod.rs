@@ -21,7 +21,7 @@ use self::country::{Country, GeoIp};
 use self::referrer::{host_of, referrer_of, Referrer};
 use super::filter::Signals;
 use crate::config::SiteConfig;
-use crate::store::Dimension;
+use crate::store::{agent_value, Kind};
 
 /// One counted hit's labels.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,14 +34,14 @@ pub struct HitTraits {
 }
 
 impl HitTraits {
-    /// Each dimension the hit has a value for, with the value.
-    pub fn values(&self) -> impl Iterator<Item = (Dimension, &str)> {
+    /// The rows the hit adds one to: its agent (browser, OS and device in
+    /// one value), and its country and referrer when it has them.
+    pub fn labels(&self) -> impl Iterator<Item = (Kind, String)> + '_ {
+        let agent = agent_value(self.agent.browser, self.agent.os, self.agent.device);
         [
-            Some((Dimension::Browser, self.agent.browser)),
-            Some((Dimension::Os, self.agent.os)),
-            Some((Dimension::Device, self.agent.device)),
-            self.country.as_ref().map(|c| (Dimension::Country, c.as_str())),
-            self.referrer.as_ref().map(|r| (Dimension::Referrer, r.as_str())),
+            Some((Kind::Agent, agent)),
+            self.country.as_ref().map(|c| (Kind::Country, c.as_str().to_owned())),
+            self.referrer.as_ref().map(|r| (Kind::Referrer, r.as_str().to_owned())),
         ]
         .into_iter()
         .flatten()

@@ -45,6 +45,8 @@ fn partition(id: i64) -> String {
 pub(super) struct Claimed {
     pub hits: Vec<Hit>,
     pub clicks: Vec<Click>,
+    /// Indexes into the batch's hits of those whose digest was not new.
+    pub uncounted: Vec<usize>,
 }
 
 /// Begins the batch's transaction, writes its id and claims its digests, in
@@ -88,6 +90,7 @@ pub(super) async fn claim(client: &Checkout, batch: &Batch<'_>) -> Result<Option
     Ok(Some(Claimed {
         hits: kept(batch.hits, &hits),
         clicks: kept(batch.clicks, &clicks),
+        uncounted: (0..hits.len()).filter(|&i| !hits[i]).collect(),
     }))
 }
 

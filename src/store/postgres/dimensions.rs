@@ -1,17 +1,28 @@
-//! The PostgreSQL side of dimensions: the statement that adds a batch's
-//! dimension counts inside its pipelined transaction, under the bound on
-//! values per (page, dimension, day); the range read; and carrying the rows
-//! along when a page is removed or merged.
+//! The PostgreSQL side of dimensions: the statements that add a batch's
+//! dimension counts inside its pipelined transaction (agent rows as plain
+//! sums, country and referrer rows under the bound on values per page, kind
+//! and day); the range read; and carrying the rows along when a page is
+//! removed or merged.
 
 use deadpool_postgres::Transaction;
+use tokio_postgres::types::ToSql;
+use tokio_postgres::Statement;
 
-use super::super::dimensions::fold;
+use super::super::dimensions::{fold, project};
 use super::super::rules::count_from_db;
-use super::super::{Dimension, DimensionCount, PathId, Scope, StoreError, ValueCount};
+use super::super::{Dimension, DimensionCount, Dimensions, PathId, Scope, StoreError, ValueCount};
+use super::pool::Checkout;
 use super::PostgresStore;
 use crate::zone::DayNumber;
 
-/// Adds a batch's dimension counts. A value the (page, dimension, day)
+/// Adds a batch's agent rows: plain sums, as their values are a closed
+/// set (no bound to check).
+pub(super) const ADD_AGENTS: &str = "INSERT INTO daily_dimensions (path_id, dimension, day, value, count) \
+     SELECT p, k, DATE '1970-01-01' + d, v, n \
+     FROM unnest($1::bigint[], $2::smallint[], $3::int[], $4::text[], $5::bigint[]) AS t(p, k, d, v, n) \
+     ON CONFLICT (path_id, dimension, day, value) DO UPDATE SET count = daily_dimensions.count + excluded.count";
+
+/// Adds a batch's country and referrer rows. A value the (page, kind, day)
 /// already has, or `Other`, adds to its row; a new value gets a row while
 /// the day has fewer than `$6` values besides `Other` (the batch's most
 /// frequent new values first), and adds to `Other` past that. Rows are
@@ -23,8 +34,9 @@ use crate::zone::DayNumber;
 /// the planner turned that into a hashed subplan, a scan of the whole
 /// table per batch (measured: 5× the cost of the upsert alone, growing
 /// with the table); the join, with the batch's hash and merge joins off
-/// (`BEGIN_BATCH`), is one index probe per row (1.4×).
-pub(super) const ADD: &str = "WITH input AS (\
+/// (`BEGIN_BATCH`), is one index probe per row, and the day's values are
+/// counted only for a value that is new.
+pub(super) const ADD_BOUNDED: &str = "WITH input AS (\
        SELECT p, k, DATE '1970-01-01' + d AS day, v, n \
        FROM unnest($1::bigint[], $2::smallint[], $3::int[], $4::text[], $5::bigint[]) AS t(p, k, d, v, n)), \
      marked AS (\
@@ -42,27 +54,85 @@ pub(super) const ADD: &str = "WITH input AS (\
      SELECT p, k, day, v, sum(n)::bigint FROM placed GROUP BY p, k, day, v ORDER BY p, k, day, v \
      ON CONFLICT (path_id, dimension, day, value) DO UPDATE SET count = daily_dimensions.count + excluded.count";
 
-/// A batch's dimension counts as the columns [`ADD`] binds.
+/// Rows of one statement as the columns it binds.
 #[derive(Default)]
+struct Rows {
+    paths: Vec<PathId>,
+    kinds: Vec<i16>,
+    days: Vec<DayNumber>,
+    values: Vec<String>,
+    counts: Vec<i64>,
+}
+
+impl Rows {
+    fn push(&mut self, row: &DimensionCount) {
+        self.paths.push(row.path);
+        self.kinds.push(row.kind.code());
+        self.days.push(row.day);
+        self.values.push(row.value.clone());
+        self.counts.push(i64::try_from(row.count).unwrap_or(i64::MAX));
+    }
+}
+
+/// A batch's dimension counts, split between [`ADD_AGENTS`] and [`ADD_BOUNDED`].
 pub(super) struct Columns {
-    pub paths: Vec<PathId>,
-    pub dimensions: Vec<i16>,
-    pub days: Vec<DayNumber>,
-    pub values: Vec<String>,
-    pub counts: Vec<i64>,
+    agents: Rows,
+    bounded: Rows,
+    max_values: i64,
 }
 
 impl Columns {
-    pub(super) fn of(rows: &[DimensionCount]) -> Self {
-        let mut columns = Self::default();
-        for row in rows {
-            columns.paths.push(row.path);
-            columns.dimensions.push(row.dimension.code());
-            columns.days.push(row.day);
-            columns.values.push(row.value.clone());
-            columns.counts.push(i64::try_from(row.count).unwrap_or(i64::MAX));
+    pub(super) fn of(dimensions: Dimensions<'_>) -> Self {
+        let (mut agents, mut bounded) = (Rows::default(), Rows::default());
+        for row in dimensions.rows {
+            if row.kind.bounded() {
+                bounded.push(row);
+            } else {
+                agents.push(row);
+            }
         }
-        columns
+        Self {
+            agents,
+            bounded,
+            max_values: i64::from(dimensions.max_values),
+        }
+    }
+
+    /// Sends [`ADD_AGENTS`] (prepared as `statement`) when there are agent
+    /// rows; sent when first polled, like the batch's other statements.
+    pub(super) async fn add_agents(
+        &self,
+        client: &Checkout,
+        statement: &Statement,
+    ) -> Result<u64, tokio_postgres::Error> {
+        let rows = &self.agents;
+        if rows.paths.is_empty() {
+            return Ok(0);
+        }
+        let params: [&(dyn ToSql + Sync); 5] = [&rows.paths, &rows.kinds, &rows.days, &rows.values, &rows.counts];
+        client.execute(statement, &params).await
+    }
+
+    /// Sends [`ADD_BOUNDED`] (prepared as `statement`) when there are
+    /// country or referrer rows.
+    pub(super) async fn add_bounded(
+        &self,
+        client: &Checkout,
+        statement: &Statement,
+    ) -> Result<u64, tokio_postgres::Error> {
+        let rows = &self.bounded;
+        if rows.paths.is_empty() {
+            return Ok(0);
+        }
+        let params: [&(dyn ToSql + Sync); 6] = [
+            &rows.paths,
+            &rows.kinds,
+            &rows.days,
+            &rows.values,
+            &rows.counts,
+            &self.max_values,
+        ];
+        client.execute(statement, &params).await
     }
 }
 
@@ -115,7 +185,7 @@ impl PostgresStore {
             ),
         };
         let values = self
-            .query(&sql, &[&owner, &dimension.code(), &from, &to])
+            .query(&sql, &[&owner, &dimension.stored().0.code(), &from, &to])
             .await?
             .iter()
             .map(|r| {
@@ -125,6 +195,6 @@ impl PostgresStore {
                 })
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
-        Ok(fold(values, |_| true, limit))
+        Ok(fold(project(dimension, values), |_| true, limit))
     }
 }

@@ -40,7 +40,7 @@ use super::{
     SiteId, SlotCount, Store, StoreError, StoreFuture, Summary, Tallies, MIGRATE_DEADLINE, PATHS_DEADLINE,
     REBUILD_DEADLINE, REGISTER_DEADLINE,
 };
-use super::{Dimension, Scope, ValueCount};
+use super::{Dimension, Recorded, Scope, ValueCount};
 use crate::config::DbConfig;
 use crate::count::path::PagePath;
 use crate::zone::{DayNumber, Zone};
@@ -170,6 +170,10 @@ impl Store for PostgresStore {
     }
 
     fn record<'a>(&'a self, batch: Batch<'a>) -> StoreFuture<'a, Committed> {
+        Box::pin(async move { Ok(self.record_now(batch).await?.committed) })
+    }
+
+    fn record_counting<'a>(&'a self, batch: Batch<'a>) -> StoreFuture<'a, Recorded> {
         Box::pin(self.record_now(batch))
     }
 

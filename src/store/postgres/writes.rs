@@ -12,7 +12,7 @@ use tokio_postgres::types::ToSql;
 use super::super::packed::pack_hits;
 use super::super::rules::{count_from_db, days_from_slots, slot, sum_batch};
 use super::super::{
-    migrations, Batch, Committed, PathId, PgError, RenameOutcome, SiteId, StoreError, MIGRATE_DEADLINE,
+    migrations, Batch, Committed, PathId, PgError, Recorded, RenameOutcome, SiteId, StoreError, MIGRATE_DEADLINE,
     REBUILD_DEADLINE,
 };
 use super::pool::Checkout;
@@ -88,7 +88,7 @@ impl PostgresStore {
         Ok(())
     }
 
-    pub(super) async fn record_now(&self, batch: Batch<'_>) -> Result<Committed, StoreError> {
+    pub(super) async fn record_now(&self, batch: Batch<'_>) -> Result<Recorded, StoreError> {
         let client = self.connections.checkout().await?;
         // With shared dedup the transaction begins by claiming the batch's
         // digests (one round trip more): only hits whose digest is new count.
@@ -100,7 +100,7 @@ impl PostgresStore {
                 if client.simple_query("ROLLBACK").await.is_err() {
                     return Err(StoreError::Postgres(PgError(e)));
                 }
-                return batch_failed(client, e);
+                return batch_failed(client, e).map(earlier);
             }
         };
         let begun = claimed.is_some();
@@ -122,8 +122,7 @@ impl PostgresStore {
         let lasts: Vec<SystemTime> = sums.per_path.iter().map(|s| SystemTime::from(s.last)).collect();
         let tally = tallies::Columns::of(batch.tallies);
         let clicks = links::Columns::of(claimed.as_ref().map_or(batch.clicks, |c| &c.clicks));
-        let dims = dimensions::Columns::of(batch.dimensions.rows);
-        let max_values = i64::from(batch.dimensions.max_values);
+        let dims = dimensions::Columns::of(batch.dimensions);
 
         let prepared = tokio::try_join!(
             client.prepare_cached(MARK_BATCH),
@@ -134,11 +133,13 @@ impl PostgresStore {
             client.prepare_cached(tallies::ADD),
             client.prepare_cached(links::UPSERT_LINKS),
             client.prepare_cached(links::ADD_DAYS),
-            client.prepare_cached(dimensions::ADD),
+            client.prepare_cached(dimensions::ADD_AGENTS),
+            client.prepare_cached(dimensions::ADD_BOUNDED),
         );
-        let (mark, insert, upsert, lock, update, add, upsert_links, link_days, add_dims) = match prepared {
+        let (mark, insert, upsert, lock, update, add, upsert_links, link_days, add_agents, add_bounded) = match prepared
+        {
             Ok(statements) => statements,
-            Err(e) => return batch_failed(client, e),
+            Err(e) => return batch_failed(client, e).map(earlier),
         };
         let mark_params: [&(dyn ToSql + Sync); 2] = [&batch.id, &batch.settled];
         let insert_params = runs.params();
@@ -190,21 +191,6 @@ impl PostgresStore {
                 client.execute(&link_days, &link_day_params).await
             }
         };
-        let dims_params: [&(dyn ToSql + Sync); 6] = [
-            &dims.paths,
-            &dims.dimensions,
-            &dims.days,
-            &dims.values,
-            &dims.counts,
-            &max_values,
-        ];
-        let add_dimensions = async {
-            if dims.paths.is_empty() {
-                Ok(0)
-            } else {
-                client.execute(&add_dims, &dims_params).await
-            }
-        };
         // The whole transaction goes out in one round trip: tokio-postgres
         // sends each request when first polled, and a biased try_join polls
         // them in order, every time. If a statement fails, PostgreSQL
@@ -237,15 +223,19 @@ impl PostgresStore {
             add_tallies,
             add_links,
             add_link_days,
-            add_dimensions,
+            dims.add_agents(&client, &add_agents),
+            dims.add_bounded(&client, &add_bounded),
             client.simple_query("COMMIT"),
         );
         match outcome {
             Ok(_) => {
                 client.release();
-                Ok(Committed::Now)
+                Ok(Recorded {
+                    committed: Committed::Now,
+                    uncounted: claimed.map(|c| c.uncounted).unwrap_or_default(),
+                })
             }
-            Err(e) => batch_failed(client, e),
+            Err(e) => batch_failed(client, e).map(earlier),
         }
     }
 
@@ -317,6 +307,14 @@ fn batch_failed(client: Checkout, e: tokio_postgres::Error) -> Result<Committed,
         Ok(Committed::Earlier)
     } else {
         Err(StoreError::Postgres(error))
+    }
+}
+
+/// What a batch that was committed earlier (or not at all) counted now: nothing.
+fn earlier(committed: Committed) -> Recorded {
+    Recorded {
+        committed,
+        uncounted: Vec::new(),
     }
 }
 

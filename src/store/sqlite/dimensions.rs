@@ -5,15 +5,17 @@
 
 use rusqlite::{params, Connection, Transaction};
 
-use super::super::dimensions::fold;
+use super::super::dimensions::{fold, project};
 use super::super::rules::count_from_db;
 use super::super::{Dimension, DimensionCount, PathId, Scope, StoreError, ValueCount, OTHER};
 use crate::zone::DayNumber;
 
-/// Adds `rows` (in key order) in `tx`: a value the (page, dimension, day)
-/// already has, or `Other`, adds to its row; a new one gets a row while the
-/// day has fewer than `max_values` values besides `Other`, and adds to
-/// `Other` past that. One writer holds the database, so the bound is exact.
+/// Adds `rows` (in key order) in `tx`. An agent row is a plain sum (its
+/// values are a closed set). A country or referrer value the (page, kind,
+/// day) already has, or `Other`, adds to its row; a new one gets a row
+/// while the day has fewer than `max_values` values besides `Other`, and
+/// adds to `Other` past that. One writer holds the database, so the bound
+/// is exact.
 pub(super) fn add(tx: &Transaction<'_>, rows: &[DimensionCount], max_values: u32) -> Result<(), StoreError> {
     if rows.is_empty() {
         return Ok(());
@@ -30,14 +32,15 @@ pub(super) fn add(tx: &Transaction<'_>, rows: &[DimensionCount], max_values: u32
          ON CONFLICT (path_id, dimension, day, value) DO UPDATE SET count = count + excluded.count",
     )?;
     for row in rows {
-        let (dimension, count) = (row.dimension.code(), i64::try_from(row.count).unwrap_or(i64::MAX));
-        if add.execute(params![row.path, dimension, row.day, row.value, count])? > 0 {
+        let (kind, count) = (row.kind.code(), i64::try_from(row.count).unwrap_or(i64::MAX));
+        if add.execute(params![row.path, kind, row.day, row.value, count])? > 0 {
             continue;
         }
-        let room = row.value == OTHER
-            || held.query_row(params![row.path, dimension, row.day], |r| r.get::<_, i64>(0))? < i64::from(max_values);
+        let room = !row.kind.bounded()
+            || row.value == OTHER
+            || held.query_row(params![row.path, kind, row.day], |r| r.get::<_, i64>(0))? < i64::from(max_values);
         let value = if room { row.value.as_str() } else { OTHER };
-        upsert.execute(params![row.path, dimension, row.day, value, count])?;
+        upsert.execute(params![row.path, kind, row.day, value, count])?;
     }
     Ok(())
 }
@@ -83,12 +86,12 @@ pub(super) fn counts(
         ),
     };
     let mut statement = conn.prepare_cached(sql)?;
-    let rows = statement.query_map(params![owner, dimension.code(), from, to], |r| {
+    let rows = statement.query_map(params![owner, dimension.stored().0.code(), from, to], |r| {
         Ok(ValueCount {
             value: r.get(0)?,
             count: count_from_db(r.get(1)?),
         })
     })?;
     let values = rows.collect::<Result<Vec<_>, _>>()?;
-    Ok(fold(values, |_| true, limit))
+    Ok(fold(project(dimension, values), |_| true, limit))
 }

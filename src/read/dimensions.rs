@@ -12,7 +12,7 @@ use super::query::DayRange;
 use super::tallies::days_of;
 use super::Reads;
 use crate::availability::Unavailable;
-use crate::store::{fold, Dimension, Scope, ValueCount};
+use crate::store::{fold, project, Dimension, Kind, Scope, ValueCount};
 
 /// Values one answer holds at most; the rest are added to `Other`.
 pub const MAX_VALUES: usize = 1_000;
@@ -40,12 +40,14 @@ impl Reads {
         audience: Audience,
         limit: usize,
     ) -> Result<Vec<ValueCount>, Unavailable> {
+        let stored = self.stored_values(scope, dimension.stored().0, range).await?;
+        Ok(shown(project(dimension, stored), audience, limit))
+    }
+
+    /// The stored values of `kind` in `scope` over `range`.
+    async fn stored_values(&self, scope: Scope, kind: Kind, range: DayRange) -> Result<Vec<ValueCount>, Unavailable> {
         let (from, to) = days_of(range);
-        let limit = limit.min(MAX_VALUES);
-        let values = self
-            .run(self.store.dimension_counts(scope, dimension, from, to, limit))
-            .await?;
-        Ok(shown(values, audience))
+        self.run(self.store.dimension_counts(scope, kind, from, to)).await
     }
 }
 
@@ -75,9 +77,20 @@ pub async fn dimension_panels(
     audience: Audience,
     dimensions: &[Dimension],
 ) -> Result<Vec<Panel>, Unavailable> {
+    // Browsers, systems and devices are one kind of row: read once.
+    let mut stored: Vec<(Kind, Vec<ValueCount>)> = Vec::new();
     let mut panels = Vec::with_capacity(dimensions.len());
     for &dimension in dimensions {
-        let values = reads.dimension(scope, dimension, range, audience, PANEL_ROWS).await?;
+        let kind = dimension.stored().0;
+        let values = match stored.iter().find(|(k, _)| *k == kind) {
+            Some((_, values)) => values.clone(),
+            None => {
+                let values = reads.stored_values(scope, kind, range).await?;
+                stored.push((kind, values.clone()));
+                values
+            }
+        };
+        let values = shown(project(dimension, values), audience, PANEL_ROWS);
         panels.push(Panel {
             title: title(dimension).to_owned(),
             rows: values.into_iter().map(|v| (v.value, v.count)).collect(),
@@ -86,11 +99,13 @@ pub async fn dimension_panels(
     Ok(panels)
 }
 
-/// What `audience` sees of `values` (already sorted and bounded).
-fn shown(values: Vec<ValueCount>, audience: Audience) -> Vec<ValueCount> {
+/// What `audience` sees of `values`: sorted, at most `limit` (and
+/// [`MAX_VALUES`]) besides `Other`, rare values folded for the public.
+fn shown(values: Vec<ValueCount>, audience: Audience, limit: usize) -> Vec<ValueCount> {
+    let limit = limit.min(MAX_VALUES);
     match audience {
-        Audience::Owner => values,
-        Audience::Public { min_count } => fold(values, |v| v.count >= min_count, usize::MAX),
+        Audience::Owner => fold(values, |_| true, limit),
+        Audience::Public { min_count } => fold(values, |v| v.count >= min_count, limit),
     }
 }
 
@@ -103,9 +118,17 @@ mod tests {
     fn the_public_sees_rare_values_as_other_and_the_owner_sees_them_all() {
         let stored = counts(&[("DE", 9), ("FR", 3), ("Other", 1), ("IS", 2), ("LI", 1)]);
         assert_eq!(
-            shown(stored.clone(), Audience::Public { min_count: 3 }),
+            shown(stored.clone(), Audience::Public { min_count: 3 }, 10),
             counts(&[("DE", 9), ("Other", 4), ("FR", 3)])
         );
-        assert_eq!(shown(stored.clone(), Audience::Owner), stored);
+        assert_eq!(
+            shown(stored.clone(), Audience::Owner, 10),
+            counts(&[("DE", 9), ("FR", 3), ("IS", 2), ("LI", 1), ("Other", 1)])
+        );
+        assert_eq!(
+            shown(stored, Audience::Owner, 1),
+            counts(&[("DE", 9), ("Other", 7)]),
+            "past the limit, values are added to Other"
+        );
     }
 }

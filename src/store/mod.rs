@@ -281,16 +281,15 @@ pub trait Store: OwnerStore + LinkStore + EventStore + Send + Sync {
     /// counted twice. Returns the rows written. Bounded by [`REBUILD_DEADLINE`].
     fn rebuild_daily(&self, site: SiteId, zone: Zone) -> StoreFuture<'_, u64>;
 
-    /// Each value of `dimension` in `scope` over an inclusive range of days
-    /// with its count, count descending then value; at most `limit` values,
-    /// the rest added to [`OTHER`].
+    /// Each stored value of `kind` in `scope` over an inclusive range of
+    /// days with its count, count descending then value (an agent value
+    /// names browser, OS and device together: see [`project`]).
     fn dimension_counts(
         &self,
         scope: Scope,
-        dimension: Dimension,
+        kind: Kind,
         from: DayNumber,
         to: DayNumber,
-        limit: usize,
     ) -> StoreFuture<'_, Vec<ValueCount>>;
 }
 

@@ -27,7 +27,7 @@ use super::{
     SiteId, SlotCount, Store, StoreError, StoreFuture, Summary, Tallies, MIGRATE_DEADLINE, PATHS_DEADLINE,
     REBUILD_DEADLINE, REGISTER_DEADLINE,
 };
-use super::{Dimension, Scope, ValueCount};
+use super::{Kind, Scope, ValueCount};
 use crate::count::path::PagePath;
 use crate::zone::{DayNumber, Zone};
 
@@ -342,13 +342,12 @@ impl Store for SqliteStore {
     fn dimension_counts(
         &self,
         scope: Scope,
-        dimension: Dimension,
+        kind: Kind,
         from: DayNumber,
         to: DayNumber,
-        limit: usize,
     ) -> StoreFuture<'_, Vec<ValueCount>> {
         Self::with(&self.reader, move |conn| {
-            dimensions::counts(conn, scope, dimension, from, to, limit)
+            dimensions::counts(conn, scope, kind, from, to)
         })
     }
 }

@@ -8,11 +8,11 @@ use jiff::Timestamp;
 use super::*;
 use crate::count::path::PagePath;
 use crate::count::traits::agent::Agent;
+use crate::store::DimensionCount;
 use crate::store::{
     BadgeFigures, DayTallies, PageTallies, PathCount, PathId, RenameOutcome, SiteId, SlotCount, StoreError,
     StoreFuture, Summary, Tallies,
 };
-use crate::store::{Dimension, DimensionCount};
 use crate::zone::{DayNumber, Zone};
 
 /// What the scripted store does with one `record` call.
@@ -143,10 +143,9 @@ impl Store for Scripted {
     fn dimension_counts(
         &self,
         _: crate::store::Scope,
-        _: Dimension,
+        _: crate::store::Kind,
         _: DayNumber,
         _: DayNumber,
-        _: usize,
     ) -> StoreFuture<'_, Vec<crate::store::ValueCount>> {
         unimplemented!()
     }

@@ -40,7 +40,7 @@ use super::{
     SiteId, SlotCount, Store, StoreError, StoreFuture, Summary, Tallies, MIGRATE_DEADLINE, PATHS_DEADLINE,
     REBUILD_DEADLINE, REGISTER_DEADLINE,
 };
-use super::{Dimension, Recorded, Scope, ValueCount};
+use super::{Kind, Recorded, Scope, ValueCount};
 use crate::config::DbConfig;
 use crate::count::path::PagePath;
 use crate::zone::{DayNumber, Zone};
@@ -265,11 +265,10 @@ impl Store for PostgresStore {
     fn dimension_counts(
         &self,
         scope: Scope,
-        dimension: Dimension,
+        kind: Kind,
         from: DayNumber,
         to: DayNumber,
-        limit: usize,
     ) -> StoreFuture<'_, Vec<ValueCount>> {
-        Box::pin(self.dimension_counts_now(scope, dimension, from, to, limit))
+        Box::pin(self.dimension_counts_now(scope, kind, from, to))
     }
 }

@@ -5,9 +5,9 @@
 
 use rusqlite::{params, Connection, Transaction};
 
-use super::super::dimensions::{fold, project};
+use super::super::dimensions::fold;
 use super::super::rules::count_from_db;
-use super::super::{Dimension, DimensionCount, PathId, Scope, StoreError, ValueCount, OTHER};
+use super::super::{DimensionCount, Kind, PathId, Scope, StoreError, ValueCount, OTHER};
 use crate::zone::DayNumber;
 
 /// Adds `rows` (in key order) in `tx`. An agent row is a plain sum (its
@@ -68,10 +68,9 @@ pub(super) fn merge(tx: &Transaction<'_>, from: PathId, into: PathId) -> Result<
 pub(super) fn counts(
     conn: &Connection,
     scope: Scope,
-    dimension: Dimension,
+    kind: Kind,
     from: DayNumber,
     to: DayNumber,
-    limit: usize,
 ) -> Result<Vec<ValueCount>, StoreError> {
     let (sql, owner) = match scope {
         Scope::Page(path) => (
@@ -86,12 +85,12 @@ pub(super) fn counts(
         ),
     };
     let mut statement = conn.prepare_cached(sql)?;
-    let rows = statement.query_map(params![owner, dimension.stored().0.code(), from, to], |r| {
+    let rows = statement.query_map(params![owner, kind.code(), from, to], |r| {
         Ok(ValueCount {
             value: r.get(0)?,
             count: count_from_db(r.get(1)?),
         })
     })?;
     let values = rows.collect::<Result<Vec<_>, _>>()?;
-    Ok(fold(project(dimension, values), |_| true, limit))
+    Ok(fold(values, |_| true, usize::MAX))
 }

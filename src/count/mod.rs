@@ -103,7 +103,8 @@ pub enum CountError {
 /// one reason (an aggregate count, not waited for). The pair is remembered
 /// either way, so a repeat — also a bot's — costs only the dedup lookup.
 /// Only a counted hit is described (browser, system, device, country, and
-/// the referrer `/count.js` puts in `query`); its labels are committed with it.
+/// the referrer `/count.js` puts in `query`); its labels are written about
+/// a second after it, if it counted.
 ///
 /// # Errors
 /// A [`CountError`]; the visitor is then not remembered, so a retry counts,

@@ -5,7 +5,7 @@
 //! descending then value. Without the admin token, values seen fewer than
 //! `min_dimension_count` times in the range are added to `Other`.
 //!
-//! Also `GET /count.js`, the script that reports the referrer host: it
+//! Also the dimension panels pages show ([`panels`]), and `GET /count.js`, the script that reports the referrer host: it
 //! requests `/call{location.pathname}?r=<host>` from the Footfall (and
 //! site prefix) it was loaded from, taken from its own `src`. No cookies
 //! (`credentials: "omit"`), no storage, nothing read but the referrer.
@@ -16,8 +16,9 @@ use super::access::bearer;
 use super::error::HttpError;
 use super::response::{json, script, HttpResponse};
 use super::{page_query, SiteRoute};
-use crate::read::dimensions::{Audience, MAX_VALUES};
-use crate::read::query::{parse, Accepts, QueryError};
+use crate::read::dimensions::{dimension_panels, Audience, MAX_VALUES};
+use crate::read::panels::render_panels;
+use crate::read::query::{parse, Accepts, DayRange, QueryError};
 use crate::state::AppState;
 use crate::store::{Dimension, Scope};
 
@@ -65,7 +66,7 @@ async fn answer(
     headers: &HeaderMap,
     scope: Scope,
     dimension: Dimension,
-    range: crate::read::query::DayRange,
+    range: DayRange,
 ) -> Result<HttpResponse, HttpError> {
     let audience = audience(state, headers);
     let values = state
@@ -73,6 +74,25 @@ async fn answer(
         .dimension(scope, dimension, range, audience, MAX_VALUES)
         .await?;
     json(&values)
+}
+
+/// The dimension panels of `scope` (a page, or the whole site) over
+/// `range`, as the public sees them — a browser sends no token — as an
+/// HTML fragment; no countries without a GeoIP database. The chart page
+/// shows a page's; the dashboard can show `Scope::Site`'s the same way.
+///
+/// # Errors
+/// An [`HttpError`] when the store does not answer.
+pub async fn panels(state: &AppState, scope: Scope, range: DayRange) -> Result<String, HttpError> {
+    let shown: Vec<Dimension> = Dimension::ALL
+        .into_iter()
+        .filter(|&d| d != Dimension::Country || state.config.dimensions.geoip.is_some())
+        .collect();
+    let audience = Audience::Public {
+        min_count: state.config.dimensions.min_count,
+    };
+    let panels = dimension_panels(&state.reads, scope, range, audience, &shown).await?;
+    Ok(render_panels(&panels))
 }
 
 /// The owner (admin token) sees exact values; everyone else, read tokens

@@ -15,13 +15,11 @@ use crate::config::DEFAULT_SLUG;
 use crate::count::path::PagePath;
 use crate::count::Site;
 use crate::markup::escape_xml;
-use crate::read::dimensions::{dimension_panels, Audience};
 use crate::read::format::format_count;
-use crate::read::panels::render_panels;
 use crate::read::query::DayRange;
 use crate::read::series::{daily_series, page_counts};
 use crate::state::AppState;
-use crate::store::{Dimension, Scope, Tallies};
+use crate::store::{Scope, Tallies};
 
 /// The range links on a chart page: (label, query).
 const RANGES: [(&str, &str); 4] = [
@@ -43,7 +41,7 @@ pub async fn plot(
     let series = daily_series(&state.reads, id, params.range, state.today_number(at.site)).await?;
     let tallies = state.reads.path_tallies(id, params.range).await?;
     let chart = series.chart(path.as_str())?;
-    let panels = page_panels(state, id, params.range).await?;
+    let panels = super::dimensions::panels(state, Scope::Page(id), params.range).await?;
     let zone = &at.site.config.zone;
     let in_range: u64 = series.days.iter().map(|(_, n)| n).sum();
     let days_in_range = series.days.len().max(1) as u64;
@@ -103,20 +101,6 @@ pub async fn plot(
         url = escape_xml(&path.to_url_path()),
     );
     Ok(html(StatusCode::OK, &format!("{} · Footfall", path.as_str()), &body))
-}
-
-/// The page's dimensions over `range` as panels (no countries without a
-/// GeoIP database), as the public sees them: a browser sends no token.
-async fn page_panels(state: &AppState, id: crate::store::PathId, range: DayRange) -> Result<String, HttpError> {
-    let shown: Vec<Dimension> = Dimension::ALL
-        .into_iter()
-        .filter(|&d| d != Dimension::Country || state.config.dimensions.geoip.is_some())
-        .collect();
-    let audience = Audience::Public {
-        min_count: state.config.dimensions.min_count,
-    };
-    let panels = dimension_panels(&state.reads, Scope::Page(id), range, audience, &shown).await?;
-    Ok(render_panels(&panels))
 }
 
 /// `GET /`: every page with its total and last 7 days, by total.

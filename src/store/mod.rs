@@ -89,7 +89,7 @@ pub struct Batch<'a> {
     pub hits: &'a [Hit],
     /// Tallies added to the stored ones, in the same transaction.
     pub tallies: &'a [DayTallies],
-    /// Dimension counts of the batch's hits, in the same transaction.
+    /// Dimension counts (of earlier batches' hits), in the same transaction.
     pub dimensions: Dimensions<'a>,
     /// Ids of earlier batches whose commit was seen confirmed: no second
     /// attempt of them exists, so their ids are no longer needed and are

@@ -5,12 +5,10 @@
 //! public and the owner see; exact ranges and site-wide sums; and rows that
 //! follow a page when it is merged or removed.
 
-use footfall::store::{Batch, DimensionCount, Dimensions, Hit, Kind, Scope, ValueCount};
-use footfall::zone::DayNumber;
 use hyper::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::helpers::{batch, both_stores, page, send, Store, TestApp, TestStore};
+use crate::helpers::{both_stores, send, Store, TestApp};
 use crate::honest::hit;
 use crate::requests::{ADMIN, ADMIN_KEY};
 
@@ -334,94 +332,9 @@ async fn merged_and_removed_pages_take_their_dimension_rows_along(store: Store) 
     assert_eq!(app.stored_i64("SELECT count(*) FROM daily_dimensions").await, 0);
 }
 
-/// 2026-03-01.
-const DAY: DayNumber = 20_513;
-
-async fn the_store_sums_exact_ranges_per_page_and_site_once_per_batch(store: Store) {
-    let mut s = TestStore::open(store, "").await;
-    s.store.migrate().await.expect("migrate");
-    s.ensure_default_site().await;
-    let a = s.store.register_path(s.site, &page("/a")).await.expect("register");
-    let b = s.store.register_path(s.site, &page("/b")).await.expect("register");
-    let row = |path, day, value: &str, count| DimensionCount {
-        path,
-        kind: Kind::Country,
-        day,
-        value: value.to_owned(),
-        count,
-    };
-    let rows = [
-        row(a, DAY, "DE", 2),
-        row(a, DAY, "FR", 1),
-        row(a, DAY + 1, "DE", 5),
-        row(b, DAY, "DE", 1),
-        row(b, DAY + 2, "JP", 4),
-    ];
-    let hit = Hit {
-        path: a,
-        at: "2026-03-01T10:00:00Z".parse().expect("time"),
-        day: DAY,
-    };
-    let one = Batch {
-        dimensions: Dimensions {
-            rows: &rows,
-            max_values: 10,
-        },
-        ..batch(std::slice::from_ref(&hit))
-    };
-    s.store.record(one).await.expect("record");
-    s.store.record(one).await.expect("again: a no-op under the same id");
-    let of = |scope, from, to| s.store.dimension_counts(scope, Kind::Country, from, to);
-    let counts = |pairs: &[(&str, u64)]| -> Vec<ValueCount> {
-        pairs
-            .iter()
-            .map(|&(value, count)| ValueCount {
-                value: value.to_owned(),
-                count,
-            })
-            .collect()
-    };
-    assert_eq!(
-        of(Scope::Page(a), DAY, DAY).await.expect("read"),
-        counts(&[("DE", 2), ("FR", 1)])
-    );
-    assert_eq!(
-        of(Scope::Page(a), DAY, DAY + 9).await.expect("read"),
-        counts(&[("DE", 7), ("FR", 1)])
-    );
-    assert_eq!(
-        of(Scope::Site(s.site), DAY, DAY + 2).await.expect("read"),
-        counts(&[("DE", 8), ("JP", 4), ("FR", 1)])
-    );
-    assert_eq!(
-        of(Scope::Site(s.site), DAY + 1, DAY + 1).await.expect("read"),
-        counts(&[("DE", 5)])
-    );
-    assert_eq!(
-        of(Scope::Page(a), DAY - 5, DAY - 1).await.expect("read"),
-        counts(&[]),
-        "days before any"
-    );
-    // One batch adding three new values to a day that has room for one more.
-    let more = [row(b, DAY, "AT", 1), row(b, DAY, "BE", 3), row(b, DAY, "CH", 1)];
-    let next = Batch {
-        dimensions: Dimensions {
-            rows: &more,
-            max_values: 2,
-        },
-        ..batch(&[])
-    };
-    s.store.record(next).await.expect("record");
-    let day = of(Scope::Page(b), DAY, DAY).await.expect("read");
-    assert_eq!(day.len(), 3, "DE, one new value and Other: {day:?}");
-    assert_eq!(day.iter().map(|v| v.count).sum::<u64>(), 6);
-    assert!(day.iter().any(|v| v.value == "Other" && v.count >= 1), "{day:?}");
-}
-
 both_stores!(
     each_dimension_comes_from_real_requests_and_only_counted_hits_count,
     values_past_the_bound_add_to_other_and_rare_ones_are_folded_for_the_public,
     site_wide_sums_ranges_and_private_sites,
     merged_and_removed_pages_take_their_dimension_rows_along,
-    the_store_sums_exact_ranges_per_page_and_site_once_per_batch,
 );

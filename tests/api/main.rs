@@ -18,6 +18,7 @@ mod compact;
 mod compact_history;
 mod contract;
 mod dimensions;
+mod dimensions_store;
 mod disk_full;
 mod export_memory;
 mod faults;

@@ -4,8 +4,9 @@
 //! hits are added up in memory (`unsent`) and ride along with the next
 //! batch, or go out on their own shortly after, without anyone waiting.
 //! A counted hit's labels (browser, country, referrer, ...) are summed per
-//! page, day, dimension and value here, in the writer, and committed in the
-//! hit's own transaction: the request path only hands them over.
+//! page, kind, day and value here, in the writer, once its batch is
+//! committed and only if it counted (`labels`), and written with a later
+//! batch: the request path only hands them over.
 //!
 //! While one batch commits, the next queues up, so the batch size follows the
 //! load with no timer and no added latency when idle. One writer, not
@@ -37,6 +38,7 @@ use tokio::time::Instant;
 
 mod labels;
 mod parts;
+mod run;
 mod settle;
 mod unsent;
 
@@ -50,6 +52,7 @@ use crate::store::{
 use crate::zone::DayNumber;
 use labels::Labels;
 use parts::{first_batch_id, with_proxied};
+use run::run;
 use settle::Unsettled;
 use unsent::Unsent;
 
@@ -212,60 +215,6 @@ impl RecorderHandle {
         if tokio::time::timeout(limit, self.task).await.is_err() {
             tracing::error!("pending hits could not be flushed in time");
         }
-    }
-}
-
-async fn run(mut receiver: mpsc::Receiver<Pending>, mut writer: Writer, stop: Arc<Notify>) {
-    let mut batch = Vec::with_capacity(MAX_BATCH);
-    let unsent = Arc::clone(&writer.unsent);
-    loop {
-        let received = tokio::select! {
-            biased;
-            () = stop.notified() => {
-                // No new hits from now on; those already queued still get written.
-                receiver.close();
-                continue;
-            }
-            n = receiver.recv_many(&mut batch, MAX_BATCH) => n,
-            () = tokio::time::sleep(SETTLE_EVERY), if writer.has_idle_work() => {
-                writer.idle_work().await;
-                continue;
-            }
-            () = unsent.due() => {
-                // Filtered counts and no hits to ride along with.
-                writer.commit(std::iter::empty()).await;
-                continue;
-            }
-            () = tokio::time::sleep_until(writer.labels.due_at().unwrap_or_else(labels::far_off)), if writer.labels.len() > 0 => {
-                // Label sums and no hits to ride along with.
-                writer.commit(std::iter::empty()).await;
-                continue;
-            }
-        };
-        if received == 0 {
-            // Closed and drained: one last chance for unsettled batches
-            // (whose hits' labels join the rest), then the filtered counts
-            // and every label sum, and that batch settled if need be.
-            writer.stopping = true;
-            writer.settle().await;
-            writer.commit(std::iter::empty()).await;
-            writer.settle().await;
-            let unseen: usize = writer.unsettled.iter().map(Unsettled::size).sum();
-            if unseen > 0 {
-                tracing::error!(
-                    unseen,
-                    "stopping with hits or filtered counts whose commit was not seen: they may be missing"
-                );
-            }
-            if writer.labels.len() > 0 {
-                tracing::error!(
-                    rows = writer.labels.len(),
-                    "stopping with label sums the store did not take: those dimension counts are missing"
-                );
-            }
-            return;
-        }
-        writer.commit(batch.drain(..)).await;
     }
 }
 

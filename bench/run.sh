@@ -40,6 +40,9 @@
 #   BENCH_BASELINE_BIN       the "dims" shape's baseline: a footfall binary without
 #                            dimension aggregates (e.g. a release build of the
 #                            commit before them)
+#   BENCH_BASELINE_GEOIP=0   1 = give the baseline the GeoIP file too (when it is
+#                            an earlier build with dimensions, to compare two ways
+#                            of writing them)
 #   BENCH_PATH_PREFIX=       /s/default: drive the repeat and new-visitor
 #                            shapes through the site-prefixed routes
 #   BENCH_OXITRAFFIC=auto    auto (measure it when BENCH_OXITRAFFIC_BIN is
@@ -201,8 +204,10 @@ if has_shape dims; then
   read -r BASE_PG_PORT BASE_SQ_PORT DIMS_PG_PORT DIMS_SQ_PORT < <(free_port 4)
   GEOIP="geoip_database: \"$BENCH/geoip-bench.mmdb\""
   log "starting the baseline ($BASELINE) and this build with dimensions on, each on PostgreSQL and SQLite"
-  footfall_instance baseline-pg "$BASE_PG_PORT" footfall_base 100000 100000 10000000 "" "$BASELINE"
-  footfall_instance baseline-sqlite "$BASE_SQ_PORT" sqlite 100000 100000 10000000 "" "$BASELINE"
+  BASE_YAML=""
+  if [ "${BENCH_BASELINE_GEOIP:-0}" = 1 ]; then BASE_YAML=$GEOIP; fi
+  footfall_instance baseline-pg "$BASE_PG_PORT" footfall_base 100000 100000 10000000 "$BASE_YAML" "$BASELINE"
+  footfall_instance baseline-sqlite "$BASE_SQ_PORT" sqlite 100000 100000 10000000 "$BASE_YAML" "$BASELINE"
   footfall_instance dims-pg "$DIMS_PG_PORT" footfall_dims 100000 100000 10000000 "$GEOIP"
   footfall_instance dims-sqlite "$DIMS_SQ_PORT" sqlite 100000 100000 10000000 "$GEOIP"
   SERVERS_DIMS=(baseline-pg dims-pg baseline-sqlite dims-sqlite)

@@ -34,6 +34,9 @@ pub(super) struct Labels {
     rows: BTreeMap<(PathId, Kind, DayNumber, String), u64>,
     /// When the oldest waiting sum (or the last retry) began to wait.
     since: Option<Instant>,
+    /// Put back after a failed batch: wait [`DELAY`] whatever their number,
+    /// so a failing store is not retried in a loop.
+    retrying: bool,
 }
 
 impl Labels {
@@ -57,16 +60,14 @@ impl Labels {
             *sum = sum.saturating_add(row.count);
         }
         self.since = Some(now);
+        self.retrying = true;
     }
 
     /// When the waiting sums are due, if any wait.
     pub(super) fn due_at(&self) -> Option<Instant> {
         let since = self.since?;
-        Some(if self.rows.len() >= SOON_ROWS {
-            since
-        } else {
-            since + DELAY
-        })
+        let soon = self.rows.len() >= SOON_ROWS && !self.retrying;
+        Some(if soon { since } else { since + DELAY })
     }
 
     /// Every waiting sum in key order if they are due at `now` (or `all`),
@@ -76,6 +77,7 @@ impl Labels {
             return Vec::new();
         }
         self.since = None;
+        self.retrying = false;
         std::mem::take(&mut self.rows)
             .into_iter()
             .map(|((path, kind, day, value), count)| DimensionCount {
@@ -128,5 +130,62 @@ impl Writer {
                 self.labels.add(hit, described, now);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::count::traits::agent::Agent;
+    use crate::count::traits::referrer::Referrer;
+
+    fn hit(path: PathId) -> Hit {
+        Hit {
+            path,
+            at: jiff::Timestamp::UNIX_EPOCH,
+            day: 0,
+        }
+    }
+
+    fn traits(referrer: &str) -> HitTraits {
+        HitTraits {
+            agent: Agent {
+                browser: "Firefox",
+                os: "Linux",
+                device: "desktop",
+            },
+            country: None,
+            referrer: Some(Referrer::Host(referrer.into())),
+        }
+    }
+
+    #[test]
+    fn sums_are_due_after_the_delay_or_at_once_past_the_row_bound() {
+        let start = Instant::now();
+        let mut labels = Labels::default();
+        assert_eq!(labels.due_at(), None, "nothing waits");
+        labels.add(&hit(1), &traits("a.example"), start);
+        labels.add(&hit(1), &traits("a.example"), start + DELAY / 2);
+        assert_eq!(labels.due_at(), Some(start + DELAY), "from the first sum");
+        assert!(labels.take_due(start + DELAY / 2, false).is_empty(), "not yet");
+        let rows = labels.take_due(start + DELAY, false);
+        assert_eq!(rows.len(), 2, "the agent and the referrer: {rows:?}");
+        assert!(rows.iter().all(|r| r.count == 2));
+        assert_eq!((labels.len(), labels.due_at()), (0, None), "taken means gone");
+        // Past the bound on rows, they go with the next batch.
+        for path in 0..SOON_ROWS as PathId {
+            labels.add(&hit(path), &traits("b.example"), start);
+        }
+        assert_eq!(labels.due_at(), Some(start), "due at once");
+        let rows = labels.take_due(start, false);
+        assert_eq!(rows.len(), 2 * SOON_ROWS);
+        // Put back after a failure: due a delay later even past the bound
+        // (a failing store is not retried in a loop), counted once more.
+        labels.put_back(rows, start);
+        assert_eq!(labels.due_at(), Some(start + DELAY), "paced");
+        let again = labels.take_due(start + DELAY, false);
+        assert_eq!(again.iter().map(|r| r.count).sum::<u64>(), 2 * SOON_ROWS as u64);
+        labels.put_back(again[..1].to_vec(), start);
+        assert_eq!(labels.due_at(), Some(start + DELAY), "retried after the delay");
     }
 }

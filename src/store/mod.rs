@@ -90,6 +90,15 @@ pub struct PathCount {
     pub count: u64,
 }
 
+/// One page of a site as the dashboard lists it: its total (with its start
+/// count) and its last call, straight from its `paths` row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageRow {
+    pub path: String,
+    pub total: u64,
+    pub last: Option<Timestamp>,
+}
+
 /// A path's running figures, kept with every committed batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Summary {
@@ -177,6 +186,15 @@ pub trait Store: OwnerStore + Send + Sync {
     /// Calls per path of `site` over an inclusive range of days (from per-day counts),
     /// count descending then path. Paths without calls in the range are left out.
     fn counts_between(&self, site: SiteId, from: DayNumber, to: DayNumber) -> StoreFuture<'_, Vec<PathCount>>;
+
+    /// Every page of `site` with its total and last call, from the `paths`
+    /// rows alone (one row per page, no per-day rows), in no particular order.
+    fn page_rows(&self, site: SiteId) -> StoreFuture<'_, Vec<PageRow>>;
+
+    /// The calls of all of `site`'s pages per day over an inclusive range of
+    /// days (from per-day counts; start counts have no day), oldest first;
+    /// days without calls are left out.
+    fn site_daily(&self, site: SiteId, from: DayNumber, to: DayNumber) -> StoreFuture<'_, Vec<(DayNumber, u64)>>;
 
     /// One path's total (with its start count) and first and last call, from its `paths` row.
     fn summary(&self, path: PathId) -> StoreFuture<'_, Summary>;

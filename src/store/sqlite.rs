@@ -22,7 +22,7 @@ use rusqlite::{params, Connection, OpenFlags, TransactionBehavior};
 
 use super::rules::{count_from_db, days_from_slots, slot, sort_counts, time_from_micros, SLOT_MICROS};
 use super::{
-    migrations, within, BadgeFigures, Batch, Committed, PageTallies, PathCount, PathId, RenameOutcome, SiteId,
+    migrations, within, BadgeFigures, Batch, Committed, PageRow, PageTallies, PathCount, PathId, RenameOutcome, SiteId,
     SlotCount, Store, StoreError, StoreFuture, Summary, Tallies, MIGRATE_DEADLINE, PATHS_DEADLINE, REBUILD_DEADLINE,
     REGISTER_DEADLINE,
 };
@@ -51,6 +51,7 @@ macro_rules! now_micros {
 // After the macro, which they use too.
 mod backup;
 mod owner;
+mod site;
 mod transfer;
 mod writes;
 
@@ -224,6 +225,14 @@ impl Store for SqliteStore {
                 [i64::from(from), i64::from(to), site],
             )
         })
+    }
+
+    fn page_rows(&self, site: SiteId) -> StoreFuture<'_, Vec<PageRow>> {
+        Self::with(&self.reader, move |conn| site::page_rows(conn, site))
+    }
+
+    fn site_daily(&self, site: SiteId, from: DayNumber, to: DayNumber) -> StoreFuture<'_, Vec<(DayNumber, u64)>> {
+        Self::with(&self.reader, move |conn| site::site_daily(conn, site, from, to))
     }
 
     fn summary(&self, path: PathId) -> StoreFuture<'_, Summary> {

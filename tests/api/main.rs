@@ -14,6 +14,7 @@ mod badge;
 mod call;
 mod commands;
 mod contract;
+mod dashboard;
 mod disk_full;
 mod export_memory;
 mod faults;

@@ -186,6 +186,30 @@ pub(super) fn y_scales(bar_max: u64, total_max: u64) -> (YScale, YScale) {
     }
 }
 
+/// Below this many bars a percentile says little, so the axis is never capped.
+const MIN_BARS_FOR_CAP: usize = 8;
+/// Spikes smaller than this are drawn whole: capping a 0-to-9 axis hides nothing.
+const MIN_SPIKE: u64 = 10;
+
+/// Where the bar axis stops when one spike would flatten the rest: when the
+/// tallest bar is more than 4× the 90th percentile of the bars (nearest
+/// rank), the axis stops at twice that percentile, and the taller bars are
+/// drawn clipped with their value written beside them. `None`: draw to the
+/// tallest bar. `bars` are the bars' counts; a partial last bar may be
+/// among them, it only ever lowers the percentile.
+pub(super) fn axis_cap(bars: &[u64]) -> Option<u64> {
+    let max = bars.iter().copied().max()?;
+    if bars.len() < MIN_BARS_FOR_CAP || max < MIN_SPIKE {
+        return None;
+    }
+    let mut sorted = bars.to_vec();
+    sorted.sort_unstable();
+    let rank = (sorted.len() * 9).div_ceil(10).max(1);
+    let p90 = sorted[rank - 1];
+    // Mostly empty days: there is no "rest" to flatten.
+    (p90 > 0 && max > p90.saturating_mul(4)).then(|| p90.saturating_mul(2))
+}
+
 /// Axis number for an axis whose top tick is `axis_top`: "950", "2,500",
 /// "20k", "1.5M". Once the top reads "10k" or more, the thousands below it
 /// say "5k" too rather than "5,000", so one axis uses one style.
@@ -253,6 +277,22 @@ mod tests {
         assert_eq!(nice_step(101, 4), 50);
         assert_eq!(nice_step(90, 4), 25);
         assert_eq!(nice_step(u64::MAX, 1), u64::MAX);
+    }
+
+    #[test]
+    fn one_spike_caps_the_axis_and_even_data_does_not() {
+        let mut counts = vec![10; 30];
+        assert_eq!(axis_cap(&counts), None);
+        counts[12] = 1_000;
+        assert_eq!(axis_cap(&counts), Some(20));
+        // Four times the percentile is still drawn whole.
+        counts[12] = 40;
+        assert_eq!(axis_cap(&counts), None);
+        // Too few bars, or too small a spike, to judge.
+        assert_eq!(axis_cap(&[1, 1, 1, 100]), None);
+        assert_eq!(axis_cap(&[0, 0, 0, 0, 0, 0, 0, 0, 0, 9]), None);
+        assert_eq!(axis_cap(&[0, 0, 0, 0, 0, 0, 0, 0, 0, 90]), None);
+        assert_eq!(axis_cap(&[]), None);
     }
 
     #[test]

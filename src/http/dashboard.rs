@@ -114,7 +114,7 @@ pub async fn dashboard(state: &AppState, at: &SiteRoute<'_>, query: Option<&str>
         days: site_days.days,
         total_before: 0,
     }
-    .chart(&name, false, today_number)?;
+    .charts(&name, false, today_number)?;
     let _ = write!(body, "<div class=\"card chart\">{chart}</div>");
     // The row of ranked panels; the site's dimension panels join it.
     body.push_str("<div class=\"panels\">");

@@ -36,7 +36,7 @@ pub async fn plot(
     let today = state.today_number(at.site);
     let series = daily_series(&state.reads, id, params.range, today).await?;
     let tallies = state.reads.path_tallies(id, params.range).await?;
-    let chart = series.chart(path.as_str(), params.total, today)?;
+    let chart = series.charts(path.as_str(), params.total, today)?;
     let zone = &at.site.config.zone;
     let in_range: u64 = series.days.iter().map(|(_, n)| n).sum();
     let days_in_range = series.days.len().max(1) as u64;

@@ -171,6 +171,7 @@ a{color:var(--accent)}.card{background:var(--card);border:1px solid var(--line);
 .stats dt{color:var(--muted);font-size:.85rem}.stats dd{margin:0;font-size:1.2rem;font-weight:600;overflow-wrap:anywhere}\
 .stats dd small{display:block;font-size:.8rem;font-weight:400;color:var(--muted)}\
 .chart{padding:.5rem}.chart svg{display:block;width:100%;max-width:100%;height:auto;border-radius:.4rem}\
+.chart svg.narrow{display:none}@media (max-width:40rem){.chart svg.wide{display:none}.chart svg.narrow{display:block}}\
 h2{font-size:1.05rem;margin:0 0 .6rem}.panels{display:grid;grid-template-columns:repeat(auto-fit,minmax(16rem,1fr));gap:0 1rem}\
 ol.ranked{list-style:none;margin:0;padding:0}ol.ranked li{display:flex;gap:.5rem;justify-content:space-between;padding:.2rem .4rem;margin:.15rem 0;\
 background:linear-gradient(90deg,color-mix(in srgb,var(--accent) 16%,transparent) var(--share),transparent 0);border-radius:.3rem}\

@@ -77,9 +77,24 @@ impl DailySeries {
     /// # Errors
     /// A [`ChartError`] (not expected for an in-memory SVG), logged here.
     pub fn chart(&self, title: &str, running_total: bool, today: DayNumber) -> Result<String, ChartError> {
+        self.render(title, running_total, today, false)
+    }
+
+    /// The chart twice, for a page: the wide canvas and the narrow one
+    /// (classes `wide` and `narrow`), of which the page's CSS shows one.
+    ///
+    /// # Errors
+    /// A [`ChartError`] (not expected for an in-memory SVG), logged here.
+    pub fn charts(&self, title: &str, running_total: bool, today: DayNumber) -> Result<String, ChartError> {
+        let wide = self.render(title, running_total, today, false)?;
+        Ok(wide + &self.render(title, running_total, today, true)?)
+    }
+
+    fn render(&self, title: &str, running_total: bool, today: DayNumber, narrow: bool) -> Result<String, ChartError> {
         let options = ChartOptions {
             running_total,
             ends_today: self.days.last().is_some_and(|&(day, _)| day == today),
+            narrow,
         };
         let days: Vec<DayCount> = self
             .days

@@ -17,8 +17,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::bars::{self, BarKind, BAR};
 use super::layout::{
-    axis_cap, axis_label, bar_span, y_scales, Bar, BarPeriod, HEIGHT, MARGIN, PLOT_WIDTH, TEXT_PX, TITLE_PX, WIDTH,
-    Y_LABEL_AREA,
+    axis_cap, axis_label, bar_span, y_scales, Bar, BarPeriod, Canvas, MARGIN, TEXT_PX, TITLE_PX, Y_LABEL_AREA,
 };
 use super::{ChartError, ChartOptions, DayCount};
 use crate::markup::escape_xml;
@@ -56,13 +55,14 @@ fn font(px: f64) -> FontDesc<'static> {
 /// with `with_total`) on the right.
 fn draw_header<DB: DrawingBackend>(
     area: &DrawingArea<DB, plotters::coord::Shift>,
+    canvas: Canvas,
     title: &str,
     summary: Option<&str>,
     legend: Option<&str>,
-    with_total: bool,
 ) -> Result<(), ChartError> {
-    let plot_left = (MARGIN + Y_LABEL_AREA) as i32;
-    let plot_right = (WIDTH - MARGIN - Y_LABEL_AREA) as i32;
+    let with_total = canvas.right_axis;
+    let plot_left = canvas.plot_left() as i32;
+    let plot_right = canvas.plot_right() as i32;
     let title_y = 22;
     let title_style = FontDesc::new(FontFamily::Name(FONT_FAMILY), TITLE_PX * 1.24, FontStyle::Bold)
         .color(&TEXT)
@@ -103,13 +103,13 @@ fn draw_header<DB: DrawingBackend>(
 }
 
 /// The card for a page with no days yet: the title and "No calls yet".
-pub(super) fn draw_empty(title: &str) -> Result<String, ChartError> {
+pub(super) fn draw_empty(title: &str, canvas: Canvas) -> Result<String, ChartError> {
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
+        let root = SVGBackend::with_string(&mut svg, (canvas.width, canvas.height)).into_drawing_area();
         root.fill(&BACKGROUND)?;
         let (header, body) = root.split_vertically(HEADER_HEIGHT);
-        draw_header(&header, title, None, None, false)?;
+        draw_header(&header, canvas, title, None, None)?;
         draw_no_calls(&body)?;
         root.present()?;
     }
@@ -177,6 +177,7 @@ pub(super) fn draw_chart(
     bars: &[Bar],
     options: ChartOptions,
 ) -> Result<String, ChartError> {
+    let canvas = Canvas::new(options.narrow, options.running_total);
     let day_count = days.len() as f64;
     let counts: Vec<u64> = bars.iter().map(|b| b.count).collect();
     let bar_max = counts.iter().copied().max().unwrap_or(0);
@@ -192,23 +193,17 @@ pub(super) fn draw_chart(
     let shown_max = cap.unwrap_or(bar_max);
     let (bar_scale, total_scale) = y_scales(shown_max, if options.running_total { running } else { shown_max });
 
-    let px_per_day = PLOT_WIDTH / day_count;
+    let px_per_day = canvas.plot_width() / day_count;
     let ticks = choose_ticks(days, px_per_day, period == BarPeriod::Day);
     let x_positions: Vec<f64> = ticks.iter().map(|t| t.x).collect();
 
     let mut svg = String::new();
     let titles;
     {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
+        let root = SVGBackend::with_string(&mut svg, (canvas.width, canvas.height)).into_drawing_area();
         root.fill(&BACKGROUND)?;
         let (header, body) = root.split_vertically(HEADER_HEIGHT);
-        draw_header(
-            &header,
-            title,
-            Some(summary),
-            Some(period.axis_description()),
-            options.running_total,
-        )?;
+        draw_header(&header, canvas, title, Some(summary), Some(period.axis_description()))?;
 
         let mut chart = ChartBuilder::on(&body)
             .margin_left(MARGIN)
@@ -217,7 +212,7 @@ pub(super) fn draw_chart(
             .margin_top(6)
             .x_label_area_size(X_LABEL_AREA)
             .y_label_area_size(Y_LABEL_AREA)
-            .right_y_label_area_size(Y_LABEL_AREA)
+            .right_y_label_area_size(canvas.right_area())
             .build_cartesian_2d(
                 axis(0.0..day_count, x_positions),
                 axis(0.0..bar_scale.top(), bar_scale.ticks()),
@@ -226,9 +221,10 @@ pub(super) fn draw_chart(
                 axis(0.0..day_count, Vec::new()),
                 axis(0.0..total_scale.top(), total_scale.ticks()),
             );
-        // The ticks were spaced for `PLOT_WIDTH` before plotters laid out the
-        // chart; this catches the two drifting apart when margins change.
-        debug_assert_eq!(f64::from(chart.plotting_area().dim_in_pixel().0), PLOT_WIDTH);
+        // The ticks were spaced for the canvas' plot width before plotters
+        // laid out the chart; this catches the two drifting apart when
+        // margins change.
+        debug_assert_eq!(f64::from(chart.plotting_area().dim_in_pixel().0), canvas.plot_width());
 
         let x_label = |x: &f64| {
             ticks
@@ -344,7 +340,7 @@ fn draw_bars<DB: DrawingBackend>(
 
 /// Replaces plotters' root tag with one that scales to its container and
 /// names the image for assistive technology.
-pub(super) fn wrap_svg(body: String, title: &str, description: &str) -> Result<String, ChartError> {
+pub(super) fn wrap_svg(body: String, canvas: Canvas, title: &str, description: &str) -> Result<String, ChartError> {
     let open_end = body
         .strip_prefix("<svg ")
         .and_then(|rest| rest.find('>'))
@@ -354,7 +350,10 @@ pub(super) fn wrap_svg(body: String, title: &str, description: &str) -> Result<S
     let mut svg = String::with_capacity(body.len() + 256 + bars::STYLE.len());
     let _ = write!(
         svg,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" width="100%" role="img" aria-label="{label}" class="footfall-chart"><title>{label}</title><desc>{}</desc>{}"#,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {} {}" width="100%" role="img" aria-label="{label}" class="footfall-chart {}"><title>{label}</title><desc>{}</desc>{}"#,
+        canvas.width,
+        canvas.height,
+        if canvas.width < 800 { "narrow" } else { "wide" },
         escape_xml(description),
         bars::STYLE
     );

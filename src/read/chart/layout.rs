@@ -14,14 +14,55 @@ use super::ticks::CHAR_EM;
 use super::DayCount;
 use crate::read::format::format_count;
 
-// The drawing is laid out in a fixed 800×320 user space; the root element has
-// a viewBox and `width="100%"` and no height, so it scales with its container.
-pub(super) const WIDTH: u32 = 800;
-pub(super) const HEIGHT: u32 = 320;
 pub(super) const MARGIN: u32 = 12;
 pub(super) const Y_LABEL_AREA: u32 = 58;
-/// The plot's width in px: the canvas minus margins and both y label areas.
-pub(super) const PLOT_WIDTH: f64 = (WIDTH - 2 * MARGIN - 2 * Y_LABEL_AREA) as f64;
+/// Right of the plot without a right axis: room for half a date label.
+const RIGHT_PADDING: u32 = 24;
+
+/// The drawing's user space. The root element has a viewBox and
+/// `width="100%"` and no height, so it scales with its container; a page
+/// shows the wide canvas on screens and the narrow one on phones, where
+/// the wide one would shrink its text to about 5 px.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Canvas {
+    pub(super) width: u32,
+    pub(super) height: u32,
+    /// A right y axis (for the running total) takes room from the plot.
+    pub(super) right_axis: bool,
+}
+
+impl Canvas {
+    pub(super) fn new(narrow: bool, right_axis: bool) -> Self {
+        let (width, height) = if narrow { (420, 300) } else { (800, 320) };
+        Self {
+            width,
+            height,
+            right_axis,
+        }
+    }
+
+    /// The width of the label area right of the plot.
+    pub(super) fn right_area(self) -> u32 {
+        if self.right_axis {
+            Y_LABEL_AREA
+        } else {
+            RIGHT_PADDING
+        }
+    }
+
+    pub(super) fn plot_left(self) -> u32 {
+        MARGIN + Y_LABEL_AREA
+    }
+
+    pub(super) fn plot_right(self) -> u32 {
+        self.width - MARGIN - self.right_area()
+    }
+
+    /// The plot's width in px: the canvas minus margins and label areas.
+    pub(super) fn plot_width(self) -> f64 {
+        f64::from(self.plot_right() - self.plot_left())
+    }
+}
 
 // Whole sizes that survive plotters' ×1.24 ÷1.24 round trip exactly, so the
 // SVG says font-size="16", not "15.000000000000002".
@@ -32,8 +73,8 @@ const MAX_BAR_PX: f64 = 44.0;
 
 /// Shortens the drawn title with "…" so it cannot run into the legend; the
 /// accessible name keeps the whole path.
-pub(super) fn shorten(title: &str) -> String {
-    let max_chars = ((f64::from(WIDTH) * 0.55) / (TITLE_PX * CHAR_EM)) as usize;
+pub(super) fn shorten(title: &str, canvas: Canvas) -> String {
+    let max_chars = ((f64::from(canvas.width) * 0.55) / (TITLE_PX * CHAR_EM)) as usize;
     if title.chars().count() <= max_chars {
         return title.to_owned();
     }

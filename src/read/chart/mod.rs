@@ -21,7 +21,7 @@ mod ticks;
 use jiff::civil::Date;
 
 use crate::read::format::group_thousands;
-use layout::{group_bars, shorten, BarPeriod};
+use layout::{group_bars, shorten, BarPeriod, Canvas};
 
 /// Calls to one page on one day.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,6 +39,9 @@ pub struct ChartOptions {
     /// The series ends today, so its last bar is still filling up: it is
     /// drawn hollow and labelled "so far" rather than read as a drop.
     pub ends_today: bool,
+    /// The narrow canvas (420×300 rather than 800×320), for phones: its
+    /// text stays readable when it is scaled to 390 px.
+    pub narrow: bool,
 }
 
 /// Why a chart could not be rendered.
@@ -85,11 +88,18 @@ pub fn render_history_svg(
     options: ChartOptions,
 ) -> Result<String, ChartError> {
     check_contiguous(days)?;
+    let canvas = Canvas::new(options.narrow, options.running_total);
     let title = replace_control_chars(title);
-    let shown_title = shorten(&title);
+    // A page shows the narrow chart under its own heading: the drawn title
+    // would only take the legend's room.
+    let shown_title = if options.narrow {
+        String::new()
+    } else {
+        shorten(&title, canvas)
+    };
     let (Some(first), Some(last)) = (days.first(), days.last()) else {
-        let body = draw::draw_empty(&shown_title)?;
-        return draw::wrap_svg(body, &title, "No calls yet");
+        let body = draw::draw_empty(&shown_title, canvas)?;
+        return draw::wrap_svg(body, canvas, &title, "No calls yet");
     };
 
     let period = BarPeriod::for_days(days.len());
@@ -102,14 +112,16 @@ pub fn render_history_svg(
     } else {
         format!("{} – {}", first.day, last.day)
     };
-    let summary = format!(
-        "{range} · {} {} · {} in total",
+    let mut summary = format!(
+        "{range} · {} {}",
         group_thousands(calls_in_range),
         if calls_in_range == 1 { "call" } else { "calls" },
-        group_thousands(total),
     );
+    if options.running_total {
+        summary.push_str(&format!(" · {} in total", group_thousands(total)));
+    }
     let body = draw::draw_chart(&shown_title, &summary, days, total_before, period, &bars, options)?;
-    draw::wrap_svg(body, &title, &summary)
+    draw::wrap_svg(body, canvas, &title, &summary)
 }
 
 fn check_contiguous(days: &[DayCount]) -> Result<(), ChartError> {
@@ -153,7 +165,7 @@ mod tests {
     fn render(days: &[DayCount], total_before: u64) -> String {
         let options = ChartOptions {
             running_total: true,
-            ends_today: false,
+            ..ChartOptions::default()
         };
         render_history_svg("/blog/post", days, total_before, options).expect("chart renders")
     }
@@ -283,7 +295,8 @@ mod tests {
         assert!(svg.starts_with(
             "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 800 320\" width=\"100%\" role=\"img\""
         ));
-        assert!(!svg[..200].contains("height="));
+        let root = &svg[..svg.find('>').expect("a root tag")];
+        assert!(!root.contains("height="), "{root}");
         assert!(svg.contains("<title>Calls to /blog/post</title>"));
         assert!(svg.contains("<desc>2024-03-01 – 2024-03-03 · 6 calls · 6 in total</desc>"));
         assert_eq!(svg.matches("<svg").count(), 1);
@@ -305,8 +318,8 @@ mod tests {
     fn today_is_drawn_as_so_far() {
         let days = series(date(2024, 3, 1), 10, |_| 4);
         let options = ChartOptions {
-            running_total: false,
             ends_today: true,
+            ..ChartOptions::default()
         };
         let svg = render_history_svg("/", &days, 0, options).expect("renders");
         assert_eq!(svg.matches("class=\"bar partial\"").count(), 1);
@@ -328,6 +341,20 @@ mod tests {
         assert!(texts.contains(&"50.0k".to_owned()), "{texts:?}");
         // The axis stops far below the spike, so the other days stay readable.
         assert!(!texts.iter().any(|t| t == "50k" || t == "60k"), "{texts:?}");
+    }
+
+    #[test]
+    fn the_narrow_chart_is_its_own_canvas_without_the_drawn_title() {
+        let days = series(date(2024, 3, 1), 120, |i| i as u64);
+        let options = ChartOptions {
+            narrow: true,
+            ..ChartOptions::default()
+        };
+        let svg = render_history_svg("/blog/post", &days, 0, options).expect("renders");
+        assert!(svg.contains("viewBox=\"0 0 420 300\""), "{}", &svg[..300]);
+        assert!(svg.contains("class=\"footfall-chart narrow\""));
+        assert!(!texts(&svg).contains(&"/blog/post".to_owned()));
+        assert_eq!(svg.matches("class=\"bar\"").count(), 119, "day 0 has no bar");
     }
 
     #[test]

@@ -281,7 +281,11 @@ def check(dir_, t0, problems):
     page = body("plot_big")
     expect(b"<svg" in page and b"/big" in page, "/plot/big has no chart or title")
     home = body("root")
-    expect(b"/plot/big" in home and b"/plot/p/9999" in home, "/ does not list /big and /p/9999")
+    expect(b"/plot/big" in home and b"1\xe2\x80\x9350 of 10,000 pages" in home,
+           "/ does not list /big first of 10,000 pages, 50 a page")
+    found = body("root_search")
+    expect(b"/plot/p/5050" in found and b"51\xe2\x80\x93100 of 111 pages" in found,
+           "/?q=p/50&sort=name&page=2 does not show /p/5050 among the 111 matches")
 
 
 def compare(a, b, problems):
@@ -290,7 +294,7 @@ def compare(a, b, problems):
         with open(os.path.join(a, name + ".body"), "rb") as f, open(os.path.join(b, name + ".body"), "rb") as g:
             if f.read() != g.read():
                 problems.append(f"{name}: PostgreSQL and SQLite answers differ")
-    for name in ("api_plot_big", "plot_big", "root"):
+    for name in ("api_plot_big", "plot_big", "root", "root_30", "root_search", "root_all", "api_history_site"):
         with open(os.path.join(a, name + ".body"), "rb") as f, open(os.path.join(b, name + ".body"), "rb") as g:
             if f.read() != g.read():
                 problems.append(f"{name}: PostgreSQL and SQLite answers differ (HTML/SVG)")

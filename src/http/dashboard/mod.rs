@@ -6,11 +6,14 @@
 //! the search) goes through `escape_xml`, and links are built with form
 //! encoding. The dimension panels of the site go in the `panels` row next
 //! to "Top pages", which is a ranked list of (label, count) like them.
+//! The page list's table, search form and pager are `list`.
 
 use std::cmp::Reverse;
 use std::fmt::Write as _;
 
 use hyper::StatusCode;
+
+mod list;
 
 use super::error::HttpError;
 use super::response::{html, HttpResponse};
@@ -20,11 +23,11 @@ use crate::count::path::PagePath;
 use crate::count::Site;
 use crate::markup::escape_xml;
 use crate::read::format::group_thousands;
-use crate::read::overview::{change, listed_pages, page_of, site_days, ListedPage, PageList};
+use crate::read::overview::{change, listed_pages, page_of, site_days, ListedPage};
 use crate::read::query::{parse, Accepts, DayRange, ReadParams, Sort};
 use crate::read::series::{earliest_day, DailySeries};
 use crate::state::AppState;
-use crate::zone::{date_of_day, day_bounds, day_number, DayNumber, Zone};
+use crate::zone::{date_of_day, day_bounds, day_number, DayNumber};
 
 const DASHBOARD: Accepts = Accepts {
     names: &["from", "to", "days", "period", "sort", "q", "page"],
@@ -225,120 +228,6 @@ impl View<'_> {
         PagePath::from_stored(path)
             .map(|p| format!("{}/plot{}", self.at.base, p.to_url_path()))
             .unwrap_or_default()
-    }
-
-    fn page_table(&self, list: &PageList, zone: &Zone) -> String {
-        let mut out = String::from("<section class=\"card\"><h2>Pages</h2>");
-        out.push_str(&self.search_form());
-        if list.rows.is_empty() {
-            out.push_str(if self.params.q.is_some() {
-                "<p>No page matches.</p>"
-            } else {
-                "<p>No calls yet. Embed <code>/call/your/page</code> as an image on your pages.</p>"
-            });
-            out.push_str("</section>");
-            return out;
-        }
-        out.push_str("<table><thead><tr>");
-        let sort = self.params.sort.unwrap_or_default();
-        for (column, label) in [
-            (Sort::Name, "Page"),
-            (Sort::Period, "In period"),
-            (Sort::Total, "Total"),
-            (Sort::Last, "Last call"),
-        ] {
-            let order = if column == Sort::Name {
-                "ascending"
-            } else {
-                "descending"
-            };
-            let mark = if column == sort {
-                format!(" aria-sort=\"{order}\"")
-            } else {
-                String::new()
-            };
-            let _ = write!(
-                out,
-                "<th{mark}><a href=\"{}\">{label}</a></th>",
-                self.link(Some(column), None)
-            );
-        }
-        out.push_str("</tr></thead><tbody>");
-        for row in &list.rows {
-            let last = row.last.map_or_else(
-                || "–".to_owned(),
-                |t| {
-                    let local = t.to_zoned(zone.time_zone().clone()).datetime();
-                    format!(
-                        "{}<small>{:02}:{:02}</small>",
-                        local.date(),
-                        local.hour(),
-                        local.minute()
-                    )
-                },
-            );
-            let _ = write!(
-                out,
-                "<tr><td><a href=\"{}\">{}</a></td><td>{}</td><td>{}</td><td>{last}</td></tr>",
-                escape_xml(&self.plot_href(&row.path)),
-                escape_xml(&row.path),
-                group_thousands(row.period),
-                group_thousands(row.total),
-            );
-        }
-        out.push_str("</tbody></table>");
-        let first = (list.page - 1) * crate::read::overview::PAGE_ROWS + 1;
-        let _ = write!(
-            out,
-            "<nav class=\"pager\" aria-label=\"Pages\"><span>{}–{} of {} pages</span>",
-            group_thousands(first as u64),
-            group_thousands((first + list.rows.len() - 1) as u64),
-            group_thousands(list.matching as u64)
-        );
-        if list.page > 1 {
-            let _ = write!(
-                out,
-                "<a href=\"{}\" rel=\"prev\">Previous</a>",
-                self.link(None, Some(list.page - 1))
-            );
-        }
-        if list.page < list.pages {
-            let _ = write!(
-                out,
-                "<a href=\"{}\" rel=\"next\">Next</a>",
-                self.link(None, Some(list.page + 1))
-            );
-        }
-        out.push_str("</nav></section>");
-        out
-    }
-
-    /// A GET form that keeps the period and sort and searches paths.
-    fn search_form(&self) -> String {
-        let mut hidden = form_urlencoded::Serializer::new(String::new());
-        self.period_pairs(&mut hidden);
-        let mut form = format!(
-            "<form method=\"get\" action=\"{}/\" role=\"search\">",
-            escape_xml(&self.at.base)
-        );
-        for (name, value) in form_urlencoded::parse(hidden.finish().as_bytes()) {
-            let _ = write!(
-                form,
-                "<input type=\"hidden\" name=\"{}\" value=\"{}\">",
-                escape_xml(&name),
-                escape_xml(&value)
-            );
-        }
-        if let Some(sort) = self.params.sort {
-            let _ = write!(form, "<input type=\"hidden\" name=\"sort\" value=\"{}\">", sort.name());
-        }
-        let _ = write!(
-            form,
-            "<input type=\"search\" name=\"q\" maxlength=\"{}\" placeholder=\"Search pages\" aria-label=\"Search pages\" value=\"{}\"><button>Search</button></form>",
-            crate::read::query::MAX_SEARCH_CHARS,
-            escape_xml(self.params.q.as_deref().unwrap_or(""))
-        );
-        form
     }
 }
 

@@ -187,7 +187,7 @@ for store in postgres sqlite; do
   if [ "$store" = postgres ]; then
     # The plan of the query behind the "Last 7 days" column of / (a copy of
     # COUNTS_BETWEEN in src/store/postgres.rs), for the report.
-    psql_do -d footfall -c "EXPLAIN (ANALYZE, BUFFERS) SELECT p.path, sum(d.count)::bigint \
+    psql_do -d footfall -c "SET search_path = footfall" -c "EXPLAIN (ANALYZE, BUFFERS) SELECT p.path, sum(d.count)::bigint \
       FROM daily_counts d JOIN paths p ON p.id = d.path_id \
       WHERE d.day BETWEEN (now() AT TIME ZONE 'UTC')::date - 6 AND (now() AT TIME ZONE 'UTC')::date GROUP BY p.path" \
       > "$TMP/pg/explain-week.txt" 2>&1 || true

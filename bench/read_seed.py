@@ -77,17 +77,21 @@ def postgres_sql(t0):
 SET client_min_messages = notice;
 SET work_mem = '512MB';
 SET maintenance_work_mem = '1GB';
+-- Footfall's tables live in their own schema; the pages in the default site.
+SET search_path = footfall;
 DO $seed$
 DECLARE
   t timestamptz := clock_timestamp();
   lo bigint;
+  site bigint;
 BEGIN
   -- FK checks off while loading (superuser only); the data is consistent by construction.
   PERFORM set_config('session_replication_role', 'replica', true);
-  TRUNCATE calls, daily_counts, paths;
+  SELECT id INTO site FROM sites WHERE slug = 'default';
+  TRUNCATE calls, daily_counts, paths CASCADE;
   DROP INDEX calls_path_id_called_at;
-  INSERT INTO paths (id, path) VALUES (1, '/big');
-  INSERT INTO paths (id, path) SELECT n + 1, '/p/' || n FROM generate_series(1, {OTHER_PATHS}) n;
+  INSERT INTO paths (id, site_id, path) VALUES (1, site, '/big');
+  INSERT INTO paths (id, site_id, path) SELECT n + 1, site, '/p/' || n FROM generate_series(1, {OTHER_PATHS}) n;
   PERFORM setval(pg_get_serial_sequence('paths', 'id'), {OTHER_PATHS + 1});
   INSERT INTO calls (path_id, called_at) SELECT 1, {big} FROM generate_series(0::bigint, {BIG_CALLS - 1}) i;
   RAISE NOTICE 'calls 1000000/10000000 (/big) in % s', round(extract(epoch FROM clock_timestamp() - t), 1);
@@ -143,10 +147,13 @@ def seed_sqlite(file, t0):
     conn.execute("DELETE FROM calls")
     conn.execute("DELETE FROM paths")
     conn.execute("DROP INDEX calls_path_id_called_at")
-    conn.execute("INSERT INTO paths (id, path, registered_at) VALUES (1, '/big', 0)")
+    # The pages belong to the default site, which Footfall created at its first start.
+    site = conn.execute("SELECT id FROM sites WHERE slug = 'default'").fetchone()[0]
+    conn.execute("INSERT INTO paths (id, site_id, path, registered_at) VALUES (1, ?, '/big', 0)", (site,))
     conn.execute(
         f"WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < {OTHER_PATHS}) "
-        "INSERT INTO paths (id, path, registered_at) SELECT n + 1, '/p/' || n, 0 FROM s"
+        "INSERT INTO paths (id, site_id, path, registered_at) SELECT n + 1, ?, '/p/' || n, 0 FROM s",
+        (site,),
     )
     conn.execute(
         series(0, BIG_CALLS - 1, f"SELECT 1, {t0 - SPAN_US} + i * {BIG_STEP} + (i * {MULT}) % {BIG_STEP} FROM s")

@@ -112,18 +112,16 @@ pub async fn listed_pages(
     period: Option<(DayNumber, DayNumber)>,
 ) -> Result<Vec<ListedPage>, Unavailable> {
     let id = site.registry.site_id()?;
-    let rows = reads.page_rows(id).await?;
-    let in_period: Option<HashMap<String, u64>> = match period {
-        Some(days) => Some(
-            reads
-                .counts(id, Some(days))
-                .await?
-                .into_iter()
-                .map(|PathCount { path, count }| (path, count))
-                .collect(),
-        ),
-        None => None,
+    let counts = async {
+        match period {
+            Some(days) => reads.counts(id, Some(days)).await.map(Some),
+            None => Ok(None),
+        }
     };
+    // Independent reads: on PostgreSQL they run on two connections at once.
+    let (rows, counts) = tokio::try_join!(reads.page_rows(id), counts)?;
+    let in_period: Option<HashMap<String, u64>> =
+        counts.map(|counts| counts.into_iter().map(|PathCount { path, count }| (path, count)).collect());
     Ok(rows
         .into_iter()
         .map(|PageRow { path, total, last }| ListedPage {

@@ -64,8 +64,11 @@ pub async fn dashboard(state: &AppState, at: &SiteRoute<'_>, query: Option<&str>
     let period_days = range
         .is_bounded()
         .then(|| day_bounds(range.from, range.to, earliest_day(), today_number));
-    let site_days = site_days(&state.reads, at.site, range, today_number, true).await?;
-    let pages = listed_pages(&state.reads, at.site, period_days).await?;
+    // Independent reads: on PostgreSQL they run on two connections at once.
+    let (site_days, pages) = tokio::try_join!(
+        site_days(&state.reads, at.site, range, today_number, true),
+        listed_pages(&state.reads, at.site, period_days),
+    )?;
     let list = page_of(
         pages.clone(),
         params.q.as_deref(),

@@ -120,8 +120,12 @@ pub async fn listed_pages(
     };
     // Independent reads: on PostgreSQL they run on two connections at once.
     let (rows, counts) = tokio::try_join!(reads.page_rows(id), counts)?;
-    let in_period: Option<HashMap<String, u64>> =
-        counts.map(|counts| counts.into_iter().map(|PathCount { path, count }| (path, count)).collect());
+    let in_period: Option<HashMap<String, u64>> = counts.map(|counts| {
+        counts
+            .into_iter()
+            .map(|PathCount { path, count }| (path, count))
+            .collect()
+    });
     Ok(rows
         .into_iter()
         .map(|PageRow { path, total, last }| ListedPage {

@@ -41,6 +41,10 @@ pub const POSTGRES: &[Migration] = &[
         version: 7,
         sql: include_str!("../../sql/postgres/0007_retention.sql"),
     },
+    Migration {
+        version: 8,
+        sql: include_str!("../../sql/postgres/0008_site_days.sql"),
+    },
 ];
 
 pub const SQLITE: &[Migration] = &[
@@ -67,6 +71,10 @@ pub const SQLITE: &[Migration] = &[
     Migration {
         version: 6,
         sql: include_str!("../../sql/sqlite/0006_retention.sql"),
+    },
+    Migration {
+        version: 7,
+        sql: include_str!("../../sql/sqlite/0007_site_days.sql"),
     },
 ];
 

@@ -5,7 +5,10 @@
 use hyper::StatusCode;
 use serde_json::{json, Value};
 
+use hyper::Method;
+
 use crate::helpers::{both_stores, Store, TestApp};
+use crate::requests::ADMIN_KEY;
 
 /// December 2024 has 4 calls, the first week of January 2025 has 6, over
 /// three pages; /c is only called in December.
@@ -166,7 +169,43 @@ async fn the_page_list_is_searched_sorted_and_paged(store: Store) {
     assert!(none.contains("No page matches.") && none.contains("value=\"&lt;nothing&gt;\""));
 }
 
+/// The site's days in the seed's range, as counts.
+async fn site_days(app: &TestApp) -> Vec<u64> {
+    let days = get_json(app, "/api/history?from=2024-12-26&to=2025-01-07").await;
+    days.as_array()
+        .expect("an array")
+        .iter()
+        .map(|d| d["count"].as_u64().expect("a count"))
+        .collect()
+}
+
+async fn the_site_history_follows_merges_removals_and_new_calls(store: Store) {
+    let mut app = TestApp::spawn_with(store, &[ADMIN_KEY]).await;
+    app.seed(CALLS).await;
+    // From 2024-12-26: /c on the 26th, 27th and 31st, /a on the 31st, then January.
+    assert_eq!(site_days(&app).await, [1, 1, 0, 0, 0, 2, 2, 0, 2, 0, 1, 0, 1]);
+    // A merge moves calls between pages of the site: its days stay.
+    let merged = app
+        .admin(
+            Method::POST,
+            "/api/admin/pages/rename",
+            Some(json!({"from": "/b", "to": "/a"})),
+        )
+        .await;
+    assert_eq!(merged.status, StatusCode::OK, "{}", merged.text());
+    assert_eq!(site_days(&app).await, [1, 1, 0, 0, 0, 2, 2, 0, 2, 0, 1, 0, 1]);
+    // Removing a page takes its days away.
+    let removed = app.admin(Method::DELETE, "/api/admin/pages/c", None).await;
+    assert_eq!(removed.status, StatusCode::NO_CONTENT, "{}", removed.text());
+    assert_eq!(site_days(&app).await, [0, 0, 0, 0, 0, 1, 2, 0, 2, 0, 1, 0, 1]);
+    // A counted call adds to today.
+    assert_eq!(app.get_as("/call/a", "203.0.113.9").await.status, StatusCode::OK);
+    let today = get_json(&app, "/api/history?days=1").await;
+    assert_eq!(today[0]["count"], 1, "{today}");
+}
+
 both_stores!(
+    the_site_history_follows_merges_removals_and_new_calls,
     the_site_history_sums_every_page_per_bucket,
     the_dashboard_compares_a_period_with_the_one_before,
     the_page_list_is_searched_sorted_and_paged

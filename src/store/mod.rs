@@ -3,7 +3,8 @@
 //! runs one suite on both).
 //!
 //! Stores keep raw calls and, in the same transaction, per-page totals,
-//! per-day counts and per-day tallies (proxied views, filtered hits). They
+//! per-day counts and per-day tallies (proxied views, filtered hits); each
+//! site's calls per day follow the per-day counts by triggers. They
 //! know nothing of visitors: no address or anything derived from one is
 //! ever passed in. Schemas live in `sql/<backend>/` as numbered migrations
 //! applied at start.
@@ -192,8 +193,10 @@ pub trait Store: OwnerStore + Send + Sync {
     fn page_rows(&self, site: SiteId) -> StoreFuture<'_, Vec<PageRow>>;
 
     /// The calls of all of `site`'s pages per day over an inclusive range of
-    /// days (from per-day counts; start counts have no day), oldest first;
-    /// days without calls are left out.
+    /// days, oldest first; days without calls are left out. Read from
+    /// `site_days`, which triggers on the per-day counts keep equal to their
+    /// sum over the site's pages (start counts have no day), so it costs a
+    /// row per day whatever the number of pages.
     fn site_daily(&self, site: SiteId, from: DayNumber, to: DayNumber) -> StoreFuture<'_, Vec<(DayNumber, u64)>>;
 
     /// One path's total (with its start count) and first and last call, from its `paths` row.

@@ -4,7 +4,8 @@
 #   bash bench/read.sh
 #
 # Seeds 10,000 paths and 10,000,000 calls (one path, /big, with 1,000,000 of
-# them, over the last 3 years; see bench/read_seed.py) into a throwaway
+# them, over the last 3 years; see bench/read_seed.py); the dashboard `/` is
+# timed over its default week (target 50 ms), 30 days, a search and all time into a throwaway
 # PostgreSQL cluster and into a SQLite file, then times the read endpoints of
 # a release build against each store, one store at a time: 3 warm-up requests
 # per endpoint, then READ_RUNS sequential curl requests per endpoint,
@@ -58,7 +59,11 @@ ENDPOINTS=(
   "api_history_big_mid|/api/history/big?limit=10000&after=@BIG_MID@|10|-"
   "api_plot_big|/api/plot/big|50|100000"
   "plot_big|/plot/big|-|-"
-  "root|/|-|-"
+  "root|/|50|-"
+  "root_30|/?days=30|-|-"
+  "root_search|/?q=p%2F50&sort=name&page=2|-|-"
+  "root_all|/?period=all|-|-"
+  "api_history_site|/api/history?days=30|-|-"
 )
 
 # ------------------------------------------------------------------ Footfall

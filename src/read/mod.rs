@@ -11,6 +11,8 @@
 //!   pure layout decisions (`layout`) apart from the plotters drawing (`draw`).
 //! - [`badge`]: the shields.io-style count badge; [`badge_options`]: its
 //!   lenient options.
+//! - [`overview`]: the site's calls per day with the period before, and
+//!   the dashboard's page list (search, sort, pages).
 //! - [`tallies`]: proxied views and filtered hits per page, by reason.
 //! - [`format`]: how numbers are written for people.
 //! - [`links`]: every link of a site, one link's per-day series; events.
@@ -21,6 +23,7 @@ pub mod buckets;
 pub mod chart;
 pub mod format;
 pub mod links;
+pub mod overview;
 pub mod query;
 pub mod series;
 pub mod tallies;
@@ -31,7 +34,7 @@ use std::time::Duration;
 use jiff::Timestamp;
 
 use crate::availability::{Availability, Unavailable};
-use crate::store::{PathCount, PathId, SiteId, SlotCount, Store, StoreError, StoreFuture, Summary};
+use crate::store::{PageRow, PathCount, PathId, SiteId, SlotCount, Store, StoreError, StoreFuture, Summary};
 use crate::zone::DayNumber;
 
 /// A read that takes longer has failed: the page answers 503 rather than
@@ -108,6 +111,27 @@ impl Reads {
             Some((from, to)) => self.run(self.store.counts_between(site, from, to)).await,
             None => self.run(self.store.counts(site)).await,
         }
+    }
+
+    /// Every page of `site` with its total and last call.
+    ///
+    /// # Errors
+    /// [`Unavailable`] when the store is not ready or does not answer.
+    pub async fn page_rows(&self, site: SiteId) -> Result<Vec<PageRow>, Unavailable> {
+        self.run(self.store.page_rows(site)).await
+    }
+
+    /// `site`'s calls per day in `[from, to]`, days with calls only, oldest first.
+    ///
+    /// # Errors
+    /// [`Unavailable`] when the store is not ready or does not answer.
+    pub async fn site_daily(
+        &self,
+        site: SiteId,
+        from: DayNumber,
+        to: DayNumber,
+    ) -> Result<Vec<(DayNumber, u64)>, Unavailable> {
+        self.run(self.store.site_daily(site, from, to)).await
     }
 
     /// # Errors

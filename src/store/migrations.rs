@@ -57,6 +57,10 @@ pub const POSTGRES: &[Migration] = &[
         version: 11,
         sql: include_str!("../../sql/postgres/0011_events.sql"),
     },
+    Migration {
+        version: 13,
+        sql: include_str!("../../sql/postgres/0013_site_days.sql"),
+    },
 ];
 
 pub const SQLITE: &[Migration] = &[
@@ -96,6 +100,10 @@ pub const SQLITE: &[Migration] = &[
         version: 9,
         sql: include_str!("../../sql/sqlite/0009_events.sql"),
     },
+    Migration {
+        version: 11,
+        sql: include_str!("../../sql/sqlite/0011_site_days.sql"),
+    },
 ];
 
 /// The migrations still to apply to a database whose newest applied
@@ -124,19 +132,29 @@ mod tests {
         migrations.iter().map(|m| m.version).collect()
     }
 
+    /// The number each backend leaves free for a migration of a branch not
+    /// merged yet (issue #13's dimensions): the one gap allowed, until that
+    /// branch is merged and this goes.
+    const RESERVED: [(&str, i64); 2] = [("postgres", 12), ("sqlite", 10)];
+
+    /// `from..=newest` without the backend's reserved number.
+    fn numbered(dir: &str, from: i64, newest: i64) -> Vec<i64> {
+        (from..=newest).filter(|n| !RESERVED.contains(&(dir, *n))).collect()
+    }
+
     #[test]
     fn a_new_database_gets_every_migration_and_a_current_one_none() {
-        for known in [POSTGRES, SQLITE] {
-            let newest = known.len() as i64;
-            assert_eq!(versions(plan(0, known).unwrap()), (1..=newest).collect::<Vec<_>>());
-            assert_eq!(versions(plan(1, known).unwrap()), (2..=newest).collect::<Vec<_>>());
+        for (dir, known) in [("postgres", POSTGRES), ("sqlite", SQLITE)] {
+            let newest = known.last().unwrap().version;
+            assert_eq!(versions(plan(0, known).unwrap()), numbered(dir, 1, newest));
+            assert_eq!(versions(plan(1, known).unwrap()), numbered(dir, 2, newest));
             assert!(plan(newest, known).unwrap().is_empty());
         }
     }
 
     #[test]
     fn a_schema_newer_than_known_is_refused() {
-        let newest = SQLITE.len() as i64;
+        let newest = SQLITE.last().unwrap().version;
         assert!(matches!(
             plan(newest + 1, SQLITE),
             Err(StoreError::SchemaTooNew { found, known }) if found == newest + 1 && known == newest
@@ -144,7 +162,8 @@ mod tests {
     }
 
     /// Every file in `sql/<backend>/` is embedded, in order, numbered from 1
-    /// without gaps, so a new file cannot be forgotten here.
+    /// without gaps (but the reserved number), so a new file cannot be
+    /// forgotten here.
     #[test]
     fn each_backend_embeds_every_numbered_file_in_order() {
         for (dir, migrations) in [("postgres", POSTGRES), ("sqlite", SQLITE)] {
@@ -157,7 +176,7 @@ mod tests {
             let numbers: Vec<i64> = files.iter().map(|f| f[..4].parse().unwrap()).collect();
             assert_eq!(
                 numbers,
-                (1..=files.len() as i64).collect::<Vec<_>>(),
+                numbered(dir, 1, numbers.last().copied().unwrap_or(0)),
                 "{dir}: {files:?}"
             );
             assert_eq!(versions(migrations), numbers, "{dir}");

@@ -3,7 +3,8 @@
 //! runs one suite on both).
 //!
 //! Stores keep raw calls and, in the same transaction, per-page totals,
-//! per-day counts and per-day tallies (proxied views, filtered hits). They
+//! per-day counts and per-day tallies (proxied views, filtered hits); each
+//! site's calls per day follow the per-day counts by triggers. They
 //! know nothing of visitors: no address or anything derived from one is
 //! ever passed in. Schemas live in `sql/<backend>/` as numbered migrations
 //! applied at start.
@@ -111,6 +112,15 @@ pub struct PathCount {
     pub count: u64,
 }
 
+/// One page of a site as the dashboard lists it: its total (with its start
+/// count) and its last call, straight from its `paths` row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageRow {
+    pub path: String,
+    pub total: u64,
+    pub last: Option<Timestamp>,
+}
+
 /// A path's running figures, kept with every committed batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Summary {
@@ -209,6 +219,17 @@ pub trait Store: OwnerStore + LinkStore + EventStore + Send + Sync {
     /// Calls per path of `site` over an inclusive range of days (from per-day counts),
     /// count descending then path. Paths without calls in the range are left out.
     fn counts_between(&self, site: SiteId, from: DayNumber, to: DayNumber) -> StoreFuture<'_, Vec<PathCount>>;
+
+    /// Every page of `site` with its total and last call, from the `paths`
+    /// rows alone (one row per page, no per-day rows), in no particular order.
+    fn page_rows(&self, site: SiteId) -> StoreFuture<'_, Vec<PageRow>>;
+
+    /// The calls of all of `site`'s pages per day over an inclusive range of
+    /// days, oldest first; days without calls are left out. Read from
+    /// `site_days`, which triggers on the per-day counts keep equal to their
+    /// sum over the site's pages (start counts have no day), so it costs a
+    /// row per day whatever the number of pages.
+    fn site_daily(&self, site: SiteId, from: DayNumber, to: DayNumber) -> StoreFuture<'_, Vec<(DayNumber, u64)>>;
 
     /// One path's total (with its start count) and first and last call, from its `paths` row.
     fn summary(&self, path: PathId) -> StoreFuture<'_, Summary>;

@@ -22,8 +22,8 @@ use rusqlite::{params, Connection, OpenFlags, TransactionBehavior};
 
 use super::rules::{count_from_db, days_from_slots, slot, sort_counts, time_from_micros};
 use super::{
-    migrations, within, BadgeFigures, Batch, Committed, PageTallies, PathCount, PathId, RenameOutcome, SharedDedup,
-    SiteId, SlotCount, Store, StoreError, StoreFuture, Summary, Tallies, MIGRATE_DEADLINE, PATHS_DEADLINE,
+    migrations, within, BadgeFigures, Batch, Committed, PageRow, PageTallies, PathCount, PathId, RenameOutcome,
+    SharedDedup, SiteId, SlotCount, Store, StoreError, StoreFuture, Summary, Tallies, MIGRATE_DEADLINE, PATHS_DEADLINE,
     REBUILD_DEADLINE, REGISTER_DEADLINE,
 };
 use crate::count::path::PagePath;
@@ -55,6 +55,7 @@ mod events;
 mod history;
 mod links;
 mod owner;
+mod site;
 mod transfer;
 mod writes;
 
@@ -235,6 +236,14 @@ impl Store for SqliteStore {
                 [i64::from(from), i64::from(to), site],
             )
         })
+    }
+
+    fn page_rows(&self, site: SiteId) -> StoreFuture<'_, Vec<PageRow>> {
+        Self::with(&self.reader, move |conn| site::page_rows(conn, site))
+    }
+
+    fn site_daily(&self, site: SiteId, from: DayNumber, to: DayNumber) -> StoreFuture<'_, Vec<(DayNumber, u64)>> {
+        Self::with(&self.reader, move |conn| site::site_daily(conn, site, from, to))
     }
 
     fn summary(&self, path: PathId) -> StoreFuture<'_, Summary> {

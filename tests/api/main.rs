@@ -17,6 +17,7 @@ mod commands;
 mod compact;
 mod compact_history;
 mod contract;
+mod dashboard;
 mod disk_full;
 mod export_memory;
 mod faults;

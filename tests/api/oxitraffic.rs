@@ -200,6 +200,7 @@ async fn a_footfall_database_with_its_tables_in_public_moves_into_its_own_schema
         "paths",
         "recorded_batches",
         "schema_migrations",
+        "site_days",
         "sites",
         "webhook_cursors",
         "webhook_failures",

@@ -92,6 +92,12 @@ impl Store for Scripted {
     fn counts_between(&self, _: SiteId, _: DayNumber, _: DayNumber) -> StoreFuture<'_, Vec<PathCount>> {
         unimplemented!()
     }
+    fn page_rows(&self, _: SiteId) -> StoreFuture<'_, Vec<crate::store::PageRow>> {
+        unimplemented!()
+    }
+    fn site_daily(&self, _: SiteId, _: DayNumber, _: DayNumber) -> StoreFuture<'_, Vec<(DayNumber, u64)>> {
+        unimplemented!()
+    }
     fn summary(&self, _: PathId) -> StoreFuture<'_, Summary> {
         unimplemented!()
     }

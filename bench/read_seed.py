@@ -110,7 +110,7 @@ BEGIN
   INSERT INTO daily_counts (path_id, day, count)
     SELECT path_id, (called_at AT TIME ZONE 'UTC')::date, count(*) FROM calls GROUP BY 1, 2;
   RAISE NOTICE 'daily_counts in % s', round(extract(epoch FROM clock_timestamp() - t), 1);
-  -- The triggers that keep site_days are off while loading (replica role).
+  -- Footfall keeps site_days as it writes daily_counts; the seed writes both.
   TRUNCATE site_days;
   INSERT INTO site_days (site_id, day, count)
     SELECT p.site_id, d.day, sum(d.count) FROM daily_counts d JOIN paths p ON p.id = d.path_id GROUP BY 1, 2;
@@ -155,7 +155,7 @@ def seed_sqlite(file, t0):
         )
 
     conn.execute("BEGIN")
-    conn.execute("DELETE FROM daily_counts")  # its triggers keep site_days
+    conn.execute("DELETE FROM daily_counts")
     conn.execute("DELETE FROM site_days")
     conn.execute("DELETE FROM calls")
     conn.execute("DELETE FROM paths")
@@ -185,6 +185,12 @@ def seed_sqlite(file, t0):
         f"SELECT path_id, called_at / {DAY_US}, count(*) FROM calls GROUP BY 1, 2"
     )
     step("daily_counts")
+    # Footfall keeps site_days as it writes daily_counts; the seed writes both.
+    conn.execute(
+        "INSERT INTO site_days (site_id, day, count) "
+        "SELECT p.site_id, d.day, sum(d.count) FROM daily_counts d JOIN paths p ON p.id = d.path_id GROUP BY 1, 2"
+    )
+    step("site_days")
     # registered_at: microseconds, as Footfall writes it.
     conn.execute(
         "UPDATE paths SET total = t.n, first_call = t.f, last_call = t.l, registered_at = t.f "

@@ -2,10 +2,10 @@
 
 -- The sum of daily_counts over a site's pages, per day, so that the site's
 -- history and the dashboard's period figures read one row per day instead
--- of one per page and day. Kept by triggers on daily_counts, so every
--- writer of daily_counts (batches, removing and merging pages, imports,
--- rebuild-daily) keeps it right without knowing of it. SQLite has one
--- writer at a time, so row triggers cannot deadlock.
+-- of one per page and day. Every writer of daily_counts keeps it in the
+-- same transaction, explicitly (src/store/sqlite/site_days.rs), as on
+-- PostgreSQL; no triggers. A row may fall to 0 (its pages removed); reads
+-- skip those.
 CREATE TABLE site_days (
     site_id INTEGER NOT NULL,
     day     INTEGER NOT NULL,
@@ -15,24 +15,3 @@ CREATE TABLE site_days (
 
 INSERT INTO site_days (site_id, day, count)
     SELECT p.site_id, d.day, sum(d.count) FROM daily_counts d JOIN paths p ON p.id = d.path_id GROUP BY 1, 2;
-
-CREATE TRIGGER site_days_insert AFTER INSERT ON daily_counts BEGIN
-    INSERT INTO site_days (site_id, day, count)
-        SELECT site_id, NEW.day, NEW.count FROM paths WHERE id = NEW.path_id
-        ON CONFLICT (site_id, day) DO UPDATE SET count = count + excluded.count;
-END;
-
-CREATE TRIGGER site_days_update AFTER UPDATE ON daily_counts BEGIN
-    INSERT INTO site_days (site_id, day, count)
-        SELECT site_id, OLD.day, -OLD.count FROM paths WHERE id = OLD.path_id
-        ON CONFLICT (site_id, day) DO UPDATE SET count = count + excluded.count;
-    INSERT INTO site_days (site_id, day, count)
-        SELECT site_id, NEW.day, NEW.count FROM paths WHERE id = NEW.path_id
-        ON CONFLICT (site_id, day) DO UPDATE SET count = count + excluded.count;
-END;
-
-CREATE TRIGGER site_days_delete AFTER DELETE ON daily_counts BEGIN
-    INSERT INTO site_days (site_id, day, count)
-        SELECT site_id, OLD.day, -OLD.count FROM paths WHERE id = OLD.path_id
-        ON CONFLICT (site_id, day) DO UPDATE SET count = count + excluded.count;
-END;

@@ -4,7 +4,8 @@
 //!
 //! Stores keep raw calls and, in the same transaction, per-page totals,
 //! per-day counts and per-day tallies (proxied views, filtered hits); each
-//! site's calls per day follow the per-day counts by triggers. They
+//! site's calls per day (`site_days`) follow the per-day counts in the
+//! transaction of each of their writers. They
 //! know nothing of visitors: no address or anything derived from one is
 //! ever passed in. Schemas live in `sql/<backend>/` as numbered migrations
 //! applied at start.
@@ -226,8 +227,8 @@ pub trait Store: OwnerStore + LinkStore + EventStore + Send + Sync {
 
     /// The calls of all of `site`'s pages per day over an inclusive range of
     /// days, oldest first; days without calls are left out. Read from
-    /// `site_days`, which triggers on the per-day counts keep equal to their
-    /// sum over the site's pages (start counts have no day), so it costs a
+    /// `site_days`, which every writer of the per-day counts keeps equal to
+    /// their sum over the site's pages (start counts have no day), so it costs a
     /// row per day whatever the number of pages.
     fn site_daily(&self, site: SiteId, from: DayNumber, to: DayNumber) -> StoreFuture<'_, Vec<(DayNumber, u64)>>;
 

@@ -56,6 +56,7 @@ mod history;
 mod links;
 mod owner;
 mod site;
+mod site_days;
 mod transfer;
 mod writes;
 
@@ -338,6 +339,7 @@ impl Store for SqliteStore {
                         insert.execute(params![path, day, count])?;
                     }
                 }
+                site_days::recompute(&tx, site)?;
                 tx.commit()?;
                 Ok(days.len() as u64)
             }),

@@ -35,6 +35,7 @@ mod replicas;
 mod retention;
 mod shared_windows;
 mod shutdown;
+mod site_days;
 mod site_outages;
 mod sites;
 mod slowloris;

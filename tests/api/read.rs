@@ -324,6 +324,12 @@ async fn rebuild_daily_recomputes_days_after_a_zone_change(store: Store) {
         1,
         "totals are untouched"
     );
+    // The site's days are rebuilt with the pages'.
+    assert_eq!(
+        get_json(&app, "/api/history?from=2025-01-01&to=2025-01-02").await,
+        json!([{"start": "2025-01-01T00:00:00+09:00", "count": 0}, {"start": "2025-01-02T00:00:00+09:00", "count": 1}])
+    );
+    assert_eq!(app.stored_i64(&crate::site_days::mismatches("")).await, 0);
 }
 
 both_stores!(

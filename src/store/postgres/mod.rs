@@ -19,6 +19,7 @@ mod oxitraffic;
 mod pool;
 mod schema;
 mod site;
+mod site_days;
 mod tallies;
 mod transfer;
 mod writes;

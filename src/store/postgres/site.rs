@@ -10,7 +10,7 @@ use super::PostgresStore;
 use crate::zone::DayNumber;
 
 const PAGE_ROWS: &str = "SELECT path, total + start_count, last_call FROM paths WHERE site_id = $1";
-/// One row per day from `site_days`, which triggers on `daily_counts` keep
+/// One row per day from `site_days`, which the writers of `daily_counts` keep
 /// (see its migration): the cost follows the days in the range, not the pages.
 const SITE_DAILY: &str = "SELECT day - DATE '1970-01-01', count FROM site_days \
      WHERE site_id = $1 AND day BETWEEN DATE '1970-01-01' + $2::int AND DATE '1970-01-01' + $3::int \

@@ -16,7 +16,7 @@ use super::super::{
     REBUILD_DEADLINE,
 };
 use super::pool::Checkout;
-use super::{digests, history, links, schema, tallies, PostgresStore};
+use super::{digests, history, links, schema, site_days, tallies, PostgresStore};
 use crate::zone::{DayNumber, Zone};
 
 const MIGRATION_LOCK: i64 = 0x466f_6f74_6661_6c6c; // "Footfall"
@@ -137,6 +137,11 @@ impl PostgresStore {
             Ok(statements) => statements,
             Err(e) => return batch_failed(client, e),
         };
+        // Cached after the first batch of a connection, like the others.
+        let add_site_days = match client.prepare_cached(site_days::ADD).await {
+            Ok(statement) => statement,
+            Err(e) => return batch_failed(client, e),
+        };
         let mark_params: [&(dyn ToSql + Sync); 2] = [&batch.id, &batch.settled];
         let insert_params = runs.params();
         let upsert_params: [&(dyn ToSql + Sync); 3] = [&day_paths, &days, &day_counts];
@@ -208,6 +213,16 @@ impl PostgresStore {
                 client.execute(&mark, &mark_params).await
             }
         };
+        // The site's days last: the last row locks of the transaction (see
+        // `site_days`), from the same sums as the per-day counts, so only
+        // claimed hits. A batch of tallies or clicks only sends nothing.
+        let add_days = async {
+            if day_paths.is_empty() {
+                Ok(0)
+            } else {
+                client.execute(&add_site_days, &upsert_params).await
+            }
+        };
         let outcome = tokio::try_join!(
             biased;
             begin,
@@ -219,6 +234,7 @@ impl PostgresStore {
             add_tallies,
             add_links,
             add_link_days,
+            add_days,
             client.simple_query("COMMIT"),
         );
         match outcome {
@@ -249,6 +265,7 @@ impl PostgresStore {
         let (paths, (day_numbers, counts)): (Vec<PathId>, (Vec<DayNumber>, Vec<i64>)) =
             days.iter().map(|&(p, d, n)| (p, (d, n))).unzip();
         tx.execute(INSERT_DAILY, &[&paths, &day_numbers, &counts]).await?;
+        site_days::recompute(&tx, site).await?;
         tx.commit().await?;
         client.release();
         Ok(days.len() as u64)

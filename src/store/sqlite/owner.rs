@@ -112,6 +112,8 @@ fn sweep(conn: &mut rusqlite::Connection, removed: PathId, into: Option<PathId>)
                  last_call = max(coalesce(last_call, ?4), coalesce(?4, last_call)) WHERE id = ?1",
                 params![into, counted, first, last],
             )?;
+            // Late rows belong to no site until they land in `into`'s.
+            super::site_days::move_in(&tx, removed, into)?;
             move_rows(&tx, removed, into)?
         }
     };
@@ -134,6 +136,7 @@ impl OwnerStore for SqliteStore {
                 let Some(id) = page_of(&tx, site, &path)? else {
                     return Ok(None);
                 };
+                super::site_days::forget_page(&tx, id)?;
                 delete_rows(&tx, id)?;
                 tx.execute("DELETE FROM paths WHERE id = ?1", [id])?;
                 tx.commit()?;

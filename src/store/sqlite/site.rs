@@ -28,7 +28,7 @@ pub(super) fn page_rows(conn: &Connection, site: SiteId) -> Result<Vec<PageRow>,
     .collect()
 }
 
-/// One row per day from `site_days`, which triggers on `daily_counts` keep
+/// One row per day from `site_days`, which the writers of `daily_counts` keep
 /// (see its migration): the cost follows the days in the range, not the pages.
 pub(super) fn site_daily(
     conn: &Connection,

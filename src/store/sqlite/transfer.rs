@@ -216,6 +216,13 @@ fn write(tx: &Transaction<'_>, pending: Pending) -> Result<(), StoreError> {
             micros(add.last)
         ])?;
     }
+    let counted: Vec<_> = pending
+        .days
+        .iter()
+        .filter(|((series, _, _), _)| DAY_SERIES.get(*series).is_some_and(|s| s.in_total))
+        .map(|(&(_, path, day), &count)| (path, day, count))
+        .collect();
+    super::site_days::add(tx, &counted)?;
     Ok(())
 }
 

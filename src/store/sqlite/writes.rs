@@ -86,6 +86,7 @@ fn write_batch(conn: &mut Connection, batch: &OwnedBatch) -> Result<Committed, S
     super::events::add_milestones(&tx, &sums.per_path, &batch.milestones)?;
     super::tallies::add(&tx, &batch.tallies)?;
     super::links::add(&tx, &batch.clicks)?;
+    super::site_days::add(&tx, &sums.per_day)?;
     tx.commit()?;
     Ok(Committed::Now)
 }

@@ -113,12 +113,16 @@ impl Reads {
         }
     }
 
-    /// Every page of `site` with its total and last call.
+    /// Every page of `site` with its total, last call and calls in `period`.
     ///
     /// # Errors
     /// [`Unavailable`] when the store is not ready or does not answer.
-    pub async fn page_rows(&self, site: SiteId) -> Result<Vec<PageRow>, Unavailable> {
-        self.run(self.store.page_rows(site)).await
+    pub async fn page_rows(
+        &self,
+        site: SiteId,
+        period: Option<(DayNumber, DayNumber)>,
+    ) -> Result<Vec<PageRow>, Unavailable> {
+        self.run(self.store.page_rows(site, period)).await
     }
 
     /// `site`'s calls per day in `[from, to]`, days with calls only, oldest first.

@@ -2,15 +2,15 @@
 //! site's calls per day over a period with the period before it, and the
 //! page list searched, sorted and cut into pages.
 //!
-//! Reads go through [`Reads`]; "today" is passed in. The list is built from
-//! one row per page (its `paths` row) and, for a bounded period, the pages'
+//! Reads go through [`Reads`]; "today" is passed in. The list is one read:
+//! a row per page (its `paths` row) with, for a bounded period, the page's
 //! calls in it; searching, sorting and paging are plain work on that list
 //! in memory (10,000 pages sort in about a millisecond), so a page of 50
-//! rows costs the same two queries as the whole list would, and renders 50
-//! rows instead of all.
+//! rows costs the same query as the whole list would, and renders 50 rows
+//! instead of all. The sort by the period's calls, the top pages and
+//! "pages called" need every page's period count anyway.
 
 use std::cmp::Reverse;
-use std::collections::HashMap;
 
 use jiff::Timestamp;
 
@@ -20,7 +20,7 @@ use super::series::earliest_day;
 use super::Reads;
 use crate::availability::Unavailable;
 use crate::count::Site;
-use crate::store::{PageRow, PathCount};
+use crate::store::PageRow;
 use crate::zone::{day_number, DayNumber};
 
 /// Rows of the page list on one page.
@@ -112,30 +112,23 @@ pub async fn listed_pages(
     period: Option<(DayNumber, DayNumber)>,
 ) -> Result<Vec<ListedPage>, Unavailable> {
     let id = site.registry.site_id()?;
-    let counts = async {
-        match period {
-            Some(days) => reads.counts(id, Some(days)).await.map(Some),
-            None => Ok(None),
-        }
-    };
-    // Independent reads: on PostgreSQL they run on two connections at once.
-    let (rows, counts) = tokio::try_join!(reads.page_rows(id), counts)?;
-    let in_period: Option<HashMap<String, u64>> = counts.map(|counts| {
-        counts
-            .into_iter()
-            .map(|PathCount { path, count }| (path, count))
-            .collect()
-    });
+    let rows = reads.page_rows(id, period).await?;
     Ok(rows
         .into_iter()
-        .map(|PageRow { path, total, last }| ListedPage {
-            period: in_period
-                .as_ref()
-                .map_or(total, |counts| counts.get(&path).copied().unwrap_or(0)),
-            path,
-            total,
-            last,
-        })
+        .map(
+            |PageRow {
+                 path,
+                 total,
+                 last,
+                 period: calls,
+             }| ListedPage {
+                // All time: the total, start count included.
+                period: if period.is_some() { calls } else { total },
+                path,
+                total,
+                last,
+            },
+        )
         .collect())
 }
 

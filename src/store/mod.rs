@@ -114,12 +114,15 @@ pub struct PathCount {
 }
 
 /// One page of a site as the dashboard lists it: its total (with its start
-/// count) and its last call, straight from its `paths` row.
+/// count) and its last call, straight from its `paths` row, and its calls
+/// in a period of days.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PageRow {
     pub path: String,
     pub total: u64,
     pub last: Option<Timestamp>,
+    /// Calls in the period asked for (0 when none was).
+    pub period: u64,
 }
 
 /// A path's running figures, kept with every committed batch.
@@ -221,9 +224,12 @@ pub trait Store: OwnerStore + LinkStore + EventStore + Send + Sync {
     /// count descending then path. Paths without calls in the range are left out.
     fn counts_between(&self, site: SiteId, from: DayNumber, to: DayNumber) -> StoreFuture<'_, Vec<PathCount>>;
 
-    /// Every page of `site` with its total and last call, from the `paths`
-    /// rows alone (one row per page, no per-day rows), in no particular order.
-    fn page_rows(&self, site: SiteId) -> StoreFuture<'_, Vec<PageRow>>;
+    /// Every page of `site` with its total and last call, in no particular
+    /// order, and with `period` its calls over those inclusive days (from
+    /// per-day counts). One statement: the period's per-day counts are
+    /// summed by page id and joined to the pages, without a page's path
+    /// ever being a grouping key.
+    fn page_rows(&self, site: SiteId, period: Option<(DayNumber, DayNumber)>) -> StoreFuture<'_, Vec<PageRow>>;
 
     /// The calls of all of `site`'s pages per day over an inclusive range of
     /// days, oldest first; days without calls are left out. Read from

@@ -239,8 +239,8 @@ impl Store for SqliteStore {
         })
     }
 
-    fn page_rows(&self, site: SiteId) -> StoreFuture<'_, Vec<PageRow>> {
-        Self::with(&self.reader, move |conn| site::page_rows(conn, site))
+    fn page_rows(&self, site: SiteId, period: Option<(DayNumber, DayNumber)>) -> StoreFuture<'_, Vec<PageRow>> {
+        Self::with(&self.reader, move |conn| site::page_rows(conn, site, period))
     }
 
     fn site_daily(&self, site: SiteId, from: DayNumber, to: DayNumber) -> StoreFuture<'_, Vec<(DayNumber, u64)>> {

@@ -2,7 +2,8 @@
 //! per-day counts of the site's pages, after every kind of writer: batches,
 //! merging, removing and sweeping pages, here; imports, rebuild-daily,
 //! OxiTraffic adoption and shared dedup's claimed hits in their own test
-//! files, with `mismatches`.
+//! files, with `mismatches`. And the page list's per-page period counts,
+//! which read the same per-day counts by day.
 
 use footfall::store::{Hit, PageMove};
 use footfall::zone::Zone;
@@ -81,6 +82,21 @@ async fn batches_merges_removals_and_sweeps_keep_each_sites_days(store: Store) {
     s.store.record(batch(&first)).await.expect("record");
     assert_kept(&s, [2, 2, 2], "a batch adds per site and day").await;
     assert_eq!(days_of(&s, other).await, [2, 0, 0], "the other site's own days");
+    // The page list's period counts: per page, each site its own pages.
+    let first_day = hit(0, d1).day;
+    for (site, want) in [
+        (s.site, vec![("/a", 2, 2), ("/b", 1, 1), ("/c", 2, 1), ("/x", 1, 0)]),
+        (other, vec![("/a", 2, 2)]),
+    ] {
+        let mut rows = s
+            .store
+            .page_rows(site, Some((first_day, first_day + 1)))
+            .await
+            .expect("rows");
+        rows.sort_by(|a, b| a.path.cmp(&b.path));
+        let got: Vec<(&str, u64, u64)> = rows.iter().map(|r| (r.path.as_str(), r.total, r.period)).collect();
+        assert_eq!(got, want, "site {site}: (path, total, calls on the first two days)");
+    }
 
     let merged = s
         .store

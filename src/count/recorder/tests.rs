@@ -92,7 +92,7 @@ impl Store for Scripted {
     fn counts_between(&self, _: SiteId, _: DayNumber, _: DayNumber) -> StoreFuture<'_, Vec<PathCount>> {
         unimplemented!()
     }
-    fn page_rows(&self, _: SiteId) -> StoreFuture<'_, Vec<crate::store::PageRow>> {
+    fn page_rows(&self, _: SiteId, _: Option<(DayNumber, DayNumber)>) -> StoreFuture<'_, Vec<crate::store::PageRow>> {
         unimplemented!()
     }
     fn site_daily(&self, _: SiteId, _: DayNumber, _: DayNumber) -> StoreFuture<'_, Vec<(DayNumber, u64)>> {

@@ -196,8 +196,8 @@ impl Store for PostgresStore {
         Box::pin(async move { self.path_counts(COUNTS_BETWEEN, &[&from, &to, &site]).await })
     }
 
-    fn page_rows(&self, site: SiteId) -> StoreFuture<'_, Vec<PageRow>> {
-        Box::pin(self.page_rows_now(site))
+    fn page_rows(&self, site: SiteId, period: Option<(DayNumber, DayNumber)>) -> StoreFuture<'_, Vec<PageRow>> {
+        Box::pin(self.page_rows_now(site, period))
     }
 
     fn site_daily(&self, site: SiteId, from: DayNumber, to: DayNumber) -> StoreFuture<'_, Vec<(DayNumber, u64)>> {

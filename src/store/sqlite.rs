@@ -55,11 +55,13 @@ mod events;
 mod history;
 mod links;
 mod owner;
+mod reader;
 mod site;
 mod site_days;
 mod transfer;
 mod writes;
 
+use reader::{Abandon, Lane, OnDrop, Reader};
 use writes::{migrate, record, rename_site, OwnedBatch};
 
 /// Every row lies inside its slot, so per-slot counts need no call times.
@@ -68,7 +70,7 @@ const SITE_SLOTS: &str = "SELECT c.path_id, c.slot, sum(c.calls) \
 
 pub struct SqliteStore {
     writer: Arc<Mutex<Connection>>,
-    reader: Arc<Mutex<Connection>>,
+    reader: Reader,
 }
 
 impl SqliteStore {
@@ -92,22 +94,31 @@ impl SqliteStore {
         };
         Ok(Self {
             writer: Arc::new(Mutex::new(open()?)),
-            reader: Arc::new(Mutex::new(open()?)),
+            reader: Reader(Arc::new(Mutex::new(open()?))),
         })
     }
 
-    /// Runs `f` with a connection on the blocking pool.
+    /// Runs `f` with a connection on the blocking pool; on the reader, a
+    /// read its caller stopped waiting for is given up (see `reader`).
     fn with<T: Send + 'static>(
-        conn: &Arc<Mutex<Connection>>,
+        lane: &impl Lane,
         f: impl FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
     ) -> StoreFuture<'static, T> {
-        let conn = Arc::clone(conn);
+        let conn = Arc::clone(lane.connection());
+        let abandonable = lane.abandonable();
         Box::pin(async move {
+            let abandon = Abandon::default();
+            let _on_drop = abandonable.then(|| OnDrop(abandon.clone()));
             tokio::task::spawn_blocking(move || {
                 // A panic mid-statement rolls the transaction back when it is
                 // dropped, so the connection is still sound to reuse.
                 let mut conn = conn.lock().unwrap_or_else(|e| e.into_inner());
-                f(&mut conn)
+                if abandonable && !abandon.start(&conn) {
+                    return Err(Abandon::skipped());
+                }
+                let result = f(&mut conn);
+                abandon.finish();
+                result
             })
             .await
             .map_err(|e| StoreError::Task(e.to_string()))?

@@ -62,6 +62,7 @@ ENDPOINTS=(
   "root|/|50|-"
   "root_30|/?days=30|-|-"
   "root_search|/?q=p%2F50&sort=name&page=2|-|-"
+  "root_total|/?sort=total&page=3|-|-"
   "root_all|/?period=all|-|-"
   "api_history_site|/api/history?days=30|-|-"
 )

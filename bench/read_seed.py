@@ -334,7 +334,8 @@ def compare(a, b, problems):
         with open(os.path.join(a, name + ".body"), "rb") as f, open(os.path.join(b, name + ".body"), "rb") as g:
             if f.read() != g.read():
                 problems.append(f"{name}: PostgreSQL and SQLite answers differ")
-    for name in ("api_plot_big", "plot_big", "root", "root_30", "root_search", "root_all", "api_history_site"):
+    for name in ("api_plot_big", "plot_big", "root", "root_30", "root_search", "root_total", "root_all",
+                 "api_history_site"):
         with open(os.path.join(a, name + ".body"), "rb") as f, open(os.path.join(b, name + ".body"), "rb") as g:
             if f.read() != g.read():
                 problems.append(f"{name}: PostgreSQL and SQLite answers differ (HTML/SVG)")

@@ -18,3 +18,9 @@ CREATE TABLE site_days (
 
 INSERT INTO site_days (site_id, day, count)
     SELECT p.site_id, d.day, sum(d.count) FROM daily_counts d JOIN paths p ON p.id = d.path_id GROUP BY 1, 2;
+
+-- Adds one in every owner change that moves or removes per-day counts
+-- (removing, merging, sweeping pages, imports, rebuild-daily): with the
+-- site's calls on some days (site_days), it tells a reader whether the
+-- per-page counts of those days can have changed since it last read them.
+ALTER TABLE sites ADD COLUMN days_changed bigint NOT NULL DEFAULT 0;

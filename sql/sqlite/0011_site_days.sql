@@ -23,3 +23,9 @@ INSERT INTO site_days (site_id, day, count)
 -- the primary key (path_id, day) takes a seek per page of the site.
 -- PostgreSQL has had its (day, path_id) index since v2.
 CREATE INDEX daily_counts_day_path_id ON daily_counts (day, path_id, count);
+
+-- Adds one in every owner change that moves or removes per-day counts
+-- (removing, merging, sweeping pages, imports, rebuild-daily): with the
+-- site's calls on some days (site_days), it tells a reader whether the
+-- per-page counts of those days can have changed since it last read them.
+ALTER TABLE sites ADD COLUMN days_changed INTEGER NOT NULL DEFAULT 0;

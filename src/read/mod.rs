@@ -24,6 +24,7 @@ pub mod chart;
 pub mod format;
 pub mod links;
 pub mod overview;
+pub mod period;
 pub mod query;
 pub mod series;
 pub mod tallies;
@@ -47,11 +48,17 @@ const READINESS_DEADLINE: Duration = Duration::from_secs(1);
 pub struct Reads {
     store: Arc<dyn Store>,
     availability: Arc<Availability>,
+    /// Per-page sums of past days, for the dashboard (see `period`).
+    past_days: period::PastDays,
 }
 
 impl Reads {
     pub fn new(store: Arc<dyn Store>, availability: Arc<Availability>) -> Self {
-        Self { store, availability }
+        Self {
+            store,
+            availability,
+            past_days: period::PastDays::default(),
+        }
     }
 
     async fn run<T>(&self, call: StoreFuture<'_, T>) -> Result<T, Unavailable> {
@@ -113,16 +120,12 @@ impl Reads {
         }
     }
 
-    /// Every page of `site` with its total, last call and calls in `period`.
+    /// Every page of `site` with its total and last call.
     ///
     /// # Errors
     /// [`Unavailable`] when the store is not ready or does not answer.
-    pub async fn page_rows(
-        &self,
-        site: SiteId,
-        period: Option<(DayNumber, DayNumber)>,
-    ) -> Result<Vec<PageRow>, Unavailable> {
-        self.run(self.store.page_rows(site, period)).await
+    pub async fn page_rows(&self, site: SiteId) -> Result<Vec<PageRow>, Unavailable> {
+        self.run(self.store.page_rows(site)).await
     }
 
     /// `site`'s calls per day in `[from, to]`, days with calls only, oldest first.

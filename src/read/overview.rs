@@ -2,13 +2,14 @@
 //! site's calls per day over a period with the period before it, and the
 //! page list searched, sorted and cut into pages.
 //!
-//! Reads go through [`Reads`]; "today" is passed in. The list is one read:
-//! a row per page (its `paths` row) with, for a bounded period, the page's
-//! calls in it; searching, sorting and paging are plain work on that list
-//! in memory (10,000 pages sort in about a millisecond), so a page of 50
-//! rows costs the same query as the whole list would, and renders 50 rows
-//! instead of all. The sort by the period's calls, the top pages and
-//! "pages called" need every page's period count anyway.
+//! Reads go through [`Reads`]; "today" is passed in. The list is a row per
+//! page (its `paths` row) with, for a bounded period, the page's calls in it
+//! (`read::period`: past days' sums kept while unchanged, today's read);
+//! searching, sorting and paging are plain work on that list in memory
+//! (10,000 pages sort in about a millisecond), so a page of 50 rows costs
+//! the same reads as the whole list would, and renders 50 rows instead of
+//! all. The sort by the period's calls, the top pages and "pages called"
+//! need every page's period count anyway.
 
 use std::cmp::Reverse;
 
@@ -102,7 +103,8 @@ pub struct PageList {
 }
 
 /// Every page of `site` with its calls in the period (`period`: the
-/// pages' counts in a bounded period; `None` means all time, the totals).
+/// pages' counts in a bounded period, `today` the site's today; `None`
+/// means all time, the totals).
 ///
 /// # Errors
 /// [`Unavailable`] when the store is not ready or does not answer.
@@ -110,25 +112,26 @@ pub async fn listed_pages(
     reads: &Reads,
     site: &Site,
     period: Option<(DayNumber, DayNumber)>,
+    today: DayNumber,
 ) -> Result<Vec<ListedPage>, Unavailable> {
     let id = site.registry.site_id()?;
-    let rows = reads.page_rows(id, period).await?;
+    let counts = async {
+        match period {
+            Some(days) => reads.period_counts(id, days, today).await.map(Some),
+            None => Ok(None),
+        }
+    };
+    // Independent reads: on PostgreSQL they run on two connections at once.
+    let (rows, counts) = tokio::try_join!(reads.page_rows(id), counts)?;
     Ok(rows
         .into_iter()
-        .map(
-            |PageRow {
-                 path,
-                 total,
-                 last,
-                 period: calls,
-             }| ListedPage {
-                // All time: the total, start count included.
-                period: if period.is_some() { calls } else { total },
-                path,
-                total,
-                last,
-            },
-        )
+        .map(|PageRow { id, path, total, last }| ListedPage {
+            // All time: the total, start count included.
+            period: counts.as_ref().map_or(total, |counts| counts.of(id)),
+            path,
+            total,
+            last,
+        })
         .collect())
 }
 

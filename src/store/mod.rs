@@ -114,15 +114,25 @@ pub struct PathCount {
 }
 
 /// One page of a site as the dashboard lists it: its total (with its start
-/// count) and its last call, straight from its `paths` row, and its calls
-/// in a period of days.
+/// count) and its last call, straight from its `paths` row.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PageRow {
+    pub id: PathId,
     pub path: String,
     pub total: u64,
     pub last: Option<Timestamp>,
-    /// Calls in the period asked for (0 when none was).
-    pub period: u64,
+}
+
+/// What a site's per-page per-day counts over some days can be told apart
+/// by: `changes`, which every owner change that moves or removes per-day
+/// counts adds one to (removing, merging, sweeping pages, imports,
+/// rebuild-daily), and the site's calls on those days (`site_days`), which
+/// every counted hit of one of them adds to. Equal tokens read at two times
+/// mean equal per-page counts over those days, so they can be kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DaysToken {
+    pub changes: i64,
+    pub calls: u64,
 }
 
 /// A path's running figures, kept with every committed batch.
@@ -224,12 +234,18 @@ pub trait Store: OwnerStore + LinkStore + EventStore + Send + Sync {
     /// count descending then path. Paths without calls in the range are left out.
     fn counts_between(&self, site: SiteId, from: DayNumber, to: DayNumber) -> StoreFuture<'_, Vec<PathCount>>;
 
-    /// Every page of `site` with its total and last call, in no particular
-    /// order, and with `period` its calls over those inclusive days (from
-    /// per-day counts). One statement: the period's per-day counts are
-    /// summed by page id and joined to the pages, without a page's path
-    /// ever being a grouping key.
-    fn page_rows(&self, site: SiteId, period: Option<(DayNumber, DayNumber)>) -> StoreFuture<'_, Vec<PageRow>>;
+    /// Every page of `site` with its total and last call, from the `paths`
+    /// rows alone (one row per page, no per-day rows), in no particular order.
+    fn page_rows(&self, site: SiteId) -> StoreFuture<'_, Vec<PageRow>>;
+
+    /// The calls of each page over an inclusive range of days, by page id,
+    /// summed from the per-day counts by id (never grouped by path); pages
+    /// without calls are left out. Every site's pages: the caller knows its
+    /// own ids (filtering by site here would cost a join per per-day row).
+    fn period_counts(&self, from: DayNumber, to: DayNumber) -> StoreFuture<'_, Vec<(PathId, u64)>>;
+
+    /// The [`DaysToken`] of `site` over an inclusive range of days.
+    fn days_token(&self, site: SiteId, from: DayNumber, to: DayNumber) -> StoreFuture<'_, DaysToken>;
 
     /// The calls of all of `site`'s pages per day over an inclusive range of
     /// days, oldest first; days without calls are left out. Read from

@@ -22,9 +22,9 @@ use rusqlite::{params, Connection, OpenFlags, TransactionBehavior};
 
 use super::rules::{count_from_db, days_from_slots, slot, sort_counts, time_from_micros};
 use super::{
-    migrations, within, BadgeFigures, Batch, Committed, PageRow, PageTallies, PathCount, PathId, RenameOutcome,
-    SharedDedup, SiteId, SlotCount, Store, StoreError, StoreFuture, Summary, Tallies, MIGRATE_DEADLINE, PATHS_DEADLINE,
-    REBUILD_DEADLINE, REGISTER_DEADLINE,
+    migrations, within, BadgeFigures, Batch, Committed, DaysToken, PageRow, PageTallies, PathCount, PathId,
+    RenameOutcome, SharedDedup, SiteId, SlotCount, Store, StoreError, StoreFuture, Summary, Tallies, MIGRATE_DEADLINE,
+    PATHS_DEADLINE, REBUILD_DEADLINE, REGISTER_DEADLINE,
 };
 use crate::count::path::PagePath;
 use crate::zone::{DayNumber, Zone};
@@ -250,8 +250,16 @@ impl Store for SqliteStore {
         })
     }
 
-    fn page_rows(&self, site: SiteId, period: Option<(DayNumber, DayNumber)>) -> StoreFuture<'_, Vec<PageRow>> {
-        Self::with(&self.reader, move |conn| site::page_rows(conn, site, period))
+    fn page_rows(&self, site: SiteId) -> StoreFuture<'_, Vec<PageRow>> {
+        Self::with(&self.reader, move |conn| site::page_rows(conn, site))
+    }
+
+    fn period_counts(&self, from: DayNumber, to: DayNumber) -> StoreFuture<'_, Vec<(PathId, u64)>> {
+        Self::with(&self.reader, move |conn| site::period_counts(conn, from, to))
+    }
+
+    fn days_token(&self, site: SiteId, from: DayNumber, to: DayNumber) -> StoreFuture<'_, DaysToken> {
+        Self::with(&self.reader, move |conn| site::days_token(conn, site, from, to))
     }
 
     fn site_daily(&self, site: SiteId, from: DayNumber, to: DayNumber) -> StoreFuture<'_, Vec<(DayNumber, u64)>> {

@@ -204,7 +204,50 @@ async fn the_site_history_follows_merges_removals_and_new_calls(store: Store) {
     assert_eq!(today[0]["count"], 1, "{today}");
 }
 
+/// The past days' per-page sums are kept between requests: an owner's
+/// change in the same process must show at once.
+async fn the_page_list_follows_a_merge_and_a_removal_at_once(store: Store) {
+    let mut app = TestApp::spawn_with(store, &[ADMIN_KEY]).await;
+    app.seed(CALLS).await;
+    let top = |html: &str| {
+        html[html.find("<h2>Top pages</h2>").expect("top pages")..]
+            .split("</ol>")
+            .next()
+            .unwrap_or("")
+            .to_owned()
+    };
+    let week = "/?from=2025-01-01&to=2025-01-07";
+    let first = app.get(week).await.text();
+    assert!(
+        top(&first).contains("/a</a><span>4</span>") && top(&first).contains("/b</a><span>2</span>"),
+        "{first}"
+    );
+    // Twice: the second answer comes from the kept sums, and is the same.
+    assert_eq!(top(&app.get(week).await.text()), top(&first));
+    let merged = app
+        .admin(
+            Method::POST,
+            "/api/admin/pages/rename",
+            Some(json!({"from": "/b", "to": "/a"})),
+        )
+        .await;
+    assert_eq!(merged.status, StatusCode::OK, "{}", merged.text());
+    let after = app.get(week).await.text();
+    assert!(
+        top(&after).contains("/a</a><span>6</span>") && !top(&after).contains("/b</a>"),
+        "{after}"
+    );
+    let removed = app.admin(Method::DELETE, "/api/admin/pages/a", None).await;
+    assert_eq!(removed.status, StatusCode::NO_CONTENT, "{}", removed.text());
+    let gone = app.get(week).await.text();
+    assert!(
+        gone.contains("<dt>Pages called</dt><dd>0<small>of 1 pages</small>"),
+        "{gone}"
+    );
+}
+
 both_stores!(
+    the_page_list_follows_a_merge_and_a_removal_at_once,
     the_site_history_follows_merges_removals_and_new_calls,
     the_site_history_sums_every_page_per_bucket,
     the_dashboard_compares_a_period_with_the_one_before,

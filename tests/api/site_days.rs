@@ -82,21 +82,20 @@ async fn batches_merges_removals_and_sweeps_keep_each_sites_days(store: Store) {
     s.store.record(batch(&first)).await.expect("record");
     assert_kept(&s, [2, 2, 2], "a batch adds per site and day").await;
     assert_eq!(days_of(&s, other).await, [2, 0, 0], "the other site's own days");
-    // The page list's period counts: per page, each site its own pages.
+    // The page list's period counts, by page id (every site's pages).
     let first_day = hit(0, d1).day;
-    for (site, want) in [
-        (s.site, vec![("/a", 2, 2), ("/b", 1, 1), ("/c", 2, 1), ("/x", 1, 0)]),
-        (other, vec![("/a", 2, 2)]),
-    ] {
-        let mut rows = s
-            .store
-            .page_rows(site, Some((first_day, first_day + 1)))
-            .await
-            .expect("rows");
-        rows.sort_by(|a, b| a.path.cmp(&b.path));
-        let got: Vec<(&str, u64, u64)> = rows.iter().map(|r| (r.path.as_str(), r.total, r.period)).collect();
-        assert_eq!(got, want, "site {site}: (path, total, calls on the first two days)");
-    }
+    let counts = s.store.period_counts(first_day, first_day + 1).await.expect("counts");
+    let mut counts: Vec<(i64, u64)> = counts;
+    counts.sort_unstable();
+    assert_eq!(counts, [(a, 2), (b, 1), (c, 1), (elsewhere, 2)]);
+    let token = |from: &str, to: &str| {
+        let store = s.store.clone();
+        let (from, to) = (hit(0, from).day, hit(0, to).day);
+        let site = s.site;
+        async move { store.days_token(site, from, to).await.expect("token") }
+    };
+    let before = token(d1, d2).await;
+    assert_eq!(before.calls, 4, "the site's calls on the first two days");
 
     let merged = s
         .store
@@ -105,15 +104,37 @@ async fn batches_merges_removals_and_sweeps_keep_each_sites_days(store: Store) {
         .expect("merge");
     assert_eq!(merged, PageMove::Merged { from: b, into: a });
     assert_kept(&s, [2, 2, 2], "a merge moves calls within the site").await;
+    let merged_token = token(d1, d2).await;
+    assert_eq!(merged_token.calls, before.calls, "a merge keeps the site's calls");
+    assert_ne!(merged_token, before, "but its pages' counts moved: the token tells");
+    assert_eq!(
+        token(d3, d3).await.changes,
+        merged_token.changes,
+        "one count of changes per site"
+    );
 
     let removed = s.store.delete_page(s.site, &page("/c")).await.expect("remove");
     assert_eq!(removed, Some(c));
     assert_kept(&s, [1, 2, 1], "a removed page's days go").await;
     // A late hit of the removed page belongs to no site; swept away, nothing changes.
+    let removed_token = token(d1, d2).await;
+    assert_ne!(
+        removed_token.changes, merged_token.changes,
+        "removing a page is a change"
+    );
     s.store.record(batch(&[hit(c, d2)])).await.expect("a late hit");
     assert_kept(&s, [1, 2, 1], "a late hit of a removed page").await;
+    assert_eq!(
+        token(d1, d2).await,
+        removed_token,
+        "a late hit of no page changes no page's counts"
+    );
+    s.store.record(batch(&[hit(a, d2)])).await.expect("a hit of a past day");
+    assert_kept(&s, [1, 3, 1], "a hit of a past day").await;
+    assert_ne!(token(d1, d2).await, removed_token, "a counted hit of one of the days");
+    assert_eq!(token(d3, d3).await.calls, 1, "not of another day");
     assert_eq!(s.store.sweep_page(c, None).await.expect("sweep"), 2);
-    assert_kept(&s, [1, 2, 1], "swept away").await;
+    assert_kept(&s, [1, 3, 1], "swept away").await;
 
     let merged = s
         .store
@@ -122,9 +143,15 @@ async fn batches_merges_removals_and_sweeps_keep_each_sites_days(store: Store) {
         .expect("merge");
     assert_eq!(merged, PageMove::Merged { from: x, into: a });
     s.store.record(batch(&[hit(x, d1)])).await.expect("a late hit");
-    assert_kept(&s, [1, 2, 1], "a late hit of a merged page").await;
+    assert_kept(&s, [1, 3, 1], "a late hit of a merged page").await;
+    let late = token(d1, d3).await;
     s.store.sweep_page(x, Some(a)).await.expect("sweep");
-    assert_kept(&s, [2, 2, 1], "swept into its target, it counts for the site").await;
+    assert_kept(&s, [2, 3, 1], "swept into its target, it counts for the site").await;
+    assert_ne!(
+        token(d1, d3).await.changes,
+        late.changes,
+        "a sweep into a page is a change"
+    );
     assert_eq!(days_of(&s, other).await, [2, 0, 0], "the other site is untouched");
 }
 

@@ -69,7 +69,7 @@ pub async fn dashboard(state: &AppState, at: &SiteRoute<'_>, query: Option<&str>
     // Independent reads: on PostgreSQL they run on two connections at once.
     let (site_days, pages, links_section) = tokio::try_join!(
         async { Ok::<_, HttpError>(site_days(&state.reads, at.site, range, today_number, true).await?) },
-        async { Ok::<_, HttpError>(listed_pages(&state.reads, at.site, period_days).await?) },
+        async { Ok::<_, HttpError>(listed_pages(&state.reads, at.site, period_days, today_number).await?) },
         links::dashboard_section(state, at),
     )?;
     let list = page_of(

@@ -37,9 +37,9 @@ use self::pool::Connections;
 
 use super::rules::{count_from_db, sort_counts, time_from_system};
 use super::{
-    migrations, within, BadgeFigures, Batch, Committed, PageRow, PageTallies, PathCount, PathId, RenameOutcome,
-    SharedDedup, SiteId, SlotCount, Store, StoreError, StoreFuture, Summary, Tallies, MIGRATE_DEADLINE, PATHS_DEADLINE,
-    REBUILD_DEADLINE, REGISTER_DEADLINE,
+    migrations, within, BadgeFigures, Batch, Committed, DaysToken, PageRow, PageTallies, PathCount, PathId,
+    RenameOutcome, SharedDedup, SiteId, SlotCount, Store, StoreError, StoreFuture, Summary, Tallies, MIGRATE_DEADLINE,
+    PATHS_DEADLINE, REBUILD_DEADLINE, REGISTER_DEADLINE,
 };
 use crate::config::DbConfig;
 use crate::count::path::PagePath;
@@ -196,8 +196,16 @@ impl Store for PostgresStore {
         Box::pin(async move { self.path_counts(COUNTS_BETWEEN, &[&from, &to, &site]).await })
     }
 
-    fn page_rows(&self, site: SiteId, period: Option<(DayNumber, DayNumber)>) -> StoreFuture<'_, Vec<PageRow>> {
-        Box::pin(self.page_rows_now(site, period))
+    fn page_rows(&self, site: SiteId) -> StoreFuture<'_, Vec<PageRow>> {
+        Box::pin(self.page_rows_now(site))
+    }
+
+    fn period_counts(&self, from: DayNumber, to: DayNumber) -> StoreFuture<'_, Vec<(PathId, u64)>> {
+        Box::pin(self.period_counts_now(from, to))
+    }
+
+    fn days_token(&self, site: SiteId, from: DayNumber, to: DayNumber) -> StoreFuture<'_, DaysToken> {
+        Box::pin(self.days_token_now(site, from, to))
     }
 
     fn site_daily(&self, site: SiteId, from: DayNumber, to: DayNumber) -> StoreFuture<'_, Vec<(DayNumber, u64)>> {

@@ -109,6 +109,7 @@ impl OwnerStore for PostgresStore {
                     // the page's site.
                     let days = site_days::page_days(tx, id).await?;
                     delete_rows(tx, id).await?;
+                    site_days::changed(tx, &[id]).await?;
                     site_days::add_page_days(tx, id, &days, -1).await?;
                     tx.execute("DELETE FROM paths WHERE id = $1", &[&id]).await?;
                     Ok(Some(id))
@@ -141,6 +142,8 @@ impl OwnerStore for PostgresStore {
                     )
                     .await?;
                     tx.execute("DELETE FROM paths WHERE id = $1", &[&from_id]).await?;
+                    // The site's days stay; its pages' counts of them moved.
+                    site_days::changed(tx, &[into]).await?;
                     Ok(PageMove::Merged { from: from_id, into })
                 })
             }),
@@ -175,6 +178,7 @@ impl OwnerStore for PostgresStore {
                     // Late rows belong to no site until they land in `into`'s.
                     let days = site_days::page_days(tx, removed).await?;
                     let rows = move_rows(tx, removed, into).await?;
+                    site_days::changed(tx, &[into]).await?;
                     site_days::add_page_days(tx, into, &days, 1).await?;
                     Ok(rows)
                 })

@@ -17,6 +17,8 @@
 //! commit, so two replicas, or a replica and an owner's change, cannot wait
 //! on each other in a cycle through them. The owner's changes read what
 //! they move first and write `site_days` at their end for that reason.
+//! The owner's changes also add one to their sites' `days_changed` (see
+//! `DaysToken`), just before `site_days`: batches never lock `sites` rows.
 //! Holds SQL and its parameters only; the callers own the transactions.
 
 use deadpool_postgres::Transaction;
@@ -95,5 +97,18 @@ pub(super) async fn add(
 pub(super) async fn recompute(tx: &Transaction<'_>, site: SiteId) -> Result<(), StoreError> {
     tx.execute(FORGET_SITE, &[&site]).await?;
     tx.execute(RECOMPUTE, &[&site]).await?;
+    Ok(())
+}
+
+/// Adds one to the `days_changed` of the sites of pages `ids`.
+const CHANGED: &str = "UPDATE sites SET days_changed = days_changed + 1 \
+     WHERE id IN (SELECT site_id FROM paths WHERE id = ANY($1::bigint[]))";
+
+/// Marks the per-page per-day counts of the sites of pages `ids` changed
+/// (the pages must still have their `paths` rows).
+pub(super) async fn changed(tx: &Transaction<'_>, ids: &[PathId]) -> Result<(), StoreError> {
+    if !ids.is_empty() {
+        tx.execute(CHANGED, &[&ids]).await?;
+    }
     Ok(())
 }

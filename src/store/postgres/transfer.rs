@@ -207,6 +207,7 @@ async fn write(tx: &Transaction<'_>, pending: Pending) -> Result<(), StoreError>
     )
     .await?;
     // The sites' days last (see `site_days`), from the counted series.
+    site_days::changed(tx, &counted.0).await?;
     site_days::add(tx, &counted.0, &counted.1, &counted.2).await?;
     Ok(())
 }

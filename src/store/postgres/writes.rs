@@ -265,6 +265,11 @@ impl PostgresStore {
         let (paths, (day_numbers, counts)): (Vec<PathId>, (Vec<DayNumber>, Vec<i64>)) =
             days.iter().map(|&(p, d, n)| (p, (d, n))).unzip();
         tx.execute(INSERT_DAILY, &[&paths, &day_numbers, &counts]).await?;
+        tx.execute(
+            "UPDATE sites SET days_changed = days_changed + 1 WHERE id = $1",
+            &[&site],
+        )
+        .await?;
         site_days::recompute(&tx, site).await?;
         tx.commit().await?;
         client.release();

@@ -8,7 +8,8 @@
 //! Rows of a page without a `paths` row (late hits of a removed page, until
 //! swept) belong to no site: each statement finds the site through `paths`.
 //! SQLite has one writer at a time, so there is no lock order to keep.
-//! Holds SQL only; the callers own the transactions.
+//! The owner's changes also add one to their sites' `days_changed` (see
+//! `DaysToken`). Holds SQL only; the callers own the transactions.
 
 use rusqlite::{params, Connection};
 
@@ -55,9 +56,20 @@ pub(super) fn move_in(tx: &Connection, from: PathId, into: PathId) -> Result<(),
     Ok(())
 }
 
-/// Recomputes a site's days from its per-day counts.
+/// Recomputes a site's days from its per-day counts (and marks them changed).
 pub(super) fn recompute(tx: &Connection, site: SiteId) -> Result<(), StoreError> {
+    tx.execute("UPDATE sites SET days_changed = days_changed + 1 WHERE id = ?1", [site])?;
     tx.execute("DELETE FROM site_days WHERE site_id = ?1", [site])?;
     tx.execute(RECOMPUTE, [site])?;
+    Ok(())
+}
+
+/// Marks the per-page per-day counts of the site of page `id` changed (the
+/// page must still have its `paths` row).
+pub(super) fn changed(tx: &Connection, id: PathId) -> Result<(), StoreError> {
+    tx.prepare_cached(
+        "UPDATE sites SET days_changed = days_changed + 1 WHERE id = (SELECT site_id FROM paths WHERE id = ?1)",
+    )?
+    .execute([id])?;
     Ok(())
 }

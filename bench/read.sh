@@ -280,8 +280,10 @@ CPU=$(awk -F': ' '/^model name/{print $2; exit}' /proc/cpuinfo)
   fi
   if [ -s "$TMP/pg/explain-week.txt" ]; then
     echo
-    echo "For reference, the PostgreSQL plan of the query behind the \"Last 7 days\" column of \`/\`"
-    echo "(\`COUNTS_BETWEEN\` in src/store/postgres.rs, over the last 7 days), taken after the timing:"
+    echo "For reference, the PostgreSQL plan of the page list's period counts of \`/\` over its default week"
+    echo "(\`PERIOD_COUNTS\` in src/store/postgres/site.rs, joined to the pages as the page list does), taken after"
+    echo "the timing. Footfall runs it for the past days only when the site's token over them changed"
+    echo "(src/read/period.rs), and for today on every request:"
     echo
     echo '```'
     cat "$TMP/pg/explain-week.txt"

@@ -12,9 +12,10 @@ use super::super::{DaysToken, PageRow, PathId, SiteId, StoreError};
 use crate::zone::DayNumber;
 
 const PAGE_ROWS: &str = "SELECT id, path, total + start_count, last_call FROM paths WHERE site_id = ?1";
-/// Every page's per-day counts in the period, from the covering index
-/// `daily_counts_day_path_id` (one range), summed by page here: a `GROUP
-/// BY` would sort them in a temporary b-tree first.
+/// Every page's per-day counts in the period, one range of the index
+/// `daily_counts_day_path_id` (each count then read from the table by its
+/// key), summed by page here: a `GROUP BY` would sort them in a temporary
+/// b-tree first.
 const PERIOD_COUNTS: &str = "SELECT path_id, count FROM daily_counts WHERE day BETWEEN ?1 AND ?2";
 const DAYS_TOKEN: &str = "SELECT s.days_changed, (SELECT coalesce(sum(d.count), 0) FROM site_days d \
      WHERE d.site_id = s.id AND d.day BETWEEN ?2 AND ?3) FROM sites s WHERE s.id = ?1";

@@ -4,7 +4,8 @@
 #   bash bench/read.sh
 #
 # Seeds 10,000 paths and 10,000,000 calls (one path, /big, with 1,000,000 of
-# them, over the last 3 years; see bench/read_seed.py) into a throwaway
+# them, over the last 3 years; see bench/read_seed.py); the dashboard `/` is
+# timed over its default week (target 50 ms), 30 days, a search and all time into a throwaway
 # PostgreSQL cluster and into a SQLite file, then times the read endpoints of
 # a release build against each store, one store at a time: 3 warm-up requests
 # per endpoint, then READ_RUNS sequential curl requests per endpoint,
@@ -58,7 +59,12 @@ ENDPOINTS=(
   "api_history_big_mid|/api/history/big?limit=10000&after=@BIG_MID@|10|-"
   "api_plot_big|/api/plot/big|50|100000"
   "plot_big|/plot/big|-|-"
-  "root|/|-|-"
+  "root|/|50|-"
+  "root_30|/?days=30|-|-"
+  "root_search|/?q=p%2F50&sort=name&page=2|-|-"
+  "root_total|/?sort=total&page=3|-|-"
+  "root_all|/?period=all|-|-"
+  "api_history_site|/api/history?days=30|-|-"
 )
 
 # ------------------------------------------------------------------ Footfall
@@ -188,11 +194,13 @@ for store in postgres sqlite; do
   HWM[$store]=$(awk '/^VmHWM/{print $2}' "/proc/$FOOTFALL_PID/status")
   stop_footfall
   if [ "$store" = postgres ]; then
-    # The plan of the query behind the "Last 7 days" column of / (a copy of
-    # COUNTS_BETWEEN in src/store/postgres.rs), for the report.
-    PGOPTIONS="-c search_path=footfall" psql_do -d footfall -c "EXPLAIN (ANALYZE, BUFFERS) SELECT p.path, sum(d.count)::bigint \
-      FROM daily_counts d JOIN paths p ON p.id = d.path_id \
-      WHERE d.day BETWEEN (now() AT TIME ZONE 'UTC')::date - 6 AND (now() AT TIME ZONE 'UTC')::date GROUP BY p.path" \
+    # The plan of the query behind the page list of / over its default week
+    # (a copy of PAGE_ROWS_IN in src/store/postgres/site.rs), for the report.
+    PGOPTIONS="-c search_path=footfall" psql_do -d footfall -c "EXPLAIN (ANALYZE, BUFFERS) \
+      SELECT p.path, p.total + p.start_count, p.last_call, coalesce(c.n, 0)::bigint \
+      FROM paths p LEFT JOIN (SELECT path_id, sum(count) AS n FROM daily_counts \
+      WHERE day BETWEEN (now() AT TIME ZONE 'UTC')::date - 6 AND (now() AT TIME ZONE 'UTC')::date GROUP BY path_id) c \
+      ON c.path_id = p.id WHERE p.site_id = 1" \
       > "$TMP/pg/explain-week.txt" 2>&1 || true
     stop_pg
   fi
@@ -272,8 +280,10 @@ CPU=$(awk -F': ' '/^model name/{print $2; exit}' /proc/cpuinfo)
   fi
   if [ -s "$TMP/pg/explain-week.txt" ]; then
     echo
-    echo "For reference, the PostgreSQL plan of the query behind the \"Last 7 days\" column of \`/\`"
-    echo "(\`COUNTS_BETWEEN\` in src/store/postgres.rs, over the last 7 days), taken after the timing:"
+    echo "For reference, the PostgreSQL plan of the page list's period counts of \`/\` over its default week"
+    echo "(\`PERIOD_COUNTS\` in src/store/postgres/site.rs, joined to the pages as the page list does), taken after"
+    echo "the timing. Footfall runs it for the past days only when the site's token over them changed"
+    echo "(src/read/period.rs), and for today on every request:"
     echo
     echo '```'
     cat "$TMP/pg/explain-week.txt"

@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
 # Loads the dashboard and a chart page in headless Chromium and checks that
 # they rendered: the DOM has the chart's <svg> inside the page, and the
-# screenshots are real images. Screenshots land in target/browser-check/.
+# screenshots are real images. Then, at 1280×900 and at 390×844 (a phone),
+# in light and in dark mode, it checks the layout in the DOM (through the
+# DevTools protocol: scripts/footfall_helper.py browse): no element reaches
+# out of the viewport and the page does not scroll sideways, the newest
+# chart bar is inside the viewport and has its <title>, and the page and the
+# chart follow the colour scheme. Screenshots land in target/browser-check/.
 #
 #   bash scripts/browser-check.sh        (needs Debian's chromium package)
 #
@@ -85,10 +90,15 @@ expect dashboard 'href="/plot/blog/hello-world"'
 shoot plot "$base/plot/blog/hello-world"
 expect plot '<div class="card chart"><svg'
 expect plot '<rect'
-expect plot 'Total calls'
+expect plot 'Total since '
 shoot plot-phone "$base/plot/blog/hello-world?days=30" 390,844
 expect plot-phone 'aria-current="page"'
 expect plot 'class="panels"'
 # /count.js end to end: a framed article on another site reports its referrer.
 bash scripts/count-js-check.sh "$footfall"
+
+# Layout at both sizes and in both schemes, asserted in the DOM.
+helper browse "$out" --chromium "$chromium_bin" --profile "$TMP/cdp-profile" \
+  "$base/" dashboard "$base/plot/blog/hello-world" plot "$base/?days=30" dashboard-30 \
+  || { echo "FAIL layout (screenshots in ${out#"$ROOT"/})"; exit 1; }
 echo "browser-check: passed"

@@ -9,6 +9,7 @@ Subcommands (see each function's docstring):
 
   scripts/browser-check.sh, scripts/container-smoke.sh:
   seed-history DB              60 past days of calls into a SQLite store
+  browse OUT URL NAME ...      screenshots and layout checks in headless Chromium
   count PATH FILE              PATH's count in a saved /api/counts answer
 
   bench/run.sh:
@@ -112,6 +113,167 @@ def cmd_seed_history(args):
     db.execute("UPDATE paths SET total = total + ?, first_call = ? WHERE id = ?",
                (total, ((now // 86400 - 60) * 86400 + 36000) * 1_000_000, pid))
     db.commit()
+
+
+# The layout checks of scripts/browser-check.sh, run in the page by the
+# DevTools protocol (the pages themselves allow no script). Returns what the
+# shell asserts: elements wider than the viewport or out of it sideways, and
+# where the newest visible chart bar is.
+LAYOUT_JS = r"""(() => {
+  const width = window.innerWidth;
+  const name = e => e.tagName.toLowerCase() + (e.getAttribute('class') ? '.' + e.getAttribute('class').replace(/ /g, '.') : '');
+  const outside = [...document.querySelectorAll('body *')].filter(e => {
+    const r = e.getBoundingClientRect();
+    return r.width > 0 && (r.left < -0.5 || r.right > width + 0.5);
+  }).map(name);
+  const bars = [...document.querySelectorAll('svg rect.bar')].filter(b => b.getBoundingClientRect().width > 0);
+  const newest = bars.length ? bars[bars.length - 1] : null;
+  const r = newest ? newest.getBoundingClientRect() : null;
+  const chart = [...document.querySelectorAll('svg.footfall-chart')].find(s => s.getBoundingClientRect().width > 0);
+  return {
+    width, scrollWidth: document.documentElement.scrollWidth, outside, bars: bars.length,
+    newest: r && {left: r.left, right: r.right, title: (newest.querySelector('title') || {}).textContent || ''},
+    page: getComputedStyle(document.body).backgroundColor,
+    chart: chart ? getComputedStyle(chart.querySelector('rect')).fill : '',
+  };
+})()"""
+
+
+class Chromium:
+    """Headless Chromium driven over --remote-debugging-pipe: JSON messages
+    separated by NUL on fds 3 (to it) and 4 (from it); no WebSocket needed."""
+
+    def __init__(self, binary, profile):
+        import subprocess
+        to_r, self.to_w = os.pipe()
+        self.from_r, from_w = os.pipe()
+
+        def fds():
+            # Inheritable copies at the numbers Chromium expects (through
+            # copies above 10, as the pipes may themselves be 3 or 4); the
+            # pipes' own fds are not inheritable and close on exec.
+            import fcntl
+            high = [fcntl.fcntl(fd, fcntl.F_DUPFD, 10) for fd in (to_r, from_w)]
+            for target, fd in zip((3, 4), high):
+                os.dup2(fd, target)
+                os.set_inheritable(target, True)
+
+        self.proc = subprocess.Popen(
+            [binary, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--hide-scrollbars",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             "--remote-debugging-pipe", f"--user-data-dir={profile}", "about:blank"],
+            close_fds=False, preexec_fn=fds, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        os.close(to_r)
+        os.close(from_w)
+        self.next_id, self.buffer, self.events = 0, b"", []
+
+    def _read(self):
+        while b"\0" not in self.buffer:
+            chunk = os.read(self.from_r, 1 << 20)
+            if not chunk:
+                raise RuntimeError("chromium closed the pipe")
+            self.buffer += chunk
+        message, self.buffer = self.buffer.split(b"\0", 1)
+        return json.loads(message)
+
+    def call(self, method, session=None, **params):
+        self.next_id += 1
+        message = {"id": self.next_id, "method": method, "params": params}
+        if session:
+            message["sessionId"] = session
+        os.write(self.to_w, json.dumps(message).encode() + b"\0")
+        while True:
+            reply = self._read()
+            if reply.get("id") == self.next_id:
+                if "error" in reply:
+                    raise RuntimeError(f"{method}: {reply['error']}")
+                return reply.get("result", {})
+            self.events.append(reply)
+
+    def wait_event(self, method, session, seconds=20):
+        deadline = time.time() + seconds
+        while time.time() < deadline:
+            for i, event in enumerate(self.events):
+                if event.get("method") == method and event.get("sessionId") == session:
+                    del self.events[i]
+                    return event
+            self.events.append(self._read())
+        raise RuntimeError(f"no {method} within {seconds} s")
+
+    def close(self):
+        self.proc.kill()
+        self.proc.wait()
+
+
+# What the chart's background and the page are in each scheme (the pages'
+# --card/--bg and the SVG's own palette in src/read/chart/bars.rs).
+SCHEMES = {"light": ("rgb(249, 250, 251)", "rgb(255, 255, 255)"),
+           "dark": ("rgb(17, 24, 39)", "rgb(31, 41, 55)")}
+
+
+def layout_problems(figures, scheme):
+    """What is wrong with one shot's layout figures (empty: nothing)."""
+    problems = []
+    width = figures["width"]
+    if figures["scrollWidth"] > width:
+        problems.append(f"the page scrolls sideways: {figures['scrollWidth']} px wide in {width}")
+    if figures["outside"]:
+        problems.append(f"out of the {width} px viewport: {', '.join(figures['outside'][:8])}")
+    newest = figures["newest"]
+    if not newest:
+        problems.append("no chart bar is visible")
+    else:
+        if newest["left"] < 0 or newest["right"] > width:
+            problems.append(f"the newest bar is at {newest['left']:.0f}–{newest['right']:.0f} px, outside 0–{width}")
+        if not newest["title"]:
+            problems.append("the newest bar has no <title>")
+    page, chart = SCHEMES[scheme]
+    if figures["page"] != page or figures["chart"] != chart:
+        problems.append(f"{scheme}: page {figures['page']} and chart {figures['chart']}, not {page} and {chart}")
+    return problems
+
+
+def cmd_browse(args):
+    """Loads each URL at each size and colour scheme, saves NAME-WxH-SCHEME.png
+    and .html in OUT, and checks the layout in the page (see LAYOUT_JS and
+    layout_problems): one line per shot; exit status 1 if any failed."""
+    import base64
+    failed = False
+    browser = Chromium(args.chromium, args.profile)
+    try:
+        for url, name in zip(args.pairs[0::2], args.pairs[1::2]):
+            for size in args.sizes.split(","):
+                width, height = (int(n) for n in size.split("x"))
+                for scheme in ("light", "dark"):
+                    target = browser.call("Target.createTarget", url="about:blank")["targetId"]
+                    session = browser.call("Target.attachToTarget", targetId=target, flatten=True)["sessionId"]
+                    browser.call("Page.enable", session)
+                    browser.call("Emulation.setDeviceMetricsOverride", session, width=width, height=height,
+                                 deviceScaleFactor=1, mobile=width < 600)
+                    browser.call("Emulation.setEmulatedMedia", session,
+                                 features=[{"name": "prefers-color-scheme", "value": scheme}])
+                    browser.call("Page.navigate", session, url=url)
+                    browser.wait_event("Page.loadEventFired", session)
+                    figures = browser.call("Runtime.evaluate", session, expression=LAYOUT_JS,
+                                           returnByValue=True)["result"]["value"]
+                    dom = browser.call("Runtime.evaluate", session, expression="document.documentElement.outerHTML",
+                                       returnByValue=True)["result"]["value"]
+                    shot = browser.call("Page.captureScreenshot", session, format="png")["data"]
+                    stem = f"{name}-{width}x{height}-{scheme}"
+                    with open(os.path.join(args.out, stem + ".png"), "wb") as f:
+                        f.write(base64.b64decode(shot))
+                    with open(os.path.join(args.out, stem + ".html"), "w") as f:
+                        f.write(dom)
+                    problems = layout_problems(figures, scheme)
+                    failed = failed or bool(problems)
+                    newest = figures["newest"] or {}
+                    print(f"{'FAIL' if problems else 'ok  '} {stem}: {figures['bars']} bars, newest "
+                          f"{newest.get('title', '-')!r} at {newest.get('right', 0):.0f} of {figures['width']} px"
+                          + "".join(f"\n       {p}" for p in problems), flush=True)
+                    browser.call("Target.closeTarget", targetId=target)
+    finally:
+        browser.close()
+    return 1 if failed else 0
 
 
 def cmd_count(args):
@@ -616,6 +778,9 @@ def main():
     sub = p.add_subparsers(dest="cmd", required=True)
     s = sub.add_parser("ports"); s.add_argument("n", type=int); s.set_defaults(f=cmd_ports)
     s = sub.add_parser("seed-history"); s.add_argument("db"); s.set_defaults(f=cmd_seed_history)
+    s = sub.add_parser("browse"); s.add_argument("out"); s.add_argument("pairs", nargs="+")
+    s.add_argument("--chromium", required=True); s.add_argument("--profile", required=True)
+    s.add_argument("--sizes", default="1280x900,390x844"); s.set_defaults(f=cmd_browse)
     s = sub.add_parser("count"); s.add_argument("path"); s.add_argument("file"); s.set_defaults(f=cmd_count)
     s = sub.add_parser("warmup"); s.add_argument("base"); s.add_argument("pages", type=int)
     s.add_argument("--seconds", type=float, default=120); s.set_defaults(f=cmd_warmup)

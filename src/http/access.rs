@@ -84,6 +84,7 @@ mod tests {
             "/api/counts",
             "/api/counts/a",
             "/api/history/a",
+            "/api/history",
             "/api/plot/a",
             "/api/filtered",
             "/api/links",

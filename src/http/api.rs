@@ -12,6 +12,7 @@ use super::response::{json, svg, HttpResponse};
 use super::{page_query, SiteRoute, PLOT_PARAMS};
 use crate::count::path::PagePath;
 use crate::read::buckets::{group_days, group_hours};
+use crate::read::overview::site_days;
 use crate::read::query::{parse, Accepts, Bucket, DayRange, QueryError, ReadParams};
 use crate::read::series::{daily_series, earliest, earliest_day, latest, page_counts};
 use crate::read::tallies::Filtered;
@@ -148,6 +149,44 @@ struct BucketCount {
     count: u64,
 }
 
+const SITE_HISTORY: Accepts = Accepts {
+    names: &["from", "to", "days", "bucket"],
+    max_limit: 1,
+};
+
+/// `GET /api/history` (no path): the calls of all the site's pages per
+/// `bucket` (day, week or month; day by default), zero-filled, over the
+/// range (by default from the site's first day with calls to today).
+pub async fn site_history(
+    state: &AppState,
+    at: &SiteRoute<'_>,
+    query: Option<&str>,
+) -> Result<HttpResponse, HttpError> {
+    state.availability.check_ready()?;
+    let params = parse(query, SITE_HISTORY, state.today(at.site))?;
+    let bucket = match params.bucket {
+        None => Bucket::Day,
+        Some(Bucket::Hour) => {
+            return Err(HttpError::BadParameter(QueryError {
+                name: "bucket".into(),
+                message: "hour buckets are per page: use /api/history/{path}?bucket=hour".into(),
+            }))
+        }
+        Some(bucket) => bucket,
+    };
+    let zone = &at.site.config.zone;
+    let site = site_days(&state.reads, at.site, params.range, state.today_number(at.site), false).await?;
+    json(
+        &group_days(&site.days, bucket)
+            .into_iter()
+            .map(|(date, count)| BucketCount {
+                start: zone.rfc3339(zone.start_of(date)),
+                count,
+            })
+            .collect::<Vec<_>>(),
+    )
+}
+
 /// `GET /api/history/{path}`: call times (paged), or `?bucket=` counts.
 pub async fn history(
     state: &AppState,
@@ -252,6 +291,7 @@ pub async fn plot(
     query: Option<&str>,
 ) -> Result<HttpResponse, HttpError> {
     let (path, id, params) = page_query(state, at, tail, query, PLOT_PARAMS)?;
-    let series = daily_series(&state.reads, id, params.range, state.today_number(at.site)).await?;
-    Ok(svg(series.chart(path.as_str())?))
+    let today = state.today_number(at.site);
+    let series = daily_series(&state.reads, id, params.range, today).await?;
+    Ok(svg(series.chart(path.as_str(), params.total, today)?))
 }

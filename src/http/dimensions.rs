@@ -79,7 +79,7 @@ async fn answer(
 /// The dimension panels of `scope` (a page, or the whole site) over
 /// `range`, as the public sees them — a browser sends no token — as an
 /// HTML fragment; no countries without a GeoIP database. The chart page
-/// shows a page's; the dashboard can show `Scope::Site`'s the same way.
+/// shows a page's; the dashboard shows `Scope::Site`'s the same way.
 ///
 /// # Errors
 /// An [`HttpError`] when the store does not answer.

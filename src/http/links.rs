@@ -1,8 +1,8 @@
 //! Links: `GET /go/<token>` (count the click, `302` to the destination),
 //! `GET /api/links` (every link of the site), `GET /api/links/{id}` (one
-//! link's clicks per day), `GET /api/links/{id}/plot` (its chart), the
-//! admin's `POST /api/admin/links` (mint one), and the dashboard's links
-//! section.
+//! link's clicks per day), `GET /api/links/{id}/plot` (its chart) and the
+//! admin's `POST /api/admin/links` (mint one). The dashboard's links
+//! section is `dashboard::links`.
 //!
 //! Never an open redirect: `Location` is only ever the destination of a
 //! token [`Links::open`](crate::link::Links::open) accepted. Every invalid
@@ -16,7 +16,6 @@
 //! better than a broken link in a sent newsletter.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::net::IpAddr;
 
 use hyper::header::HeaderValue;
@@ -32,9 +31,7 @@ use crate::count::click::count_click;
 use crate::count::filter::Signals;
 use crate::link::token::LinkId;
 use crate::link::LinkError;
-use crate::markup::escape_xml;
 use crate::owner::links::{mint, LinkRequest};
-use crate::read::format::format_count;
 use crate::state::AppState;
 
 /// `GET /go/<token>`.
@@ -108,13 +105,19 @@ pub async fn one(
         None => (tail, false),
     };
     let id = LinkId::parse(id).ok_or(HttpError::UnknownLink)?;
+    let today = state.today_number(at.site);
     let series = state
         .reads
-        .link_series(at.site.registry.site_id()?, id.as_str(), state.today_number(at.site))
+        .link_series(at.site.registry.site_id()?, id.as_str(), today)
         .await?
         .ok_or(HttpError::UnknownLink)?;
     if plot {
-        return Ok(response::svg(series.chart(&format!("link {}", id.as_str()))?));
+        // As a page's chart: bars only, the running total is for `?total=1` there.
+        return Ok(response::svg(series.chart(
+            &format!("link {}", id.as_str()),
+            false,
+            today,
+        )?));
     }
     let days: Vec<DayReport> = series
         .days
@@ -184,39 +187,4 @@ where
             site: slug,
         },
     )
-}
-
-/// The dashboard's links section: each link with its clicks, or nothing
-/// when the site has none. A self-contained fragment (escaped here).
-///
-/// # Errors
-/// [`HttpError`] when the store does not answer.
-pub async fn dashboard_section(state: &AppState, at: &SiteRoute<'_>) -> Result<String, HttpError> {
-    let rows = state.reads.links(at.site.registry.site_id()?).await?;
-    if rows.is_empty() {
-        return Ok(String::new());
-    }
-    let zone = &at.site.config.zone;
-    let mut html = String::from(
-        "<h2>Links</h2><div class=\"card\"><table><thead><tr><th>Link</th><th>Clicks</th><th>Last click</th>\
-         </tr></thead><tbody>",
-    );
-    for row in rows {
-        let label = match &row.name {
-            Some(name) => format!("{name} ({})", row.host),
-            None => row.host.clone(),
-        };
-        let last = row.last_click.map_or_else(|| "–".to_owned(), |t| zone.rfc3339(t));
-        let _ = write!(
-            html,
-            "<tr><td><a href=\"{base}/api/links/{id}/plot\">{label}</a></td><td>{total}</td><td>{last}</td></tr>",
-            base = escape_xml(&at.base),
-            id = escape_xml(&row.link),
-            label = escape_xml(&label),
-            total = format_count(row.total),
-            last = escape_xml(&last),
-        );
-    }
-    html.push_str("</tbody></table></div>");
-    Ok(html)
 }

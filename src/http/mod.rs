@@ -3,13 +3,14 @@
 //!
 //! | route | handler |
 //! |---|---|
-//! | `/` | `pages::dashboard` — the site's pages |
+//! | `/` | `dashboard::dashboard` — the site's chart, figures and pages |
 //! | `/healthz`, `/readyz` | `health` |
 //! | `/api/sites` | `api::sites` — every site with its pages and count |
 //! | `/call/{path}` | `counting::call` — count, answer the image |
 //! | `/badge/{path}` | `counting::badge` — count, answer the live badge |
 //! | `/plot/{path}` | `pages::plot` — the chart page |
 //! | `/api/counts`, `/api/counts/{path}` | `api::counts`, `api::count_of` |
+//! | `/api/history` | `api::site_history` — the whole site per day, week or month |
 //! | `/api/history/{path}` | `api::history` |
 //! | `/api/plot/{path}` | `api::plot` — the chart as SVG |
 //! | `/api/filtered` | `filtered::filtered` — proxied views and filtered hits per page |
@@ -37,6 +38,7 @@ mod admin;
 mod api;
 mod body;
 mod counting;
+mod dashboard;
 mod dimensions;
 mod error;
 mod filtered;
@@ -127,7 +129,7 @@ where
     let query = request.uri().query();
     let prefixed = !at.base.is_empty();
     let result = match path {
-        "/" => pages::dashboard(state, &at).await,
+        "/" => dashboard::dashboard(state, &at, query).await,
         "/healthz" if !prefixed => Ok(health::live()),
         "/readyz" if !prefixed => health::ready(state).await,
         "/api/sites" if !prefixed => api::sites(state, access::bearer(request.headers())).await,
@@ -137,6 +139,8 @@ where
         "/feed.atom" => notify::feed(state, &at).await,
         "/api/dimensions" => dimensions::site(state, &at, request.headers(), query).await,
         "/count.js" => Ok(dimensions::count_js()),
+        // Without a path: the whole site (`/api/history/` is the page `/`).
+        "/api/history" => api::site_history(state, &at, query).await,
         // OxiTraffic's page URLs, linked from sites that used it.
         "/dashboard" | "/dashboard/" => Ok(response::redirect(&format!("{}/", at.base))),
         _ => {
@@ -209,7 +213,7 @@ fn under<'a>(path: &'a str, prefix: &str) -> Option<&'a str> {
 
 /// The parameters of the chart routes (`/api/plot`, `/plot`).
 const PLOT_PARAMS: Accepts = Accepts {
-    names: &["from", "to", "days"],
+    names: &["from", "to", "days", "total"],
     max_limit: 1,
 };
 

@@ -1,9 +1,8 @@
-//! Server-rendered HTML: the chart page behind each badge (`/plot/{path}`)
-//! and the dashboard (`/`). Small inline CSS, no JavaScript, readable on a
+//! Server-rendered HTML: the chart page behind each badge (`/plot/{path}`);
+//! the dashboard (`/`) is `dashboard`. Small inline CSS, no JavaScript, readable on a
 //! phone. Every user-derived string (paths are user input) goes through
 //! `escape_xml`; links use the percent-encoded path.
 
-use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use hyper::StatusCode;
@@ -11,13 +10,9 @@ use hyper::StatusCode;
 use super::error::HttpError;
 use super::response::{html, HttpResponse};
 use super::{page_query, SiteRoute, PLOT_PARAMS};
-use crate::config::DEFAULT_SLUG;
-use crate::count::path::PagePath;
-use crate::count::Site;
 use crate::markup::escape_xml;
 use crate::read::format::format_count;
-use crate::read::query::DayRange;
-use crate::read::series::{daily_series, page_counts};
+use crate::read::series::daily_series;
 use crate::state::AppState;
 use crate::store::{Scope, Tallies};
 
@@ -38,9 +33,10 @@ pub async fn plot(
 ) -> Result<HttpResponse, HttpError> {
     let (path, id, params) = page_query(state, at, tail, query, PLOT_PARAMS)?;
     let summary = state.reads.summary(id).await?;
-    let series = daily_series(&state.reads, id, params.range, state.today_number(at.site)).await?;
+    let today = state.today_number(at.site);
+    let series = daily_series(&state.reads, id, params.range, today).await?;
     let tallies = state.reads.path_tallies(id, params.range).await?;
-    let chart = series.chart(path.as_str())?;
+    let chart = series.charts(path.as_str(), params.total, today)?;
     let panels = super::dimensions::panels(state, Scope::Page(id), params.range).await?;
     let zone = &at.site.config.zone;
     let in_range: u64 = series.days.iter().map(|(_, n)| n).sum();
@@ -58,25 +54,30 @@ pub async fn plot(
 
     let title = escape_xml(path.as_str());
     let mut body = format!("<h1>{title}</h1><dl class=\"stats\">");
-    for (label, value) in [
-        ("Total calls", format_count(summary.total)),
-        (
-            if params.range.is_bounded() {
-                "In this range"
-            } else {
-                "Since the first call"
-            },
-            format_count(in_range),
-        ),
-        (
-            "Average per day",
-            format!("{:.1}", in_range as f64 / days_in_range as f64),
-        ),
-        ("Proxied views", format_count(tallies.proxied)),
-        ("First call", when(summary.first)),
-        ("Last call", when(summary.last)),
-    ] {
-        let _ = write!(body, "<div><dt>{label}</dt><dd>{}</dd></div>", card_value(&value));
+    let mut cards = Vec::with_capacity(5);
+    // Over "All" the range is the whole history, so its calls would only
+    // repeat the total.
+    if params.range.is_bounded() {
+        cards.push(("Calls in range".to_owned(), format_count(in_range)));
+    }
+    cards.push((
+        "Daily average in range".to_owned(),
+        format!("{:.1}", in_range as f64 / days_in_range as f64),
+    ));
+    let since = summary.first.map(|t| zone.date_of(t));
+    cards.push((
+        since.map_or_else(|| "Total calls".to_owned(), |day| format!("Total since {day}")),
+        format_count(summary.total),
+    ));
+    cards.push(("Proxied views".to_owned(), format_count(tallies.proxied)));
+    cards.push(("Last call".to_owned(), when(summary.last)));
+    for (label, value) in cards {
+        let _ = write!(
+            body,
+            "<div><dt>{}</dt><dd>{}</dd></div>",
+            escape_xml(&label),
+            card_value(&value)
+        );
     }
     body.push_str("</dl>");
     body.push_str(&filtered_summary(&tallies));
@@ -94,98 +95,38 @@ pub async fn plot(
     }
     let _ = write!(
         body,
-        "</nav><div class=\"card chart\">{chart}</div>{panels}\
-         <p><a href=\"{site}/api/history{url}?bucket=day\">Daily counts as JSON</a> · \
+        "</nav><div class=\"card chart\">{chart}</div><div class=\"panels\">{panels}</div>\
+         <p><a href=\"{toggle}\">{toggle_label}</a> · \
+         <a href=\"{site}/api/history{url}?bucket=day\">Daily counts as JSON</a> · \
          <a href=\"{site}/api/counts{url}\">Summary as JSON</a> · <a href=\"{site}/\">All pages</a></p>",
         site = escape_xml(&at.base),
         url = escape_xml(&path.to_url_path()),
+        toggle = escape_xml(&total_toggle(&base, current)),
+        toggle_label = if params.total {
+            "Hide the running total"
+        } else {
+            "Show the running total"
+        },
     );
     Ok(html(StatusCode::OK, &format!("{} · Footfall", path.as_str()), &body))
 }
 
-/// `GET /`: every page with its total and last 7 days, by total.
-pub async fn dashboard(state: &AppState, at: &SiteRoute<'_>) -> Result<HttpResponse, HttpError> {
-    let today = state.today(at.site);
-    let today_number = state.today_number(at.site);
-    let totals = page_counts(&state.reads, at.site, DayRange::default(), today_number).await?;
-    let week = DayRange {
-        from: today.checked_sub(jiff::Span::new().days(6)).ok(),
-        to: Some(today),
-    };
-    let last_week: HashMap<String, u64> = page_counts(&state.reads, at.site, week, today_number)
-        .await?
-        .into_iter()
-        .map(|c| (c.path, c.count))
+/// The chart page's own address with the running total switched: `total=1`
+/// added to the query, or taken out of it.
+fn total_toggle(base: &str, query: &str) -> String {
+    let shown = query.split('&').any(|pair| pair == "total=1");
+    let mut rest: Vec<&str> = query
+        .split('&')
+        .filter(|pair| !pair.is_empty() && !pair.starts_with("total="))
         .collect();
-    let site = site_name(at.site);
-    let mut body = format!("<h1>{}</h1>", escape_xml(&site));
-    body.push_str(&site_switcher(state, at));
-    if totals.is_empty() {
-        body.push_str("<div class=\"card\"><p>No calls yet. Embed <code>/call/your/page</code> as an image on your pages.</p></div>");
+    if !shown {
+        rest.push("total=1");
+    }
+    if rest.is_empty() {
+        base.to_owned()
     } else {
-        let total: u64 = totals.iter().map(|c| c.count).sum();
-        let _ = write!(
-            body,
-            "<p>{} pages · {} calls</p><div class=\"card\"><table><thead><tr><th>Page</th><th>Last 7 days</th>\
-             <th>Total</th></tr></thead><tbody>",
-            format_count(totals.len() as u64),
-            format_count(total)
-        );
-        for count in &totals {
-            let href = PagePath::from_stored(&count.path)
-                .map(|p| format!("{}/plot{}", at.base, p.to_url_path()))
-                .unwrap_or_default();
-            let _ = write!(
-                body,
-                "<tr><td><a href=\"{}\">{}</a></td><td>{}</td><td>{}</td></tr>",
-                escape_xml(&href),
-                escape_xml(&count.path),
-                format_count(last_week.get(&count.path).copied().unwrap_or(0)),
-                format_count(count.count),
-            );
-        }
-        body.push_str("</tbody></table></div>");
+        format!("{base}?{}", rest.join("&"))
     }
-    body.push_str(&super::links::dashboard_section(state, at).await?);
-    Ok(html(StatusCode::OK, &format!("{site} · Footfall"), &body))
-}
-
-/// The host of the site's tracked URL, else its slug (or "Footfall" for
-/// the one unnamed default site).
-fn site_name(site: &Site) -> String {
-    site.config
-        .tracked_base_url
-        .as_ref()
-        .and_then(|u| u.host_str().map(str::to_owned))
-        .unwrap_or_else(|| match site.config.slug.as_str() {
-            DEFAULT_SLUG => "Footfall".to_owned(),
-            slug => slug.to_owned(),
-        })
-}
-
-/// Links to every site's dashboard, when there is more than one. Links
-/// always use the prefixed form, so each site has one address.
-fn site_switcher(state: &AppState, at: &SiteRoute<'_>) -> String {
-    if state.sites.len() < 2 {
-        return String::new();
-    }
-    let mut nav = String::from("<nav class=\"ranges\" aria-label=\"Sites\">");
-    for site in &state.sites {
-        let slug = &site.config.slug;
-        let mark = if std::ptr::eq(site, at.site) {
-            " aria-current=\"page\""
-        } else {
-            ""
-        };
-        let _ = write!(
-            nav,
-            "<a href=\"/s/{}/\"{mark}>{}</a>",
-            escape_xml(slug),
-            escape_xml(slug)
-        );
-    }
-    nav.push_str("</nav>");
-    nav
 }
 
 /// One line on what was not counted as visitors in the range, and why.
@@ -230,6 +171,14 @@ mod tests {
             filtered_summary(&tallies),
             "<p>Filtered out, not counted: 3 bots · 1 foreign embed.</p>"
         );
+    }
+
+    #[test]
+    fn the_total_toggle_keeps_the_range() {
+        assert_eq!(total_toggle("/plot/a", ""), "/plot/a?total=1");
+        assert_eq!(total_toggle("/plot/a", "days=7"), "/plot/a?days=7&total=1");
+        assert_eq!(total_toggle("/plot/a", "days=7&total=1"), "/plot/a?days=7");
+        assert_eq!(total_toggle("/plot/a", "total=1"), "/plot/a");
     }
 
     #[test]

@@ -216,9 +216,19 @@ a{color:var(--accent)}.card{background:var(--card);border:1px solid var(--line);
 .stats div{background:var(--card);border:1px solid var(--line);border-radius:.6rem;padding:.6rem .8rem}\
 .stats dt{color:var(--muted);font-size:.85rem}.stats dd{margin:0;font-size:1.2rem;font-weight:600;overflow-wrap:anywhere}\
 .stats dd small{display:block;font-size:.8rem;font-weight:400;color:var(--muted)}\
-.chart{overflow-x:auto}.chart svg{display:block;width:100%;min-width:36rem;height:auto;background:#fff;border-radius:.4rem}\
+.chart{padding:.5rem}.chart svg{display:block;width:100%;max-width:100%;height:auto;border-radius:.4rem}\
+.chart svg.narrow{display:none}@media (max-width:40rem){.chart svg.wide{display:none}.chart svg.narrow{display:block}}\
+h2{font-size:1.05rem;margin:0 0 .6rem}.panels{display:grid;grid-template-columns:repeat(auto-fit,minmax(16rem,1fr));gap:0 1rem}\
+ol.ranked{list-style:none;margin:0;padding:0}ol.ranked li{display:flex;gap:.5rem;justify-content:space-between;padding:.2rem .4rem;margin:.15rem 0;\
+background:linear-gradient(90deg,color-mix(in srgb,var(--accent) 16%,transparent) var(--share),transparent 0);border-radius:.3rem}\
+ol.ranked a{overflow-wrap:anywhere;min-width:0}ol.ranked span{font-variant-numeric:tabular-nums}\
+form[role=search]{display:flex;gap:.5rem;margin:0 0 .75rem}form input[type=search]{flex:1;min-width:0;padding:.35rem .5rem;font:inherit;\
+color:inherit;background:var(--bg);border:1px solid var(--line);border-radius:.4rem}form button{font:inherit;padding:.35rem .8rem}\
+nav.pager{display:flex;flex-wrap:wrap;gap:1rem;align-items:center;margin-top:.75rem}td{font-variant-numeric:tabular-nums}\
+td small{display:block;color:var(--muted)}th a{color:inherit}th[aria-sort] a{color:var(--accent)}\
+@media (max-width:30rem){main{padding:.5rem}.card{padding:.6rem}th,td{padding:.35rem .25rem;font-size:.9rem}}\
 nav.ranges{display:flex;flex-wrap:wrap;gap:.5rem;margin:0 0 1rem}nav.ranges a{padding:.25rem .7rem;border:1px solid var(--line);border-radius:1rem;text-decoration:none}\
-nav.ranges a[aria-current]{background:var(--accent);color:#fff;border-color:var(--accent)}\
+nav.ranges a[aria-current]{background:var(--accent);color:#fff;border-color:var(--accent)}nav.ranges span{padding:.25rem .7rem}\
 table{width:100%;border-collapse:collapse}th,td{padding:.45rem .5rem;border-bottom:1px solid var(--line);text-align:right}\
 th:first-child,td:first-child{text-align:left;overflow-wrap:anywhere}th{color:var(--muted);font-weight:500;font-size:.85rem}\
 footer{color:var(--muted);font-size:.85rem;text-align:center;padding:1rem}";

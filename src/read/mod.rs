@@ -11,6 +11,8 @@
 //!   pure layout decisions (`layout`) apart from the plotters drawing (`draw`).
 //! - [`badge`]: the shields.io-style count badge; [`badge_options`]: its
 //!   lenient options.
+//! - [`overview`]: the site's calls per day with the period before, and
+//!   the dashboard's page list (search, sort, pages).
 //! - [`tallies`]: proxied views and filtered hits per page, by reason.
 //! - [`dimensions`]: browsers, systems, devices, countries and referrers
 //!   of a page or a site, as the public or the owner may see them.
@@ -25,7 +27,9 @@ pub mod chart;
 pub mod dimensions;
 pub mod format;
 pub mod links;
+pub mod overview;
 pub mod panels;
+pub mod period;
 pub mod query;
 pub mod series;
 pub mod tallies;
@@ -36,7 +40,7 @@ use std::time::Duration;
 use jiff::Timestamp;
 
 use crate::availability::{Availability, Unavailable};
-use crate::store::{PathCount, PathId, SiteId, SlotCount, Store, StoreError, StoreFuture, Summary};
+use crate::store::{PageRow, PathCount, PathId, SiteId, SlotCount, Store, StoreError, StoreFuture, Summary};
 use crate::zone::DayNumber;
 
 /// A read that takes longer has failed: the page answers 503 rather than
@@ -49,11 +53,17 @@ const READINESS_DEADLINE: Duration = Duration::from_secs(1);
 pub struct Reads {
     store: Arc<dyn Store>,
     availability: Arc<Availability>,
+    /// Per-page sums of past days, for the dashboard (see `period`).
+    past_days: period::PastDays,
 }
 
 impl Reads {
     pub fn new(store: Arc<dyn Store>, availability: Arc<Availability>) -> Self {
-        Self { store, availability }
+        Self {
+            store,
+            availability,
+            past_days: period::PastDays::default(),
+        }
     }
 
     async fn run<T>(&self, call: StoreFuture<'_, T>) -> Result<T, Unavailable> {
@@ -113,6 +123,27 @@ impl Reads {
             Some((from, to)) => self.run(self.store.counts_between(site, from, to)).await,
             None => self.run(self.store.counts(site)).await,
         }
+    }
+
+    /// Every page of `site` with its total and last call.
+    ///
+    /// # Errors
+    /// [`Unavailable`] when the store is not ready or does not answer.
+    pub async fn page_rows(&self, site: SiteId) -> Result<Vec<PageRow>, Unavailable> {
+        self.run(self.store.page_rows(site)).await
+    }
+
+    /// `site`'s calls per day in `[from, to]`, days with calls only, oldest first.
+    ///
+    /// # Errors
+    /// [`Unavailable`] when the store is not ready or does not answer.
+    pub async fn site_daily(
+        &self,
+        site: SiteId,
+        from: DayNumber,
+        to: DayNumber,
+    ) -> Result<Vec<(DayNumber, u64)>, Unavailable> {
+        self.run(self.store.site_daily(site, from, to)).await
     }
 
     /// # Errors

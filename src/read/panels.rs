@@ -1,10 +1,9 @@
-//! Ranked lists of (label, count) as an HTML fragment: the dimension panels
-//! of the chart page and the dashboard. Pure. The markup is the dashboard's
-//! ranked panel (`<section class="card panel">` with an `<ol class="ranked">`
-//! whose rows carry their bar as `--share`), so the dashboard can show a
-//! site's panels beside its own; the fragment carries the few rules it needs
-//! beyond the shared stylesheet's `.card`, so any page can drop it in. Every
-//! label is escaped; counts are exact, with thousands grouped.
+//! Ranked lists of (label, count) as HTML fragments: the dimension panels
+//! of the chart page and the dashboard, and the dashboard's top pages. Pure.
+//! A panel is a `<section class="card panel">` with an `<ol class="ranked">`
+//! whose rows carry their bar as `--share` (the shared stylesheet draws it);
+//! callers put panels in a `<div class="panels">` row. Every label and link
+//! is escaped; counts are exact, with thousands grouped.
 
 use std::fmt::Write as _;
 
@@ -18,40 +17,37 @@ pub struct Panel {
     pub rows: Vec<(String, u64)>,
 }
 
-/// The ranked lists' rules, as the dashboard's stylesheet has them; colours
-/// come from the page's own variables, so they follow dark mode.
-const STYLE: &str = ".panels{display:grid;grid-template-columns:repeat(auto-fit,minmax(16rem,1fr));gap:0 1rem}\
-.panel h2{font-size:1.05rem;margin:0 0 .6rem}\
-ol.ranked{list-style:none;margin:0;padding:0}ol.ranked li{display:flex;gap:.5rem;justify-content:space-between;padding:.2rem .4rem;margin:.15rem 0;\
-background:linear-gradient(90deg,color-mix(in srgb,var(--accent) 16%,transparent) var(--share),transparent 0);border-radius:.3rem}\
-ol.ranked a{overflow-wrap:anywhere;min-width:0}ol.ranked span{font-variant-numeric:tabular-nums}";
-
-/// `panels` as one `<div class="panels">` with its rules; a panel without
-/// rows says so. Bars are the share of the panel's largest row.
+/// Each of `panels`, one after another.
 pub fn render_panels(panels: &[Panel]) -> String {
-    let mut html = format!("<div class=\"panels\"><style>{STYLE}</style>");
+    let mut html = String::new();
     for panel in panels {
-        html.push_str(&ranked_panel(panel));
+        let items: Vec<(String, Option<String>, u64)> =
+            panel.rows.iter().map(|(label, n)| (label.clone(), None, *n)).collect();
+        html.push_str(&ranked_panel(&panel.title, &items));
     }
-    html.push_str("</div>");
     html
 }
 
-/// One panel, as the dashboard's `ranked_panel` draws it.
-fn ranked_panel(panel: &Panel) -> String {
-    let mut out = format!("<section class=\"card panel\"><h2>{}</h2>", escape_xml(&panel.title));
-    if panel.rows.is_empty() {
+/// A panel of ranked (label, link, count) items, with a bar for each count
+/// relative to the largest; a panel without items says so.
+pub fn ranked_panel(title: &str, items: &[(String, Option<String>, u64)]) -> String {
+    let mut out = format!("<section class=\"card panel\"><h2>{}</h2>", escape_xml(title));
+    if items.is_empty() {
         out.push_str("<p>Nothing in this period.</p></section>");
         return out;
     }
-    let most = panel.rows.iter().map(|(_, n)| *n).max().unwrap_or(1).max(1);
+    let most = items.iter().map(|(_, _, n)| *n).max().unwrap_or(1).max(1);
     out.push_str("<ol class=\"ranked\">");
-    for (label, count) in &panel.rows {
+    for (label, href, count) in items {
+        let label = escape_xml(label);
+        let label = match href {
+            Some(href) => format!("<a href=\"{}\">{label}</a>", escape_xml(href)),
+            None => label,
+        };
         let width = (*count as f64 / most as f64 * 100.0).round();
         let _ = write!(
             out,
-            "<li style=\"--share:{width}%\">{}<span>{}</span></li>",
-            escape_xml(label),
+            "<li style=\"--share:{width}%\">{label}<span>{}</span></li>",
             group_thousands(*count)
         );
     }
@@ -89,5 +85,21 @@ mod tests {
             html.contains("<section class=\"card panel\"><h2>Countries</h2><p>Nothing in this period.</p></section>")
         );
         assert_eq!(html.matches("<ol class=\"ranked\">").count(), 1);
+    }
+
+    #[test]
+    fn linked_items_escape_their_links() {
+        let items = vec![
+            ("/a<b>".to_owned(), Some("/plot/a%3Cb%3E\"".to_owned()), 10),
+            ("(direct)".to_owned(), None, 5),
+        ];
+        let panel = ranked_panel("Top pages", &items);
+        assert!(
+            panel.contains(
+                "<li style=\"--share:100%\"><a href=\"/plot/a%3Cb%3E&quot;\">/a&lt;b&gt;</a><span>10</span></li>"
+            ),
+            "{panel}"
+        );
+        assert!(panel.contains("<li style=\"--share:50%\">(direct)<span>5</span></li>"));
     }
 }

@@ -1,5 +1,6 @@
 //! Query parameters of the read endpoints (`from`, `to`, `days`, `limit`,
-//! `after`, `bucket`), parsed into typed values once. (The badge's options
+//! `after`, `bucket`, and the pages' `total`, `sort`, `q`, `page`), parsed
+//! into typed values once. (The badge's options
 //! are lenient and parsed in `badge_options`.)
 //!
 //! Pure: "today" is passed in. Every error names the parameter, and unknown
@@ -35,6 +36,39 @@ pub enum Bucket {
     Month,
 }
 
+/// The longest dashboard search, in characters: a path fragment, not a document.
+pub const MAX_SEARCH_CHARS: usize = 200;
+/// The highest page number of the dashboard's page list (50 rows a page).
+pub const MAX_PAGE: usize = 10_000;
+
+/// The order of the dashboard's page list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Sort {
+    /// Calls in the chosen period, most first.
+    #[default]
+    Period,
+    /// Calls in all, most first.
+    Total,
+    /// By path, A to Z.
+    Name,
+    /// By the last call, newest first.
+    Last,
+}
+
+impl Sort {
+    pub const ALL: [Sort; 4] = [Sort::Period, Sort::Total, Sort::Name, Sort::Last];
+
+    /// The value of `sort=` that names this order.
+    pub fn name(self) -> &'static str {
+        match self {
+            Sort::Period => "period",
+            Sort::Total => "total",
+            Sort::Name => "name",
+            Sort::Last => "last",
+        }
+    }
+}
+
 /// An inclusive range of calendar days; an open end is unbounded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct DayRange {
@@ -54,6 +88,15 @@ pub struct ReadParams {
     pub limit: Option<usize>,
     pub after: Option<Timestamp>,
     pub bucket: Option<Bucket>,
+    /// `total=1`: draw the running total on charts.
+    pub total: bool,
+    pub sort: Option<Sort>,
+    /// A search in paths, at most [`MAX_SEARCH_CHARS`]; never empty.
+    pub q: Option<String>,
+    /// 1 to [`MAX_PAGE`].
+    pub page: Option<usize>,
+    /// `period=all`: the dashboard's whole history rather than its default period.
+    pub all_time: bool,
 }
 
 /// Which parameters an endpoint takes, and its largest `limit`.
@@ -102,8 +145,34 @@ pub fn parse(query: Option<&str>, accepts: Accepts, today: Date) -> Result<ReadP
                     _ => return Err(error(&name, format!("{value:?} is not one of hour, day, week, month"))),
                 });
             }
+            "total" => {
+                params.total = match value.as_str() {
+                    "1" => true,
+                    "0" => false,
+                    _ => return Err(error(&name, format!("{value:?} is not 0 or 1"))),
+                };
+            }
+            "sort" => {
+                let sort = Sort::ALL.into_iter().find(|s| s.name() == value);
+                params.sort = Some(
+                    sort.ok_or_else(|| error(&name, format!("{value:?} is not one of period, total, name, last")))?,
+                );
+            }
+            "q" => {
+                if value.chars().count() > MAX_SEARCH_CHARS {
+                    return Err(error(&name, format!("longer than {MAX_SEARCH_CHARS} characters")));
+                }
+                let value = value.trim();
+                params.q = (!value.is_empty()).then(|| value.to_owned());
+            }
+            "page" => params.page = Some(number(&name, &value, 1, MAX_PAGE)?),
+            "period" if value == "all" => params.all_time = true,
+            "period" => return Err(error(&name, format!("{value:?} is not `all`"))),
             _ => return Err(error(&name, "unknown")),
         }
+    }
+    if params.all_time && (days.is_some() || params.range.is_bounded()) {
+        return Err(error("period", "use either `period=all` or a range, not both"));
     }
     if let Some(days) = days {
         if params.range.is_bounded() {
@@ -216,6 +285,34 @@ mod tests {
             ("from=0001-01-01&to=9999-01-01", "to"),
         ] {
             assert_eq!(err(q).name, name, "{q}");
+        }
+    }
+
+    #[test]
+    fn the_pages_options_are_typed_and_bounded() {
+        let pages = Accepts {
+            names: &["total", "sort", "q", "page", "period", "days"],
+            max_limit: 1,
+        };
+        let p = parse(Some("total=1&sort=last&q=+%2Fblog+&page=3"), pages, today()).unwrap();
+        assert!(p.total);
+        assert_eq!(
+            (p.sort, p.q.as_deref(), p.page),
+            (Some(Sort::Last), Some("/blog"), Some(3))
+        );
+        assert_eq!(parse(Some("q=++"), pages, today()).unwrap().q, None);
+        let long = format!("q={}", "a".repeat(MAX_SEARCH_CHARS + 1));
+        assert!(parse(Some("period=all"), pages, today()).unwrap().all_time);
+        for q in [
+            "total=yes",
+            "sort=size",
+            "page=0",
+            "page=10001",
+            "period=week",
+            "period=all&days=7",
+            long.as_str(),
+        ] {
+            assert!(parse(Some(q), pages, today()).is_err(), "{q}");
         }
     }
 

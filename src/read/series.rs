@@ -5,7 +5,7 @@
 use jiff::Timestamp;
 
 use super::buckets::fill_days;
-use super::chart::{render_history_svg, ChartError, DayCount};
+use super::chart::{render_history_svg, ChartError, ChartOptions, DayCount};
 use super::query::DayRange;
 use super::Reads;
 use crate::availability::Unavailable;
@@ -70,11 +70,32 @@ pub fn latest() -> Timestamp {
 }
 
 impl DailySeries {
-    /// The series as the history chart titled `title`.
+    /// The series as the history chart titled `title`, with the running
+    /// total when asked for; a series that ends on `today` ends in a bar
+    /// drawn as "so far".
     ///
     /// # Errors
     /// A [`ChartError`] (not expected for an in-memory SVG), logged here.
-    pub fn chart(&self, title: &str) -> Result<String, ChartError> {
+    pub fn chart(&self, title: &str, running_total: bool, today: DayNumber) -> Result<String, ChartError> {
+        self.render(title, running_total, today, false)
+    }
+
+    /// The chart twice, for a page: the wide canvas and the narrow one
+    /// (classes `wide` and `narrow`), of which the page's CSS shows one.
+    ///
+    /// # Errors
+    /// A [`ChartError`] (not expected for an in-memory SVG), logged here.
+    pub fn charts(&self, title: &str, running_total: bool, today: DayNumber) -> Result<String, ChartError> {
+        let wide = self.render(title, running_total, today, false)?;
+        Ok(wide + &self.render(title, running_total, today, true)?)
+    }
+
+    fn render(&self, title: &str, running_total: bool, today: DayNumber, narrow: bool) -> Result<String, ChartError> {
+        let options = ChartOptions {
+            running_total,
+            ends_today: self.days.last().is_some_and(|&(day, _)| day == today),
+            narrow,
+        };
         let days: Vec<DayCount> = self
             .days
             .iter()
@@ -83,7 +104,7 @@ impl DailySeries {
                 count,
             })
             .collect();
-        render_history_svg(title, &days, self.total_before).inspect_err(|error| {
+        render_history_svg(title, &days, self.total_before, options).inspect_err(|error| {
             tracing::error!(%error, "rendering a chart failed");
         })
     }

@@ -61,6 +61,10 @@ pub const POSTGRES: &[Migration] = &[
         version: 12,
         sql: include_str!("../../sql/postgres/0012_dimensions.sql"),
     },
+    Migration {
+        version: 13,
+        sql: include_str!("../../sql/postgres/0013_site_days.sql"),
+    },
 ];
 
 pub const SQLITE: &[Migration] = &[
@@ -103,6 +107,10 @@ pub const SQLITE: &[Migration] = &[
     Migration {
         version: 10,
         sql: include_str!("../../sql/sqlite/0010_dimensions.sql"),
+    },
+    Migration {
+        version: 11,
+        sql: include_str!("../../sql/sqlite/0011_site_days.sql"),
     },
 ];
 

@@ -3,7 +3,9 @@
 //! runs one suite on both).
 //!
 //! Stores keep raw calls and, in the same transaction, per-page totals,
-//! per-day counts and per-day tallies (proxied views, filtered hits). They
+//! per-day counts and per-day tallies (proxied views, filtered hits); each
+//! site's calls per day (`site_days`) follow the per-day counts in the
+//! transaction of each of their writers. They
 //! know nothing of visitors: no address or anything derived from one is
 //! ever passed in. Schemas live in `sql/<backend>/` as numbered migrations
 //! applied at start.
@@ -131,6 +133,28 @@ pub struct PathCount {
     pub count: u64,
 }
 
+/// One page of a site as the dashboard lists it: its total (with its start
+/// count) and its last call, straight from its `paths` row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageRow {
+    pub id: PathId,
+    pub path: String,
+    pub total: u64,
+    pub last: Option<Timestamp>,
+}
+
+/// What a site's per-page per-day counts over some days can be told apart
+/// by: `changes`, which every owner change that moves or removes per-day
+/// counts adds one to (removing, merging, sweeping pages, imports,
+/// rebuild-daily), and the site's calls on those days (`site_days`), which
+/// every counted hit of one of them adds to. Equal tokens read at two times
+/// mean equal per-page counts over those days, so they can be kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DaysToken {
+    pub changes: i64,
+    pub calls: u64,
+}
+
 /// A path's running figures, kept with every committed batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Summary {
@@ -242,6 +266,26 @@ pub trait Store: OwnerStore + LinkStore + EventStore + Send + Sync {
     /// Calls per path of `site` over an inclusive range of days (from per-day counts),
     /// count descending then path. Paths without calls in the range are left out.
     fn counts_between(&self, site: SiteId, from: DayNumber, to: DayNumber) -> StoreFuture<'_, Vec<PathCount>>;
+
+    /// Every page of `site` with its total and last call, from the `paths`
+    /// rows alone (one row per page, no per-day rows), in no particular order.
+    fn page_rows(&self, site: SiteId) -> StoreFuture<'_, Vec<PageRow>>;
+
+    /// The calls of each page over an inclusive range of days, by page id,
+    /// summed from the per-day counts by id (never grouped by path); pages
+    /// without calls are left out. Every site's pages: the caller knows its
+    /// own ids (filtering by site here would cost a join per per-day row).
+    fn period_counts(&self, from: DayNumber, to: DayNumber) -> StoreFuture<'_, Vec<(PathId, u64)>>;
+
+    /// The [`DaysToken`] of `site` over an inclusive range of days.
+    fn days_token(&self, site: SiteId, from: DayNumber, to: DayNumber) -> StoreFuture<'_, DaysToken>;
+
+    /// The calls of all of `site`'s pages per day over an inclusive range of
+    /// days, oldest first; days without calls are left out. Read from
+    /// `site_days`, which every writer of the per-day counts keeps equal to
+    /// their sum over the site's pages (start counts have no day), so it costs a
+    /// row per day whatever the number of pages.
+    fn site_daily(&self, site: SiteId, from: DayNumber, to: DayNumber) -> StoreFuture<'_, Vec<(DayNumber, u64)>>;
 
     /// One path's total (with its start count) and first and last call, from its `paths` row.
     fn summary(&self, path: PathId) -> StoreFuture<'_, Summary>;

@@ -23,9 +23,9 @@ use rusqlite::{params, Connection, OpenFlags, TransactionBehavior};
 
 use super::rules::{count_from_db, days_from_slots, slot, sort_counts, time_from_micros};
 use super::{
-    migrations, within, BadgeFigures, Batch, Committed, PageTallies, PathCount, PathId, RenameOutcome, SharedDedup,
-    SiteId, SlotCount, Store, StoreError, StoreFuture, Summary, Tallies, MIGRATE_DEADLINE, PATHS_DEADLINE,
-    REBUILD_DEADLINE, REGISTER_DEADLINE,
+    migrations, within, BadgeFigures, Batch, Committed, DaysToken, PageRow, PageTallies, PathCount, PathId,
+    RenameOutcome, SharedDedup, SiteId, SlotCount, Store, StoreError, StoreFuture, Summary, Tallies, MIGRATE_DEADLINE,
+    PATHS_DEADLINE, REBUILD_DEADLINE, REGISTER_DEADLINE,
 };
 use super::{Kind, Scope, ValueCount};
 use crate::count::path::PagePath;
@@ -57,9 +57,13 @@ mod events;
 mod history;
 mod links;
 mod owner;
+mod reader;
+mod site;
+mod site_days;
 mod transfer;
 mod writes;
 
+use reader::{Abandon, Lane, OnDrop, Reader};
 use writes::{migrate, record, rename_site, OwnedBatch};
 
 /// Every row lies inside its slot, so per-slot counts need no call times.
@@ -68,7 +72,7 @@ const SITE_SLOTS: &str = "SELECT c.path_id, c.slot, sum(c.calls) \
 
 pub struct SqliteStore {
     writer: Arc<Mutex<Connection>>,
-    reader: Arc<Mutex<Connection>>,
+    reader: Reader,
 }
 
 impl SqliteStore {
@@ -92,22 +96,31 @@ impl SqliteStore {
         };
         Ok(Self {
             writer: Arc::new(Mutex::new(open()?)),
-            reader: Arc::new(Mutex::new(open()?)),
+            reader: Reader(Arc::new(Mutex::new(open()?))),
         })
     }
 
-    /// Runs `f` with a connection on the blocking pool.
+    /// Runs `f` with a connection on the blocking pool; on the reader, a
+    /// read its caller stopped waiting for is given up (see `reader`).
     fn with<T: Send + 'static>(
-        conn: &Arc<Mutex<Connection>>,
+        lane: &impl Lane,
         f: impl FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
     ) -> StoreFuture<'static, T> {
-        let conn = Arc::clone(conn);
+        let conn = Arc::clone(lane.connection());
+        let abandonable = lane.abandonable();
         Box::pin(async move {
+            let abandon = Abandon::default();
+            let _on_drop = abandonable.then(|| OnDrop(abandon.clone()));
             tokio::task::spawn_blocking(move || {
                 // A panic mid-statement rolls the transaction back when it is
                 // dropped, so the connection is still sound to reuse.
                 let mut conn = conn.lock().unwrap_or_else(|e| e.into_inner());
-                f(&mut conn)
+                if abandonable && !abandon.start(&conn) {
+                    return Err(Abandon::skipped());
+                }
+                let result = f(&mut conn);
+                abandon.finish();
+                result
             })
             .await
             .map_err(|e| StoreError::Task(e.to_string()))?
@@ -241,6 +254,22 @@ impl Store for SqliteStore {
         })
     }
 
+    fn page_rows(&self, site: SiteId) -> StoreFuture<'_, Vec<PageRow>> {
+        Self::with(&self.reader, move |conn| site::page_rows(conn, site))
+    }
+
+    fn period_counts(&self, from: DayNumber, to: DayNumber) -> StoreFuture<'_, Vec<(PathId, u64)>> {
+        Self::with(&self.reader, move |conn| site::period_counts(conn, from, to))
+    }
+
+    fn days_token(&self, site: SiteId, from: DayNumber, to: DayNumber) -> StoreFuture<'_, DaysToken> {
+        Self::with(&self.reader, move |conn| site::days_token(conn, site, from, to))
+    }
+
+    fn site_daily(&self, site: SiteId, from: DayNumber, to: DayNumber) -> StoreFuture<'_, Vec<(DayNumber, u64)>> {
+        Self::with(&self.reader, move |conn| site::site_daily(conn, site, from, to))
+    }
+
     fn summary(&self, path: PathId) -> StoreFuture<'_, Summary> {
         Self::with(&self.reader, move |conn| {
             let (total, first, last) = conn
@@ -333,6 +362,7 @@ impl Store for SqliteStore {
                         insert.execute(params![path, day, count])?;
                     }
                 }
+                site_days::recompute(&tx, site)?;
                 tx.commit()?;
                 Ok(days.len() as u64)
             }),

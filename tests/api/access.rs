@@ -116,6 +116,7 @@ async fn a_private_site_is_404_without_a_token_and_still_counts(store: Store) {
         "/s/blog/api/counts",
         "/s/blog/api/counts/guide",
         "/s/blog/api/history/guide",
+        "/s/blog/api/history",
         "/s/blog/api/plot/guide",
         "/s/blog/api/filtered",
         "/api/counts",

@@ -45,8 +45,15 @@ async fn migrations_run_twice_and_concurrently_without_harm(store: Store) {
         migration.await.expect("task").expect("migrate");
     }
     let applied = s.query_i64("SELECT count(*) FROM schema_migrations").await;
-    let newest = s.query_i64("SELECT max(version) FROM schema_migrations").await;
-    assert_eq!(applied, newest, "each migration applied once");
+    // One row per file of the backend's migrations: each applied once.
+    let dir = match store {
+        Store::Postgres => "postgres",
+        Store::Sqlite => "sqlite",
+    };
+    let files = std::fs::read_dir(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("sql").join(dir))
+        .expect("sql dir")
+        .count();
+    assert_eq!(applied, files as i64, "each migration applied once");
     assert_eq!(s.store.paths(s.site).await.expect("paths"), vec![(a, "/a".to_owned())]);
 }
 

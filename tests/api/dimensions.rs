@@ -182,6 +182,24 @@ async fn each_dimension_comes_from_real_requests_and_only_counted_hits_count(sto
         assert!(plot.contains(shown), "{shown} on the chart page");
     }
     assert!(!plot.contains("search.example"), "a rare value is not shown publicly");
+    // The dashboard shows the site's panels for its period, beside the top pages.
+    let dashboard = app.get("/").await.text();
+    let row = dashboard
+        .split("<div class=\"panels\">")
+        .nth(1)
+        .expect("the dashboard's panels row");
+    for shown in [
+        "<h2>Top pages</h2>",
+        "<h2>Browsers</h2>",
+        "<h2>Operating systems</h2>",
+        "<h2>Devices</h2>",
+        "<h2>Countries</h2>",
+        "<h2>Referrers</h2>",
+        "news.example.com<span>3</span>",
+    ] {
+        assert!(row.contains(shown), "{shown} on the dashboard: {row}");
+    }
+    assert!(!dashboard.contains("search.example"), "a rare value is not shown publicly");
 }
 
 async fn values_past_the_bound_add_to_other_and_rare_ones_are_folded_for_the_public(store: Store) {

@@ -99,6 +99,13 @@ async fn footfall_adopts_an_oxitraffic_database_and_leaves_its_tables_untouched(
     );
     assert_eq!(days[0]["count"], 1, "21:59:59 UTC is 1 May in Berlin: {days}");
     assert_eq!(days[1]["count"], 2, "22:00 UTC is 2 May in Berlin: {days}");
+    // The site's days are adopted with the pages' (here all of them).
+    let site = json_of(&app.get("/api/history?from=2024-05-01&to=2024-05-02").await);
+    assert_eq!(
+        (site[0]["count"].clone(), site[1]["count"].clone()),
+        (json!(2), json!(2)),
+        "{site}"
+    );
     let calls = json_of(&app.get("/api/history/blog/post-1").await);
     assert_eq!(
         calls,
@@ -124,6 +131,12 @@ async fn footfall_adopts_an_oxitraffic_database_and_leaves_its_tables_untouched(
         .expect("count")
         .get(0);
     assert_eq!(footfall_calls, 6);
+    let differ: i64 = client
+        .query_one(&crate::site_days::mismatches("footfall."), &[])
+        .await
+        .expect("site_days")
+        .get(0);
+    assert_eq!(differ, 0, "site_days sums the per-day counts");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -201,6 +214,7 @@ async fn a_footfall_database_with_its_tables_in_public_moves_into_its_own_schema
         "paths",
         "recorded_batches",
         "schema_migrations",
+        "site_days",
         "sites",
         "webhook_cursors",
         "webhook_failures",

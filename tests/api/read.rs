@@ -186,12 +186,11 @@ async fn the_chart_page_shows_the_numbers_and_the_chart(store: Store) {
     let html = page.text();
     for expected in [
         "<h1>/a</h1>",
-        "Total calls",
-        "<dd>5</dd>",
-        "2025-01-01 10:00",
-        "2025-01-31 12:00",
+        "<dt>Total since 2025-01-01</dt><dd>5</dd>",
+        "<dt>Last call</dt><dd>2025-01-31 12:00",
         "<svg",
-        "Average per day",
+        "<dt>Daily average in range</dt>",
+        "href=\"/plot/a?total=1\">Show the running total</a>",
     ] {
         assert!(html.contains(expected), "missing {expected}");
     }
@@ -203,6 +202,12 @@ async fn the_chart_page_shows_the_numbers_and_the_chart(store: Store) {
     ] {
         assert!(html.contains(range), "missing link {range}");
     }
+    // Over "All" the range's calls would repeat the total; in a range they are their own card.
+    assert!(!html.contains("Calls in range"));
+    let january = app.get("/plot/a?from=2025-01-02&to=2025-01-31").await.text();
+    assert!(january.contains("<dt>Calls in range</dt><dd>3</dd>"), "{january}");
+    assert!(!html.contains(">\ntotal\n<"), "no running total by default");
+    assert!(app.get("/plot/a?total=1").await.text().contains(">\ntotal\n<"));
     let missing = app.get("/plot/never-seen").await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
     assert!(missing.text().contains("No such page"));
@@ -210,7 +215,7 @@ async fn the_chart_page_shows_the_numbers_and_the_chart(store: Store) {
 
 async fn the_dashboard_lists_every_page_by_total(store: Store) {
     let app = seeded(store).await;
-    let html = app.get("/").await.text();
+    let html = app.get("/?sort=total").await.text();
     let a = html.find("href=\"/plot/a\"").expect("link to /a");
     let b = html.find("href=\"/plot/b\"").expect("link to /b");
     assert!(a < b, "sorted by total");
@@ -319,6 +324,12 @@ async fn rebuild_daily_recomputes_days_after_a_zone_change(store: Store) {
         1,
         "totals are untouched"
     );
+    // The site's days are rebuilt with the pages'.
+    assert_eq!(
+        get_json(&app, "/api/history?from=2025-01-01&to=2025-01-02").await,
+        json!([{"start": "2025-01-01T00:00:00+09:00", "count": 0}, {"start": "2025-01-02T00:00:00+09:00", "count": 1}])
+    );
+    assert_eq!(app.stored_i64(&crate::site_days::mismatches("")).await, 0);
 }
 
 both_stores!(

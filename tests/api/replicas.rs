@@ -197,6 +197,9 @@ async fn the_same_visitor_on_two_replicas_counts_once_per_page_per_window() {
         600
     );
     assert_eq!(count(&db, "SELECT sum(count)::bigint FROM daily_counts").await, 600);
+    // The site's days count each claimed hit once too.
+    assert_eq!(count(&db, "SELECT sum(count)::bigint FROM site_days").await, 600);
+    assert_eq!(count(&db, &crate::site_days::mismatches("")).await, 0);
     // The database holds digests and one nonce per window, never an address.
     assert_eq!(count(&db, "SELECT count(*) FROM dedup_digests").await, 600);
     assert_eq!(count(&db, "SELECT count(*) FROM dedup_windows").await, 1);
@@ -270,6 +273,11 @@ async fn thousands_of_concurrent_batches_on_the_same_pages_never_deadlock_and_ev
     );
     assert_eq!(
         count(&db, "SELECT sum(total)::bigint FROM paths").await as u64,
+        acknowledged
+    );
+    // The site's days, written last by every batch of both replicas.
+    assert_eq!(
+        count(&db, "SELECT sum(count)::bigint FROM site_days").await as u64,
         acknowledged
     );
     // Many batches really did overlap on the same rows.

@@ -143,6 +143,11 @@ async fn a_batch_counts_only_hits_whose_digest_is_new_and_a_second_attempt_chang
         3
     );
     assert_eq!(s.query_i64("SELECT sum(count)::bigint FROM daily_counts").await, 3);
+    assert_eq!(
+        s.query_i64("SELECT sum(count)::bigint FROM site_days").await,
+        3,
+        "the site's days count only the claimed hits"
+    );
     // Once the window is closed its digests are gone, and a late hit of it
     // counts nothing: whether another replica counted it cannot be known.
     assert_eq!(shared.close_windows(end).await.expect("close"), 1);

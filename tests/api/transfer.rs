@@ -265,6 +265,15 @@ async fn an_import_adds_to_existing_pages_and_says_what_it_did(store: Store) {
         2,
         "{day}"
     );
+    // The site's days take the imported per-day counts too.
+    let site = app.get("/api/history?from=2026-03-01&to=2026-03-02").await.text();
+    let site: Value = serde_json::from_str(&site).expect("site days");
+    assert_eq!(
+        (site[0]["count"].as_u64(), site[1]["count"].as_u64()),
+        (Some(2), Some(2)),
+        "{site}"
+    );
+    assert_eq!(app.stored_i64(&crate::site_days::mismatches("")).await, 0);
 }
 
 async fn a_malformed_import_changes_nothing_and_names_the_line(store: Store) {

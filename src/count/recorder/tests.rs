@@ -106,6 +106,18 @@ impl Store for Scripted {
     fn counts_between(&self, _: SiteId, _: DayNumber, _: DayNumber) -> StoreFuture<'_, Vec<PathCount>> {
         unimplemented!()
     }
+    fn page_rows(&self, _: SiteId) -> StoreFuture<'_, Vec<crate::store::PageRow>> {
+        unimplemented!()
+    }
+    fn period_counts(&self, _: DayNumber, _: DayNumber) -> StoreFuture<'_, Vec<(PathId, u64)>> {
+        unimplemented!()
+    }
+    fn days_token(&self, _: SiteId, _: DayNumber, _: DayNumber) -> StoreFuture<'_, crate::store::DaysToken> {
+        unimplemented!()
+    }
+    fn site_daily(&self, _: SiteId, _: DayNumber, _: DayNumber) -> StoreFuture<'_, Vec<(DayNumber, u64)>> {
+        unimplemented!()
+    }
     fn summary(&self, _: PathId) -> StoreFuture<'_, Summary> {
         unimplemented!()
     }

@@ -15,10 +15,11 @@ use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint, Ranged};
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
+use super::bars::{self, BarKind, BAR};
 use super::layout::{
-    axis_label, bar_span, y_scales, Bar, BarPeriod, HEIGHT, MARGIN, PLOT_WIDTH, TEXT_PX, TITLE_PX, WIDTH, Y_LABEL_AREA,
+    axis_cap, axis_label, bar_span, y_scales, Bar, BarPeriod, Canvas, MARGIN, TEXT_PX, TITLE_PX, Y_LABEL_AREA,
 };
-use super::{ChartError, DayCount};
+use super::{ChartError, ChartOptions, DayCount};
 use crate::markup::escape_xml;
 
 const HEADER_HEIGHT: u32 = 54;
@@ -35,7 +36,6 @@ const TEXT: RGBColor = RGBColor(0x1f, 0x29, 0x37);
 const MUTED_TEXT: RGBColor = RGBColor(0x6b, 0x72, 0x80);
 const GRID: RGBColor = RGBColor(0xe5, 0xe7, 0xeb);
 const AXIS: RGBColor = RGBColor(0x9c, 0xa3, 0xaf);
-const BAR: RGBColor = RGBColor(0x5b, 0x8f, 0xf9);
 const LINE: RGBColor = RGBColor(0xe8, 0x68, 0x4a);
 
 impl<E: std::error::Error + Send + Sync> From<DrawingAreaErrorKind<E>> for ChartError {
@@ -51,15 +51,18 @@ fn font(px: f64) -> FontDesc<'static> {
 }
 
 /// Draws the title and the `summary` line under it on the left and, if
-/// `legend` (the bars' name) is given, a legend for bars and line on the right.
+/// `legend` (the bars' name) is given, a legend for the bars (and the line,
+/// with `with_total`) on the right.
 fn draw_header<DB: DrawingBackend>(
     area: &DrawingArea<DB, plotters::coord::Shift>,
+    canvas: Canvas,
     title: &str,
     summary: Option<&str>,
     legend: Option<&str>,
 ) -> Result<(), ChartError> {
-    let plot_left = (MARGIN + Y_LABEL_AREA) as i32;
-    let plot_right = (WIDTH - MARGIN - Y_LABEL_AREA) as i32;
+    let with_total = canvas.right_axis;
+    let plot_left = canvas.plot_left() as i32;
+    let plot_right = canvas.plot_right() as i32;
     let title_y = 22;
     let title_style = FontDesc::new(FontFamily::Name(FONT_FAMILY), TITLE_PX * 1.24, FontStyle::Bold)
         .color(&TEXT)
@@ -78,11 +81,17 @@ fn draw_header<DB: DrawingBackend>(
     // end of the legend depends on the estimate.
     let text_width = |text: &str| (text.chars().count() as f64 * TEXT_PX * LOWERCASE_EM) as i32;
     let total_label = "total";
-    let width = 16 + text_width(bars_label) + 20 + 22 + text_width(total_label);
+    let mut width = 16 + text_width(bars_label);
+    if with_total {
+        width += 20 + 22 + text_width(total_label);
+    }
     let mut x = plot_right - width;
     area.draw(&Rectangle::new([(x, title_y - 5), (x + 10, title_y + 5)], BAR.filled()))?;
     x += 16;
     area.draw_text(bars_label, &small, (x, title_y))?;
+    if !with_total {
+        return Ok(());
+    }
     x += text_width(bars_label) + 20;
     area.draw(&PathElement::new(
         vec![(x, title_y), (x + 16, title_y)],
@@ -94,13 +103,13 @@ fn draw_header<DB: DrawingBackend>(
 }
 
 /// The card for a page with no days yet: the title and "No calls yet".
-pub(super) fn draw_empty(title: &str) -> Result<String, ChartError> {
+pub(super) fn draw_empty(title: &str, canvas: Canvas) -> Result<String, ChartError> {
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
+        let root = SVGBackend::with_string(&mut svg, (canvas.width, canvas.height)).into_drawing_area();
         root.fill(&BACKGROUND)?;
         let (header, body) = root.split_vertically(HEADER_HEIGHT);
-        draw_header(&header, title, None, None)?;
+        draw_header(&header, canvas, title, None, None)?;
         draw_no_calls(&body)?;
         root.present()?;
     }
@@ -156,7 +165,8 @@ fn axis(range: Range<f64>, ticks: Vec<f64>) -> TickedAxis {
 type Axes = Cartesian2d<TickedAxis, TickedAxis>;
 
 /// Draws the chart of a non-empty series: header, axes, `bars` of `period`,
-/// and the running total from `total_before`. Returns plotters' SVG, which
+/// and (with `options.running_total`) the running total from
+/// `total_before`. Returns plotters' SVG with the bars annotated, which
 /// [`wrap_svg`] finishes.
 pub(super) fn draw_chart(
     title: &str,
@@ -165,9 +175,13 @@ pub(super) fn draw_chart(
     total_before: u64,
     period: BarPeriod,
     bars: &[Bar],
+    options: ChartOptions,
 ) -> Result<String, ChartError> {
+    let canvas = Canvas::new(options.narrow, options.running_total);
     let day_count = days.len() as f64;
-    let bar_max = bars.iter().map(|b| b.count).max().unwrap_or(0);
+    let counts: Vec<u64> = bars.iter().map(|b| b.count).collect();
+    let bar_max = counts.iter().copied().max().unwrap_or(0);
+    let cap = axis_cap(&counts);
     let mut running = total_before;
     // The total at the end of each bar, above the bar, as combo charts do:
     // a one-day chart then shows a dot, not a ramp across the plot.
@@ -176,18 +190,20 @@ pub(super) fn draw_chart(
         running = running.saturating_add(b.count);
         line.push(((b.start + b.end) as f64 / 2.0, running as f64));
     }
-    let (bar_scale, total_scale) = y_scales(bar_max, running);
+    let shown_max = cap.unwrap_or(bar_max);
+    let (bar_scale, total_scale) = y_scales(shown_max, if options.running_total { running } else { shown_max });
 
-    let px_per_day = PLOT_WIDTH / day_count;
+    let px_per_day = canvas.plot_width() / day_count;
     let ticks = choose_ticks(days, px_per_day, period == BarPeriod::Day);
     let x_positions: Vec<f64> = ticks.iter().map(|t| t.x).collect();
 
     let mut svg = String::new();
+    let titles;
     {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
+        let root = SVGBackend::with_string(&mut svg, (canvas.width, canvas.height)).into_drawing_area();
         root.fill(&BACKGROUND)?;
         let (header, body) = root.split_vertically(HEADER_HEIGHT);
-        draw_header(&header, title, Some(summary), Some(period.axis_description()))?;
+        draw_header(&header, canvas, title, Some(summary), Some(period.axis_description()))?;
 
         let mut chart = ChartBuilder::on(&body)
             .margin_left(MARGIN)
@@ -196,7 +212,7 @@ pub(super) fn draw_chart(
             .margin_top(6)
             .x_label_area_size(X_LABEL_AREA)
             .y_label_area_size(Y_LABEL_AREA)
-            .right_y_label_area_size(Y_LABEL_AREA)
+            .right_y_label_area_size(canvas.right_area())
             .build_cartesian_2d(
                 axis(0.0..day_count, x_positions),
                 axis(0.0..bar_scale.top(), bar_scale.ticks()),
@@ -205,9 +221,10 @@ pub(super) fn draw_chart(
                 axis(0.0..day_count, Vec::new()),
                 axis(0.0..total_scale.top(), total_scale.ticks()),
             );
-        // The ticks were spaced for `PLOT_WIDTH` before plotters laid out the
-        // chart; this catches the two drifting apart when margins change.
-        debug_assert_eq!(f64::from(chart.plotting_area().dim_in_pixel().0), PLOT_WIDTH);
+        // The ticks were spaced for the canvas' plot width before plotters
+        // laid out the chart; this catches the two drifting apart when
+        // margins change.
+        debug_assert_eq!(f64::from(chart.plotting_area().dim_in_pixel().0), canvas.plot_width());
 
         let x_label = |x: &f64| {
             ticks
@@ -232,17 +249,20 @@ pub(super) fn draw_chart(
             .y_desc(period.axis_description())
             .axis_desc_style(font(TEXT_PX).color(&BAR))
             .draw()?;
-        chart
-            .configure_secondary_axes()
-            .axis_style(TRANSPARENT)
-            .set_all_tick_mark_size(4)
-            .y_label_formatter(&total_label)
-            .label_style(font(TEXT_PX).color(&MUTED_TEXT))
-            .y_desc("total")
-            .axis_desc_style(font(TEXT_PX).color(&LINE))
-            .draw()?;
+        if options.running_total {
+            chart
+                .configure_secondary_axes()
+                .axis_style(TRANSPARENT)
+                .set_all_tick_mark_size(4)
+                .y_label_formatter(&total_label)
+                .label_style(font(TEXT_PX).color(&MUTED_TEXT))
+                .y_desc("total")
+                .axis_desc_style(font(TEXT_PX).color(&LINE))
+                .draw()?;
+        }
 
-        draw_bars(&mut chart, bars, px_per_day)?;
+        let top = cap.map(|_| bar_scale.top());
+        titles = draw_bars(&mut chart, days, bars, px_per_day, top, options.ends_today)?;
         // The baseline goes over the bars' bottom edges, which end on it.
         chart.draw_series(std::iter::once(PathElement::new(
             vec![(0.0, 0.0), (day_count, 0.0)],
@@ -251,7 +271,7 @@ pub(super) fn draw_chart(
         if running == 0 {
             // A line along the baseline would only hide it; say it instead.
             draw_no_calls(&chart.plotting_area().strip_coord_spec())?;
-        } else {
+        } else if options.running_total {
             chart.draw_secondary_series(std::iter::once(PathElement::new(line.clone(), LINE.stroke_width(2))))?;
             if line.len() <= MAX_MARKED_POINTS {
                 chart.draw_secondary_series(line.iter().map(|&point| Circle::new(point, 3, LINE.filled())))?;
@@ -259,35 +279,83 @@ pub(super) fn draw_chart(
         }
         root.present()?;
     }
-    Ok(svg)
+    Ok(bars::annotate(&svg, &titles))
 }
 
+/// Draws the bars in their kinds' marker colours, the "so far" label over
+/// today's and the value beside each clipped one (taller than `top`, when
+/// the axis is capped). Returns each drawn bar's kind and title, in
+/// drawing order, for [`bars::annotate`].
 fn draw_bars<DB: DrawingBackend>(
     chart: &mut ChartContext<'_, DB, Axes>,
+    days: &[DayCount],
     bars: &[Bar],
     px_per_day: f64,
-) -> Result<(), ChartError> {
-    chart.draw_series(bars.iter().filter(|b| b.count > 0).map(|b| {
+    top: Option<f64>,
+    ends_today: bool,
+) -> Result<Vec<(BarKind, String)>, ChartError> {
+    let mut titles = Vec::with_capacity(bars.len());
+    let label = font(TEXT_PX).color(&TEXT);
+    for (i, b) in bars.iter().enumerate() {
         let span = bar_span(b.start..b.end, px_per_day);
-        Rectangle::new([(span.start, 0.0), (span.end, b.count as f64)], BAR.filled())
-    }))?;
-    Ok(())
+        let value = b.count as f64;
+        let clipped = top.filter(|&top| value > top);
+        let kind = if ends_today && i + 1 == bars.len() {
+            BarKind::Partial
+        } else if clipped.is_some() {
+            BarKind::Clipped
+        } else {
+            BarKind::Whole
+        };
+        let height = clipped.unwrap_or(value);
+        if b.count > 0 {
+            chart.draw_series(std::iter::once(Rectangle::new(
+                [(span.start, 0.0), (span.end, height)],
+                kind.marker().filled(),
+            )))?;
+            let (first, last) = (days[b.start].day, days[b.end - 1].day);
+            titles.push((kind, bars::title(first, last, b.count, kind)));
+        }
+        let middle = (span.start + span.end) / 2.0;
+        if kind == BarKind::Partial {
+            let style = label.clone().pos(Pos::new(HPos::Right, VPos::Bottom));
+            chart.draw_series(std::iter::once(Text::new("so far", (middle, height), style)))?;
+        }
+        if let Some(top) = clipped {
+            // Beside the bar's top, inside the plot: right of it in the
+            // left half, left of it in the right half.
+            let left_half = middle < (days.len() as f64) / 2.0;
+            let (x, h) = if left_half {
+                (span.end, HPos::Left)
+            } else {
+                (span.start, HPos::Right)
+            };
+            let style = label.clone().pos(Pos::new(h, VPos::Top));
+            let text = format!(" {} ", crate::read::format::format_count(b.count));
+            chart.draw_series(std::iter::once(Text::new(text, (x, top), style)))?;
+        }
+    }
+    Ok(titles)
 }
 
 /// Replaces plotters' root tag with one that scales to its container and
 /// names the image for assistive technology.
-pub(super) fn wrap_svg(body: String, title: &str, description: &str) -> Result<String, ChartError> {
+pub(super) fn wrap_svg(body: String, canvas: Canvas, title: &str, description: &str) -> Result<String, ChartError> {
     let open_end = body
         .strip_prefix("<svg ")
         .and_then(|rest| rest.find('>'))
         .ok_or_else(|| ChartError::Draw("plotters produced no <svg> root".to_owned()))?;
     let rest = &body["<svg ".len() + open_end + 1..];
     let label = escape_xml(&format!("Calls to {title}"));
-    let mut svg = String::with_capacity(body.len() + 256);
+    let mut svg = String::with_capacity(body.len() + 256 + bars::STYLE.len());
     let _ = write!(
         svg,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" width="100%" role="img" aria-label="{label}"><title>{label}</title><desc>{}</desc>"#,
-        escape_xml(description)
+        r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {} {}" width="100%" role="img" aria-label="{label}" class="footfall-chart {}"><title>{label}</title><desc>{}</desc>{}"#,
+        canvas.width,
+        canvas.height,
+        if canvas.width < 800 { "narrow" } else { "wide" },
+        escape_xml(description),
+        bars::STYLE
     );
     svg.push_str(rest);
     Ok(svg)

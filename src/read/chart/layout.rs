@@ -14,14 +14,55 @@ use super::ticks::CHAR_EM;
 use super::DayCount;
 use crate::read::format::format_count;
 
-// The drawing is laid out in a fixed 800×320 user space; the root element has
-// a viewBox and `width="100%"` and no height, so it scales with its container.
-pub(super) const WIDTH: u32 = 800;
-pub(super) const HEIGHT: u32 = 320;
 pub(super) const MARGIN: u32 = 12;
 pub(super) const Y_LABEL_AREA: u32 = 58;
-/// The plot's width in px: the canvas minus margins and both y label areas.
-pub(super) const PLOT_WIDTH: f64 = (WIDTH - 2 * MARGIN - 2 * Y_LABEL_AREA) as f64;
+/// Right of the plot without a right axis: room for half a date label.
+const RIGHT_PADDING: u32 = 24;
+
+/// The drawing's user space. The root element has a viewBox and
+/// `width="100%"` and no height, so it scales with its container; a page
+/// shows the wide canvas on screens and the narrow one on phones, where
+/// the wide one would shrink its text to about 5 px.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Canvas {
+    pub(super) width: u32,
+    pub(super) height: u32,
+    /// A right y axis (for the running total) takes room from the plot.
+    pub(super) right_axis: bool,
+}
+
+impl Canvas {
+    pub(super) fn new(narrow: bool, right_axis: bool) -> Self {
+        let (width, height) = if narrow { (420, 300) } else { (800, 320) };
+        Self {
+            width,
+            height,
+            right_axis,
+        }
+    }
+
+    /// The width of the label area right of the plot.
+    pub(super) fn right_area(self) -> u32 {
+        if self.right_axis {
+            Y_LABEL_AREA
+        } else {
+            RIGHT_PADDING
+        }
+    }
+
+    pub(super) fn plot_left(self) -> u32 {
+        MARGIN + Y_LABEL_AREA
+    }
+
+    pub(super) fn plot_right(self) -> u32 {
+        self.width - MARGIN - self.right_area()
+    }
+
+    /// The plot's width in px: the canvas minus margins and label areas.
+    pub(super) fn plot_width(self) -> f64 {
+        f64::from(self.plot_right() - self.plot_left())
+    }
+}
 
 // Whole sizes that survive plotters' ×1.24 ÷1.24 round trip exactly, so the
 // SVG says font-size="16", not "15.000000000000002".
@@ -32,8 +73,8 @@ const MAX_BAR_PX: f64 = 44.0;
 
 /// Shortens the drawn title with "…" so it cannot run into the legend; the
 /// accessible name keeps the whole path.
-pub(super) fn shorten(title: &str) -> String {
-    let max_chars = ((f64::from(WIDTH) * 0.55) / (TITLE_PX * CHAR_EM)) as usize;
+pub(super) fn shorten(title: &str, canvas: Canvas) -> String {
+    let max_chars = ((f64::from(canvas.width) * 0.55) / (TITLE_PX * CHAR_EM)) as usize;
     if title.chars().count() <= max_chars {
         return title.to_owned();
     }
@@ -186,6 +227,30 @@ pub(super) fn y_scales(bar_max: u64, total_max: u64) -> (YScale, YScale) {
     }
 }
 
+/// Below this many bars a percentile says little, so the axis is never capped.
+const MIN_BARS_FOR_CAP: usize = 8;
+/// Spikes smaller than this are drawn whole: capping a 0-to-9 axis hides nothing.
+const MIN_SPIKE: u64 = 10;
+
+/// Where the bar axis stops when one spike would flatten the rest: when the
+/// tallest bar is more than 4× the 90th percentile of the bars (nearest
+/// rank), the axis stops at twice that percentile, and the taller bars are
+/// drawn clipped with their value written beside them. `None`: draw to the
+/// tallest bar. `bars` are the bars' counts; a partial last bar may be
+/// among them, it only ever lowers the percentile.
+pub(super) fn axis_cap(bars: &[u64]) -> Option<u64> {
+    let max = bars.iter().copied().max()?;
+    if bars.len() < MIN_BARS_FOR_CAP || max < MIN_SPIKE {
+        return None;
+    }
+    let mut sorted = bars.to_vec();
+    sorted.sort_unstable();
+    let rank = (sorted.len() * 9).div_ceil(10).max(1);
+    let p90 = sorted[rank - 1];
+    // Mostly empty days: there is no "rest" to flatten.
+    (p90 > 0 && max > p90.saturating_mul(4)).then(|| p90.saturating_mul(2))
+}
+
 /// Axis number for an axis whose top tick is `axis_top`: "950", "2,500",
 /// "20k", "1.5M". Once the top reads "10k" or more, the thousands below it
 /// say "5k" too rather than "5,000", so one axis uses one style.
@@ -253,6 +318,22 @@ mod tests {
         assert_eq!(nice_step(101, 4), 50);
         assert_eq!(nice_step(90, 4), 25);
         assert_eq!(nice_step(u64::MAX, 1), u64::MAX);
+    }
+
+    #[test]
+    fn one_spike_caps_the_axis_and_even_data_does_not() {
+        let mut counts = vec![10; 30];
+        assert_eq!(axis_cap(&counts), None);
+        counts[12] = 1_000;
+        assert_eq!(axis_cap(&counts), Some(20));
+        // Four times the percentile is still drawn whole.
+        counts[12] = 40;
+        assert_eq!(axis_cap(&counts), None);
+        // Too few bars, or too small a spike, to judge.
+        assert_eq!(axis_cap(&[1, 1, 1, 100]), None);
+        assert_eq!(axis_cap(&[0, 0, 0, 0, 0, 0, 0, 0, 0, 9]), None);
+        assert_eq!(axis_cap(&[0, 0, 0, 0, 0, 0, 0, 0, 0, 90]), None);
+        assert_eq!(axis_cap(&[]), None);
     }
 
     #[test]

@@ -13,6 +13,7 @@
 //! `<text>` elements that the browser lays out. All layout decisions
 //! therefore leave generous room around text.
 
+mod bars;
 mod draw;
 mod layout;
 mod ticks;
@@ -20,13 +21,27 @@ mod ticks;
 use jiff::civil::Date;
 
 use crate::read::format::group_thousands;
-use layout::{group_bars, shorten, BarPeriod};
+use layout::{group_bars, shorten, BarPeriod, Canvas};
 
 /// Calls to one page on one day.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DayCount {
     pub day: Date,
     pub count: u64,
+}
+
+/// What a chart shows beyond its bars.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ChartOptions {
+    /// The running total as a line on a second axis. Off by default: an
+    /// always-rising line reads as growth.
+    pub running_total: bool,
+    /// The series ends today, so its last bar is still filling up: it is
+    /// drawn hollow and labelled "so far" rather than read as a drop.
+    pub ends_today: bool,
+    /// The narrow canvas (420×300 rather than 800×320), for phones: its
+    /// text stays readable when it is scaled to 390 px.
+    pub narrow: bool,
 }
 
 /// Why a chart could not be rendered.
@@ -46,7 +61,12 @@ pub enum ChartError {
 /// and is normally non-empty; an empty slice renders a "No calls yet" card
 /// rather than failing, so a page that was never called still gets a chart.
 /// `total_before` is the number of calls before the first day, so the running
-/// total continues from it.
+/// total (drawn only with `options.running_total`) continues from it.
+///
+/// Every drawn bar is a `<rect class="bar">` with a `<title>` giving its
+/// exact days and count. When one spike would flatten the rest, the bar
+/// axis is capped (see `layout::axis_cap`) and taller bars are drawn to the
+/// top with their value written beside them.
 ///
 /// Bars show calls per day for up to 120 days, per week (Monday to Sunday) up
 /// to 630 days, per month up to 25 years and per year beyond that; edge
@@ -61,13 +81,25 @@ pub enum ChartError {
 ///
 /// [`ChartError::NotContiguous`] if `days` is unsorted or has gaps, and
 /// [`ChartError::Draw`] if plotters fails (not expected for an in-memory SVG).
-pub fn render_history_svg(title: &str, days: &[DayCount], total_before: u64) -> Result<String, ChartError> {
+pub fn render_history_svg(
+    title: &str,
+    days: &[DayCount],
+    total_before: u64,
+    options: ChartOptions,
+) -> Result<String, ChartError> {
     check_contiguous(days)?;
+    let canvas = Canvas::new(options.narrow, options.running_total);
     let title = replace_control_chars(title);
-    let shown_title = shorten(&title);
+    // A page shows the narrow chart under its own heading: the drawn title
+    // would only take the legend's room.
+    let shown_title = if options.narrow {
+        String::new()
+    } else {
+        shorten(&title, canvas)
+    };
     let (Some(first), Some(last)) = (days.first(), days.last()) else {
-        let body = draw::draw_empty(&shown_title)?;
-        return draw::wrap_svg(body, &title, "No calls yet");
+        let body = draw::draw_empty(&shown_title, canvas)?;
+        return draw::wrap_svg(body, canvas, &title, "No calls yet");
     };
 
     let period = BarPeriod::for_days(days.len());
@@ -80,14 +112,16 @@ pub fn render_history_svg(title: &str, days: &[DayCount], total_before: u64) -> 
     } else {
         format!("{} – {}", first.day, last.day)
     };
-    let summary = format!(
-        "{range} · {} {} · {} in total",
+    let mut summary = format!(
+        "{range} · {} {}",
         group_thousands(calls_in_range),
         if calls_in_range == 1 { "call" } else { "calls" },
-        group_thousands(total),
     );
-    let body = draw::draw_chart(&shown_title, &summary, days, total_before, period, &bars)?;
-    draw::wrap_svg(body, &title, &summary)
+    if options.running_total {
+        summary.push_str(&format!(" · {} in total", group_thousands(total)));
+    }
+    let body = draw::draw_chart(&shown_title, &summary, days, total_before, period, &bars, options)?;
+    draw::wrap_svg(body, canvas, &title, &summary)
 }
 
 fn check_contiguous(days: &[DayCount]) -> Result<(), ChartError> {
@@ -129,7 +163,11 @@ mod tests {
     }
 
     fn render(days: &[DayCount], total_before: u64) -> String {
-        render_history_svg("/blog/post", days, total_before).expect("chart renders")
+        let options = ChartOptions {
+            running_total: true,
+            ..ChartOptions::default()
+        };
+        render_history_svg("/blog/post", days, total_before, options).expect("chart renders")
     }
 
     /// The texts of all `<text>` elements, in document order.
@@ -201,7 +239,7 @@ mod tests {
 
     #[test]
     fn an_empty_series_renders_a_no_calls_card() {
-        let svg = render_history_svg("/new", &[], 0).expect("empty renders");
+        let svg = render_history_svg("/new", &[], 0, ChartOptions::default()).expect("empty renders");
         assert!(texts(&svg).contains(&"No calls yet".to_owned()));
         assert!(svg.contains("<desc>No calls yet</desc>"));
     }
@@ -219,11 +257,11 @@ mod tests {
         let mut days = series(date(2024, 3, 1), 3, |_| 1);
         days[2].day = date(2024, 3, 9);
         assert!(matches!(
-            render_history_svg("/", &days, 0),
+            render_history_svg("/", &days, 0, ChartOptions::default()),
             Err(ChartError::NotContiguous { .. })
         ));
         days.swap(0, 1);
-        assert!(render_history_svg("/", &days, 0).is_err());
+        assert!(render_history_svg("/", &days, 0, ChartOptions::default()).is_err());
     }
 
     #[test]
@@ -231,8 +269,8 @@ mod tests {
         let title = r#"/"><script>alert(1)</script>"#;
         let days = series(date(2024, 3, 1), 3, |_| 1);
         for svg in [
-            render_history_svg(title, &days, 0).expect("renders"),
-            render_history_svg(title, &[], 0).expect("renders"),
+            render_history_svg(title, &days, 0, ChartOptions::default()).expect("renders"),
+            render_history_svg(title, &[], 0, ChartOptions::default()).expect("renders"),
         ] {
             assert!(!svg.contains("<script"), "{svg}");
             assert!(svg.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
@@ -243,7 +281,7 @@ mod tests {
     #[test]
     fn control_characters_and_long_titles_are_tamed() {
         let title = format!("/a\u{0}b{}", "x".repeat(500));
-        let svg = render_history_svg(&title, &[], 0).expect("renders");
+        let svg = render_history_svg(&title, &[], 0, ChartOptions::default()).expect("renders");
         assert!(!svg.contains('\u{0}'));
         assert!(svg.contains('…'));
         // The drawn title is cut, the accessible name is not.
@@ -257,11 +295,66 @@ mod tests {
         assert!(svg.starts_with(
             "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 800 320\" width=\"100%\" role=\"img\""
         ));
-        assert!(!svg[..200].contains("height="));
+        let root = &svg[..svg.find('>').expect("a root tag")];
+        assert!(!root.contains("height="), "{root}");
         assert!(svg.contains("<title>Calls to /blog/post</title>"));
         assert!(svg.contains("<desc>2024-03-01 – 2024-03-03 · 6 calls · 6 in total</desc>"));
         assert_eq!(svg.matches("<svg").count(), 1);
         assert!(svg.trim_end().ends_with("</svg>"));
+    }
+
+    #[test]
+    fn the_total_is_off_by_default_and_every_bar_has_a_title() {
+        let days = series(date(2024, 3, 1), 3, |i| i as u64 + 1);
+        let svg = render_history_svg("/", &days, 100, ChartOptions::default()).expect("renders");
+        assert!(!texts(&svg).contains(&"total".to_owned()), "{svg}");
+        assert!(!svg.contains("#E8684A"), "no line drawn");
+        assert_eq!(svg.matches("class=\"bar\"").count(), 3);
+        assert!(svg.contains("<title>2024-03-03: 3 calls</title></rect>"), "{svg}");
+        assert!(svg.contains("prefers-color-scheme:dark"));
+    }
+
+    #[test]
+    fn today_is_drawn_as_so_far() {
+        let days = series(date(2024, 3, 1), 10, |_| 4);
+        let options = ChartOptions {
+            ends_today: true,
+            ..ChartOptions::default()
+        };
+        let svg = render_history_svg("/", &days, 0, options).expect("renders");
+        assert_eq!(svg.matches("class=\"bar partial\"").count(), 1);
+        assert!(svg.contains("<title>2024-03-10: 4 calls so far</title>"), "{svg}");
+        assert!(texts(&svg).contains(&"so far".to_owned()));
+    }
+
+    #[test]
+    fn a_spike_is_clipped_and_labelled_with_its_value() {
+        let days = series(
+            date(2024, 3, 1),
+            30,
+            |i| if i == 20 { 50_000 } else { 10 + i as u64 % 3 },
+        );
+        let svg = render_history_svg("/", &days, 0, ChartOptions::default()).expect("renders");
+        assert_eq!(svg.matches("class=\"bar clipped\"").count(), 1);
+        assert!(svg.contains("<title>2024-03-21: 50,000 calls</title>"));
+        let texts = texts(&svg);
+        assert!(texts.contains(&"50.0k".to_owned()), "{texts:?}");
+        // The axis stops far below the spike, so the other days stay readable.
+        assert!(!texts.iter().any(|t| t == "50k" || t == "60k"), "{texts:?}");
+    }
+
+    #[test]
+    fn the_narrow_chart_is_its_own_canvas_without_the_drawn_title() {
+        let days = series(date(2024, 3, 1), 120, |i| i as u64);
+        let options = ChartOptions {
+            narrow: true,
+            ..ChartOptions::default()
+        };
+        let svg = render_history_svg("/blog/post", &days, 0, options).expect("renders");
+        assert!(svg.contains("viewBox=\"0 0 420 300\""), "{}", &svg[..300]);
+        assert!(svg.contains("class=\"footfall-chart narrow\""));
+        assert!(!texts(&svg).contains(&"/blog/post".to_owned()));
+        assert_eq!(svg.matches("class=\"bar\"").count(), 119, "day 0 has no bar");
     }
 
     #[test]

@@ -140,7 +140,7 @@ pub(super) fn choose_ticks(days: &[DayCount], px_per_day: f64, centered: bool) -
 
 #[cfg(test)]
 mod tests {
-    use super::super::layout::{BarPeriod, PLOT_WIDTH};
+    use super::super::layout::{BarPeriod, Canvas};
     use super::*;
     use crate::read::chart::tests::series;
     use jiff::civil::date;
@@ -152,9 +152,10 @@ mod tests {
         while len < 366 * 50 {
             let days = series(start, len, |_| 0);
             let centered = BarPeriod::for_days(len) == BarPeriod::Day;
-            let ticks = choose_ticks(&days, PLOT_WIDTH / len as f64, centered);
+            let plot_width = Canvas::new(false, true).plot_width();
+            let ticks = choose_ticks(&days, plot_width / len as f64, centered);
             assert!(!ticks.is_empty(), "{len} days have no label");
-            assert!(ticks_fit(&ticks, PLOT_WIDTH / len as f64), "{len} days");
+            assert!(ticks_fit(&ticks, plot_width / len as f64), "{len} days");
             assert!(ticks.len() <= 16, "{len} days: {} labels", ticks.len());
             len = len * 5 / 4 + 1;
         }

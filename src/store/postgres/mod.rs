@@ -19,6 +19,8 @@ mod owner;
 mod oxitraffic;
 mod pool;
 mod schema;
+mod site;
+mod site_days;
 mod tallies;
 mod transfer;
 mod writes;
@@ -36,9 +38,9 @@ use self::pool::Connections;
 
 use super::rules::{count_from_db, sort_counts, time_from_system};
 use super::{
-    migrations, within, BadgeFigures, Batch, Committed, PageTallies, PathCount, PathId, RenameOutcome, SharedDedup,
-    SiteId, SlotCount, Store, StoreError, StoreFuture, Summary, Tallies, MIGRATE_DEADLINE, PATHS_DEADLINE,
-    REBUILD_DEADLINE, REGISTER_DEADLINE,
+    migrations, within, BadgeFigures, Batch, Committed, DaysToken, PageRow, PageTallies, PathCount, PathId,
+    RenameOutcome, SharedDedup, SiteId, SlotCount, Store, StoreError, StoreFuture, Summary, Tallies, MIGRATE_DEADLINE,
+    PATHS_DEADLINE, REBUILD_DEADLINE, REGISTER_DEADLINE,
 };
 use super::{Kind, Recorded, Scope, ValueCount};
 use crate::config::DbConfig;
@@ -198,6 +200,22 @@ impl Store for PostgresStore {
 
     fn counts_between(&self, site: SiteId, from: DayNumber, to: DayNumber) -> StoreFuture<'_, Vec<PathCount>> {
         Box::pin(async move { self.path_counts(COUNTS_BETWEEN, &[&from, &to, &site]).await })
+    }
+
+    fn page_rows(&self, site: SiteId) -> StoreFuture<'_, Vec<PageRow>> {
+        Box::pin(self.page_rows_now(site))
+    }
+
+    fn period_counts(&self, from: DayNumber, to: DayNumber) -> StoreFuture<'_, Vec<(PathId, u64)>> {
+        Box::pin(self.period_counts_now(from, to))
+    }
+
+    fn days_token(&self, site: SiteId, from: DayNumber, to: DayNumber) -> StoreFuture<'_, DaysToken> {
+        Box::pin(self.days_token_now(site, from, to))
+    }
+
+    fn site_daily(&self, site: SiteId, from: DayNumber, to: DayNumber) -> StoreFuture<'_, Vec<(DayNumber, u64)>> {
+        Box::pin(self.site_daily_now(site, from, to))
     }
 
     fn summary(&self, path: PathId) -> StoreFuture<'_, Summary> {

@@ -20,7 +20,7 @@ use super::super::transfer::{
     ExportFilter, ImportReport, Imported, Item, Items, Pending, Record, Records, TRANSFER_DEADLINE,
 };
 use super::super::{within, PathId, SiteId, StoreError, StoreFuture};
-use super::{history, set_local_statement_timeout, PostgresStore};
+use super::{history, set_local_statement_timeout, site_days, PostgresStore};
 
 /// Rows fetched per round trip of an export.
 const FETCH: i32 = 1000;
@@ -172,6 +172,7 @@ impl Ids {
 /// Writes what is pending in a few array statements.
 async fn write(tx: &Transaction<'_>, pending: Pending) -> Result<(), StoreError> {
     history::append(tx, pending.calls.iter().copied()).await?;
+    let mut counted = (Vec::new(), Vec::new(), Vec::new());
     for (index, series) in DAY_SERIES.iter().enumerate() {
         let rows: Vec<_> = pending.days.iter().filter(|((s, _, _), _)| *s == index).collect();
         let paths: Vec<PathId> = rows.iter().map(|((_, p, _), _)| *p).collect();
@@ -187,6 +188,9 @@ async fn write(tx: &Transaction<'_>, pending: Pending) -> Result<(), StoreError>
              ON CONFLICT (path_id, day) DO UPDATE SET {column} = {table}.{column} + excluded.{column}"
         );
         tx.execute(&sql, &[&paths, &days, &counts]).await?;
+        if series.in_total {
+            counted = (paths, days, counts);
+        }
     }
     let ids: Vec<PathId> = pending.pages.keys().copied().collect();
     let totals: Vec<i64> = pending.pages.values().map(|a| a.total).collect();
@@ -202,6 +206,9 @@ async fn write(tx: &Transaction<'_>, pending: Pending) -> Result<(), StoreError>
         &params,
     )
     .await?;
+    // The sites' days last (see `site_days`), from the counted series.
+    site_days::changed(tx, &counted.0).await?;
+    site_days::add(tx, &counted.0, &counted.1, &counted.2).await?;
     Ok(())
 }
 

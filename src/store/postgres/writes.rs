@@ -16,7 +16,7 @@ use super::super::{
     REBUILD_DEADLINE,
 };
 use super::pool::Checkout;
-use super::{digests, dimensions, history, links, schema, tallies, PostgresStore};
+use super::{digests, dimensions, history, links, schema, site_days, tallies, PostgresStore};
 use crate::zone::{DayNumber, Zone};
 
 const MIGRATION_LOCK: i64 = 0x466f_6f74_6661_6c6c; // "Footfall"
@@ -135,12 +135,13 @@ impl PostgresStore {
             client.prepare_cached(links::ADD_DAYS),
             client.prepare_cached(dimensions::ADD_AGENTS),
             client.prepare_cached(dimensions::ADD_BOUNDED),
+            client.prepare_cached(site_days::ADD),
         );
-        let (mark, insert, upsert, lock, update, add, upsert_links, link_days, add_agents, add_bounded) = match prepared
-        {
-            Ok(statements) => statements,
-            Err(e) => return batch_failed(client, e).map(earlier),
-        };
+        let (mark, insert, upsert, lock, update, add, upsert_links, link_days, add_agents, add_bounded, add_site_days) =
+            match prepared {
+                Ok(statements) => statements,
+                Err(e) => return batch_failed(client, e).map(earlier),
+            };
         let mark_params: [&(dyn ToSql + Sync); 2] = [&batch.id, &batch.settled];
         let insert_params = runs.params();
         let upsert_params: [&(dyn ToSql + Sync); 3] = [&day_paths, &days, &day_counts];
@@ -212,6 +213,16 @@ impl PostgresStore {
                 client.execute(&mark, &mark_params).await
             }
         };
+        // The site's days last: the last row locks of the transaction (see
+        // `site_days`), from the same sums as the per-day counts, so only
+        // claimed hits. A batch of tallies or clicks only sends nothing.
+        let add_days = async {
+            if day_paths.is_empty() {
+                Ok(0)
+            } else {
+                client.execute(&add_site_days, &upsert_params).await
+            }
+        };
         let outcome = tokio::try_join!(
             biased;
             begin,
@@ -225,6 +236,7 @@ impl PostgresStore {
             add_link_days,
             dims.add_agents(&client, &add_agents),
             dims.add_bounded(&client, &add_bounded),
+            add_days,
             client.simple_query("COMMIT"),
         );
         match outcome {
@@ -258,6 +270,12 @@ impl PostgresStore {
         let (paths, (day_numbers, counts)): (Vec<PathId>, (Vec<DayNumber>, Vec<i64>)) =
             days.iter().map(|&(p, d, n)| (p, (d, n))).unzip();
         tx.execute(INSERT_DAILY, &[&paths, &day_numbers, &counts]).await?;
+        tx.execute(
+            "UPDATE sites SET days_changed = days_changed + 1 WHERE id = $1",
+            &[&site],
+        )
+        .await?;
+        site_days::recompute(&tx, site).await?;
         tx.commit().await?;
         client.release();
         Ok(days.len() as u64)

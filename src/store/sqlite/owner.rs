@@ -89,6 +89,8 @@ fn move_page(conn: &mut rusqlite::Connection, site: SiteId, from: &str, to: &str
         return Ok(PageMove::Renamed { id: from_id });
     };
     move_rows(&tx, from_id, into)?;
+    // The site's days stay; its pages' counts of them moved.
+    super::site_days::changed(&tx, into)?;
     tx.execute(
         "UPDATE paths SET total = paths.total + f.total, start_count = paths.start_count + f.start_count, \
          first_call = min(coalesce(paths.first_call, f.first_call), coalesce(f.first_call, paths.first_call)), \
@@ -114,6 +116,9 @@ fn sweep(conn: &mut rusqlite::Connection, removed: PathId, into: Option<PathId>)
                  last_call = max(coalesce(last_call, ?4), coalesce(?4, last_call)) WHERE id = ?1",
                 params![into, counted, first, last],
             )?;
+            // Late rows belong to no site until they land in `into`'s.
+            super::site_days::changed(&tx, into)?;
+            super::site_days::move_in(&tx, removed, into)?;
             move_rows(&tx, removed, into)?
         }
     };
@@ -136,6 +141,8 @@ impl OwnerStore for SqliteStore {
                 let Some(id) = page_of(&tx, site, &path)? else {
                     return Ok(None);
                 };
+                super::site_days::changed(&tx, id)?;
+                super::site_days::forget_page(&tx, id)?;
                 delete_rows(&tx, id)?;
                 tx.execute("DELETE FROM paths WHERE id = ?1", [id])?;
                 tx.commit()?;

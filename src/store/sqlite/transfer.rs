@@ -216,6 +216,18 @@ fn write(tx: &Transaction<'_>, pending: Pending) -> Result<(), StoreError> {
             micros(add.last)
         ])?;
     }
+    let counted: Vec<_> = pending
+        .days
+        .iter()
+        .filter(|((series, _, _), _)| DAY_SERIES.get(*series).is_some_and(|s| s.in_total))
+        .map(|(&(_, path, day), &count)| (path, day, count))
+        .collect();
+    let mut pages: Vec<PathId> = counted.iter().map(|&(path, _, _)| path).collect();
+    pages.dedup();
+    for page in pages {
+        super::site_days::changed(tx, page)?;
+    }
+    super::site_days::add(tx, &counted)?;
     Ok(())
 }
 

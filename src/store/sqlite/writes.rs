@@ -87,6 +87,7 @@ fn write_batch(conn: &mut Connection, batch: &OwnedBatch) -> Result<Committed, S
     super::tallies::add(&tx, &batch.tallies)?;
     super::links::add(&tx, &batch.clicks)?;
     super::dimensions::add(&tx, &batch.dimensions, batch.max_values)?;
+    super::site_days::add(&tx, &sums.per_day)?;
     tx.commit()?;
     Ok(Committed::Now)
 }

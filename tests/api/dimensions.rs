@@ -199,7 +199,10 @@ async fn each_dimension_comes_from_real_requests_and_only_counted_hits_count(sto
     ] {
         assert!(row.contains(shown), "{shown} on the dashboard: {row}");
     }
-    assert!(!dashboard.contains("search.example"), "a rare value is not shown publicly");
+    assert!(
+        !dashboard.contains("search.example"),
+        "a rare value is not shown publicly"
+    );
 }
 
 async fn values_past_the_bound_add_to_other_and_rare_ones_are_folded_for_the_public(store: Store) {

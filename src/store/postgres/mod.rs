@@ -14,6 +14,7 @@ mod digests;
 mod events;
 mod history;
 mod links;
+mod open_rows;
 mod owner;
 mod oxitraffic;
 mod pool;
@@ -66,6 +67,7 @@ const DAILY: &str = "SELECT day - DATE '1970-01-01', count FROM daily_counts WHE
 
 pub struct PostgresStore {
     connections: Connections,
+    open_rows: open_rows::OpenRows,
 }
 
 impl PostgresStore {
@@ -77,6 +79,7 @@ impl PostgresStore {
     pub fn new(db: &DbConfig) -> Result<Self, StoreError> {
         Ok(Self {
             connections: Connections::new(db)?,
+            open_rows: open_rows::OpenRows::default(),
         })
     }
 

@@ -10,6 +10,7 @@ mod site;
 
 mod access;
 mod admin;
+mod append_rows;
 mod backup;
 mod badge;
 mod call;

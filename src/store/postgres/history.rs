@@ -14,18 +14,26 @@ use super::super::rules::slot;
 use super::super::{PathId, SlotCount, StoreError};
 use super::PostgresStore;
 
-/// Appends each run to its slot's newest row when the run's piece 0 fits
-/// there, else starts the next row; a write's further pieces (`k` > 0) take
-/// the rows after that. All rows of one statement see the same newest row,
-/// so their parts never collide; two writers that pick the same part meet
-/// in `ON CONFLICT`, which appends (a row may then pass ROW_BYTES a little).
+/// Appends each run to the part the writer chose (`$7` ≥ 0: the part of
+/// the run's piece 0, which then takes `+ k` like every piece; see
+/// `open_rows`), or, when it chose none, to the slot's newest row if the
+/// run's piece 0 fits there, else the next; a write's further pieces
+/// (`k` > 0) take the rows after that. Within one statement the parts of a
+/// (page, slot) never collide; two writers that pick the same part meet in
+/// `ON CONFLICT`, which appends (a row may then pass ROW_BYTES a little).
+/// New calls go in front of the row's bytes (runs decode in any order):
+/// the old bytes are then the new row version's unchanged tail, which
+/// PostgreSQL leaves out of the update's WAL record, so an append logs its
+/// own few bytes, not the whole row. Returns each written row's key and
+/// length, for `open_rows`.
 pub(super) const APPEND: &str = "INSERT INTO call_times AS c (path_id, slot, part, calls, times) \
-     SELECT t.p, t.s, CASE WHEN o.part IS NULL THEN t.k WHEN o.len + t.lead <= $7 THEN o.part + t.k \
-     ELSE o.part + 1 + t.k END, t.n, t.b \
-     FROM unnest($1::bigint[], $2::bigint[], $3::int[], $4::int[], $5::int[], $6::bytea[]) AS t(p, s, k, lead, n, b) \
-     LEFT JOIN LATERAL (SELECT part, octet_length(times) AS len FROM call_times \
-     WHERE path_id = t.p AND slot = t.s ORDER BY part DESC LIMIT 1) o ON true \
-     ON CONFLICT (path_id, slot, part) DO UPDATE SET calls = c.calls + excluded.calls, times = c.times || excluded.times";
+     SELECT t.p, t.s, t.k + CASE WHEN t.open >= 0 THEN t.open ELSE coalesce((SELECT CASE WHEN \
+     octet_length(o.times) + t.lead <= $8 THEN o.part ELSE o.part + 1 END FROM call_times o \
+     WHERE o.path_id = t.p AND o.slot = t.s ORDER BY o.part DESC LIMIT 1), 0) END, t.n, t.b \
+     FROM unnest($1::bigint[], $2::bigint[], $3::int[], $4::int[], $5::int[], $6::bytea[], $7::int[]) \
+     AS t(p, s, k, lead, n, b, open) \
+     ON CONFLICT (path_id, slot, part) DO UPDATE SET calls = c.calls + excluded.calls, times = excluded.times || c.times \
+     RETURNING c.path_id, c.slot, c.part, octet_length(c.times)";
 
 /// Rows fetched per round trip when paging through history.
 const FETCH_ROWS: i64 = 256;
@@ -46,6 +54,7 @@ pub(super) struct Columns {
     leads: Vec<i32>,
     calls: Vec<i32>,
     bytes: Vec<Vec<u8>>,
+    open: Vec<i32>,
     row_bytes: i32,
 }
 
@@ -58,6 +67,7 @@ impl Columns {
             leads: Vec::with_capacity(runs.len()),
             calls: Vec::with_capacity(runs.len()),
             bytes: Vec::with_capacity(runs.len()),
+            open: vec![-1; runs.len()],
             row_bytes: ROW_BYTES as i32,
         };
         for run in runs {
@@ -71,7 +81,15 @@ impl Columns {
         columns
     }
 
-    pub(super) fn params(&self) -> [&(dyn ToSql + Sync); 7] {
+    /// The part each run's piece 0 goes to, one per run given to
+    /// [`Columns::of`] (-1: not known, the statement looks it up).
+    pub(super) fn with_open(mut self, open: Vec<i32>) -> Self {
+        debug_assert_eq!(open.len(), self.paths.len());
+        self.open = open;
+        self
+    }
+
+    pub(super) fn params(&self) -> [&(dyn ToSql + Sync); 8] {
         [
             &self.paths,
             &self.slots,
@@ -79,6 +97,7 @@ impl Columns {
             &self.leads,
             &self.calls,
             &self.bytes,
+            &self.open,
             &self.row_bytes,
         ]
     }

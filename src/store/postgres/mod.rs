@@ -15,6 +15,7 @@ mod dimensions;
 mod events;
 mod history;
 mod links;
+mod open_rows;
 mod owner;
 mod oxitraffic;
 mod pool;
@@ -70,6 +71,7 @@ const DAILY: &str = "SELECT day - DATE '1970-01-01', count FROM daily_counts WHE
 
 pub struct PostgresStore {
     connections: Connections,
+    open_rows: open_rows::OpenRows,
 }
 
 impl PostgresStore {
@@ -81,6 +83,7 @@ impl PostgresStore {
     pub fn new(db: &DbConfig) -> Result<Self, StoreError> {
         Ok(Self {
             connections: Connections::new(db)?,
+            open_rows: open_rows::OpenRows::default(),
         })
     }
 

@@ -353,7 +353,35 @@ async fn merged_and_removed_pages_take_their_dimension_rows_along(store: Store) 
     assert_eq!(app.stored_i64("SELECT count(*) FROM daily_dimensions").await, 0);
 }
 
+/// The site's panels sum every page's rows of the period; when that read
+/// fails (here: its table is gone), the overview still answers without them.
+async fn the_dashboard_answers_when_the_site_panels_cannot_be_read(store: Store) {
+    let app = TestApp::spawn(store).await;
+    assert_eq!(app.get_as("/call/a", "203.0.113.1").await.status, StatusCode::OK);
+    app.execute(
+        "ALTER TABLE daily_dimensions RENAME TO hidden_dimensions;",
+        "ALTER TABLE daily_dimensions RENAME TO hidden_dimensions;",
+    )
+    .await;
+    let dashboard = app.get("/").await;
+    assert_eq!(dashboard.status, StatusCode::OK);
+    let html = dashboard.text();
+    assert!(html.contains("<h2>Top pages</h2>"), "{html}");
+    assert!(html.contains("class=\"card chart\""), "{html}");
+    assert!(html.contains("Not available for this period"), "{html}");
+    assert!(!html.contains("<h2>Browsers</h2>"), "{html}");
+    app.execute(
+        "ALTER TABLE hidden_dimensions RENAME TO daily_dimensions;",
+        "ALTER TABLE hidden_dimensions RENAME TO daily_dimensions;",
+    )
+    .await;
+    let html = app.get("/").await.text();
+    assert!(html.contains("<h2>Browsers</h2>"), "{html}");
+    assert!(!html.contains("Not available for this period"), "{html}");
+}
+
 both_stores!(
+    the_dashboard_answers_when_the_site_panels_cannot_be_read,
     each_dimension_comes_from_real_requests_and_only_counted_hits_count,
     values_past_the_bound_add_to_other_and_rare_ones_are_folded_for_the_public,
     site_wide_sums_ranges_and_private_sites,

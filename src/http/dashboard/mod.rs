@@ -30,7 +30,7 @@ use crate::read::panels::ranked_panel;
 use crate::read::query::{parse, Accepts, DayRange, ReadParams, Sort};
 use crate::read::series::{earliest_day, DailySeries};
 use crate::state::AppState;
-use crate::store::Scope;
+use crate::store::{Scope, SiteId};
 use crate::zone::{date_of_day, day_bounds, day_number, DayNumber};
 
 const DASHBOARD: Accepts = Accepts {
@@ -74,7 +74,7 @@ pub async fn dashboard(state: &AppState, at: &SiteRoute<'_>, query: Option<&str>
         async { Ok::<_, HttpError>(site_days(&state.reads, at.site, range, today_number, true).await?) },
         async { Ok::<_, HttpError>(listed_pages(&state.reads, at.site, period_days, today_number).await?) },
         links::dashboard_section(state, at),
-        super::dimensions::panels(state, Scope::Site(site_id), range),
+        site_panels(state, site_id, range),
     )?;
     let list = page_of(
         pages.clone(),
@@ -137,6 +137,20 @@ pub async fn dashboard(state: &AppState, at: &SiteRoute<'_>, query: Option<&str>
     body.push_str(&view.page_table(&list, &at.site.config.zone));
     body.push_str(&links_section);
     Ok(html(StatusCode::OK, &format!("{name} · Footfall"), &body))
+}
+
+/// The site's dimension panels over `range`. They sum the rows of every page
+/// of the period, which on a large site over a long period can pass the
+/// store's deadline (the failure is logged where it happens); the rest of the
+/// overview does not depend on them, so the page still answers, saying so.
+async fn site_panels(state: &AppState, site: SiteId, range: DayRange) -> Result<String, HttpError> {
+    Ok(super::dimensions::panels(state, Scope::Site(site), range)
+        .await
+        .unwrap_or_else(|_| {
+            "<section class=\"card panel\"><h2>Where visitors come from</h2>\
+             <p>Not available for this period: the store did not answer in time.</p></section>"
+                .to_owned()
+        }))
 }
 
 /// "2026-03-01 – 2026-03-07", or one day.

@@ -68,6 +68,8 @@ ENDPOINTS=(
   "api_history_site|/api/history?days=30|-|-"
   "api_dims_browser|/api/dimensions?dim=browser|-|-"
   "api_dims_referrer|/api/dimensions?dim=referrer|-|-"
+  "api_dims_browser_7|/api/dimensions?dim=browser&days=7|-|-"
+  "api_dims_referrer_7|/api/dimensions?dim=referrer&days=7|-|-"
 )
 
 # ------------------------------------------------------------------ Footfall

@@ -433,6 +433,9 @@ def check(dir_, t0, problems):
     for name, dim, values in (("api_dims_browser", "browser", {a.split("|")[0] for a in AGENTS}),
                               ("api_dims_referrer", "referrer", set(REFERRERS))):
         got = json.loads(body(name))
+        if not isinstance(got, list):
+            expect(False, f"/api/dimensions?dim={dim} answered {got}")
+            continue
         expect(sum(v["count"] for v in got) == BIG_CALLS + OTHER_CALLS,
                f"/api/dimensions?dim={dim} does not sum to 10,000,000")
         expect({v["value"] for v in got} == values, f"/api/dimensions?dim={dim}: values {[v['value'] for v in got]}")
@@ -446,7 +449,8 @@ def check(dir_, t0, problems):
 def compare(a, b, problems):
     """Both stores hold the same rows, so their JSON must match byte for byte."""
     for name in ("api_counts", "api_counts_big", "api_counts_p5000", "api_history_big_day", "api_history_big_raw",
-                 "api_history_big_mid", "api_dims_browser", "api_dims_referrer"):
+                 "api_history_big_mid", "api_dims_browser", "api_dims_referrer", "api_dims_browser_7",
+                 "api_dims_referrer_7"):
         with open(os.path.join(a, name + ".body"), "rb") as f, open(os.path.join(b, name + ".body"), "rb") as g:
             if f.read() != g.read():
                 problems.append(f"{name}: PostgreSQL and SQLite answers differ")

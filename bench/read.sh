@@ -4,7 +4,8 @@
 #   bash bench/read.sh
 #
 # Seeds 10,000 paths and 10,000,000 calls (one path, /big, with 1,000,000 of
-# them, over the last 3 years; see bench/read_seed.py); the dashboard `/` is
+# them, over the last 3 years; and the dimension rows of those calls: about
+# 1-3 values per page, day and kind; see bench/read_seed.py); the dashboard `/` is
 # timed over its default week (target 50 ms), 30 days, a search and all time into a throwaway
 # PostgreSQL cluster and into a SQLite file, then times the read endpoints of
 # a release build against each store, one store at a time: 3 warm-up requests
@@ -65,6 +66,10 @@ ENDPOINTS=(
   "root_total|/?sort=total&page=3|-|-"
   "root_all|/?period=all|-|-"
   "api_history_site|/api/history?days=30|-|-"
+  "api_dims_browser|/api/dimensions?dim=browser|-|-"
+  "api_dims_referrer|/api/dimensions?dim=referrer|-|-"
+  "api_dims_browser_7|/api/dimensions?dim=browser&days=7|-|-"
+  "api_dims_referrer_7|/api/dimensions?dim=referrer&days=7|-|-"
 )
 
 # ------------------------------------------------------------------ Footfall
@@ -260,7 +265,9 @@ CPU=$(awk -F': ' '/^model name/{print $2; exit}' /proc/cpuinfo)
   echo
   echo "Data: 10,000 paths and 10,000,000 calls over the last 1,095 days, identical in both"
   echo "stores: \`/big\` has 1,000,000 calls; \`/p/1\` … \`/p/9999\` share 9,000,000 (900 or 901 each,"
-  echo "about one a day, so \`daily_counts\` holds about 9 million rows). See \`bench/read_seed.py\`."
+  echo "about one a day, so \`daily_counts\` holds about 9 million rows), and \`daily_dimensions\` holds"
+  echo "their agent, country and referrer rows (1-3 values per page, day and kind, skewed, each kind"
+  echo "summing to the day's calls). See \`bench/read_seed.py\`."
   echo "Seeding took ${SEED_SECONDS[postgres]} s into PostgreSQL and ${SEED_SECONDS[sqlite]} s into SQLite (set-based SQL, calls index built after loading)."
   echo
   echo "Each figure is the median of $RUNS sequential \`curl\` requests (new connection each, after"
@@ -272,7 +279,7 @@ CPU=$(awk -F': ' '/^model name/{print $2; exit}' /proc/cpuinfo)
   echo
   if [ ${#PROBLEMS[@]} = 0 ]; then
     echo "Every answer matched the seed (counts, first/last call, per-day counts, the first 10,000 raw"
-    echo "call times and the \`Link\` to the next page), and PostgreSQL and SQLite answered byte for byte alike."
+    echo "call times, the \`Link\` to the next page, the site's browsers and referrers summing to the calls), and PostgreSQL and SQLite answered byte for byte alike."
   else
     echo "Problems found in the answers:"
     echo

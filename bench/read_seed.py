@@ -20,6 +20,16 @@ increasing, exact integers of microseconds, and not on a grid. totals,
 first/last call and daily_counts (per UTC day) are computed from the calls
 with set-based SQL after loading, exactly as Footfall would have kept them.
 
+daily_dimensions (no GeoIP in the benchmark, but its rows are seeded all the
+same) is derived from daily_counts, identically in both stores: for each
+(page, day) with n calls and each kind (0 agent, 1 country, 2 referrer),
+m = min(n, 1 + h(page, day) mod 3) draws j = 0..m-1 of counts n - rest,
+max(1, n/4), max(1, n/8) (so they sum to n), each drawn value taken from a
+skewed (Zipf-like) table of about 20 agents ('Chrome|Windows|desktop', as
+Footfall stores them), 40 countries and 50 referrer hosts including
+'(direct)' and '(internal)' by an integer hash of (page, day, kind, j); two
+draws of one value add up. So every kind sums to each page-day's count.
+
 Footfall creates the schema first; the seed only fills it (it drops the calls
 index while loading and recreates it under the same name and definition).
 The calls go in as one row per call, the layout of releases before compact
@@ -42,6 +52,77 @@ OTHER_PATHS = 9_999
 OTHER_CALLS = 9_000_000
 CHUNK = 1_000_000
 MULT = 2_654_435_761
+
+# ----------------------------------------------------------------- dimensions
+AGENTS = [
+    "Chrome|Windows|desktop", "Chrome|Android|mobile", "Safari|iOS|mobile", "Chrome|macOS|desktop",
+    "Edge|Windows|desktop", "Firefox|Windows|desktop", "Safari|macOS|desktop", "Samsung Internet|Android|mobile",
+    "Chrome|iOS|mobile", "Firefox|Linux|desktop", "Chrome|Linux|desktop", "Safari|iOS|tablet",
+    "Opera|Windows|desktop", "Chrome|Android|tablet", "Firefox|macOS|desktop", "Other|Other|desktop",
+    "Firefox|Android|mobile", "Chrome|Other|desktop", "Edge|macOS|desktop", "Other|Android|mobile",
+]
+COUNTRIES = (
+    "US DE GB FR IN CA NL BR JP ES IT PL AU SE RU CN CH KR UA AT BE CZ DK FI NO "
+    "MX AR TR ID PT IE IL SG NZ ZA RO HU GR VN TW"
+).split()
+REFERRERS = ["(direct)", "(internal)", "www.google.com", "news.ycombinator.com", "github.com", "duckduckgo.com",
+             "www.bing.com", "www.reddit.com", "t.co", "lobste.rs"] + [f"blog{n}.example.org" for n in range(1, 41)]
+# Each kind's values spread over SLOTS slots in proportion to 1/(rank+1)^1.1
+# (each at least one slot): a hash mod SLOTS picks a value.
+SLOTS = 1000
+
+
+def slot_table():
+    """(kind, slot, value) rows: the lookup the seed SQL joins on."""
+    rows = []
+    for kind, values in ((0, AGENTS), (1, COUNTRIES), (2, REFERRERS)):
+        weights = [1 / (r + 1) ** 1.1 for r in range(len(values))]
+        total = sum(weights)
+        counts = [max(1, int(SLOTS * w / total)) for w in weights]
+        counts[0] += SLOTS - sum(counts)
+        slot = 0
+        for value, c in zip(values, counts):
+            for _ in range(c):
+                rows.append((kind, slot, value))
+                slot += 1
+    return rows
+
+
+def slot_values_sql():
+    return ", ".join(f"({k}, {slot}, '{v}')" for k, slot, v in slot_table())
+
+
+def dimensions_select(day_number, least, greatest):
+    """The daily_dimensions rows from daily_counts d (day number `day_number`),
+    the same integer arithmetic in both stores (all operands positive)."""
+    m = f"min_n(d.count, 1 + ((d.path_id * {MULT} + {day_number} * 40503) % 1000003) % 3)"
+    share = (f"CASE j.j WHEN 0 THEN d.count - CASE WHEN {m} >= 2 THEN max_n(1, d.count / 4) ELSE 0 END "
+             f"- CASE WHEN {m} >= 3 THEN max_n(1, d.count / 8) ELSE 0 END "
+             f"WHEN 1 THEN max_n(1, d.count / 4) ELSE max_n(1, d.count / 8) END")
+    slot = (f"((((d.path_id * 7919 + {day_number} * 104729 + k.k * 15485863 + j.j * 49979687) % 1000003) "
+            f"* {MULT}) % 4294967291) % {SLOTS}")
+    return (f"SELECT d.path_id, k.k, d.day, v.value, sum({share}) "
+            f"FROM daily_counts d CROSS JOIN seed_kinds k CROSS JOIN seed_draws j "
+            f"JOIN seed_slots v ON v.kind = k.k AND v.slot = {slot} "
+            f"WHERE j.j < {m} GROUP BY d.path_id, k.k, d.day, v.value"
+            ).replace("min_n(", f"{least}(").replace("max_n(", f"{greatest}(")
+
+
+def dimension_tables_pg():
+    return dimensions_tables("TEMP")
+
+
+def dimensions_tables(temp):
+    """The seed's lookup tables (kinds, draws, value slots)."""
+    return [
+        f"CREATE {temp} TABLE seed_kinds (k int NOT NULL)",
+        "INSERT INTO seed_kinds VALUES (0), (1), (2)",
+        f"CREATE {temp} TABLE seed_draws (j int NOT NULL)",
+        "INSERT INTO seed_draws VALUES (0), (1), (2)",
+        f"CREATE {temp} TABLE seed_slots (kind int NOT NULL, slot int NOT NULL, value text NOT NULL)",
+        f"INSERT INTO seed_slots VALUES {slot_values_sql()}",
+    ]
+
 
 BIG_STEP = SPAN_US // BIG_CALLS
 OTHER_STEP = SPAN_US // OTHER_CALLS
@@ -74,6 +155,8 @@ def postgres_sql(t0):
     big = ts.format(us=f"{t0 - SPAN_US} + i * {BIG_STEP} + (i * {MULT}) % {BIG_STEP}")
     other = ts.format(us=f"{t0 - SPAN_US} + i * {OTHER_STEP} + (i * {MULT}) % {OTHER_STEP}")
     chunks = OTHER_CALLS // CHUNK
+    pg_dimension_tables = ";\n  ".join(dimension_tables_pg()) + ";"
+    pg_dimensions = dimensions_select("(d.day - DATE '1970-01-01')::bigint", "least", "greatest")
     # One DO block is one transaction: TRUNCATE in it lets wal_level=minimal
     # skip WAL for the loaded tables; NOTICEs reach psql as they are raised.
     return f"""
@@ -115,15 +198,24 @@ BEGIN
   INSERT INTO site_days (site_id, day, count)
     SELECT p.site_id, d.day, sum(d.count) FROM daily_counts d JOIN paths p ON p.id = d.path_id GROUP BY 1, 2;
   RAISE NOTICE 'site_days in % s', round(extract(epoch FROM clock_timestamp() - t), 1);
+  -- daily_dimensions from daily_counts (see the module's doc), its key built after loading.
+  {pg_dimension_tables}
+  TRUNCATE daily_dimensions;
+  ALTER TABLE daily_dimensions DROP CONSTRAINT daily_dimensions_pkey;
+  INSERT INTO daily_dimensions (path_id, dimension, day, value, count)
+    {pg_dimensions};
+  ALTER TABLE daily_dimensions ADD CONSTRAINT daily_dimensions_pkey PRIMARY KEY (path_id, dimension, day, value);
+  RAISE NOTICE 'daily_dimensions in % s', round(extract(epoch FROM clock_timestamp() - t), 1);
   UPDATE paths SET total = t.n, first_call = t.f, last_call = t.l, registered_at = t.f
     FROM (SELECT path_id, count(*) AS n, min(called_at) AS f, max(called_at) AS l FROM calls GROUP BY path_id) t
     WHERE paths.id = t.path_id;
   RAISE NOTICE 'totals in % s', round(extract(epoch FROM clock_timestamp() - t), 1);
 END
 $seed$;
-VACUUM (ANALYZE) paths, calls, daily_counts;
+VACUUM (ANALYZE) paths, calls, daily_counts, daily_dimensions;
 SELECT 'rows: paths ' || (SELECT count(*) FROM paths) || ', calls ' || (SELECT count(*) FROM calls)
   || ', daily_counts ' || (SELECT count(*) FROM daily_counts)
+  || ', daily_dimensions ' || (SELECT count(*) FROM daily_dimensions)
   || ', sum(total) ' || (SELECT sum(total) FROM paths);
 """
 
@@ -199,6 +291,17 @@ def seed_sqlite(file, t0):
         "SELECT p.site_id, d.day, sum(d.count) FROM daily_counts d JOIN paths p ON p.id = d.path_id GROUP BY 1, 2"
     )
     step("site_days")
+    # daily_dimensions from daily_counts (see the module's doc), in key order
+    # (the table is clustered on its key).
+    for sql in dimensions_tables("TEMP"):
+        conn.execute(sql)
+    conn.execute("DELETE FROM daily_dimensions")
+    conn.execute(
+        "INSERT INTO daily_dimensions (path_id, dimension, day, value, count) "
+        + dimensions_select("d.day", "min", "max")
+        + " ORDER BY 1, 2, 3, 4"
+    )
+    step("daily_dimensions")
     # registered_at: microseconds, as Footfall writes it.
     conn.execute(
         "UPDATE paths SET total = t.n, first_call = t.f, last_call = t.l, registered_at = t.f "
@@ -209,10 +312,12 @@ def seed_sqlite(file, t0):
     conn.execute("COMMIT")
     # No ANALYZE: Footfall never runs it, so a real database has no sqlite_stat1 either.
     conn.execute("PRAGMA journal_mode = WAL")
-    rows = [conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("paths", "calls", "daily_counts")]
+    rows = [conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+            for t in ("paths", "calls", "daily_counts", "daily_dimensions")]
     total = conn.execute("SELECT sum(total) FROM paths").fetchone()[0]
     conn.close()
-    log(f"rows: paths {rows[0]}, calls {rows[1]}, daily_counts {rows[2]}, sum(total) {total}")
+    log(f"rows: paths {rows[0]}, calls {rows[1]}, daily_counts {rows[2]}, daily_dimensions {rows[3]}, "
+        f"sum(total) {total}")
 
 
 # ----------------------------------------------------------------- checks
@@ -322,6 +427,20 @@ def check(dir_, t0, problems):
     home = body("root")
     expect(b"/plot/big" in home and b"1\xe2\x80\x9350 of 10,000 pages" in home,
            "/ does not list /big first of 10,000 pages, 50 a page")
+    expect(b"Browsers" in home and b"Chrome" in home and b"Referrers" in home and b"(direct)" in home,
+           "/ does not show the seeded browsers and referrers")
+    # Site-wide dimensions over all days: every kind sums to the calls.
+    for name, dim, values in (("api_dims_browser", "browser", {a.split("|")[0] for a in AGENTS}),
+                              ("api_dims_referrer", "referrer", set(REFERRERS))):
+        got = json.loads(body(name))
+        if not isinstance(got, list):
+            expect(False, f"/api/dimensions?dim={dim} answered {got}")
+            continue
+        expect(sum(v["count"] for v in got) == BIG_CALLS + OTHER_CALLS,
+               f"/api/dimensions?dim={dim} does not sum to 10,000,000")
+        expect({v["value"] for v in got} == values, f"/api/dimensions?dim={dim}: values {[v['value'] for v in got]}")
+        expect(got == sorted(got, key=lambda v: (-v["count"], v["value"].encode())),
+               f"/api/dimensions?dim={dim} is not ordered by count descending, then value")
     found = body("root_search")
     expect(b"/plot/p/5050" in found and b"51\xe2\x80\x93100 of 111 pages" in found,
            "/?q=p/50&sort=name&page=2 does not show /p/5050 among the 111 matches")
@@ -330,7 +449,8 @@ def check(dir_, t0, problems):
 def compare(a, b, problems):
     """Both stores hold the same rows, so their JSON must match byte for byte."""
     for name in ("api_counts", "api_counts_big", "api_counts_p5000", "api_history_big_day", "api_history_big_raw",
-                 "api_history_big_mid"):
+                 "api_history_big_mid", "api_dims_browser", "api_dims_referrer", "api_dims_browser_7",
+                 "api_dims_referrer_7"):
         with open(os.path.join(a, name + ".body"), "rb") as f, open(os.path.join(b, name + ".body"), "rb") as g:
             if f.read() != g.read():
                 problems.append(f"{name}: PostgreSQL and SQLite answers differ")

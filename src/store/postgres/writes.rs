@@ -105,14 +105,8 @@ impl PostgresStore {
         // digests (one round trip more): only hits whose digest is new count.
         let claimed = match digests::claim(&client, &batch).await {
             Ok(claimed) => claimed,
-            Err(e) => {
-                // No COMMIT was sent to turn the failed transaction into a
-                // rollback: end it before the connection may go back to the pool.
-                if client.simple_query("ROLLBACK").await.is_err() {
-                    return Err(StoreError::Postgres(PgError(e)));
-                }
-                return batch_failed(client, e, batch.id).await.map(earlier);
-            }
+            // No COMMIT was sent: `batch_failed` ends the transaction.
+            Err(e) => return batch_failed(client, e, batch.id).await.map(earlier),
         };
         let begun = claimed.is_some();
         let hits = claimed.as_ref().map_or(batch.hits, |c| &c.hits);
@@ -339,15 +333,20 @@ impl PostgresStore {
 }
 
 /// What a batch's failed statement means: its id is taken (an earlier
-/// attempt of this batch committed), or the batch failed. The error seen
-/// is meant to be the first failing statement's, but now and then a later
-/// statement's "current transaction is aborted" (25P02) comes back first
-/// (seen in tests, about one replayed batch in ten; the cause is not
-/// found). The transaction is rolled back either way, so then the batch's
-/// id row, asked on the same connection after the rollback, can only be an
-/// earlier attempt's: the batch committed earlier exactly when it is there.
+/// attempt of this batch committed), or the batch failed. The transaction
+/// is ended first (`ROLLBACK` outside one only warns), so the connection
+/// goes back to the pool outside any transaction whatever of the batch was
+/// sent. The error seen is meant to be the first failing statement's, but
+/// now and then a later statement's "current transaction is aborted"
+/// (25P02) comes back first (seen in tests, about one replayed batch in
+/// two; the cause is not found). Then the batch's id row, asked after the
+/// rollback, can only be an earlier attempt's: the batch committed earlier
+/// exactly when it is there.
 async fn batch_failed(client: Checkout, e: tokio_postgres::Error, id: i64) -> Result<Committed, StoreError> {
     let error = PgError(e);
+    if client.simple_query("ROLLBACK").await.is_err() {
+        return Err(StoreError::Postgres(error));
+    }
     let earlier = if error.code() == Some("23505") && error.constraint() == Some("recorded_batches_pkey") {
         true
     } else if error.code() == Some("25P02") {

@@ -136,26 +136,17 @@ impl Writer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::count::traits::agent::Agent;
+    use crate::count::recorder::tests::{hit as any_hit, traits as any_traits};
     use crate::count::traits::referrer::Referrer;
 
     fn hit(path: PathId) -> Hit {
-        Hit {
-            path,
-            at: jiff::Timestamp::UNIX_EPOCH,
-            day: 0,
-        }
+        Hit { path, ..any_hit() }
     }
 
     fn traits(referrer: &str) -> HitTraits {
         HitTraits {
-            agent: Agent {
-                browser: "Firefox",
-                os: "Linux",
-                device: "desktop",
-            },
-            country: None,
             referrer: Some(Referrer::Host(referrer.into())),
+            ..any_traits()
         }
     }
 

@@ -76,21 +76,24 @@ pub async fn dashboard(state: &AppState, at: &SiteRoute<'_>, query: Option<&str>
         links::dashboard_section(state, at),
         site_panels(state, site_id, range),
     )?;
+    let view = View { at, params: &params };
+    // What needs every page is taken before the list consumes them.
+    let with_calls = pages.iter().filter(|p| p.period > 0).count();
+    let page_count = pages.len();
+    let top_pages = view.top_pages(&pages);
     let list = page_of(
-        pages.clone(),
+        pages,
         params.q.as_deref(),
         params.sort.unwrap_or_default(),
         params.page.unwrap_or(1),
     );
 
-    let view = View { at, params: &params };
     let name = site_name(at.site);
     let mut body = format!("<h1>{}</h1>", escape_xml(&name));
     body.push_str(&site_switcher(state, at));
     body.push_str(&view.periods(query));
     let in_period = site_days.total();
     let day_count = site_days.days.len().max(1) as u64;
-    let with_calls = pages.iter().filter(|p| p.period > 0).count();
     body.push_str("<dl class=\"stats\">");
     let mut card = |label: &str, value: String, note: String| {
         let _ = write!(
@@ -120,7 +123,7 @@ pub async fn dashboard(state: &AppState, at: &SiteRoute<'_>, query: Option<&str>
     card(
         "Pages called",
         group_thousands(with_calls as u64),
-        format!("of {} pages", group_thousands(pages.len() as u64)),
+        format!("of {} pages", group_thousands(page_count as u64)),
     );
     body.push_str("</dl>");
     let chart = DailySeries {
@@ -131,7 +134,7 @@ pub async fn dashboard(state: &AppState, at: &SiteRoute<'_>, query: Option<&str>
     let _ = write!(body, "<div class=\"card chart\">{chart}</div>");
     // One row of ranked panels: the top pages, then the site's dimensions.
     body.push_str("<div class=\"panels\">");
-    body.push_str(&view.top_pages(&pages));
+    body.push_str(&top_pages);
     body.push_str(&dimension_panels);
     body.push_str("</div>");
     body.push_str(&view.page_table(&list, &at.site.config.zone));

@@ -127,6 +127,17 @@ pub struct Recorded {
     pub uncounted: Vec<usize>,
 }
 
+impl From<Committed> for Recorded {
+    /// Every hit counted (a store without shared dedup), or, for
+    /// [`Committed::Earlier`], nothing known to be left out.
+    fn from(committed: Committed) -> Self {
+        Self {
+            committed,
+            uncounted: Vec::new(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct PathCount {
     pub path: String,
@@ -241,21 +252,9 @@ pub trait Store: OwnerStore + LinkStore + EventStore + Send + Sync {
 
     /// Commits a batch's calls with the totals and per-day counts, its
     /// tallies and its id, all or nothing. A batch whose id is already stored changes nothing
-    /// and is [`Committed::Earlier`].
-    fn record<'a>(&'a self, batch: Batch<'a>) -> StoreFuture<'a, Committed>;
-
-    /// [`Store::record`], saying which hits did not count: with shared
-    /// dedup, those whose digest another batch claimed first. A store
-    /// without shared dedup counts every hit of a batch it commits.
-    fn record_counting<'a>(&'a self, batch: Batch<'a>) -> StoreFuture<'a, Recorded> {
-        Box::pin(async move {
-            let committed = self.record(batch).await?;
-            Ok(Recorded {
-                committed,
-                uncounted: Vec::new(),
-            })
-        })
-    }
+    /// and is [`Committed::Earlier`]. Says which hits did not count: with
+    /// shared dedup, those whose digest another batch claimed first.
+    fn record<'a>(&'a self, batch: Batch<'a>) -> StoreFuture<'a, Recorded>;
 
     /// Total calls per path of `site` plus its start count, count descending then path.
     fn counts(&self, site: SiteId) -> StoreFuture<'_, Vec<PathCount>>;

@@ -23,11 +23,11 @@ use rusqlite::{params, Connection, OpenFlags, TransactionBehavior};
 
 use super::rules::{count_from_db, days_from_slots, slot, sort_counts, time_from_micros};
 use super::{
-    migrations, within, BadgeFigures, Batch, Committed, DaysToken, PageRow, PageTallies, PathCount, PathId,
-    RenameOutcome, SharedDedup, SiteId, SlotCount, Store, StoreError, StoreFuture, Summary, Tallies, MIGRATE_DEADLINE,
-    PATHS_DEADLINE, REBUILD_DEADLINE, REGISTER_DEADLINE,
+    migrations, within, BadgeFigures, Batch, DaysToken, PageRow, PageTallies, PathCount, PathId, RenameOutcome,
+    SharedDedup, SiteId, SlotCount, Store, StoreError, StoreFuture, Summary, Tallies, MIGRATE_DEADLINE, PATHS_DEADLINE,
+    REBUILD_DEADLINE, REGISTER_DEADLINE,
 };
-use super::{Kind, Scope, ValueCount};
+use super::{Kind, Recorded, Scope, ValueCount};
 use crate::count::path::PagePath;
 use crate::zone::{DayNumber, Zone};
 
@@ -212,7 +212,7 @@ impl Store for SqliteStore {
         ))
     }
 
-    fn record<'a>(&'a self, batch: Batch<'a>) -> StoreFuture<'a, Committed> {
+    fn record<'a>(&'a self, batch: Batch<'a>) -> StoreFuture<'a, Recorded> {
         let batch = OwnedBatch {
             id: batch.id,
             hits: batch.hits.to_vec(),
@@ -223,7 +223,7 @@ impl Store for SqliteStore {
             clicks: batch.clicks.to_vec(),
             milestones: batch.milestones.to_vec(),
         };
-        Self::with(&self.writer, move |conn| record(conn, &batch))
+        Self::with(&self.writer, move |conn| record(conn, &batch).map(Recorded::from))
     }
 
     fn counts(&self, site: SiteId) -> StoreFuture<'_, Vec<PathCount>> {

@@ -120,7 +120,10 @@ async fn seeded(store: Store) -> (TestStore, i64, i64) {
         hit(a, "2025-01-01T10:14:59.999999Z"),
         hit(a, "2025-01-01T10:15:00Z"),
     ];
-    assert_eq!(s.store.record(batch(&hits)).await.expect("record"), Committed::Now);
+    assert_eq!(
+        s.store.record(batch(&hits)).await.expect("record").committed,
+        Committed::Now
+    );
     (s, a, b)
 }
 
@@ -241,8 +244,11 @@ async fn a_batch_committed_again_under_its_id_changes_nothing(store: Store) {
         day: day("2025-01-01T10:00:00Z"),
     }];
     let first = batch(&hits);
-    assert_eq!(s.store.record(first).await.expect("first"), Committed::Now);
-    assert_eq!(s.store.record(first).await.expect("again"), Committed::Earlier);
+    assert_eq!(s.store.record(first).await.expect("first").committed, Committed::Now);
+    assert_eq!(
+        s.store.record(first).await.expect("again").committed,
+        Committed::Earlier
+    );
     assert_eq!(s.store.counts(s.site).await.expect("counts"), vec![count("/a", 1)]);
     assert_eq!(
         s.query_i64("SELECT CAST(sum(calls) AS bigint) FROM call_times").await,
@@ -254,7 +260,7 @@ async fn a_batch_committed_again_under_its_id_changes_nothing(store: Store) {
         digests: &[],
         ..batch(&hits)
     };
-    assert_eq!(s.store.record(next).await.expect("next"), Committed::Now);
+    assert_eq!(s.store.record(next).await.expect("next").committed, Committed::Now);
     assert_eq!(s.query_i64("SELECT count(*) FROM recorded_batches").await, 1);
     assert_eq!(s.query_i64("SELECT max(id) FROM recorded_batches").await, next.id);
     assert_eq!(s.store.counts(s.site).await.expect("counts"), vec![count("/a", 2)]);

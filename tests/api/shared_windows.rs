@@ -125,9 +125,12 @@ async fn a_batch_counts_only_hits_whose_digest_is_new_and_a_second_attempt_chang
         digests: &first_digests,
         ..crate::helpers::batch(&hits)
     };
-    assert_eq!(s.store.record(first).await.expect("first"), Committed::Now);
+    assert_eq!(s.store.record(first).await.expect("first").committed, Committed::Now);
     // The same batch again (its outcome was not seen): a no-op.
-    assert_eq!(s.store.record(first).await.expect("again"), Committed::Earlier);
+    assert_eq!(
+        s.store.record(first).await.expect("again").committed,
+        Committed::Earlier
+    );
     assert_eq!(s.query_i64("SELECT total FROM paths").await, 2);
     // One digest known (another replica counted that visitor), one new.
     let second_digests = [digest(0, 12), digest(1, 13)];
@@ -135,7 +138,7 @@ async fn a_batch_counts_only_hits_whose_digest_is_new_and_a_second_attempt_chang
         digests: &second_digests,
         ..crate::helpers::batch(&hits)
     };
-    assert_eq!(s.store.record(second).await.expect("second"), Committed::Now);
+    assert_eq!(s.store.record(second).await.expect("second").committed, Committed::Now);
     assert_eq!(s.query_i64("SELECT total FROM paths").await, 3);
     assert_eq!(
         s.query_i64("SELECT coalesce(sum(calls), 0)::bigint FROM call_times")
@@ -157,6 +160,6 @@ async fn a_batch_counts_only_hits_whose_digest_is_new_and_a_second_attempt_chang
         digests: &late_digests,
         ..crate::helpers::batch(&hits[..1])
     };
-    assert_eq!(s.store.record(late).await.expect("late"), Committed::Now);
+    assert_eq!(s.store.record(late).await.expect("late").committed, Committed::Now);
     assert_eq!(s.query_i64("SELECT total FROM paths").await, 3);
 }

@@ -44,9 +44,9 @@ async fn tallies_add_up_per_page_and_day_exactly_once(store: Store) {
         tallies: &first,
         ..batch(std::slice::from_ref(&hit))
     };
-    assert_eq!(s.store.record(one).await.expect("record"), Committed::Now);
+    assert_eq!(s.store.record(one).await.expect("record").committed, Committed::Now);
     assert_eq!(
-        s.store.record(one).await.expect("again"),
+        s.store.record(one).await.expect("again").committed,
         Committed::Earlier,
         "settled: no double count"
     );
@@ -55,7 +55,7 @@ async fn tallies_add_up_per_page_and_day_exactly_once(store: Store) {
         tallies: &second,
         ..batch(&[])
     };
-    assert_eq!(s.store.record(two).await.expect("record"), Committed::Now);
+    assert_eq!(s.store.record(two).await.expect("record").committed, Committed::Now);
 
     let of = |from, to| s.store.path_tallies(a, from, to);
     assert_eq!(

@@ -297,11 +297,7 @@ impl Writer {
             clicks: &clicks,
             milestones: &self.milestones,
         };
-        let result = within(
-            deadline.saturating_duration_since(now),
-            self.store.record_counting(batch),
-        )
-        .await;
+        let result = within(deadline.saturating_duration_since(now), self.store.record(batch)).await;
         tracing::trace!(
             hits = hits.len(),
             tallies = tallies.len(),
@@ -384,7 +380,10 @@ impl Writer {
             clicks: &[],
             milestones: &[],
         };
-        if let Ok(Committed::Now) = self
+        if let Ok(Recorded {
+            committed: Committed::Now,
+            ..
+        }) = self
             .availability
             .observe(within(SETTLE_DEADLINE, self.store.record(check)).await)
         {

@@ -66,7 +66,7 @@ impl Writer {
             let hits = batch.hits.len();
             let uncounted = match self
                 .availability
-                .observe(within(SETTLE_DEADLINE, self.store.record_counting(again)).await)
+                .observe(within(SETTLE_DEADLINE, self.store.record(again)).await)
             {
                 Ok(Recorded {
                     committed: Committed::Now,

@@ -39,9 +39,9 @@ use self::pool::Connections;
 
 use super::rules::{count_from_db, sort_counts, time_from_system};
 use super::{
-    migrations, within, BadgeFigures, Batch, Committed, DaysToken, PageRow, PageTallies, PathCount, PathId,
-    RenameOutcome, SharedDedup, SiteId, SlotCount, Store, StoreError, StoreFuture, Summary, Tallies, MIGRATE_DEADLINE,
-    PATHS_DEADLINE, REBUILD_DEADLINE, REGISTER_DEADLINE,
+    migrations, within, BadgeFigures, Batch, DaysToken, PageRow, PageTallies, PathCount, PathId, RenameOutcome,
+    SharedDedup, SiteId, SlotCount, Store, StoreError, StoreFuture, Summary, Tallies, MIGRATE_DEADLINE, PATHS_DEADLINE,
+    REBUILD_DEADLINE, REGISTER_DEADLINE,
 };
 use super::{Kind, Recorded, Scope, ValueCount};
 use crate::config::DbConfig;
@@ -174,11 +174,7 @@ impl Store for PostgresStore {
         }))
     }
 
-    fn record<'a>(&'a self, batch: Batch<'a>) -> StoreFuture<'a, Committed> {
-        Box::pin(async move { Ok(self.record_now(batch).await?.committed) })
-    }
-
-    fn record_counting<'a>(&'a self, batch: Batch<'a>) -> StoreFuture<'a, Recorded> {
+    fn record<'a>(&'a self, batch: Batch<'a>) -> StoreFuture<'a, Recorded> {
         Box::pin(self.record_now(batch))
     }
 

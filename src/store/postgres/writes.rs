@@ -106,7 +106,7 @@ impl PostgresStore {
         let claimed = match digests::claim(&client, &batch).await {
             Ok(claimed) => claimed,
             // No COMMIT was sent: `batch_failed` ends the transaction.
-            Err(e) => return batch_failed(client, e, batch.id).await.map(earlier),
+            Err(e) => return batch_failed(client, e, batch.id).await.map(Recorded::from),
         };
         let begun = claimed.is_some();
         let hits = claimed.as_ref().map_or(batch.hits, |c| &c.hits);
@@ -147,7 +147,7 @@ impl PostgresStore {
         let (mark, insert, upsert, lock, update, add, upsert_links, link_days, add_agents, add_bounded, add_site_days) =
             match prepared {
                 Ok(statements) => statements,
-                Err(e) => return batch_failed(client, e, batch.id).await.map(earlier),
+                Err(e) => return batch_failed(client, e, batch.id).await.map(Recorded::from),
             };
         let mark_params: [&(dyn ToSql + Sync); 2] = [&batch.id, &batch.settled];
         let insert_params = runs.params();
@@ -263,7 +263,7 @@ impl PostgresStore {
                     uncounted: claimed.map(|c| c.uncounted).unwrap_or_default(),
                 })
             }
-            Err(e) => batch_failed(client, e, batch.id).await.map(earlier),
+            Err(e) => batch_failed(client, e, batch.id).await.map(Recorded::from),
         }
     }
 
@@ -362,14 +362,6 @@ async fn batch_failed(client: Checkout, e: tokio_postgres::Error, id: i64) -> Re
         Ok(Committed::Earlier)
     } else {
         Err(StoreError::Postgres(error))
-    }
-}
-
-/// What a batch that was committed earlier (or not at all) counted now: nothing.
-fn earlier(committed: Committed) -> Recorded {
-    Recorded {
-        committed,
-        uncounted: Vec::new(),
     }
 }
 

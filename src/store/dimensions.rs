@@ -106,6 +106,21 @@ pub struct Dimensions<'a> {
     pub max_values: u32,
 }
 
+/// How many values besides [`OTHER`] a site keeps per [`Kind::bounded`]
+/// kind and day, for each value a page may keep (`max_values`): the site's
+/// rows (`site_dimensions`) are read for the site's panels, and without a
+/// bound of their own referrer spam spread over many pages would grow them
+/// with the number of pages. A page's new value gets its row only while the
+/// site's day has room too (else both add to [`OTHER`]), so a site's rows
+/// stay exactly the sums of its pages' rows.
+pub const SITE_VALUES_PER_PAGE_VALUE: u32 = 10;
+
+/// The bound on a site's values per bounded kind and day (see
+/// [`SITE_VALUES_PER_PAGE_VALUE`]).
+pub fn site_max_values(max_values: u32) -> u32 {
+    max_values.saturating_mul(SITE_VALUES_PER_PAGE_VALUE)
+}
+
 impl Dimensions<'_> {
     /// A batch without dimension counts.
     pub const NONE: Dimensions<'static> = Dimensions {

@@ -65,6 +65,10 @@ pub const POSTGRES: &[Migration] = &[
         version: 13,
         sql: include_str!("../../sql/postgres/0013_site_days.sql"),
     },
+    Migration {
+        version: 14,
+        sql: include_str!("../../sql/postgres/0014_site_dimensions.sql"),
+    },
 ];
 
 pub const SQLITE: &[Migration] = &[
@@ -111,6 +115,10 @@ pub const SQLITE: &[Migration] = &[
     Migration {
         version: 11,
         sql: include_str!("../../sql/sqlite/0011_site_days.sql"),
+    },
+    Migration {
+        version: 12,
+        sql: include_str!("../../sql/sqlite/0012_site_dimensions.sql"),
     },
 ];
 

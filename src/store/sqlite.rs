@@ -60,6 +60,7 @@ mod owner;
 mod reader;
 mod site;
 mod site_days;
+mod site_dimensions;
 mod transfer;
 mod writes;
 

@@ -266,6 +266,11 @@ async fn site_wide_sums_ranges_and_private_sites(store: Store) {
     let both = values(&[("Edge", 2), ("Firefox", 2), ("Safari", 2)]);
     read_eventually(&app, "/api/dimensions?dim=browser", false, both.clone()).await;
     assert_eq!(read(&app, "/api/dimensions?dim=browser&days=1", false).await, both);
+    assert_eq!(
+        app.stored_i64(&crate::site_dimensions::mismatches("")).await,
+        0,
+        "the site's rows are its pages' sums"
+    );
     read_eventually(
         &app,
         "/api/dimensions?dim=browser&from=2000-01-01&to=2000-01-31",
@@ -351,16 +356,21 @@ async fn merged_and_removed_pages_take_their_dimension_rows_along(store: Store) 
     let removed = crate::requests::request(app.addr, Method::DELETE, "/api/admin/pages/new", &admin, &b""[..]).await;
     assert_eq!(removed.status, StatusCode::NO_CONTENT, "{}", removed.text());
     assert_eq!(app.stored_i64("SELECT count(*) FROM daily_dimensions").await, 0);
+    assert_eq!(
+        app.stored_i64("SELECT count(*) FROM site_dimensions").await,
+        0,
+        "the site's rows go with its last page's"
+    );
 }
 
-/// The site's panels sum every page's rows of the period; when that read
+/// The site's panels read the site's rows of the period; when that read
 /// fails (here: its table is gone), the overview still answers without them.
 async fn the_dashboard_answers_when_the_site_panels_cannot_be_read(store: Store) {
     let app = TestApp::spawn(store).await;
     assert_eq!(app.get_as("/call/a", "203.0.113.1").await.status, StatusCode::OK);
     app.execute(
-        "ALTER TABLE daily_dimensions RENAME TO hidden_dimensions;",
-        "ALTER TABLE daily_dimensions RENAME TO hidden_dimensions;",
+        "ALTER TABLE site_dimensions RENAME TO hidden_dimensions;",
+        "ALTER TABLE site_dimensions RENAME TO hidden_dimensions;",
     )
     .await;
     let dashboard = app.get("/").await;
@@ -371,8 +381,8 @@ async fn the_dashboard_answers_when_the_site_panels_cannot_be_read(store: Store)
     assert!(html.contains("Not available for this period"), "{html}");
     assert!(!html.contains("<h2>Browsers</h2>"), "{html}");
     app.execute(
-        "ALTER TABLE hidden_dimensions RENAME TO daily_dimensions;",
-        "ALTER TABLE hidden_dimensions RENAME TO daily_dimensions;",
+        "ALTER TABLE hidden_dimensions RENAME TO site_dimensions;",
+        "ALTER TABLE hidden_dimensions RENAME TO site_dimensions;",
     )
     .await;
     let html = app.get("/").await.text();

@@ -40,6 +40,7 @@ mod retention;
 mod shared_windows;
 mod shutdown;
 mod site_days;
+mod site_dimensions;
 mod site_outages;
 mod sites;
 mod slowloris;

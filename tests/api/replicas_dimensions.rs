@@ -64,4 +64,6 @@ async fn labels_count_each_visitor_once_across_replicas_and_sigterm_writes_them(
     }
     let sql = "SELECT count(*) FROM daily_dimensions WHERE dimension = 2 AND value = 'r1.example'";
     assert_eq!(count(&db, sql).await, 4, "one row per page and value");
+    let sql = crate::site_dimensions::mismatches("");
+    assert_eq!(count(&db, &sql).await, 0, "the site's rows are its pages' sums");
 }

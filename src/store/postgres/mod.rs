@@ -22,6 +22,7 @@ mod pool;
 mod schema;
 mod site;
 mod site_days;
+mod site_dimensions;
 mod tallies;
 mod transfer;
 mod writes;

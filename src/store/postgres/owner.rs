@@ -11,7 +11,7 @@ use super::super::owner::{day_tables, OwnerStore, PageMove, CHANGE_DEADLINE, DAY
 use super::super::rules::{count_from_db, time_from_system};
 use super::super::transfer::{ExportFilter, Imported, Items, Records};
 use super::super::{within, PathId, SiteId, StoreError, StoreFuture};
-use super::{history, set_local_statement_timeout, site_days, PostgresStore};
+use super::{history, set_local_statement_timeout, site_days, site_dimensions, PostgresStore};
 use crate::count::path::PagePath;
 
 const PAGE_OF: &str = "SELECT id FROM paths WHERE site_id = $1 AND path = $2 FOR UPDATE";
@@ -106,11 +106,13 @@ impl OwnerStore for PostgresStore {
                     let Some(id) = page_of(tx, site, &path).await? else {
                         return Ok(None);
                     };
-                    // Read before, taken from the site's days after the
-                    // rows go (site_days last), while `paths` still names
-                    // the page's site.
+                    // Read before, taken from the site's dimensions and
+                    // days after the rows go (site rows last), while
+                    // `paths` still names the page's site.
                     let days = site_days::page_days(tx, id).await?;
+                    let dimensions = site_dimensions::page_rows(tx, id).await?;
                     delete_rows(tx, id).await?;
+                    site_dimensions::add_page_rows(tx, id, &dimensions, -1).await?;
                     site_days::changed(tx, &[id]).await?;
                     site_days::add_page_days(tx, id, &days, -1).await?;
                     tx.execute("DELETE FROM paths WHERE id = $1", &[&id]).await?;
@@ -179,7 +181,9 @@ impl OwnerStore for PostgresStore {
                     .await?;
                     // Late rows belong to no site until they land in `into`'s.
                     let days = site_days::page_days(tx, removed).await?;
+                    let dimensions = site_dimensions::page_rows(tx, removed).await?;
                     let rows = move_rows(tx, removed, into).await?;
+                    site_dimensions::add_page_rows(tx, into, &dimensions, 1).await?;
                     site_days::changed(tx, &[into]).await?;
                     site_days::add_page_days(tx, into, &days, 1).await?;
                     Ok(rows)

@@ -119,6 +119,7 @@ fn sweep(conn: &mut rusqlite::Connection, removed: PathId, into: Option<PathId>)
             // Late rows belong to no site until they land in `into`'s.
             super::site_days::changed(&tx, into)?;
             super::site_days::move_in(&tx, removed, into)?;
+            super::site_dimensions::move_in(&tx, removed, into)?;
             move_rows(&tx, removed, into)?
         }
     };
@@ -143,6 +144,7 @@ impl OwnerStore for SqliteStore {
                 };
                 super::site_days::changed(&tx, id)?;
                 super::site_days::forget_page(&tx, id)?;
+                super::site_dimensions::forget_page(&tx, id)?;
                 delete_rows(&tx, id)?;
                 tx.execute("DELETE FROM paths WHERE id = ?1", [id])?;
                 tx.commit()?;

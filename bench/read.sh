@@ -29,6 +29,14 @@
 #   READ_OUT=bench/READ_RESULTS.md   where the report goes
 #   READ_MAX_SECONDS=1500     hard limit for the whole run
 #   READ_KEEP=0               1 = keep the temp dir (data, logs, responses)
+#   READ_BEFORE=              a second footfall binary (e.g. a release build of
+#                             an older commit) to compare with, on the same
+#                             seed: it creates the schema, is timed first,
+#                             then the binary under test starts on the same
+#                             data (migrating it: its start is timed) and is
+#                             timed; a before/after table is added. Its
+#                             answers are not checked (it may lack what the
+#                             checks expect); off by default.
 #   PGBIN                     PostgreSQL server binaries (default: initdb's
 #                             directory on PATH, else the newest
 #                             /usr/lib/postgresql/*/bin)
@@ -46,6 +54,10 @@ BUILD=${READ_BUILD:-1}
 OUT=${READ_OUT:-$BENCH/READ_RESULTS.md}
 MAX_SECONDS=${READ_MAX_SECONDS:-1500}
 KEEP=${READ_KEEP:-0}
+BEFORE=${READ_BEFORE:-}
+# Where fetch_all and measure keep what they get: "" for the binary under
+# test, "-before" for READ_BEFORE's.
+SUFFIX=""
 ROUNDS=3
 SEED=$BENCH/read_seed.py
 
@@ -107,6 +119,7 @@ if [ "$BUILD" = 1 ]; then
 fi
 FOOTFALL=$TARGET_DIR/release/footfall
 [ -x "$FOOTFALL" ] || die "missing $FOOTFALL"
+[ -z "$BEFORE" ] || [ -x "$BEFORE" ] || die "missing READ_BEFORE $BEFORE"
 COMMIT=$(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo unknown)
 if [ -n "$(cd "$ROOT" && git status --porcelain -- src sql Cargo.toml Cargo.lock 2>/dev/null)" ]; then
   COMMIT="$COMMIT (+ uncommitted changes in src/)"
@@ -121,7 +134,7 @@ ENDPOINTS=("${ENDPOINTS[@]//@BIG_MID@/$BIG_MID}")
 # ------------------------------------------------------------------ measuring
 # fetch STORE: every endpoint once, body and headers kept for the checks
 fetch_all() {
-  local dir=$TMP/$1/resp e name path code
+  local dir=$TMP/$1/resp$SUFFIX e name path code
   mkdir -p "$dir"
   for e in "${ENDPOINTS[@]}"; do
     IFS='|' read -r name path _ _ <<< "$e"
@@ -131,7 +144,7 @@ fetch_all() {
 }
 # measure STORE: warm-up, then RUNS timed requests per endpoint over ROUNDS rounds
 measure() {
-  local dir=$TMP/$1/times e name path r i out code size t per=$(( (RUNS + ROUNDS - 1) / ROUNDS ))
+  local dir=$TMP/$1/times$SUFFIX e name path r i out code size t per=$(( (RUNS + ROUNDS - 1) / ROUNDS ))
   mkdir -p "$dir"
   for e in "${ENDPOINTS[@]}"; do
     IFS='|' read -r name path _ _ <<< "$e"
@@ -160,7 +173,8 @@ summarize() {
 }
 
 PROBLEMS=()
-declare -A SEED_SECONDS HWM
+declare -A SEED_SECONDS HWM START_SECONDS
+BEFORE_PROBLEMS=()
 
 # ------------------------------------------------------------------ PostgreSQL
 PG_PORT=$(free_port)
@@ -175,8 +189,11 @@ for store in postgres sqlite; do
   URL=http://127.0.0.1:$port
   write_config "$store" "$port" "$PG_PORT"
   log "$store: letting Footfall create the schema"
+  under_test=$FOOTFALL
+  FOOTFALL=${BEFORE:-$under_test}
   run_footfall "$store"
   stop_footfall
+  FOOTFALL=$under_test
 
   log "$store: seeding 10,000 paths and 10,000,000 calls"
   started=$(now_s)
@@ -190,9 +207,24 @@ for store in postgres sqlite; do
   SEED_SECONDS[$store]=$(since "$started")
   log "$store: seeded in ${SEED_SECONDS[$store]} s"
 
+  if [ -n "$BEFORE" ]; then
+    FOOTFALL=$BEFORE SUFFIX=-before
+    started=$(now_s)
+    run_footfall "$store"
+    log "$store: READ_BEFORE ready $(since "$started") s after the seed; timing it"
+    kept=("${PROBLEMS[@]}")
+    PROBLEMS=()
+    fetch_all "$store"
+    measure "$store"
+    stop_footfall
+    BEFORE_PROBLEMS+=("${PROBLEMS[@]}")
+    PROBLEMS=("${kept[@]}")
+    FOOTFALL=$under_test SUFFIX=""
+  fi
   started=$(now_s)
   run_footfall "$store"
-  log "$store: ready $(since "$started") s after the seed (converting calls, if this Footfall packs them)"
+  START_SECONDS[$store]=$(since "$started")
+  log "$store: ready ${START_SECONDS[$store]} s after the seed (converting calls, migrating, if this Footfall does)"
   log "$store: checking the answers, then timing (warm-up $WARMUP, $RUNS runs per endpoint)"
   fetch_all "$store"
   measure "$store"
@@ -251,6 +283,24 @@ table() {
   echo "| peak RSS of footfall (VmHWM) | $(( ${HWM[postgres]:-0} / 1024 )) MiB | | | $(( ${HWM[sqlite]:-0} / 1024 )) MiB | | | |"
 }
 TABLE=$(table)
+# before_after: READ_BEFORE's medians beside the binary under test's
+before_after() {
+  echo "| endpoint | PostgreSQL before ms | after ms | after / before | SQLite before ms | after ms | after / before |"
+  echo "|---|--:|--:|--:|--:|--:|--:|"
+  local e name path store before after row
+  for e in "${ENDPOINTS[@]}"; do
+    IFS='|' read -r name path _ _ <<< "$e"
+    row="| \`$path\` |"
+    for store in postgres sqlite; do
+      read -r before _ < <(summarize "$TMP/$store/times-before/$name")
+      read -r after _ < <(summarize "$TMP/$store/times/$name")
+      row+=" $before | $after | $(awk -v a="$after" -v b="$before" 'BEGIN{printf (b > 0 ? "%.3f" : "–"), a / b}') |"
+    done
+    echo "$row"
+  done
+}
+BEFORE_TABLE=""
+[ -z "$BEFORE" ] || BEFORE_TABLE=$(before_after)
 [ ${#PROBLEMS[@]} = 0 ] || FAILED=1
 
 CPU=$(awk -F': ' '/^model name/{print $2; exit}' /proc/cpuinfo)
@@ -277,6 +327,22 @@ CPU=$(awk -F': ' '/^model name/{print $2; exit}' /proc/cpuinfo)
   echo
   echo "$TABLE"
   echo
+  echo "Footfall was ready ${START_SECONDS[postgres]} s (PostgreSQL) and ${START_SECONDS[sqlite]} s (SQLite) after the seed"
+  echo "(converting calls or migrating, if this Footfall does)."
+  echo
+  if [ -n "$BEFORE" ]; then
+    echo "Before/after on the same seed (READ_BEFORE=$BEFORE, timed first, in the same way; its schema,"
+    echo "migrated by the binary under test at its start):"
+    echo
+    echo "$BEFORE_TABLE"
+    echo
+    if [ ${#BEFORE_PROBLEMS[@]} != 0 ]; then
+      echo "READ_BEFORE's answers that were not 200 (not checked further):"
+      echo
+      for p in "${BEFORE_PROBLEMS[@]}"; do echo "- $p"; done
+      echo
+    fi
+  fi
   if [ ${#PROBLEMS[@]} = 0 ]; then
     echo "Every answer matched the seed (counts, first/last call, per-day counts, the first 10,000 raw"
     echo "call times, the \`Link\` to the next page, the site's browsers and referrers summing to the calls), and PostgreSQL and SQLite answered byte for byte alike."
@@ -301,6 +367,7 @@ CPU=$(awk -F': ' '/^model name/{print $2; exit}' /proc/cpuinfo)
 echo
 echo "$TABLE"
 echo
+[ -z "$BEFORE" ] || { echo "$BEFORE_TABLE"; echo; }
 if [ ${#PROBLEMS[@]} != 0 ]; then
   echo "Problems:"; for p in "${PROBLEMS[@]}"; do echo "  - $p"; done
 fi

@@ -29,6 +29,10 @@ skewed (Zipf-like) table of about 20 agents ('Chrome|Windows|desktop', as
 Footfall stores them), 40 countries and 50 referrer hosts including
 '(direct)' and '(internal)' by an integer hash of (page, day, kind, j); two
 draws of one value add up. So every kind sums to each page-day's count.
+site_dimensions, where the schema has it, gets the sums of those rows by the
+very INSERT its migration fills it with; a schema made by an older Footfall
+(READ_BEFORE in bench/read.sh) has none, and the newer Footfall's migration
+fills it at its start.
 
 Footfall creates the schema first; the seed only fills it (it drops the calls
 index while loading and recreates it under the same name and definition).
@@ -149,6 +153,14 @@ def other_calls_of(n, t0):
     return count, other_call(t0, k), other_call(t0, last_i)
 
 
+# The INSERT of the site_dimensions migrations (sql/postgres/0014_*, sql/sqlite/0012_*).
+SITE_DIMENSIONS_FILL = (
+    "INSERT INTO site_dimensions (site_id, dimension, day, value, count) "
+    "SELECT p.site_id, d.dimension, d.day, d.value, sum(d.count) "
+    "FROM daily_dimensions d JOIN paths p ON p.id = d.path_id GROUP BY 1, 2, 3, 4"
+)
+
+
 # ----------------------------------------------------------------- PostgreSQL
 def postgres_sql(t0):
     ts = "'epoch'::timestamptz + ({us}) * interval '1 microsecond'"
@@ -206,6 +218,14 @@ BEGIN
     {pg_dimensions};
   ALTER TABLE daily_dimensions ADD CONSTRAINT daily_dimensions_pkey PRIMARY KEY (path_id, dimension, day, value);
   RAISE NOTICE 'daily_dimensions in % s', round(extract(epoch FROM clock_timestamp() - t), 1);
+  -- A schema made by a Footfall with site_dimensions gets its rows as its
+  -- migration fills them (a schema made by an older Footfall, READ_BEFORE,
+  -- has no such table: the newer Footfall's migration fills it at start).
+  IF to_regclass('site_dimensions') IS NOT NULL THEN
+    EXECUTE 'TRUNCATE site_dimensions';
+    EXECUTE '{SITE_DIMENSIONS_FILL}';
+    RAISE NOTICE 'site_dimensions (the migration''s fill) in % s', round(extract(epoch FROM clock_timestamp() - t), 1);
+  END IF;
   UPDATE paths SET total = t.n, first_call = t.f, last_call = t.l, registered_at = t.f
     FROM (SELECT path_id, count(*) AS n, min(called_at) AS f, max(called_at) AS l FROM calls GROUP BY path_id) t
     WHERE paths.id = t.path_id;
@@ -213,6 +233,7 @@ BEGIN
 END
 $seed$;
 VACUUM (ANALYZE) paths, calls, daily_counts, daily_dimensions;
+SELECT CASE WHEN to_regclass('site_dimensions') IS NULL THEN 'no site_dimensions yet' ELSE 'site_dimensions' END;
 SELECT 'rows: paths ' || (SELECT count(*) FROM paths) || ', calls ' || (SELECT count(*) FROM calls)
   || ', daily_counts ' || (SELECT count(*) FROM daily_counts)
   || ', daily_dimensions ' || (SELECT count(*) FROM daily_dimensions)
@@ -302,6 +323,11 @@ def seed_sqlite(file, t0):
         + " ORDER BY 1, 2, 3, 4"
     )
     step("daily_dimensions")
+    # As on PostgreSQL: site_dimensions, if this schema has it, as its migration fills it.
+    if conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'site_dimensions'").fetchone():
+        conn.execute("DELETE FROM site_dimensions")
+        conn.execute(SITE_DIMENSIONS_FILL)
+        step("site_dimensions (the migration's fill)")
     # registered_at: microseconds, as Footfall writes it.
     conn.execute(
         "UPDATE paths SET total = t.n, first_call = t.f, last_call = t.l, registered_at = t.f "

@@ -223,6 +223,13 @@ mod tests {
     }
 
     #[test]
+    fn a_sites_bound_is_ten_pages_worth_and_never_overflows() {
+        assert_eq!(site_max_values(100), 1_000);
+        assert_eq!(site_max_values(1), 10);
+        assert_eq!(site_max_values(u32::MAX), u32::MAX);
+    }
+
+    #[test]
     fn every_dimension_parses_back_from_its_name_and_each_kind_has_its_own_code() {
         for d in Dimension::ALL {
             assert_eq!(Dimension::parse(d.name()), Some(d));

@@ -142,10 +142,10 @@ pub async fn dashboard(state: &AppState, at: &SiteRoute<'_>, query: Option<&str>
     Ok(html(StatusCode::OK, &format!("{name} · Footfall"), &body))
 }
 
-/// The site's dimension panels over `range`. They sum the rows of every page
-/// of the period, which on a large site over a long period can pass the
-/// store's deadline (the failure is logged where it happens); the rest of the
-/// overview does not depend on them, so the page still answers, saying so.
+/// The site's dimension panels over `range`, from the site's own per-day
+/// rows (days × the site's values). Should that read fail or pass the
+/// store's deadline (the failure is logged where it happens), the rest of
+/// the overview does not depend on it, so the page still answers, saying so.
 async fn site_panels(state: &AppState, site: SiteId, range: DayRange) -> Result<String, HttpError> {
     Ok(super::dimensions::panels(state, Scope::Site(site), range)
         .await

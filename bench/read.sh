@@ -339,7 +339,7 @@ CPU=$(awk -F': ' '/^model name/{print $2; exit}' /proc/cpuinfo)
     if [ ${#BEFORE_PROBLEMS[@]} != 0 ]; then
       echo "READ_BEFORE's answers that were not 200 (not checked further):"
       echo
-      for p in "${BEFORE_PROBLEMS[@]}"; do echo "- $p"; done
+      printf '%s\n' "${BEFORE_PROBLEMS[@]}" | sort | uniq -c | sed 's/^ *\([0-9]*\) \(.*\)/- \2 (×\1)/'
       echo
     fi
   fi

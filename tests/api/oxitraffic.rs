@@ -215,6 +215,7 @@ async fn a_footfall_database_with_its_tables_in_public_moves_into_its_own_schema
         "recorded_batches",
         "schema_migrations",
         "site_days",
+        "site_dimensions",
         "sites",
         "webhook_cursors",
         "webhook_failures",

@@ -7,7 +7,8 @@ use footfall::zone::DayNumber;
 
 use crate::helpers::{batch, both_stores, page, Store, TestStore};
 
-fn counts(pairs: &[(&str, u64)]) -> Vec<ValueCount> {
+/// `(value, count)` pairs as [`ValueCount`]s.
+pub fn counts(pairs: &[(&str, u64)]) -> Vec<ValueCount> {
     pairs
         .iter()
         .map(|&(value, count)| ValueCount {

@@ -9,6 +9,7 @@
 use footfall::store::{agent_value, Batch, DimensionCount, Dimensions, Kind, PageMove, Scope, ValueCount};
 use footfall::zone::DayNumber;
 
+use crate::dimensions_store::counts;
 use crate::helpers::{batch, both_stores, page, Store, TestStore};
 
 /// SQL (both backends) counting the rows where `site_dimensions` and the
@@ -56,16 +57,6 @@ async fn site(s: &TestStore, site: i64, kind: Kind, from: DayNumber, to: DayNumb
         .dimension_counts(Scope::Site(site), kind, from, to)
         .await
         .expect("site read")
-}
-
-fn counts(pairs: &[(&str, u64)]) -> Vec<ValueCount> {
-    pairs
-        .iter()
-        .map(|&(value, count)| ValueCount {
-            value: value.to_owned(),
-            count,
-        })
-        .collect()
 }
 
 async fn assert_kept(s: &TestStore, step: &str) {

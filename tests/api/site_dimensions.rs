@@ -315,6 +315,70 @@ async fn the_migration_fills_the_site_rows_from_the_pages(store: Store) {
     assert_eq!(panels(&s).await, before, "the same panels from the filled rows");
 }
 
+/// PostgreSQL: a batch carrying only label sums for a page (no hits of its
+/// own) that meets the page's removal half-way adds nothing to the site.
+/// The removal (done here by hand, in `delete_page`'s order: the page's
+/// `paths` row locked first) holds its transaction open while the batch is
+/// sent; the batch must wait for it and then find no site, rather than add
+/// to the site rows from before the removal while its page rows become late
+/// rows (which a sweep would add to a site again).
+#[tokio::test]
+async fn labels_meeting_their_pages_removal_reach_no_site() {
+    let mut s = TestStore::open(Store::Postgres, "").await;
+    s.store.migrate().await.expect("migrate");
+    s.ensure_default_site().await;
+    let a = s.store.register_path(s.site, &page("/a")).await.expect("register");
+    add(&s, &mut [row(a, Kind::Country, DAY, "DE", 2)], 10).await;
+    let mut removal = s.db.as_ref().expect("a PostgreSQL database").connect().await;
+    let tx = removal.transaction().await.expect("begin");
+    tx.execute("SELECT id FROM paths WHERE id = $1 FOR UPDATE", &[&a])
+        .await
+        .expect("lock the page");
+    for sql in [
+        "DELETE FROM daily_dimensions WHERE path_id = $1",
+        "DELETE FROM site_dimensions WHERE site_id = (SELECT site_id FROM paths WHERE id = $1)",
+        "DELETE FROM paths WHERE id = $1",
+    ] {
+        tx.execute(sql, &[&a]).await.expect(sql);
+    }
+    let store = s.store.clone();
+    let labels = tokio::spawn(async move {
+        let firefox = agent_value("Firefox", "Linux", "desktop");
+        let rows = [
+            row(a, Kind::Agent, DAY, &firefox, 1),
+            row(a, Kind::Country, DAY, "DE", 3),
+        ];
+        let one = Batch {
+            dimensions: Dimensions {
+                rows: &rows,
+                max_values: 10,
+            },
+            ..batch(&[])
+        };
+        store.record(one).await.map(|_| ())
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    tx.commit().await.expect("commit the removal");
+    labels
+        .await
+        .expect("the batch task")
+        .expect("the batch commits after the removal");
+    assert_kept(&s, "labels after the removal").await;
+    assert_eq!(
+        site(&s, s.site, Kind::Country, DAY, DAY).await,
+        counts(&[]),
+        "no site sums"
+    );
+    assert_eq!(
+        s.query_i64(&format!(
+            "SELECT sum(count)::bigint FROM daily_dimensions WHERE path_id = {a}"
+        ))
+        .await,
+        4,
+        "the page's sums are late rows"
+    );
+}
+
 both_stores!(
     batches_replays_merges_removals_and_sweeps_keep_each_sites_rows,
     a_sites_day_keeps_its_bound_and_its_pages_follow,

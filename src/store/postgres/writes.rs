@@ -152,7 +152,27 @@ impl PostgresStore {
         let mark_params: [&(dyn ToSql + Sync); 2] = [&batch.id, &batch.settled];
         let insert_params = runs.params();
         let upsert_params: [&(dyn ToSql + Sync); 3] = [&day_paths, &days, &day_counts];
-        let lock_params: [&(dyn ToSql + Sync); 1] = [&total_paths];
+        // Pages whose label sums the batch adds without hits of its own are
+        // locked too. Removing or merging a page locks its `paths` row
+        // first, so such a batch goes either before the change, which then
+        // takes the rows along, or after it, and then finds no site to add
+        // to (its rows are late rows, swept later): never in between, where
+        // the site would keep sums its pages no longer have.
+        let with_labels: Vec<PathId> = if batch.dimensions.rows.is_empty() {
+            Vec::new()
+        } else {
+            let mut paths = total_paths.clone();
+            paths.extend(batch.dimensions.rows.iter().map(|row| row.path));
+            paths.sort_unstable();
+            paths.dedup();
+            paths
+        };
+        let locked_paths = if with_labels.is_empty() {
+            &total_paths
+        } else {
+            &with_labels
+        };
+        let lock_params: [&(dyn ToSql + Sync); 1] = [locked_paths];
         let update_params: [&(dyn ToSql + Sync); 5] = [&total_paths, &totals, &firsts, &lasts, &batch.milestones];
         let [proxied, bot, prefetch, ignored, foreign_embed] = &tally.series;
         let tally_params: [&(dyn ToSql + Sync); 7] = [
@@ -199,9 +219,10 @@ impl PostgresStore {
                 client.execute(&link_days, &link_day_params).await
             }
         };
-        // One page's row cannot be locked out of order: no statement for it.
+        // One page's row cannot be locked out of order, and the totals'
+        // update locks a page with hits: no statement for that alone.
         let lock_paths = async {
-            if total_paths.len() > 1 {
+            if locked_paths.len() > 1 || locked_paths.len() > total_paths.len() {
                 client.execute(&lock, &lock_params).await
             } else {
                 Ok(0)

@@ -152,13 +152,7 @@ async fn a_rename_keeps_the_history_and_a_merge_adds_everything_up(store: Store)
         json!({"site": "default", "path": "/old", "offset": 100})
     );
 
-    let renamed = app
-        .admin(
-            Method::POST,
-            "/api/admin/pages/rename",
-            Some(json!({"from": "/moved", "to": "/here"})),
-        )
-        .await;
+    let renamed = app.rename_page("/moved", "/here").await;
     assert_eq!(
         json_of(&renamed),
         json!({"site": "default", "from": "/moved", "to": "/here", "merged": false})
@@ -166,13 +160,7 @@ async fn a_rename_keeps_the_history_and_a_merge_adds_everything_up(store: Store)
     assert_eq!(app.get("/api/counts/moved").await.status, StatusCode::NOT_FOUND);
     assert_eq!(days(&app, "/here").await, [1, 0, 0], "the history moved with it");
 
-    let merged = app
-        .admin(
-            Method::POST,
-            "/api/admin/pages/rename",
-            Some(json!({"from": "/old", "to": "/new"})),
-        )
-        .await;
+    let merged = app.rename_page("/old", "/new").await;
     assert_eq!(json_of(&merged)["merged"], true);
     assert_eq!(days(&app, "/new").await, [1, 3, 1], "per-day counts add up");
     let new = json_of(&app.get("/api/counts/new").await);
@@ -185,21 +173,9 @@ async fn a_rename_keeps_the_history_and_a_merge_adds_everything_up(store: Store)
     assert_eq!(app.stored_calls().await, 6, "no call lost or doubled");
     assert_eq!(app.daily_total().await, 6);
 
-    let same = app
-        .admin(
-            Method::POST,
-            "/api/admin/pages/rename",
-            Some(json!({"from": "/new", "to": "/new/"})),
-        )
-        .await;
+    let same = app.rename_page("/new", "/new/").await;
     assert_eq!(same.status, StatusCode::BAD_REQUEST);
-    let missing = app
-        .admin(
-            Method::POST,
-            "/api/admin/pages/rename",
-            Some(json!({"from": "/old", "to": "/x"})),
-        )
-        .await;
+    let missing = app.rename_page("/old", "/x").await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
     // Hits of the merged-away path count again as a new page; the target keeps counting.
     assert_eq!(app.get_as("/call/new", "203.0.113.50").await.status, StatusCode::OK);

@@ -185,13 +185,7 @@ async fn the_site_history_follows_merges_removals_and_new_calls(store: Store) {
     // From 2024-12-26: /c on the 26th, 27th and 31st, /a on the 31st, then January.
     assert_eq!(site_days(&app).await, [1, 1, 0, 0, 0, 2, 2, 0, 2, 0, 1, 0, 1]);
     // A merge moves calls between pages of the site: its days stay.
-    let merged = app
-        .admin(
-            Method::POST,
-            "/api/admin/pages/rename",
-            Some(json!({"from": "/b", "to": "/a"})),
-        )
-        .await;
+    let merged = app.rename_page("/b", "/a").await;
     assert_eq!(merged.status, StatusCode::OK, "{}", merged.text());
     assert_eq!(site_days(&app).await, [1, 1, 0, 0, 0, 2, 2, 0, 2, 0, 1, 0, 1]);
     // Removing a page takes its days away.
@@ -224,13 +218,7 @@ async fn the_page_list_follows_a_merge_and_a_removal_at_once(store: Store) {
     );
     // Twice: the second answer comes from the kept sums, and is the same.
     assert_eq!(top(&app.get(week).await.text()), top(&first));
-    let merged = app
-        .admin(
-            Method::POST,
-            "/api/admin/pages/rename",
-            Some(json!({"from": "/b", "to": "/a"})),
-        )
-        .await;
+    let merged = app.rename_page("/b", "/a").await;
     assert_eq!(merged.status, StatusCode::OK, "{}", merged.text());
     let after = app.get(week).await.text();
     assert!(

@@ -8,7 +8,7 @@
 use hyper::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::helpers::{both_stores, send, Store, TestApp};
+use crate::helpers::{both_stores, Store, TestApp};
 use crate::honest::hit;
 use crate::requests::{ADMIN, ADMIN_KEY};
 
@@ -30,9 +30,11 @@ fn geoip_key() -> (&'static str, String) {
 
 /// `GET url` as the owner (`admin`) or the public; the JSON of a 200.
 async fn read(app: &TestApp, url: &str, admin: bool) -> Value {
-    let auth = format!("Bearer {ADMIN}");
-    let headers: Vec<(&str, &str)> = if admin { vec![("authorization", &auth)] } else { vec![] };
-    let response = send(app.addr, Method::GET, url, &headers).await;
+    let response = if admin {
+        app.get_with_token(url, ADMIN).await
+    } else {
+        app.get(url).await
+    };
     assert_eq!(response.status, StatusCode::OK, "{url}: {}", response.text());
     serde_json::from_slice(&response.body).expect("JSON")
 }
@@ -335,16 +337,7 @@ async fn merged_and_removed_pages_take_their_dimension_rows_along(store: Store) 
         values(&[("Firefox", 1), ("Safari", 1)]),
     )
     .await;
-    let auth = format!("Bearer {ADMIN}");
-    let admin = [("authorization", auth.as_str()), ("content-type", "application/json")];
-    let merged = crate::requests::request(
-        app.addr,
-        Method::POST,
-        "/api/admin/pages/rename",
-        &admin,
-        &br#"{"from": "/old", "to": "/new"}"#[..],
-    )
-    .await;
+    let merged = app.rename_page("/old", "/new").await;
     assert_eq!(merged.status, StatusCode::OK, "{}", merged.text());
     read_eventually(
         &app,
@@ -353,7 +346,7 @@ async fn merged_and_removed_pages_take_their_dimension_rows_along(store: Store) 
         values(&[("Firefox", 2), ("Safari", 1)]),
     )
     .await;
-    let removed = crate::requests::request(app.addr, Method::DELETE, "/api/admin/pages/new", &admin, &b""[..]).await;
+    let removed = app.admin(Method::DELETE, "/api/admin/pages/new", None).await;
     assert_eq!(removed.status, StatusCode::NO_CONTENT, "{}", removed.text());
     assert_eq!(app.stored_i64("SELECT count(*) FROM daily_dimensions").await, 0);
     assert_eq!(

@@ -42,13 +42,7 @@ async fn a_merge_adds_up_tallies_and_a_removal_removes_them(store: Store) {
     assert_eq!(figures(&app, "/old").await, (json!(1), json!(1), json!(2)));
     assert_eq!(figures(&app, "/new").await, (json!(1), json!(1), json!(1)));
 
-    let merged = app
-        .admin(
-            Method::POST,
-            "/api/admin/pages/rename",
-            Some(json!({"from": "/old", "to": "/new"})),
-        )
-        .await;
+    let merged = app.rename_page("/old", "/new").await;
     assert_eq!(merged.status, StatusCode::OK, "{}", merged.text());
     assert_eq!(
         figures(&app, "/new").await,

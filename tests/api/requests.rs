@@ -7,7 +7,7 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::{Method, Request};
 use hyper_util::rt::TokioIo;
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use crate::helpers::{TestApp, TestResponse};
 
@@ -56,6 +56,13 @@ impl TestApp {
         }
         let body = body.map(|b| b.to_string()).unwrap_or_default();
         request(self.addr, method, path, &headers, body).await
+    }
+
+    /// The owner renames page `from` to `to` (merging it into `to` when
+    /// `to` exists), as the admin API does it.
+    pub async fn rename_page(&self, from: &str, to: &str) -> TestResponse {
+        let body = json!({"from": from, "to": to});
+        self.admin(Method::POST, "/api/admin/pages/rename", Some(body)).await
     }
 
     /// A GET with `token` as a bearer token.

@@ -5,7 +5,7 @@
 //! files, with `mismatches`. And the page list's per-page period counts,
 //! which read the same per-day counts by day.
 
-use footfall::store::{Hit, PageMove};
+use footfall::store::{Hit, PageMove, PathId, SiteId};
 use footfall::zone::Zone;
 
 use crate::helpers::{batch, both_stores, page, Store, TestStore};
@@ -52,22 +52,61 @@ async fn assert_kept(s: &TestStore, want: [u64; 3], step: &str) {
     );
 }
 
+/// Pages `/a`, `/b`, `/c` and `/x` of the site `default` and `/a` of a
+/// second site, `other`: what the tests of a site's own tables (here and
+/// `site_dimensions.rs`) write to, merge, remove and sweep.
+pub struct SitePages {
+    pub other: SiteId,
+    pub a: PathId,
+    pub b: PathId,
+    pub c: PathId,
+    pub x: PathId,
+    pub elsewhere: PathId,
+}
+
+impl SitePages {
+    /// A migrated store with these pages.
+    pub async fn open(store: Store) -> (TestStore, Self) {
+        let mut s = TestStore::open(store, "").await;
+        s.store.migrate().await.expect("migrate");
+        s.ensure_default_site().await;
+        let other = s.store.ensure_site("other").await.expect("another site");
+        let register = |site, path: &'static str| {
+            let store = s.store.clone();
+            async move { store.register_path(site, &page(path)).await.expect("register") }
+        };
+        let pages = Self {
+            other,
+            a: register(s.site, "/a").await,
+            b: register(s.site, "/b").await,
+            c: register(s.site, "/c").await,
+            x: register(s.site, "/x").await,
+            elsewhere: register(other, "/a").await,
+        };
+        (s, pages)
+    }
+}
+
+/// Merges page `from` of the site `default` into page `into`.
+pub async fn merge(s: &TestStore, from: &str, into: &str) -> PageMove {
+    s.store
+        .move_page(s.site, &page(from), &page(into))
+        .await
+        .expect("merge")
+}
+
 async fn batches_merges_removals_and_sweeps_keep_each_sites_days(store: Store) {
-    let mut s = TestStore::open(store, "").await;
-    s.store.migrate().await.expect("migrate");
-    s.ensure_default_site().await;
-    let other = s.store.ensure_site("other").await.expect("another site");
-    let register = |site, path: &'static str| {
-        let store = s.store.clone();
-        async move { store.register_path(site, &page(path)).await.expect("register") }
-    };
-    let (a, b, c, x) = (
-        register(s.site, "/a").await,
-        register(s.site, "/b").await,
-        register(s.site, "/c").await,
-        register(s.site, "/x").await,
-    );
-    let elsewhere = register(other, "/a").await;
+    let (
+        s,
+        SitePages {
+            other,
+            a,
+            b,
+            c,
+            x,
+            elsewhere,
+        },
+    ) = SitePages::open(store).await;
     let [d1, d2, d3] = DAYS;
     let first = [
         hit(a, d1),
@@ -97,11 +136,7 @@ async fn batches_merges_removals_and_sweeps_keep_each_sites_days(store: Store) {
     let before = token(d1, d2).await;
     assert_eq!(before.calls, 4, "the site's calls on the first two days");
 
-    let merged = s
-        .store
-        .move_page(s.site, &page("/b"), &page("/a"))
-        .await
-        .expect("merge");
+    let merged = merge(&s, "/b", "/a").await;
     assert_eq!(merged, PageMove::Merged { from: b, into: a });
     assert_kept(&s, [2, 2, 2], "a merge moves calls within the site").await;
     let merged_token = token(d1, d2).await;
@@ -136,11 +171,7 @@ async fn batches_merges_removals_and_sweeps_keep_each_sites_days(store: Store) {
     assert_eq!(s.store.sweep_page(c, None).await.expect("sweep"), 2);
     assert_kept(&s, [1, 3, 1], "swept away").await;
 
-    let merged = s
-        .store
-        .move_page(s.site, &page("/x"), &page("/a"))
-        .await
-        .expect("merge");
+    let merged = merge(&s, "/x", "/a").await;
     assert_eq!(merged, PageMove::Merged { from: x, into: a });
     s.store.record(batch(&[hit(x, d1)])).await.expect("a late hit");
     assert_kept(&s, [1, 3, 1], "a late hit of a merged page").await;

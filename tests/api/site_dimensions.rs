@@ -11,6 +11,7 @@ use footfall::zone::DayNumber;
 
 use crate::dimensions_store::counts;
 use crate::helpers::{batch, both_stores, page, Store, TestStore};
+use crate::site_days::{merge, SitePages};
 
 /// SQL (both backends) counting the rows where `site_dimensions` and the
 /// sums of the site's pages' `daily_dimensions` differ (a site row at 0 or
@@ -68,21 +69,17 @@ async fn assert_kept(s: &TestStore, step: &str) {
 }
 
 async fn batches_replays_merges_removals_and_sweeps_keep_each_sites_rows(store: Store) {
-    let mut s = TestStore::open(store, "").await;
-    s.store.migrate().await.expect("migrate");
-    s.ensure_default_site().await;
-    let other = s.store.ensure_site("other").await.expect("another site");
-    let register = |site, path: &'static str| {
-        let store = s.store.clone();
-        async move { store.register_path(site, &page(path)).await.expect("register") }
-    };
-    let (a, b, c, x) = (
-        register(s.site, "/a").await,
-        register(s.site, "/b").await,
-        register(s.site, "/c").await,
-        register(s.site, "/x").await,
-    );
-    let elsewhere = register(other, "/a").await;
+    let (
+        s,
+        SitePages {
+            other,
+            a,
+            b,
+            c,
+            x,
+            elsewhere,
+        },
+    ) = SitePages::open(store).await;
     let firefox = agent_value("Firefox", "Linux", "desktop");
     let mut rows = vec![
         row(a, Kind::Agent, DAY, &firefox, 2),
@@ -122,11 +119,7 @@ async fn batches_replays_merges_removals_and_sweeps_keep_each_sites_rows(store: 
         "each site its own"
     );
 
-    let merged = s
-        .store
-        .move_page(s.site, &page("/b"), &page("/a"))
-        .await
-        .expect("merge");
+    let merged = merge(&s, "/b", "/a").await;
     assert_eq!(merged, PageMove::Merged { from: b, into: a });
     assert_kept(&s, "a merge").await;
     assert_eq!(all(Kind::Country).await, counts(&[("DE", 5), ("JP", 5), ("FR", 4)]));
@@ -146,11 +139,7 @@ async fn batches_replays_merges_removals_and_sweeps_keep_each_sites_rows(store: 
     assert_eq!(s.store.sweep_page(c, None).await.expect("sweep"), 1);
     assert_kept(&s, "swept away").await;
 
-    let merged = s
-        .store
-        .move_page(s.site, &page("/x"), &page("/a"))
-        .await
-        .expect("merge");
+    let merged = merge(&s, "/x", "/a").await;
     assert_eq!(merged, PageMove::Merged { from: x, into: a });
     add(&s, &mut [row(x, Kind::Referrer, DAY, "search.example", 2)], 10).await;
     assert_eq!(

@@ -1,6 +1,7 @@
 //! Typos that used to fail silently now stop with exit 2 and one line.
 
 use crate::lifecycle::{exit_of, footfall};
+use crate::ports::free_port;
 
 #[test]
 fn a_data_dir_that_does_not_exist_exits_2_instead_of_starting_an_empty_store() {
@@ -71,10 +72,7 @@ fn check_reports_the_store_and_the_settings_and_exits_0_when_all_is_well() {
 #[test]
 fn check_names_an_unreachable_site_and_exits_1() {
     let dir = tempfile::tempdir().expect("dir");
-    let closed = std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("port")
-        .local_addr()
-        .expect("addr");
+    let closed = std::net::SocketAddr::from(([127, 0, 0, 1], free_port()));
     std::fs::write(
         dir.path().join("config.yaml"),
         format!("tracked_base_url: http://{closed}\n"),

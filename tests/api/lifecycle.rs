@@ -12,6 +12,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::helpers::{both_stores, send, Store, TestApp};
 use crate::pg::fresh_database;
+use crate::ports::free_port;
 
 pub fn footfall(dir: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_footfall"));
@@ -99,11 +100,7 @@ async fn health_and_readiness_answer() {
 
 #[tokio::test]
 async fn without_a_reachable_database_requests_get_503_and_readiness_says_why() {
-    let closed = std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("port")
-        .local_addr()
-        .expect("addr")
-        .port();
+    let closed = free_port();
     let dir = tempfile::tempdir().expect("dir");
     let yaml = format!(
         "socket_address: 127.0.0.1:0\ndb:\n  host: 127.0.0.1\n  port: {closed}\n  username: u\n  password: secret-pw\n  database: d\n"
@@ -179,11 +176,7 @@ async fn oversized_request_heads_are_refused() {
 
 async fn sigterm_under_load_loses_no_acknowledged_hit(store: Store) {
     let dir = tempfile::tempdir().expect("dir");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("port")
-        .local_addr()
-        .expect("addr")
-        .port();
+    let port = free_port();
     let db = match store {
         Store::Postgres => Some(fresh_database().await),
         Store::Sqlite => None,

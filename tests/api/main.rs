@@ -3,6 +3,7 @@
 
 mod helpers;
 mod pg;
+mod ports;
 mod receiver;
 mod relay;
 mod requests;

@@ -7,7 +7,8 @@ use hyper::{Method, StatusCode};
 
 use crate::helpers::{both_stores, send, Setup, Store, TestApp};
 use crate::pg::fresh_database;
-use crate::replicas::{free_port, metric};
+use crate::ports::free_port;
+use crate::replicas::metric;
 use crate::requests::{ADMIN, ADMIN_KEY};
 
 both_stores!(hits_show_up_by_outcome_and_route_without_paths_or_addresses);

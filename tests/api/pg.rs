@@ -13,6 +13,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+use crate::ports::free_port;
+
 pub struct Server {
     config: tokio_postgres::Config,
     /// The shell that runs postgres and stops it when this process is gone.
@@ -200,10 +202,7 @@ fn start_cluster() -> Server {
         .expect("run initdb");
     assert!(status.success(), "initdb failed");
 
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("find a free port")
-        .port();
+    let port = free_port();
     // A watchdog shell stops the server when this test process is gone,
     // however it ends (postgres must not outlive the run).
     let script = format!(

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use hyper::StatusCode;
 
 use crate::helpers::{both_stores, Store, TestApp};
+use crate::ports::free_port;
 
 async fn a_path_the_tracked_site_rejects_gets_404_and_nothing_is_stored(store: Store) {
     let app = TestApp::spawn(store).await;
@@ -138,10 +139,7 @@ async fn without_a_tracked_site_every_valid_path_is_accepted() {
 
 #[tokio::test]
 async fn an_unreachable_tracked_site_answers_503_without_hanging() {
-    let closed = std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("port")
-        .local_addr()
-        .expect("addr");
+    let closed = std::net::SocketAddr::from(([127, 0, 0, 1], free_port()));
     let url = format!("http://{closed}");
     let app = TestApp::spawn_with(Store::Sqlite, &[("tracked_base_url", &url)]).await;
     let started = Instant::now();

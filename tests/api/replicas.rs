@@ -20,6 +20,7 @@ use footfall::link::token::{LinkKeys, Payload};
 use crate::helpers::BROWSER;
 use crate::lifecycle::footfall;
 use crate::pg::{fresh_database, Database};
+use crate::ports::free_port;
 
 /// The replicas' shared secret (at least 32 bytes).
 pub const SECRET: &str = "replica-secret-for-the-tests-0123456789";
@@ -92,15 +93,6 @@ impl Drop for Replica {
     fn drop(&mut self) {
         self.kill();
     }
-}
-
-/// A loopback port nothing listens on (for a server started after).
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("port")
-        .local_addr()
-        .expect("address")
-        .port()
 }
 
 /// A GET on a fresh connection as the visitor `ip` (through the trusted

@@ -15,6 +15,7 @@ use tokio::time::{sleep, timeout, Instant};
 
 use crate::helpers::{send, Store, TestApp};
 use crate::lifecycle::sigterm_and_wait;
+use crate::ports::free_port;
 
 /// What a container runtime allows, less a margin: the README's promise.
 const SHUTDOWN_LIMIT: Duration = Duration::from_secs(8);
@@ -136,11 +137,7 @@ async fn call_as(addr: SocketAddr, visitor: u8) -> TcpStream {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_the_store_locked_and_slow_clients_sigterm_exits_within_8_seconds() {
     let dir = tempfile::tempdir().expect("dir");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("port")
-        .local_addr()
-        .expect("addr")
-        .port();
+    let port = free_port();
     let yaml = format!("socket_address: 127.0.0.1:{port}\ntrusted_proxies: [127.0.0.1]\n");
     std::fs::write(dir.path().join("config.yaml"), yaml).expect("config");
     let child = spawn_footfall(dir.path());

@@ -7,6 +7,7 @@ use rusqlite::{params, Connection, ErrorCode, OptionalExtension, TransactionBeha
 
 use super::super::rules::{count_from_db, sum_batch};
 use super::super::{migrations, Committed, DayTallies, DimensionCount, RenameOutcome, SiteId, StoreError};
+use super::WAL_SMALL;
 
 pub(super) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     // IMMEDIATE takes the write lock first, so two processes migrate one after the other.
@@ -32,8 +33,9 @@ pub(super) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Commits a batch; on a full disk or an I/O error, first frees what the
-/// WAL holds so that the next attempt can succeed.
+/// Commits a batch; on a full disk or an I/O error, frees what the WAL
+/// holds and keeps it small from then on, so that the next attempt can
+/// succeed.
 pub(super) fn record(conn: &mut Connection, batch: &OwnedBatch) -> Result<Committed, StoreError> {
     let result = write_batch(conn, batch);
     if let Err(StoreError::Sqlite(error)) = &result {
@@ -92,12 +94,21 @@ fn write_batch(conn: &mut Connection, batch: &OwnedBatch) -> Result<Committed, S
     Ok(Committed::Now)
 }
 
-/// Moves the WAL's committed pages into the database and truncates it. After
-/// a failed write the WAL may hold many pages; without this it keeps its
-/// size, and the space the next commit needs may be gone for good.
+/// Moves the WAL's committed pages into the database and truncates it, and
+/// keeps it to [`WAL_SMALL`] from now on. After a failed write the WAL may
+/// hold many pages; without this it keeps its size, and the space the next
+/// commit needs may be gone for good.
 fn reclaim_wal(conn: &Connection) {
+    if let Err(error) = WAL_SMALL.apply(conn) {
+        tracing::warn!(
+            error = %crate::telemetry::chain(&error),
+            "after a failed write, the SQLite WAL could not be made smaller"
+        );
+    }
     match conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get::<_, i64>(0)) {
-        Ok(0) => tracing::info!("after a failed write, the SQLite WAL was checkpointed and truncated"),
+        Ok(0) => tracing::info!(
+            "after a failed write, the SQLite WAL was checkpointed and truncated, and is kept to 1 MiB from now on"
+        ),
         Ok(_) => tracing::warn!("after a failed write, the SQLite WAL could not be fully checkpointed (busy)"),
         Err(error) => tracing::warn!(
             error = %crate::telemetry::chain(&error),

@@ -36,54 +36,6 @@ use crate::zone::{DayNumber, Zone};
 /// the recorder's 2 s deadline, so a write stuck behind a lock mostly fails,
 /// certainly uncommitted, before its outcome would become unknown.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(1);
-/// How far the WAL grows before it is checkpointed into the database, and
-/// the size it is truncated to after: the space the store takes beyond its
-/// data.
-#[derive(Debug, Clone, Copy)]
-struct WalSize {
-    pages: i64,
-    bytes: i64,
-}
-
-/// 16 MiB of 4 KiB pages (SQLite's default is 4 MiB). A checkpoint writes
-/// each page the WAL holds back once, however many batches changed it, and
-/// new visitors to many pages change a page or two each. At 1 MiB, with a
-/// million calls stored, the writer checkpointed every fourth batch (64 WAL
-/// pages a batch), inside the commit the hits wait for.
-const WAL_NORMAL: WalSize = WalSize {
-    pages: 4096,
-    bytes: 16 * 1024 * 1024,
-};
-/// On a disk with less than [`ROOM_FOR_NORMAL_WAL`] free, and after a
-/// write failed for lack of space (see `writes::record`) for as long as the
-/// process runs: 1 MiB, small enough that a nearly full disk can hold it.
-const WAL_SMALL: WalSize = WalSize {
-    pages: 256,
-    bytes: 1024 * 1024,
-};
-/// Free space from which the WAL may take [`WAL_NORMAL`]: 64 times that.
-const ROOM_FOR_NORMAL_WAL: u64 = 1 << 30;
-
-impl WalSize {
-    /// The size for the disk holding `file`: small when the disk is nearly
-    /// full or its free space cannot be read.
-    fn for_disk_of(file: &Path) -> Self {
-        let dir = match file.parent() {
-            Some(dir) if !dir.as_os_str().is_empty() => dir,
-            _ => Path::new("."),
-        };
-        match rustix::fs::statvfs(dir) {
-            Ok(disk) if disk.f_bavail.saturating_mul(disk.f_frsize) >= ROOM_FOR_NORMAL_WAL => WAL_NORMAL,
-            _ => WAL_SMALL,
-        }
-    }
-
-    fn apply(self, conn: &Connection) -> Result<(), rusqlite::Error> {
-        conn.pragma_update(None, "journal_size_limit", self.bytes)?;
-        conn.pragma_update(None, "wal_autocheckpoint", self.pages)
-    }
-}
-
 /// The database's clock, for metadata columns (Footfall's own clock is for
 /// counted calls only): microseconds since the Unix epoch.
 macro_rules! now_micros {
@@ -104,9 +56,11 @@ mod site;
 mod site_days;
 mod site_dimensions;
 mod transfer;
+mod wal;
 mod writes;
 
 use reader::{Abandon, Lane, OnDrop, Reader};
+use wal::WalSize;
 use writes::{migrate, record, rename_site, OwnedBatch};
 
 /// Every row lies inside its slot, so per-slot counts need no call times.

@@ -7,7 +7,7 @@ use rusqlite::{params, Connection, ErrorCode, OptionalExtension, TransactionBeha
 
 use super::super::rules::{count_from_db, sum_batch};
 use super::super::{migrations, Committed, DayTallies, DimensionCount, RenameOutcome, SiteId, StoreError};
-use super::WAL_SMALL;
+use super::wal::reclaim_wal;
 
 pub(super) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     // IMMEDIATE takes the write lock first, so two processes migrate one after the other.
@@ -92,29 +92,6 @@ fn write_batch(conn: &mut Connection, batch: &OwnedBatch) -> Result<Committed, S
     super::site_days::add(&tx, &sums.per_day)?;
     tx.commit()?;
     Ok(Committed::Now)
-}
-
-/// Moves the WAL's committed pages into the database and truncates it, and
-/// keeps it to [`WAL_SMALL`] from now on. After a failed write the WAL may
-/// hold many pages; without this it keeps its size, and the space the next
-/// commit needs may be gone for good.
-fn reclaim_wal(conn: &Connection) {
-    if let Err(error) = WAL_SMALL.apply(conn) {
-        tracing::warn!(
-            error = %crate::telemetry::chain(&error),
-            "after a failed write, the SQLite WAL could not be made smaller"
-        );
-    }
-    match conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get::<_, i64>(0)) {
-        Ok(0) => tracing::info!(
-            "after a failed write, the SQLite WAL was checkpointed and truncated, and is kept to 1 MiB from now on"
-        ),
-        Ok(_) => tracing::warn!("after a failed write, the SQLite WAL could not be fully checkpointed (busy)"),
-        Err(error) => tracing::warn!(
-            error = %crate::telemetry::chain(&error),
-            "after a failed write, the SQLite WAL could not be checkpointed"
-        ),
-    }
 }
 
 /// A [`Batch`] the blocking pool can own.

@@ -29,6 +29,7 @@ mod honest;
 mod inprocess;
 mod lifecycle;
 mod links;
+mod lock_order;
 mod metrics;
 mod oxitraffic;
 mod page_tallies;

@@ -23,7 +23,7 @@ pub fn mismatches(prefix: &str) -> String {
     format!("SELECT (SELECT count(*) FROM ({sums} EXCEPT {kept}) a) + (SELECT count(*) FROM ({kept} EXCEPT {sums}) b)")
 }
 
-fn hit(path: i64, at: &str) -> Hit {
+pub fn hit(path: i64, at: &str) -> Hit {
     let at: jiff::Timestamp = at.parse().expect("a time");
     Hit {
         path,

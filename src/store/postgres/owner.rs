@@ -1,6 +1,8 @@
 //! The owner's calls on PostgreSQL (see `store::owner`): each change is one
-//! transaction that locks the pages it touches (`FOR UPDATE`), so a batch
-//! of hits for them waits for it rather than interleaving.
+//! transaction that locks the pages it touches (`FOR UPDATE`) before any
+//! of their rows, two pages in id order, as a batch locks them
+//! (`writes::LOCK_PATHS`): a batch of hits for them waits for the change,
+//! or the change for the batch, rather than interleaving or deadlocking.
 
 use std::time::SystemTime;
 
@@ -22,6 +24,34 @@ async fn page_of(tx: &Transaction<'_>, site: SiteId, path: &str) -> Result<Optio
         .await?
         .map(|r| r.try_get(0))
         .transpose()?)
+}
+
+/// Pages `from` and `to` of `site` (each when it exists), locked in id order
+/// as batches lock pages (see `writes::LOCK_PATHS`), whichever way the move
+/// goes.
+async fn pages_of(
+    tx: &Transaction<'_>,
+    site: SiteId,
+    from: &str,
+    to: &str,
+) -> Result<(Option<PathId>, Option<PathId>), StoreError> {
+    let rows = tx
+        .query(
+            "SELECT id, path FROM paths WHERE site_id = $1 AND path IN ($2, $3) ORDER BY id FOR UPDATE",
+            &[&site, &from, &to],
+        )
+        .await?;
+    let (mut from_id, mut to_id) = (None, None);
+    for row in rows {
+        let (id, path): (PathId, String) = (row.try_get(0)?, row.try_get(1)?);
+        if path == from {
+            from_id = Some(id);
+        }
+        if path == to {
+            to_id = Some(id);
+        }
+    }
+    Ok((from_id, to_id))
 }
 
 /// Deletes every row keyed by page `id` outside `paths`.
@@ -128,10 +158,11 @@ impl OwnerStore for PostgresStore {
             CHANGE_DEADLINE,
             self.change(move |tx| {
                 Box::pin(async move {
-                    let Some(from_id) = page_of(tx, site, &from).await? else {
+                    let (from_id, into) = pages_of(tx, site, &from, &to).await?;
+                    let Some(from_id) = from_id else {
                         return Ok(PageMove::NoSuchPage);
                     };
-                    let Some(into) = page_of(tx, site, &to).await? else {
+                    let Some(into) = into else {
                         tx.execute("UPDATE paths SET path = $2 WHERE id = $1", &[&from_id, &to])
                             .await?;
                         return Ok(PageMove::Renamed { id: from_id });

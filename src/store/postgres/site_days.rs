@@ -11,8 +11,9 @@
 //! page's site by joining `paths`.
 //!
 //! Lock order: `site_days` rows are the last rows a transaction locks, after
-//! every other kind (digests, per-day counts by (page, day), pages by id,
-//! tallies, links, dimension rows, the site's dimension rows), and each
+//! every other kind (digests, pages by id, call history, per-day counts by
+//! (page, day), tallies, links, dimension rows, the site's dimension rows),
+//! and each
 //! statement locks them in (site, day) order. A
 //! transaction holding `site_days` rows then waits for nothing but its
 //! commit, so two replicas, or a replica and an owner's change, cannot wait

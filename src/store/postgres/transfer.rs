@@ -6,7 +6,7 @@
 //! that writes summed-up items a few thousand at a time with array
 //! statements; the pages it adds to are locked until it commits.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::time::SystemTime;
 
 use deadpool_postgres::Transaction;
@@ -20,6 +20,7 @@ use super::super::transfer::{
     ExportFilter, ImportReport, Imported, Item, Items, Pending, Record, Records, TRANSFER_DEADLINE,
 };
 use super::super::{within, PathId, SiteId, StoreError, StoreFuture};
+use super::writes::LOCK_PATHS;
 use super::{history, set_local_statement_timeout, site_days, PostgresStore};
 
 /// Rows fetched per round trip of an export.
@@ -169,8 +170,18 @@ impl Ids {
     }
 }
 
-/// Writes what is pending in a few array statements.
+/// Writes what is pending in a few array statements, its pages locked
+/// first, in id order, as a batch locks them (see `writes::LOCK_PATHS`).
+/// Within one write that is the batches' order; an import of several
+/// writes can still meet a batch in a cycle across them, which PostgreSQL
+/// ends by failing one of the two, changing nothing.
 async fn write(tx: &Transaction<'_>, pending: Pending) -> Result<(), StoreError> {
+    let pages: BTreeSet<PathId> = (pending.calls.iter().map(|&(page, _)| page))
+        .chain(pending.days.keys().map(|&(_, page, _)| page))
+        .chain(pending.pages.keys().copied())
+        .collect();
+    let pages: Vec<PathId> = pages.into_iter().collect();
+    tx.execute(LOCK_PATHS, &[&pages]).await?;
     history::append(tx, pending.calls.iter().copied()).await?;
     let mut counted = (Vec::new(), Vec::new(), Vec::new());
     for (index, series) in DAY_SERIES.iter().enumerate() {

@@ -27,12 +27,15 @@ const BATCH_RECORDED: &str = "SELECT EXISTS (SELECT 1 FROM recorded_batches WHER
 const UPSERT_DAILY: &str = "INSERT INTO daily_counts (path_id, day, count) \
      SELECT p, DATE '1970-01-01' + d, n FROM unnest($1::bigint[], $2::int[], $3::bigint[]) AS t(p, d, n) \
      ON CONFLICT (path_id, day) DO UPDATE SET count = daily_counts.count + excluded.count";
-/// Locks the batch's `paths` rows in id order before `UPDATE_TOTALS`,
-/// whose join order is the planner's: every batch then takes each kind of
-/// row lock (digests, per-day counts, paths, tallies) in one global key
-/// order, so concurrent batches from several replicas wait for each other
-/// but cannot deadlock.
-const LOCK_PATHS: &str = "SELECT 1 FROM paths WHERE id = ANY($1::bigint[]) ORDER BY id FOR NO KEY UPDATE";
+/// Locks the batch's `paths` rows in id order, first of its rows after the
+/// digests: every batch then takes each kind of row lock (digests, pages,
+/// call history, per-day counts, tallies, ...) in one global key order, so
+/// concurrent batches from several replicas wait for each other but cannot
+/// deadlock. Pages first because the owner's changes (removal, merge,
+/// import) lock their pages first too: a batch meeting one waits before it
+/// holds any row of the page, instead of holding its per-day count while
+/// the change waits for that.
+pub(super) const LOCK_PATHS: &str = "SELECT 1 FROM paths WHERE id = ANY($1::bigint[]) ORDER BY id FOR NO KEY UPDATE";
 /// Adds the batch's calls to its pages' totals and, from the rows it
 /// updated, writes one `milestone` event per (page, milestone in `$5`) the
 /// batch crossed: the old total is the new one minus the batch's calls, so a
@@ -219,13 +222,12 @@ impl PostgresStore {
                 client.execute(&link_days, &link_day_params).await
             }
         };
-        // One page's row cannot be locked out of order, and the totals'
-        // update locks a page with hits: no statement for that alone.
+        // A batch of tallies or clicks only has no pages to lock.
         let lock_paths = async {
-            if locked_paths.len() > 1 || locked_paths.len() > total_paths.len() {
-                client.execute(&lock, &lock_params).await
-            } else {
+            if locked_paths.is_empty() {
                 Ok(0)
+            } else {
+                client.execute(&lock, &lock_params).await
             }
         };
         // The whole transaction goes out in one round trip: tokio-postgres
@@ -263,9 +265,9 @@ impl PostgresStore {
             biased;
             begin,
             mark_batch,
+            lock_paths,
             client.query(&insert, &insert_params),
             client.execute(&upsert, &upsert_params),
-            lock_paths,
             client.execute(&update, &update_params),
             add_tallies,
             add_links,
@@ -276,7 +278,7 @@ impl PostgresStore {
             client.simple_query("COMMIT"),
         );
         match outcome {
-            Ok((_, _, appended, ..)) => {
+            Ok((_, _, _, appended, ..)) => {
                 self.open_rows.remember(open_rows::written(&appended));
                 client.release();
                 Ok(Recorded {

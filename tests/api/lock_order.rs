@@ -1,0 +1,143 @@
+//! One lock order on PostgreSQL: a batch locks its pages (`paths` rows, in
+//! id order) before any other row of theirs, as the owner's changes do, so
+//! a batch and a page's removal, merge or import wait for each other and
+//! never in a cycle. Each test holds one side's transaction open by hand,
+//! with a short `lock_timeout`, at the point where the old order made the
+//! two wait for each other.
+
+use std::time::Duration;
+
+use footfall::count::path::PagePath;
+use footfall::store::{Imported, Item, PageMove, PathId};
+
+use crate::helpers::{batch, page, Store, TestStore};
+use crate::site_days::{hit, merge};
+
+/// Two hits of one 15-minute slot and day: the second batch adds to the
+/// first one's rows instead of making new ones.
+const FIRST: &str = "2026-03-01T10:00:00Z";
+const SECOND: &str = "2026-03-01T10:01:00Z";
+/// How long a hand-held transaction waits for a row lock.
+const LOCK_TIMEOUT: &str = "SET LOCAL lock_timeout = '500ms'";
+
+async fn two_pages() -> (TestStore, PathId, PathId) {
+    let mut s = TestStore::open(Store::Postgres, "").await;
+    s.store.migrate().await.expect("migrate");
+    s.ensure_default_site().await;
+    let a = s.store.register_path(s.site, &page("/a")).await.expect("register /a");
+    let b = s.store.register_path(s.site, &page("/b")).await.expect("register /b");
+    assert!(a < b, "pages are numbered in order");
+    s.store
+        .record(batch(&[hit(a, FIRST), hit(b, FIRST)]))
+        .await
+        .expect("the first batch");
+    (s, a, b)
+}
+
+async fn page_count(s: &TestStore, id: PathId) -> i64 {
+    s.query_i64(&format!(
+        "SELECT coalesce(sum(count), 0)::bigint FROM daily_counts WHERE path_id = {id}"
+    ))
+    .await
+}
+
+/// A removal in `delete_page`'s order (the page first, then its rows)
+/// meets a batch with hits for that page: the batch waits for the page
+/// holding none of its rows, so the removal deletes them at once; then the
+/// batch commits, its hit for the removed page a late row.
+#[tokio::test]
+async fn a_batch_meeting_a_removal_waits_holding_none_of_the_pages_rows() {
+    let (s, a, b) = two_pages().await;
+    let mut removal = s.db.as_ref().expect("a PostgreSQL database").connect().await;
+    let tx = removal.transaction().await.expect("begin");
+    tx.batch_execute(LOCK_TIMEOUT).await.expect("lock_timeout");
+    tx.execute("SELECT id FROM paths WHERE id = $1 FOR UPDATE", &[&a])
+        .await
+        .expect("lock the page");
+    let store = s.store.clone();
+    let sent = tokio::spawn(async move {
+        let hits = [hit(a, SECOND), hit(b, SECOND)];
+        store.record(batch(&hits)).await.map(|_| ())
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    for sql in [
+        "DELETE FROM call_times WHERE path_id = $1",
+        "DELETE FROM daily_counts WHERE path_id = $1",
+        "DELETE FROM paths WHERE id = $1",
+    ] {
+        tx.execute(sql, &[&a])
+            .await
+            .unwrap_or_else(|e| panic!("the removal waited for the batch: {sql}: {e:?}"));
+    }
+    tx.commit().await.expect("commit the removal");
+    sent.await
+        .expect("the batch task")
+        .expect("the batch commits after the removal");
+    assert_eq!(page_count(&s, b).await, 2, "the other page counts both hits");
+    assert_eq!(page_count(&s, a).await, 1, "the removed page keeps a late row");
+}
+
+/// A batch that has locked its lower page meets a merge of its higher page
+/// into it: the merge waits for the lower page first, holding nothing, so
+/// the batch locks the higher page at once; then the merge goes through.
+#[tokio::test]
+async fn a_merge_locks_its_two_pages_in_the_batches_order() {
+    let (s, a, b) = two_pages().await;
+    let mut batch_like = s.db.as_ref().expect("a PostgreSQL database").connect().await;
+    let tx = batch_like.transaction().await.expect("begin");
+    tx.batch_execute(LOCK_TIMEOUT).await.expect("lock_timeout");
+    let lock = "SELECT 1 FROM paths WHERE id = $1 FOR NO KEY UPDATE";
+    tx.execute(lock, &[&a]).await.expect("lock the lower page");
+    let store = s.store.clone();
+    let site = s.site;
+    let merging = tokio::spawn(async move { store.move_page(site, &page("/b"), &page("/a")).await });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    tx.execute(lock, &[&b])
+        .await
+        .unwrap_or_else(|e| panic!("the merge held the higher page while waiting: {e:?}"));
+    tx.commit().await.expect("commit");
+    let moved = merging.await.expect("the merge task").expect("the merge");
+    assert!(matches!(moved, PageMove::Merged { .. }), "{moved:?}");
+    assert_eq!(page_count(&s, a).await, 2, "the merged page has both hits");
+    assert_eq!(merge(&s, "/b", "/a").await, PageMove::NoSuchPage);
+}
+
+/// A batch that has locked a page meets an import of a hit for it: the
+/// import waits for the page before it writes any of its rows, so the
+/// batch's per-day count goes in at once; then the import adds its own.
+#[tokio::test]
+async fn an_import_locks_its_pages_before_their_rows() {
+    let (s, a, _) = two_pages().await;
+    let mut batch_like = s.db.as_ref().expect("a PostgreSQL database").connect().await;
+    let tx = batch_like.transaction().await.expect("begin");
+    tx.batch_execute(LOCK_TIMEOUT).await.expect("lock_timeout");
+    tx.execute("SELECT 1 FROM paths WHERE id = $1 FOR NO KEY UPDATE", &[&a])
+        .await
+        .expect("lock the page");
+    let (items, received) = tokio::sync::mpsc::channel(1);
+    let at: jiff::Timestamp = SECOND.parse().expect("a time");
+    items
+        .send(Ok(Item::Hit {
+            site: "default".into(),
+            path: PagePath::parse("/a").expect("a path"),
+            at,
+            day: hit(a, SECOND).day,
+        }))
+        .await
+        .expect("queue the item");
+    drop(items);
+    let store = s.store.clone();
+    let importing = tokio::spawn(async move { store.import(received).await });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    tx.execute("UPDATE daily_counts SET count = count + 1 WHERE path_id = $1", &[&a])
+        .await
+        .unwrap_or_else(|e| panic!("the import held the page's per-day count while waiting: {e:?}"));
+    tx.commit().await.expect("commit");
+    let imported = importing.await.expect("the import task").expect("the import");
+    assert!(matches!(imported, Imported::Done(_)), "{imported:?}");
+    assert_eq!(
+        page_count(&s, a).await,
+        3,
+        "the first hit, the hand-added one and the import"
+    );
+}

@@ -7,7 +7,6 @@
 
 use std::time::Duration;
 
-use footfall::count::path::PagePath;
 use footfall::store::{Imported, Item, PageMove, PathId};
 
 use crate::helpers::{batch, page, Store, TestStore};
@@ -17,8 +16,9 @@ use crate::site_days::{hit, merge};
 /// first one's rows instead of making new ones.
 const FIRST: &str = "2026-03-01T10:00:00Z";
 const SECOND: &str = "2026-03-01T10:01:00Z";
-/// How long a hand-held transaction waits for a row lock.
-const LOCK_TIMEOUT: &str = "SET LOCAL lock_timeout = '500ms'";
+/// How an owner's change locks its page, and how a batch does.
+const AS_A_CHANGE: &str = "FOR UPDATE";
+const AS_A_BATCH: &str = "FOR NO KEY UPDATE";
 
 async fn two_pages() -> (TestStore, PathId, PathId) {
     let mut s = TestStore::open(Store::Postgres, "").await;
@@ -32,6 +32,21 @@ async fn two_pages() -> (TestStore, PathId, PathId) {
         .await
         .expect("the first batch");
     (s, a, b)
+}
+
+/// A connection inside a transaction that holds page `id` locked `how`,
+/// and waits at most 500 ms for any further row lock, so a wait that the
+/// old lock order made endless fails the test instead of hanging it.
+/// `COMMIT` ends it.
+async fn hold_page(s: &TestStore, id: PathId, how: &str) -> tokio_postgres::Client {
+    let client = s.db.as_ref().expect("a PostgreSQL database").connect().await;
+    client
+        .batch_execute(&format!(
+            "BEGIN; SET LOCAL lock_timeout = '500ms'; SELECT 1 FROM paths WHERE id = {id} {how}"
+        ))
+        .await
+        .expect("lock the page");
+    client
 }
 
 async fn page_count(s: &TestStore, id: PathId) -> i64 {
@@ -48,12 +63,7 @@ async fn page_count(s: &TestStore, id: PathId) -> i64 {
 #[tokio::test]
 async fn a_batch_meeting_a_removal_waits_holding_none_of_the_pages_rows() {
     let (s, a, b) = two_pages().await;
-    let mut removal = s.db.as_ref().expect("a PostgreSQL database").connect().await;
-    let tx = removal.transaction().await.expect("begin");
-    tx.batch_execute(LOCK_TIMEOUT).await.expect("lock_timeout");
-    tx.execute("SELECT id FROM paths WHERE id = $1 FOR UPDATE", &[&a])
-        .await
-        .expect("lock the page");
+    let removal = hold_page(&s, a, AS_A_CHANGE).await;
     let store = s.store.clone();
     let sent = tokio::spawn(async move {
         let hits = [hit(a, SECOND), hit(b, SECOND)];
@@ -65,11 +75,12 @@ async fn a_batch_meeting_a_removal_waits_holding_none_of_the_pages_rows() {
         "DELETE FROM daily_counts WHERE path_id = $1",
         "DELETE FROM paths WHERE id = $1",
     ] {
-        tx.execute(sql, &[&a])
+        removal
+            .execute(sql, &[&a])
             .await
             .unwrap_or_else(|e| panic!("the removal waited for the batch: {sql}: {e:?}"));
     }
-    tx.commit().await.expect("commit the removal");
+    removal.batch_execute("COMMIT").await.expect("commit the removal");
     sent.await
         .expect("the batch task")
         .expect("the batch commits after the removal");
@@ -83,19 +94,16 @@ async fn a_batch_meeting_a_removal_waits_holding_none_of_the_pages_rows() {
 #[tokio::test]
 async fn a_merge_locks_its_two_pages_in_the_batches_order() {
     let (s, a, b) = two_pages().await;
-    let mut batch_like = s.db.as_ref().expect("a PostgreSQL database").connect().await;
-    let tx = batch_like.transaction().await.expect("begin");
-    tx.batch_execute(LOCK_TIMEOUT).await.expect("lock_timeout");
-    let lock = "SELECT 1 FROM paths WHERE id = $1 FOR NO KEY UPDATE";
-    tx.execute(lock, &[&a]).await.expect("lock the lower page");
+    let batch_like = hold_page(&s, a, AS_A_BATCH).await;
     let store = s.store.clone();
     let site = s.site;
     let merging = tokio::spawn(async move { store.move_page(site, &page("/b"), &page("/a")).await });
     tokio::time::sleep(Duration::from_millis(300)).await;
-    tx.execute(lock, &[&b])
+    batch_like
+        .execute(&format!("SELECT 1 FROM paths WHERE id = $1 {AS_A_BATCH}"), &[&b])
         .await
         .unwrap_or_else(|e| panic!("the merge held the higher page while waiting: {e:?}"));
-    tx.commit().await.expect("commit");
+    batch_like.batch_execute("COMMIT").await.expect("commit");
     let moved = merging.await.expect("the merge task").expect("the merge");
     assert!(matches!(moved, PageMove::Merged { .. }), "{moved:?}");
     assert_eq!(page_count(&s, a).await, 2, "the merged page has both hits");
@@ -108,20 +116,15 @@ async fn a_merge_locks_its_two_pages_in_the_batches_order() {
 #[tokio::test]
 async fn an_import_locks_its_pages_before_their_rows() {
     let (s, a, _) = two_pages().await;
-    let mut batch_like = s.db.as_ref().expect("a PostgreSQL database").connect().await;
-    let tx = batch_like.transaction().await.expect("begin");
-    tx.batch_execute(LOCK_TIMEOUT).await.expect("lock_timeout");
-    tx.execute("SELECT 1 FROM paths WHERE id = $1 FOR NO KEY UPDATE", &[&a])
-        .await
-        .expect("lock the page");
+    let batch_like = hold_page(&s, a, AS_A_BATCH).await;
     let (items, received) = tokio::sync::mpsc::channel(1);
-    let at: jiff::Timestamp = SECOND.parse().expect("a time");
+    let second = hit(a, SECOND);
     items
         .send(Ok(Item::Hit {
             site: "default".into(),
-            path: PagePath::parse("/a").expect("a path"),
-            at,
-            day: hit(a, SECOND).day,
+            path: page("/a"),
+            at: second.at,
+            day: second.day,
         }))
         .await
         .expect("queue the item");
@@ -129,10 +132,11 @@ async fn an_import_locks_its_pages_before_their_rows() {
     let store = s.store.clone();
     let importing = tokio::spawn(async move { store.import(received).await });
     tokio::time::sleep(Duration::from_millis(300)).await;
-    tx.execute("UPDATE daily_counts SET count = count + 1 WHERE path_id = $1", &[&a])
+    batch_like
+        .execute("UPDATE daily_counts SET count = count + 1 WHERE path_id = $1", &[&a])
         .await
         .unwrap_or_else(|e| panic!("the import held the page's per-day count while waiting: {e:?}"));
-    tx.commit().await.expect("commit");
+    batch_like.batch_execute("COMMIT").await.expect("commit");
     let imported = importing.await.expect("the import task").expect("the import");
     assert!(matches!(imported, Imported::Done(_)), "{imported:?}");
     assert_eq!(

@@ -6,7 +6,7 @@
 //! that writes summed-up items a few thousand at a time with array
 //! statements; the pages it adds to are locked until it commits.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::time::SystemTime;
 
 use deadpool_postgres::Transaction;
@@ -176,11 +176,15 @@ impl Ids {
 /// writes can still meet a batch in a cycle across them, which PostgreSQL
 /// ends by failing one of the two, changing nothing.
 async fn write(tx: &Transaction<'_>, pending: Pending) -> Result<(), StoreError> {
-    let pages: BTreeSet<PathId> = (pending.calls.iter().map(|&(page, _)| page))
+    let mut pages: Vec<PathId> = pending
+        .calls
+        .iter()
+        .map(|&(page, _)| page)
         .chain(pending.days.keys().map(|&(_, page, _)| page))
         .chain(pending.pages.keys().copied())
         .collect();
-    let pages: Vec<PathId> = pages.into_iter().collect();
+    pages.sort_unstable();
+    pages.dedup();
     tx.execute(LOCK_PATHS, &[&pages]).await?;
     history::append(tx, pending.calls.iter().copied()).await?;
     let mut counted = (Vec::new(), Vec::new(), Vec::new());

@@ -11,8 +11,8 @@ use std::time::SystemTime;
 use jiff::Timestamp;
 use tokio_postgres::types::ToSql;
 
+use super::batch::MARK_BATCH;
 use super::pool::Checkout;
-use super::writes::{BEGIN_BATCH, MARK_BATCH};
 use super::PostgresStore;
 use crate::store::{
     within, Batch, Click, Counted, DedupWindow, Hit, SharedDedup, SiteId, StoreError, StoreFuture, REGISTER_DEADLINE,
@@ -68,7 +68,7 @@ pub(super) async fn claim(client: &Checkout, batch: &Batch<'_>) -> Result<Option
     // (see `writes::record_now`).
     let (_, _, rows) = tokio::try_join!(
         biased;
-        client.simple_query(BEGIN_BATCH),
+        client.simple_query("BEGIN"),
         client.execute(&mark, &mark_params),
         client.query(&claim, &claim_params),
     )?;

@@ -45,7 +45,7 @@ pub(super) const ADD_AGENTS: &str = "INSERT INTO daily_dimensions (path_id, dime
 /// the planner turned that into a hashed subplan, a scan of the whole
 /// table per batch (measured: 5× the cost of the upsert alone, growing
 /// with the table); the join, with the batch's hash and merge joins off
-/// (`BEGIN_BATCH`), is one index probe per row, and the day's values are
+/// (`batch::BATCH_OPTIONS`), is one index probe per row, and the day's values are
 /// counted only for a value that is new. The site's rank is a window over
 /// the batch's rows, not a join to the site's new values, which without
 /// hash joins would compare every row with every new value.

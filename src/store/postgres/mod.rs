@@ -9,6 +9,7 @@
 //! server heals without a restart of Footfall. All SQL is parameterized;
 //! handlers never see it.
 
+mod batch;
 mod convert;
 mod digests;
 mod dimensions;
@@ -83,7 +84,7 @@ impl PostgresStore {
     /// Only when the pool itself cannot be built.
     pub fn new(db: &DbConfig) -> Result<Self, StoreError> {
         Ok(Self {
-            connections: Connections::new(db)?,
+            connections: Connections::new(db, batch::BATCH_OPTIONS)?,
             open_rows: open_rows::OpenRows::default(),
         })
     }

@@ -7,14 +7,13 @@
 //! its pages and leaves its days alone; retention never touches days.
 //!
 //! Rows of a page without a `paths` row (late hits of a removed page, until
-//! swept) belong to no site and are not in `site_days`: `ADD` finds each
-//! page's site by joining `paths`.
+//! swept) belong to no site and are not in `site_days`: a batch finds each
+//! page's site from the `paths` row it updates (`batch::ADD_COUNTS`).
 //!
 //! Lock order: `site_days` rows are the last rows a transaction locks, after
-//! every other kind (digests, pages by id, call history, per-day counts by
-//! (page, day), tallies, links, dimension rows, the site's dimension rows),
-//! and each
-//! statement locks them in (site, day) order. A
+//! every other kind (digests, pages by id, call history, tallies, links,
+//! dimension rows, the site's dimension rows, per-day counts by (page,
+//! day)), and each statement locks them in (site, day) order. A
 //! transaction holding `site_days` rows then waits for nothing but its
 //! commit, so two replicas, or a replica and an owner's change, cannot wait
 //! on each other in a cycle through them. The owner's changes read what
@@ -30,8 +29,9 @@ use crate::zone::DayNumber;
 
 /// Adds `($1[i], $2[i], $3[i])` = (page, day, calls) to the pages' sites,
 /// grouped by (site, day) and in that order: one statement, one row lock
-/// per (site, day) however many pages a batch touches.
-pub(super) const ADD: &str = "INSERT INTO site_days (site_id, day, count) \
+/// per (site, day) however many pages it names. For the owner's changes
+/// and imports; a batch adds its own in `batch::ADD_COUNTS`.
+const ADD: &str = "INSERT INTO site_days (site_id, day, count) \
      SELECT p.site_id, DATE '1970-01-01' + t.d, sum(t.n)::bigint \
      FROM unnest($1::bigint[], $2::int[], $3::bigint[]) AS t(id, d, n) JOIN paths p ON p.id = t.id \
      GROUP BY 1, 2 ORDER BY 1, 2 \

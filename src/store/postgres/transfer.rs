@@ -20,7 +20,7 @@ use super::super::transfer::{
     ExportFilter, ImportReport, Imported, Item, Items, Pending, Record, Records, TRANSFER_DEADLINE,
 };
 use super::super::{within, PathId, SiteId, StoreError, StoreFuture};
-use super::writes::LOCK_PATHS;
+use super::batch::LOCK_PATHS;
 use super::{history, set_local_statement_timeout, site_days, PostgresStore};
 
 /// Rows fetched per round trip of an export.

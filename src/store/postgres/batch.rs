@@ -4,6 +4,7 @@
 //! failed batch means. A method of `PostgresStore` and the statements that
 //! digests and imports share; holds no state of its own.
 
+use std::sync::LazyLock;
 use std::time::SystemTime;
 
 use tokio_postgres::types::ToSql;
@@ -20,9 +21,9 @@ pub(super) const MARK_BATCH: &str = "WITH settled AS (DELETE FROM recorded_batch
 const BATCH_RECORDED: &str = "SELECT EXISTS (SELECT 1 FROM recorded_batches WHERE id = $1)";
 /// Locks the batch's `paths` rows in id order, first of its rows after the
 /// digests: every batch then takes each kind of row lock (digests, pages,
-/// call history, per-day counts, tallies, ...) in one global key order, so
-/// concurrent batches from several replicas wait for each other but cannot
-/// deadlock. Pages first because the owner's changes (removal, merge,
+/// tallies, ..., call history, per-day counts, site days) in one global
+/// key order, so concurrent batches from several replicas wait for each
+/// other but cannot deadlock. Pages first because the owner's changes (removal, merge,
 /// import) lock their pages first too: a batch meeting one waits before it
 /// holds any row of the page, instead of holding its per-day count while
 /// the change waits for that.
@@ -35,40 +36,50 @@ pub(super) const LOCK_PATHS: &str = "SELECT 1 FROM paths WHERE id = ANY($1::bigi
 const MARK_AND_LOCK: &str = "WITH settled AS (DELETE FROM recorded_batches WHERE id = ANY($2::bigint[])), \
      marked AS (INSERT INTO recorded_batches (id) VALUES ($1)) \
      SELECT 1 FROM paths WHERE id = ANY($3::bigint[]) ORDER BY id FOR NO KEY UPDATE";
-/// Adds the batch's counts, the last statement before its commit:
-/// - `updated`: the batch's calls to its pages' totals (`$1`..`$4`);
+/// Writes the batch's hits, the last statement before its commit:
+/// - `appended`: the call history (`history::APPEND`, `$1`..`$8`), whose
+///   rows the statement returns for `open_rows`;
+/// - `updated`: the batch's calls to its pages' totals (`$9`..`$12`);
 /// - `milestones`: from the rows updated, one `milestone` event per (page,
-///   milestone in `$5`) the batch crossed. The old total is the new one
+///   milestone in `$13`) the batch crossed. The old total is the new one
 ///   minus the batch's calls, so a batch jumping past several milestones
 ///   fires each once;
-/// - `daily`: the per-day counts (`$6`..`$8`, one per (page, day));
-/// - then the per-day counts to their pages' sites' days, grouped by
+/// - `daily`: the per-day counts (`$14`..`$16`, one per (page, day));
+/// - `days`: the per-day counts to their pages' sites' days, grouped by
 ///   (site, day) and in that order: one row lock per (site, day).
 ///
 /// The site's days first count what `daily` wrote (a one-time filter), so
 /// PostgreSQL writes every per-day row before it locks any `site_days` row:
-/// those stay the last rows a batch locks (see `site_days`). A page without
-/// a `paths` row (late hits of a removed page) has no site, and its per-day
-/// rows reach none. One statement instead of three saves two of the
-/// batch's messages, each an executor start and a reply.
-const ADD_COUNTS: &str = "WITH updated AS (UPDATE paths SET total = paths.total + t.n, \
-     first_call = LEAST(paths.first_call, t.first), last_call = GREATEST(paths.last_call, t.last) \
-     FROM unnest($1::bigint[], $2::bigint[], $3::timestamptz[], $4::timestamptz[]) AS t(id, n, first, last) \
-     WHERE paths.id = t.id \
-     RETURNING paths.id, paths.site_id, paths.path, paths.total + paths.start_count AS total, t.n), \
-     milestones AS (INSERT INTO events (site_id, kind, data) \
-     SELECT u.site_id, 'milestone', json_build_object('path', u.path, 'milestone', ms.m, 'total', u.total)::text \
-     FROM updated u CROSS JOIN unnest($5::bigint[]) AS ms(m) \
-     WHERE u.total - u.n < ms.m AND u.total >= ms.m ORDER BY u.id, ms.m), \
-     daily AS (INSERT INTO daily_counts AS c (path_id, day, count) \
-     SELECT p, DATE '1970-01-01' + d, n FROM unnest($6::bigint[], $7::int[], $8::bigint[]) AS t(p, d, n) \
-     ON CONFLICT (path_id, day) DO UPDATE SET count = c.count + excluded.count RETURNING 1) \
-     INSERT INTO site_days (site_id, day, count) \
-     SELECT p.site_id, DATE '1970-01-01' + t.d, sum(t.n)::bigint \
-     FROM unnest($6::bigint[], $7::int[], $8::bigint[]) AS t(id, d, n) JOIN paths p ON p.id = t.id \
-     WHERE (SELECT count(*) FROM daily) > 0 \
-     GROUP BY 1, 2 ORDER BY 1, 2 \
-     ON CONFLICT (site_id, day) DO UPDATE SET count = site_days.count + excluded.count";
+/// those stay the last rows a batch locks (see `site_days`), whatever order
+/// it runs the other parts in (their rows are the batch's pages', locked
+/// already). A page without a `paths` row (late hits of a removed page) has
+/// no site, and its per-day rows reach none. One statement instead of four
+/// saves three of the batch's messages, each an executor start and a reply.
+static WRITE_HITS: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "WITH appended AS ({}), \
+         updated AS (UPDATE paths SET total = paths.total + t.n, \
+         first_call = LEAST(paths.first_call, t.first), last_call = GREATEST(paths.last_call, t.last) \
+         FROM unnest($9::bigint[], $10::bigint[], $11::timestamptz[], $12::timestamptz[]) AS t(id, n, first, last) \
+         WHERE paths.id = t.id \
+         RETURNING paths.id, paths.site_id, paths.path, paths.total + paths.start_count AS total, t.n), \
+         milestones AS (INSERT INTO events (site_id, kind, data) \
+         SELECT u.site_id, 'milestone', json_build_object('path', u.path, 'milestone', ms.m, 'total', u.total)::text \
+         FROM updated u CROSS JOIN unnest($13::bigint[]) AS ms(m) \
+         WHERE u.total - u.n < ms.m AND u.total >= ms.m ORDER BY u.id, ms.m), \
+         daily AS (INSERT INTO daily_counts AS c (path_id, day, count) \
+         SELECT p, DATE '1970-01-01' + d, n FROM unnest($14::bigint[], $15::int[], $16::bigint[]) AS t(p, d, n) \
+         ON CONFLICT (path_id, day) DO UPDATE SET count = c.count + excluded.count RETURNING 1), \
+         days AS (INSERT INTO site_days (site_id, day, count) \
+         SELECT p.site_id, DATE '1970-01-01' + t.d, sum(t.n)::bigint \
+         FROM unnest($14::bigint[], $15::int[], $16::bigint[]) AS t(id, d, n) JOIN paths p ON p.id = t.id \
+         WHERE (SELECT count(*) FROM daily) > 0 \
+         GROUP BY 1, 2 ORDER BY 1, 2 \
+         ON CONFLICT (site_id, day) DO UPDATE SET count = site_days.count + excluded.count) \
+         SELECT * FROM appended",
+        history::APPEND
+    )
+});
 /// The planner settings of the sessions batches run in (see
 /// `pool::Connections::checkout_for_batch`). A batch touches a few rows of
 /// `paths` and `daily_counts` by key; left alone, the planner joins the
@@ -122,20 +133,17 @@ impl PostgresStore {
         let prepared = tokio::try_join!(
             client.prepare_cached(MARK_AND_LOCK),
             client.prepare_cached(LOCK_PATHS),
-            client.prepare_cached(history::APPEND),
             client.prepare_cached(tallies::ADD),
             client.prepare_cached(links::UPSERT_LINKS),
             client.prepare_cached(links::ADD_DAYS),
             client.prepare_cached(dimensions::ADD_AGENTS),
             client.prepare_cached(dimensions::ADD_BOUNDED),
-            client.prepare_cached(ADD_COUNTS),
+            client.prepare_cached(&WRITE_HITS),
         );
-        let (mark_lock, lock, insert, add, upsert_links, link_days, add_agents, add_bounded, add_counts) =
-            match prepared {
-                Ok(statements) => statements,
-                Err(e) => return batch_failed(client, e, batch.id).await.map(Recorded::from),
-            };
-        let insert_params = runs.params();
+        let (mark_lock, lock, add, upsert_links, link_days, add_agents, add_bounded, write_hits) = match prepared {
+            Ok(statements) => statements,
+            Err(e) => return batch_failed(client, e, batch.id).await.map(Recorded::from),
+        };
         // Pages whose label sums the batch adds without hits of its own are
         // locked too. Removing or merging a page locks its `paths` row
         // first, so such a batch goes either before the change, which then
@@ -158,7 +166,16 @@ impl PostgresStore {
         };
         let lock_params: [&(dyn ToSql + Sync); 1] = [locked_paths];
         let mark_lock_params: [&(dyn ToSql + Sync); 3] = [&batch.id, &batch.settled, locked_paths];
-        let count_params: [&(dyn ToSql + Sync); 8] = [
+        let [p1, p2, p3, p4, p5, p6, p7, p8] = runs.params();
+        let write_params: [&(dyn ToSql + Sync); 16] = [
+            p1,
+            p2,
+            p3,
+            p4,
+            p5,
+            p6,
+            p7,
+            p8,
             &total_paths,
             &totals,
             &firsts,
@@ -237,31 +254,30 @@ impl PostgresStore {
                 client.execute(&lock, &lock_params).await
             }
         };
-        // The counts last: their site's days are the last row locks of the
+        // The hits last: their site's days are the last row locks of the
         // transaction (see `site_days`). A batch of tallies or clicks only
         // sends nothing.
-        let add_counts = async {
-            if total_paths.is_empty() {
-                Ok(0)
+        let write = async {
+            if runs.is_empty() {
+                Ok(Vec::new())
             } else {
-                client.execute(&add_counts, &count_params).await
+                client.query(&write_hits, &write_params).await
             }
         };
         let outcome = tokio::try_join!(
             biased;
             begin,
             mark_and_lock,
-            client.query(&insert, &insert_params),
             add_tallies,
             add_links,
             add_link_days,
             dims.add_agents(&client, &add_agents),
             dims.add_bounded(&client, &add_bounded),
-            add_counts,
+            write,
             client.simple_query("COMMIT"),
         );
         match outcome {
-            Ok((_, _, appended, ..)) => {
+            Ok((.., appended, _)) => {
                 self.open_rows.remember(open_rows::written(&appended));
                 client.release();
                 Ok(Recorded {

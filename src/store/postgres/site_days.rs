@@ -8,12 +8,12 @@
 //!
 //! Rows of a page without a `paths` row (late hits of a removed page, until
 //! swept) belong to no site and are not in `site_days`: a batch finds each
-//! page's site from the `paths` row it updates (`batch::ADD_COUNTS`).
+//! page's site by joining `paths` (`batch::WRITE_HITS`).
 //!
 //! Lock order: `site_days` rows are the last rows a transaction locks, after
-//! every other kind (digests, pages by id, call history, tallies, links,
-//! dimension rows, the site's dimension rows, per-day counts by (page,
-//! day)), and each statement locks them in (site, day) order. A
+//! every other kind (digests, pages by id, tallies, links, dimension rows,
+//! the site's dimension rows, call history, per-day counts by (page, day)),
+//! and each statement locks them in (site, day) order. A
 //! transaction holding `site_days` rows then waits for nothing but its
 //! commit, so two replicas, or a replica and an owner's change, cannot wait
 //! on each other in a cycle through them. The owner's changes read what

@@ -36,7 +36,16 @@ pub(super) const LOCK_PATHS: &str = "SELECT 1 FROM paths WHERE id = ANY($1::bigi
 const MARK_AND_LOCK: &str = "WITH settled AS (DELETE FROM recorded_batches WHERE id = ANY($2::bigint[])), \
      marked AS (INSERT INTO recorded_batches (id) VALUES ($1)) \
      SELECT 1 FROM paths WHERE id = ANY($3::bigint[]) ORDER BY id FOR NO KEY UPDATE";
-/// Writes the batch's hits, the last statement before its commit:
+/// Writes the batch, the last statement before its commit, and for most
+/// batches the only one:
+/// - `settled`, `marked`: when `$19`, [`MARK_BATCH`]'s work (id `$17`,
+///   settled ids `$18`); not when digests were claimed, or when the batch
+///   marked its id with [`MARK_AND_LOCK`] to add tallies, clicks or labels
+///   before this;
+/// - `locked`: [`LOCK_PATHS`]'s work for pages `$20`, the count of pages
+///   locked. Every other part reads it first (a one-time filter), so the
+///   pages are locked before any other row, whatever order PostgreSQL runs
+///   the parts in; pages the batch locked before are its own already;
 /// - `appended`: the call history (`history::APPEND`, `$1`..`$8`), whose
 ///   rows the statement returns for `open_rows`;
 /// - `updated`: the batch's calls to its pages' totals (`$9`..`$12`);
@@ -50,18 +59,22 @@ const MARK_AND_LOCK: &str = "WITH settled AS (DELETE FROM recorded_batches WHERE
 ///
 /// The site's days first count what `daily` wrote (a one-time filter), so
 /// PostgreSQL writes every per-day row before it locks any `site_days` row:
-/// those stay the last rows a batch locks (see `site_days`), whatever order
-/// it runs the other parts in (their rows are the batch's pages', locked
-/// already). A page without a `paths` row (late hits of a removed page) has
-/// no site, and its per-day rows reach none. One statement instead of four
-/// saves three of the batch's messages, each an executor start and a reply.
+/// those stay the last rows a batch locks (see `site_days`). A page without
+/// a `paths` row (late hits of a removed page) has no site, and its per-day
+/// rows reach none. One statement for what took six saves five of the
+/// batch's messages, each an executor start and a reply; a batch is then
+/// `BEGIN`, this, `COMMIT`.
 static WRITE_HITS: LazyLock<String> = LazyLock::new(|| {
     format!(
-        "WITH appended AS ({}), \
+        "WITH settled AS (DELETE FROM recorded_batches WHERE $19::boolean AND id = ANY($18::bigint[])), \
+         marked AS (INSERT INTO recorded_batches (id) SELECT $17::bigint WHERE $19), \
+         locked AS (SELECT count(*) AS pages FROM \
+         (SELECT 1 FROM paths WHERE id = ANY($20::bigint[]) ORDER BY id FOR NO KEY UPDATE) l), \
+         appended AS ({}), \
          updated AS (UPDATE paths SET total = paths.total + t.n, \
          first_call = LEAST(paths.first_call, t.first), last_call = GREATEST(paths.last_call, t.last) \
          FROM unnest($9::bigint[], $10::bigint[], $11::timestamptz[], $12::timestamptz[]) AS t(id, n, first, last) \
-         WHERE paths.id = t.id \
+         WHERE paths.id = t.id AND (SELECT pages FROM locked) >= 0 \
          RETURNING paths.id, paths.site_id, paths.path, paths.total + paths.start_count AS total, t.n), \
          milestones AS (INSERT INTO events (site_id, kind, data) \
          SELECT u.site_id, 'milestone', json_build_object('path', u.path, 'milestone', ms.m, 'total', u.total)::text \
@@ -69,6 +82,7 @@ static WRITE_HITS: LazyLock<String> = LazyLock::new(|| {
          WHERE u.total - u.n < ms.m AND u.total >= ms.m ORDER BY u.id, ms.m), \
          daily AS (INSERT INTO daily_counts AS c (path_id, day, count) \
          SELECT p, DATE '1970-01-01' + d, n FROM unnest($14::bigint[], $15::int[], $16::bigint[]) AS t(p, d, n) \
+         WHERE (SELECT pages FROM locked) >= 0 \
          ON CONFLICT (path_id, day) DO UPDATE SET count = c.count + excluded.count RETURNING 1), \
          days AS (INSERT INTO site_days (site_id, day, count) \
          SELECT p.site_id, DATE '1970-01-01' + t.d, sum(t.n)::bigint \
@@ -76,7 +90,7 @@ static WRITE_HITS: LazyLock<String> = LazyLock::new(|| {
          WHERE (SELECT count(*) FROM daily) > 0 \
          GROUP BY 1, 2 ORDER BY 1, 2 \
          ON CONFLICT (site_id, day) DO UPDATE SET count = site_days.count + excluded.count) \
-         SELECT * FROM appended",
+         SELECT * FROM appended WHERE (SELECT pages FROM locked) >= 0",
         history::APPEND
     )
 });
@@ -89,9 +103,9 @@ static WRITE_HITS: LazyLock<String> = LazyLock::new(|| {
 /// no hash or merge join, no sequential or bitmap scan. With only those
 /// left, each statement's generic plan is as good as one made for its
 /// arguments, so every statement runs its prepared plan, planned once per
-/// connection: left to choose, PostgreSQL plans `MARK_AND_LOCK` afresh for
-/// every batch (measured: 4% of its CPU per new visitor), and once ran
-/// `LOCK_PATHS` with a generic plan that took 0.2 ms a batch at 1,000
+/// connection: left to choose, PostgreSQL planned the batch id's mark
+/// afresh for every batch (measured: 4% of its CPU per new visitor), and
+/// once ran the pages' lock with a generic plan that took 0.2 ms a batch at 1,000
 /// pages, four times its index plan. Set once per session, not per batch:
 /// five `SET LOCAL`s cost each batch about 0.03 ms of a 1 ms commit.
 pub(super) const BATCH_OPTIONS: &str = "-c enable_hashjoin=off -c enable_mergejoin=off -c enable_seqscan=off \
@@ -164,10 +178,15 @@ impl PostgresStore {
         } else {
             &with_labels
         };
+        // Tallies, clicks and labels (rare) go in statements of their own,
+        // after the pages are locked (and the id marked) by one before them.
+        let extras = !tally.paths.is_empty() || !clicks.is_empty() || !batch.dimensions.rows.is_empty();
+        // Begun and marked already when digests were claimed.
+        let mark_in_write = !begun && !extras;
         let lock_params: [&(dyn ToSql + Sync); 1] = [locked_paths];
         let mark_lock_params: [&(dyn ToSql + Sync); 3] = [&batch.id, &batch.settled, locked_paths];
         let [p1, p2, p3, p4, p5, p6, p7, p8] = runs.params();
-        let write_params: [&(dyn ToSql + Sync); 16] = [
+        let write_params: [&(dyn ToSql + Sync); 20] = [
             p1,
             p2,
             p3,
@@ -184,6 +203,10 @@ impl PostgresStore {
             &day_paths,
             &days,
             &day_counts,
+            &batch.id,
+            &batch.settled,
+            &mark_in_write,
+            locked_paths,
         ];
         let [proxied, bot, prefetch, ignored, foreign_embed] = &tally.series;
         let tally_params: [&(dyn ToSql + Sync); 7] = [
@@ -237,8 +260,6 @@ impl PostgresStore {
         // first error comes back here: an unbiased try_join starts each poll
         // at another future, and could return a later statement's "current
         // transaction is aborted" instead of the batch id's conflict.
-        // Begun and marked already when digests were claimed; a batch of
-        // tallies or clicks only has no pages to lock.
         let begin = async {
             if !begun {
                 client.simple_query("BEGIN").await?;
@@ -246,7 +267,9 @@ impl PostgresStore {
             Ok(())
         };
         let mark_and_lock = async {
-            if !begun {
+            if !extras {
+                Ok(0)
+            } else if !begun {
                 client.execute(&mark_lock, &mark_lock_params).await
             } else if locked_paths.is_empty() {
                 Ok(0)
@@ -254,16 +277,9 @@ impl PostgresStore {
                 client.execute(&lock, &lock_params).await
             }
         };
-        // The hits last: their site's days are the last row locks of the
-        // transaction (see `site_days`). A batch of tallies or clicks only
-        // sends nothing.
-        let write = async {
-            if runs.is_empty() {
-                Ok(Vec::new())
-            } else {
-                client.query(&write_hits, &write_params).await
-            }
-        };
+        // Last: the site's days are the last row locks of the transaction
+        // (see `site_days`).
+        let write = client.query(&write_hits, &write_params);
         let outcome = tokio::try_join!(
             biased;
             begin,

@@ -22,6 +22,7 @@ use std::time::Duration;
 use jiff::Timestamp;
 use rusqlite::{params, Connection, OpenFlags, TransactionBehavior};
 
+use super::packed::OpenRows;
 use super::rules::{count_from_db, days_from_slots, slot, sort_counts, time_from_micros};
 use super::{
     migrations, within, BadgeFigures, Batch, DaysToken, PageRow, PageTallies, PathCount, PathId, RenameOutcome,
@@ -70,6 +71,8 @@ const SITE_SLOTS: &str = "SELECT c.path_id, c.slot, sum(c.calls) \
 pub struct SqliteStore {
     writer: Arc<Mutex<Connection>>,
     reader: Reader,
+    /// The writer's open `call_times` rows (see `packed::OpenRows`).
+    open_rows: Arc<OpenRows>,
 }
 
 impl SqliteStore {
@@ -94,6 +97,7 @@ impl SqliteStore {
         Ok(Self {
             writer: Arc::new(Mutex::new(open()?)),
             reader: Reader(Arc::new(Mutex::new(open()?))),
+            open_rows: Arc::default(),
         })
     }
 
@@ -220,7 +224,10 @@ impl Store for SqliteStore {
             clicks: batch.clicks.to_vec(),
             milestones: batch.milestones.to_vec(),
         };
-        Self::with(&self.writer, move |conn| record(conn, &batch).map(Recorded::from))
+        let open_rows = Arc::clone(&self.open_rows);
+        Self::with(&self.writer, move |conn| {
+            record(conn, &batch, &open_rows).map(Recorded::from)
+        })
     }
 
     fn counts(&self, site: SiteId) -> StoreFuture<'_, Vec<PathCount>> {

@@ -1,5 +1,5 @@
 //! Which row a batch's calls go to, on both stores: one call per batch
-//! fills a slot's rows up to about 512 bytes each (PostgreSQL's writer
+//! fills a slot's rows up to about 512 bytes each (each store's writer
 //! remembers the row it appends to instead of looking it up), and rows
 //! taken away behind the writer's back (retention, an owner's delete, a
 //! merge) cost no call.

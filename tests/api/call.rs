@@ -86,18 +86,24 @@ async fn head_answers_headers_and_counts_nothing(store: Store) {
 async fn a_failed_write_does_not_stop_the_retry_from_counting(store: Store) {
     let app = TestApp::spawn(store).await;
     app.get_as("/call/a", "203.0.113.1").await; // registers the path
+                                                // Every write of call history fails: a batch appends to the row the
+                                                // first hit started (an update) or starts one (an insert).
     app.execute(
         "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refused'; END $$;
-         CREATE TRIGGER refuse BEFORE INSERT ON call_times FOR EACH ROW EXECUTE FUNCTION refuse();",
-        "CREATE TRIGGER refuse BEFORE INSERT ON call_times BEGIN SELECT RAISE(ABORT, 'refused'); END;",
+         CREATE TRIGGER refuse BEFORE INSERT OR UPDATE ON call_times FOR EACH ROW EXECUTE FUNCTION refuse();",
+        "CREATE TRIGGER refuse BEFORE INSERT ON call_times BEGIN SELECT RAISE(ABORT, 'refused'); END;
+         CREATE TRIGGER refuse_update BEFORE UPDATE ON call_times BEGIN SELECT RAISE(ABORT, 'refused'); END;",
     )
     .await;
     let failed = app.get_as("/call/a", "203.0.113.9").await;
     assert_eq!(failed.status, StatusCode::SERVICE_UNAVAILABLE);
     assert!(!failed.header("retry-after").is_empty(), "a 503 says when to retry");
     assert_eq!(app.count_of("/a").await, Some(1), "the failed batch left no trace");
-    app.execute("DROP TRIGGER refuse ON call_times;", "DROP TRIGGER refuse;")
-        .await;
+    app.execute(
+        "DROP TRIGGER refuse ON call_times;",
+        "DROP TRIGGER refuse; DROP TRIGGER refuse_update;",
+    )
+    .await;
     assert_eq!(app.get_as("/call/a", "203.0.113.9").await.status, StatusCode::OK);
     assert_eq!(app.count_of("/a").await, Some(2), "the retry counted");
     assert_eq!(app.stored_calls().await, 2);

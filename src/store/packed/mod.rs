@@ -22,8 +22,10 @@ use jiff::Timestamp;
 use super::rules::SLOT_MICROS;
 use super::{Hit, PathId, StoreError};
 
+mod open_rows;
 mod read;
 
+pub use open_rows::{AppendedRow, OpenRows};
 pub use read::{slot_inside, slot_range, CallRecords, Page, SlotReader};
 
 /// A row takes runs until its times would pass this many bytes, then the

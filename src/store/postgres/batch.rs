@@ -13,7 +13,7 @@ use super::super::packed::pack_hits;
 use super::super::rules::sum_batch;
 use super::super::{Batch, Committed, PathId, PgError, Recorded, StoreError};
 use super::pool::Checkout;
-use super::{digests, dimensions, history, links, open_rows, tallies, PostgresStore};
+use super::{digests, dimensions, history, links, tallies, PostgresStore};
 
 pub(super) const MARK_BATCH: &str = "WITH settled AS (DELETE FROM recorded_batches WHERE id = ANY($2::bigint[])) \
      INSERT INTO recorded_batches (id) VALUES ($1)";
@@ -47,7 +47,7 @@ const MARK_AND_LOCK: &str = "WITH settled AS (DELETE FROM recorded_batches WHERE
 ///   pages are locked before any other row, whatever order PostgreSQL runs
 ///   the parts in; pages the batch locked before are its own already;
 /// - `appended`: the call history (`history::APPEND`, `$1`..`$8`), whose
-///   rows the statement returns for `open_rows`;
+///   rows the statement returns for `packed::OpenRows`;
 /// - `updated`: the batch's calls to its pages' totals (`$9`..`$12`);
 /// - `milestones`: from the rows updated, one `milestone` event per (page,
 ///   milestone in `$13`) the batch crossed. The old total is the new one
@@ -294,7 +294,7 @@ impl PostgresStore {
         );
         match outcome {
             Ok((.., appended, _)) => {
-                self.open_rows.remember(open_rows::written(&appended));
+                self.open_rows.remember(history::written(&appended));
                 client.release();
                 Ok(Recorded {
                     committed: Committed::Now,

@@ -8,15 +8,16 @@ use std::time::SystemTime;
 use deadpool_postgres::Transaction;
 use jiff::Timestamp;
 use tokio_postgres::types::ToSql;
+use tokio_postgres::Row;
 
-use super::super::packed::{self, Page, Run, SlotReader, ROW_BYTES};
+use super::super::packed::{self, AppendedRow, Page, Run, SlotReader, ROW_BYTES};
 use super::super::rules::slot;
 use super::super::{PathId, SlotCount, StoreError};
 use super::PostgresStore;
 
 /// Appends each run to the part the writer chose (`$7` ≥ 0: the part of
 /// the run's piece 0, which then takes `+ k` like every piece; see
-/// `open_rows`), or, when it chose none, to the slot's newest row if the
+/// `packed::OpenRows`), or, when it chose none, to the slot's newest row if the
 /// run's piece 0 fits there, else the next; a write's further pieces
 /// (`k` > 0) take the rows after that. Within one statement the parts of a
 /// (page, slot) never collide; two writers that pick the same part meet in
@@ -25,7 +26,7 @@ use super::PostgresStore;
 /// the old bytes are then the new row version's unchanged tail, which
 /// PostgreSQL leaves out of the update's WAL record, so an append logs its
 /// own few bytes, not the whole row. Returns each written row's key and
-/// length, for `open_rows`.
+/// length, for `packed::OpenRows`.
 pub(super) const APPEND: &str = "INSERT INTO call_times AS c (path_id, slot, part, calls, times) \
      SELECT t.p, t.s, t.k + CASE WHEN t.open >= 0 THEN t.open ELSE coalesce((SELECT CASE WHEN \
      octet_length(o.times) + t.lead <= $8 THEN o.part ELSE o.part + 1 END FROM call_times o \
@@ -34,6 +35,18 @@ pub(super) const APPEND: &str = "INSERT INTO call_times AS c (path_id, slot, par
      AS t(p, s, k, lead, n, b, open) \
      ON CONFLICT (path_id, slot, part) DO UPDATE SET calls = c.calls + excluded.calls, times = excluded.times || c.times \
      RETURNING c.path_id, c.slot, c.part, octet_length(c.times)";
+
+/// The (page, slot) and (part, bytes) of each row [`APPEND`] returned,
+/// for `packed::OpenRows`; a row that does not read as one is left out (a
+/// hint only: its batch is committed either way).
+pub(super) fn written(returned: &[Row]) -> impl Iterator<Item = AppendedRow> + '_ {
+    returned.iter().filter_map(|row| {
+        Some((
+            (row.try_get(0).ok()?, row.try_get(1).ok()?),
+            (row.try_get(2).ok()?, row.try_get(3).ok()?),
+        ))
+    })
+}
 
 /// Rows fetched per round trip when paging through history.
 const FETCH_ROWS: i64 = 256;

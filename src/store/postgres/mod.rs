@@ -16,7 +16,6 @@ mod dimensions;
 mod events;
 mod history;
 mod links;
-mod open_rows;
 mod owner;
 mod oxitraffic;
 mod pool;
@@ -38,6 +37,7 @@ use tokio_postgres::Row;
 
 pub use self::oxitraffic::OxiRow;
 use self::pool::Connections;
+use super::packed::OpenRows;
 
 use super::rules::{count_from_db, sort_counts, time_from_system};
 use super::{
@@ -73,7 +73,7 @@ const DAILY: &str = "SELECT day - DATE '1970-01-01', count FROM daily_counts WHE
 
 pub struct PostgresStore {
     connections: Connections,
-    open_rows: open_rows::OpenRows,
+    open_rows: OpenRows,
 }
 
 impl PostgresStore {
@@ -85,7 +85,7 @@ impl PostgresStore {
     pub fn new(db: &DbConfig) -> Result<Self, StoreError> {
         Ok(Self {
             connections: Connections::new(db, batch::BATCH_OPTIONS)?,
-            open_rows: open_rows::OpenRows::default(),
+            open_rows: OpenRows::default(),
         })
     }
 

@@ -5,7 +5,7 @@
 use jiff::Timestamp;
 use rusqlite::{params, Connection};
 
-use super::super::packed::{self, Page, SlotReader, ROW_BYTES};
+use super::super::packed::{self, AppendedRow, OpenRows, Page, Run, SlotReader, ROW_BYTES};
 use super::super::rules::slot;
 use super::super::{PathId, SlotCount, StoreError};
 
@@ -18,6 +18,58 @@ const APPEND: &str = "INSERT INTO call_times (path_id, slot, part, calls, times)
      FROM call_times WHERE path_id = ?1 AND slot = ?2 ORDER BY part DESC LIMIT 1), 0), ?3, ?4 WHERE true \
      ON CONFLICT (path_id, slot, part) DO UPDATE SET calls = calls + excluded.calls, \
      times = CAST(times || excluded.times AS BLOB)";
+
+/// Appends to a row `?3` the writer knows (see `packed::OpenRows`), if it
+/// is there; [`INSERT_AT`] starts it if not (it was deleted, or the run
+/// starts the slot's next row). Two statements, not an upsert: the writer
+/// learns which one it was without reading the row.
+const APPEND_AT: &str = "UPDATE call_times SET calls = calls + ?4, times = CAST(times || ?5 AS BLOB) \
+     WHERE path_id = ?1 AND slot = ?2 AND part = ?3";
+const INSERT_AT: &str = "INSERT INTO call_times (path_id, slot, part, calls, times) VALUES (?1, ?2, ?3, ?4, ?5)";
+/// A slot's newest row: its part and length.
+const NEWEST: &str =
+    "SELECT part, length(times) FROM call_times WHERE path_id = ?1 AND slot = ?2 ORDER BY part DESC LIMIT 1";
+
+/// Appends a batch's runs (in the caller's transaction, which holds the
+/// write lock): piece `k` of a run whose row `parts` names (`>= 0`, from
+/// `open`) goes to that part `+ k` by its key, any other run is placed by
+/// [`APPEND`], which looks up the slot's newest row. Returns the rows
+/// appended to, with their lengths, for `open` once the batch is
+/// committed: for a placed run, the slot's newest row as read after.
+pub(super) fn append_runs(
+    conn: &Connection,
+    runs: &[Run],
+    parts: &[i32],
+    open: &OpenRows,
+) -> Result<Vec<AppendedRow>, StoreError> {
+    let mut at = conn.prepare_cached(APPEND_AT)?;
+    let mut insert = conn.prepare_cached(INSERT_AT)?;
+    let mut placed = conn.prepare_cached(APPEND)?;
+    let mut grew = Vec::with_capacity(runs.len());
+    let mut looked_up = Vec::new();
+    for (run, &part) in runs.iter().zip(parts) {
+        if part >= 0 {
+            let key = params![run.path, run.slot, part + run.piece, run.calls, run.bytes];
+            let updated = at.execute(key)? == 1;
+            if !updated {
+                insert.execute(key)?;
+            }
+            grew.push(updated);
+        } else {
+            placed.execute(params![run.path, run.slot, run.calls, run.bytes, ROW_BYTES as i64])?;
+            looked_up.push((run.path, run.slot));
+            grew.push(false);
+        }
+    }
+    let mut appended = open.appended(runs, parts, &grew);
+    looked_up.dedup();
+    let mut newest = conn.prepare_cached(NEWEST)?;
+    for (path, slot) in looked_up {
+        let row = newest.query_row(params![path, slot], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        appended.push(((path, slot), row));
+    }
+    Ok(appended)
+}
 
 /// Appends `calls` (in the caller's transaction).
 ///

@@ -5,6 +5,7 @@
 
 use rusqlite::{params, Connection, ErrorCode, OptionalExtension, TransactionBehavior};
 
+use super::super::packed::{pack_hits, OpenRows};
 use super::super::rules::{count_from_db, sum_batch};
 use super::super::{migrations, Committed, DayTallies, DimensionCount, RenameOutcome, SiteId, StoreError};
 use super::wal::reclaim_wal;
@@ -36,8 +37,8 @@ pub(super) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
 /// Commits a batch; on a full disk or an I/O error, frees what the WAL
 /// holds and keeps it small from then on, so that the next attempt can
 /// succeed.
-pub(super) fn record(conn: &mut Connection, batch: &OwnedBatch) -> Result<Committed, StoreError> {
-    let result = write_batch(conn, batch);
+pub(super) fn record(conn: &mut Connection, batch: &OwnedBatch, open_rows: &OpenRows) -> Result<Committed, StoreError> {
+    let result = write_batch(conn, batch, open_rows);
     if let Err(StoreError::Sqlite(error)) = &result {
         if matches!(error.code(), Some(ErrorCode::DiskFull | ErrorCode::SystemIoFailure)) {
             reclaim_wal(conn);
@@ -46,8 +47,10 @@ pub(super) fn record(conn: &mut Connection, batch: &OwnedBatch) -> Result<Commit
     result
 }
 
-fn write_batch(conn: &mut Connection, batch: &OwnedBatch) -> Result<Committed, StoreError> {
+fn write_batch(conn: &mut Connection, batch: &OwnedBatch, open_rows: &OpenRows) -> Result<Committed, StoreError> {
     let sums = sum_batch(&batch.hits);
+    let runs = pack_hits(&batch.hits);
+    let parts = open_rows.parts_for(&runs);
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     match tx.execute("INSERT INTO recorded_batches (id) VALUES (?1)", [batch.id]) {
         // The id is taken: an earlier attempt of this batch committed.
@@ -59,12 +62,12 @@ fn write_batch(conn: &mut Connection, batch: &OwnedBatch) -> Result<Committed, S
         }
         other => other?,
     };
+    let appended = super::history::append_runs(&tx, &runs, &parts, open_rows)?;
     {
         let mut settle = tx.prepare_cached("DELETE FROM recorded_batches WHERE id = ?1")?;
         for id in &batch.settled {
             settle.execute([id])?;
         }
-        super::history::append(&tx, batch.hits.iter().map(|h| (h.path, h.at)))?;
         let mut upsert = tx.prepare_cached(
             "INSERT INTO daily_counts (path_id, day, count) VALUES (?1, ?2, ?3) \
              ON CONFLICT (path_id, day) DO UPDATE SET count = count + excluded.count",
@@ -91,6 +94,7 @@ fn write_batch(conn: &mut Connection, batch: &OwnedBatch) -> Result<Committed, S
     super::dimensions::add(&tx, &batch.dimensions, batch.max_values)?;
     super::site_days::add(&tx, &sums.per_day)?;
     tx.commit()?;
+    open_rows.remember(appended);
     Ok(Committed::Now)
 }
 

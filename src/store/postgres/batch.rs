@@ -23,16 +23,17 @@ const BATCH_RECORDED: &str = "SELECT EXISTS (SELECT 1 FROM recorded_batches WHER
 /// digests: every batch then takes each kind of row lock (digests, pages,
 /// tallies, ..., call history, per-day counts, site days) in one global
 /// key order, so concurrent batches from several replicas wait for each
-/// other but cannot deadlock. Pages first because the owner's changes (removal, merge,
-/// import) lock their pages first too: a batch meeting one waits before it
-/// holds any row of the page, instead of holding its per-day count while
-/// the change waits for that.
+/// other but cannot deadlock. Pages first because the owner's changes
+/// (removal, merge, import) lock their pages first too: a batch meeting one
+/// waits before it holds any row of the page, instead of holding its
+/// per-day count while the change waits for that.
 pub(super) const LOCK_PATHS: &str = "SELECT 1 FROM paths WHERE id = ANY($1::bigint[]) ORDER BY id FOR NO KEY UPDATE";
 /// [`MARK_BATCH`] and [`LOCK_PATHS`] (pages `$3`) in one statement, for a
-/// batch without digests to claim first: one message less per batch. The
-/// pages are locked first (the id's rows conflict with nothing but an
-/// earlier attempt of the same batch), and the id's conflict is still this
-/// statement's error.
+/// batch that adds tallies, clicks or labels (statements of their own,
+/// which must find its pages locked) and claims no digests. The pages are
+/// locked first (the id's rows conflict with nothing but an earlier attempt
+/// of the same batch), and the id's conflict is still this statement's
+/// error.
 const MARK_AND_LOCK: &str = "WITH settled AS (DELETE FROM recorded_batches WHERE id = ANY($2::bigint[])), \
      marked AS (INSERT INTO recorded_batches (id) VALUES ($1)) \
      SELECT 1 FROM paths WHERE id = ANY($3::bigint[]) ORDER BY id FOR NO KEY UPDATE";

@@ -25,11 +25,10 @@ use rusqlite::{params, Connection, OpenFlags, TransactionBehavior};
 use super::packed::OpenRows;
 use super::rules::{count_from_db, days_from_slots, slot, sort_counts, time_from_micros};
 use super::{
-    migrations, within, BadgeFigures, Batch, DaysToken, PageRow, PageTallies, PathCount, PathId, RenameOutcome,
-    SharedDedup, SiteId, SlotCount, Store, StoreError, StoreFuture, Summary, Tallies, MIGRATE_DEADLINE, PATHS_DEADLINE,
-    REBUILD_DEADLINE, REGISTER_DEADLINE,
+    migrations, within, BadgeFigures, Batch, DaysToken, Kind, PageRow, PageTallies, PathCount, PathId, Recorded,
+    RenameOutcome, Scope, SharedDedup, SiteId, SlotCount, Store, StoreError, StoreFuture, Summary, Tallies, ValueCount,
+    MIGRATE_DEADLINE, PATHS_DEADLINE, REBUILD_DEADLINE, REGISTER_DEADLINE,
 };
-use super::{Kind, Recorded, Scope, ValueCount};
 use crate::count::path::PagePath;
 use crate::zone::{DayNumber, Zone};
 

@@ -28,25 +28,18 @@ const BATCH_RECORDED: &str = "SELECT EXISTS (SELECT 1 FROM recorded_batches WHER
 /// waits before it holds any row of the page, instead of holding its
 /// per-day count while the change waits for that.
 pub(super) const LOCK_PATHS: &str = "SELECT 1 FROM paths WHERE id = ANY($1::bigint[]) ORDER BY id FOR NO KEY UPDATE";
-/// [`MARK_BATCH`] and [`LOCK_PATHS`] (pages `$3`) in one statement, for a
-/// batch that adds tallies, clicks or labels (statements of their own,
-/// which must find its pages locked) and claims no digests. The pages are
-/// locked first (the id's rows conflict with nothing but an earlier attempt
-/// of the same batch), and the id's conflict is still this statement's
-/// error.
-const MARK_AND_LOCK: &str = "WITH settled AS (DELETE FROM recorded_batches WHERE id = ANY($2::bigint[])), \
-     marked AS (INSERT INTO recorded_batches (id) VALUES ($1)) \
-     SELECT 1 FROM paths WHERE id = ANY($3::bigint[]) ORDER BY id FOR NO KEY UPDATE";
 /// Writes the batch, the last statement before its commit, and for most
 /// batches the only one:
 /// - `settled`, `marked`: when `$19`, [`MARK_BATCH`]'s work (id `$17`,
-///   settled ids `$18`); not when digests were claimed, or when the batch
-///   marked its id with [`MARK_AND_LOCK`] to add tallies, clicks or labels
-///   before this;
+///   settled ids `$18`); not when digests were claimed, which marked it;
 /// - `locked`: [`LOCK_PATHS`]'s work for pages `$20`, the count of pages
 ///   locked. Every other part reads it first (a one-time filter), so the
 ///   pages are locked before any other row, whatever order PostgreSQL runs
-///   the parts in; pages the batch locked before are its own already;
+///   the parts in. A batch that adds tallies, clicks or labels (statements
+///   of their own, before this) locks its pages with [`LOCK_PATHS`] before
+///   those; here they are its own already. The id's rows conflict with
+///   nothing but an earlier attempt of the same batch, so marking it last
+///   changes no lock order, and its conflict is still the batch's error;
 /// - `appended`: the call history (`history::APPEND`, `$1`..`$8`), whose
 ///   rows the statement returns for `packed::OpenRows`;
 /// - `updated`: the batch's calls to its pages' totals (`$9`..`$12`);
@@ -146,7 +139,6 @@ impl PostgresStore {
         let dims = dimensions::Columns::of(batch.dimensions);
 
         let prepared = tokio::try_join!(
-            client.prepare_cached(MARK_AND_LOCK),
             client.prepare_cached(LOCK_PATHS),
             client.prepare_cached(tallies::ADD),
             client.prepare_cached(links::UPSERT_LINKS),
@@ -155,7 +147,7 @@ impl PostgresStore {
             client.prepare_cached(dimensions::ADD_BOUNDED),
             client.prepare_cached(&WRITE_HITS),
         );
-        let (mark_lock, lock, add, upsert_links, link_days, add_agents, add_bounded, write_hits) = match prepared {
+        let (lock, add, upsert_links, link_days, add_agents, add_bounded, write_hits) = match prepared {
             Ok(statements) => statements,
             Err(e) => return batch_failed(client, e, batch.id).await.map(Recorded::from),
         };
@@ -180,12 +172,11 @@ impl PostgresStore {
             &with_labels
         };
         // Tallies, clicks and labels (rare) go in statements of their own,
-        // after the pages are locked (and the id marked) by one before them.
+        // after the pages are locked by one before them.
         let extras = !tally.paths.is_empty() || !clicks.is_empty() || !batch.dimensions.rows.is_empty();
         // Begun and marked already when digests were claimed.
-        let mark_in_write = !begun && !extras;
+        let mark = !begun;
         let lock_params: [&(dyn ToSql + Sync); 1] = [locked_paths];
-        let mark_lock_params: [&(dyn ToSql + Sync); 3] = [&batch.id, &batch.settled, locked_paths];
         let [p1, p2, p3, p4, p5, p6, p7, p8] = runs.params();
         let write_params: [&(dyn ToSql + Sync); 20] = [
             p1,
@@ -206,7 +197,7 @@ impl PostgresStore {
             &day_counts,
             &batch.id,
             &batch.settled,
-            &mark_in_write,
+            &mark,
             locked_paths,
         ];
         let [proxied, bot, prefetch, ignored, foreign_embed] = &tally.series;
@@ -267,15 +258,11 @@ impl PostgresStore {
             }
             Ok(())
         };
-        let mark_and_lock = async {
-            if !extras {
-                Ok(0)
-            } else if !begun {
-                client.execute(&mark_lock, &mark_lock_params).await
-            } else if locked_paths.is_empty() {
-                Ok(0)
-            } else {
+        let lock_pages = async {
+            if extras && !locked_paths.is_empty() {
                 client.execute(&lock, &lock_params).await
+            } else {
+                Ok(0)
             }
         };
         // Last: the site's days are the last row locks of the transaction
@@ -284,7 +271,7 @@ impl PostgresStore {
         let outcome = tokio::try_join!(
             biased;
             begin,
-            mark_and_lock,
+            lock_pages,
             add_tallies,
             add_links,
             add_link_days,

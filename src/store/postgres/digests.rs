@@ -65,7 +65,7 @@ pub(super) async fn claim(client: &Checkout, batch: &Batch<'_>) -> Result<Option
     let mark_params: [&(dyn ToSql + Sync); 2] = [&batch.id, &batch.settled];
     let claim_params: [&(dyn ToSql + Sync); 2] = [&windows, &values];
     // Biased, in order: the batch id's conflict must be the error seen
-    // (see `writes::record_now`).
+    // (see `batch::record_now`).
     let (_, _, rows) = tokio::try_join!(
         biased;
         client.simple_query("BEGIN"),

@@ -10,7 +10,8 @@
 //! pruned, moved or deleted) costs nothing but a row a little over
 //! `ROW_BYTES` or a gap in the parts, both of which readers take as they
 //! are. A (page, slot) not remembered is looked up by the store. Bounded:
-//! it keeps the slots batches write to now, not history. Pure: no I/O.
+//! it keeps the slots batches write to now, not history. Pure: no I/O of
+//! its own (a store's look-up is handed in).
 
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
@@ -35,16 +36,41 @@ impl OpenRows {
     pub fn parts_for(&self, runs: &[Run]) -> Vec<i32> {
         let rows = self.rows.lock().unwrap_or_else(PoisonError::into_inner);
         runs.iter()
-            .map(|run| match rows.get(&(run.path, run.slot)) {
-                Some(&(part, len)) if len.saturating_add(run.lead_bytes) <= ROW_BYTES as i32 => part,
-                Some(&(part, _)) => part.saturating_add(1),
-                None => -1,
+            .map(|run| rows.get(&(run.path, run.slot)).map_or(-1, |&open| part_for(open, run)))
+            .collect()
+    }
+
+    /// Like [`OpenRows::parts_for`], for a store whose append cannot look
+    /// the slot's newest row up itself: a (page, slot) not remembered is
+    /// asked of `newest` (that row's part and length, `None` when the slot
+    /// has none yet) and remembered, so every run gets a part.
+    ///
+    /// # Errors
+    /// The first error of `newest`.
+    pub fn parts_looking_up<E>(
+        &self,
+        runs: &[Run],
+        mut newest: impl FnMut(PathId, i64) -> Result<Option<(i32, i32)>, E>,
+    ) -> Result<Vec<i32>, E> {
+        let mut rows = self.rows.lock().unwrap_or_else(PoisonError::into_inner);
+        runs.iter()
+            .map(|run| {
+                let key = (run.path, run.slot);
+                let open = match rows.get(&key) {
+                    Some(&open) => open,
+                    None => {
+                        let open = newest(run.path, run.slot)?.unwrap_or((0, 0));
+                        put(&mut rows, key, open);
+                        open
+                    }
+                };
+                Ok(part_for(open, run))
             })
             .collect()
     }
 
     /// The rows `runs` were appended to at `parts` (from
-    /// [`OpenRows::parts_for`], each `>= 0`: piece `k` of a run goes to
+    /// [`OpenRows::parts_looking_up`]; piece `k` of a run goes to
     /// `parts[i] + k`), with their lengths after: a row that `grew` (it was
     /// there already) and that this remembers grows by the run's bytes; a
     /// row that was not there starts with them. For a store whose append
@@ -54,7 +80,6 @@ impl OpenRows {
         runs.iter()
             .zip(parts)
             .zip(grew)
-            .filter(|&((_, &part), _)| part >= 0)
             .map(|((run, &part), &grew)| {
                 let key = (run.path, run.slot);
                 let at = part.saturating_add(run.piece);
@@ -73,18 +98,34 @@ impl OpenRows {
     pub fn remember(&self, written: impl IntoIterator<Item = AppendedRow>) {
         let mut rows = self.rows.lock().unwrap_or_else(PoisonError::into_inner);
         for (key, open) in written {
-            if rows.len() >= MAX_ENTRIES && !rows.contains_key(&key) {
-                // Slots behind the one being written are done with.
-                rows.retain(|&(_, slot), _| slot >= key.1);
-                if rows.len() >= MAX_ENTRIES {
-                    rows.clear();
-                }
-            }
-            let entry = rows.entry(key).or_insert(open);
-            if open.0 >= entry.0 {
-                *entry = open;
-            }
+            put(&mut rows, key, open);
         }
+    }
+}
+
+/// The part a run's piece 0 goes to, given its slot's newest row (part,
+/// length): that row while the run's piece 0 fits, else the next.
+fn part_for((part, len): (i32, i32), run: &Run) -> i32 {
+    if len.saturating_add(run.lead_bytes) <= ROW_BYTES as i32 {
+        part
+    } else {
+        part.saturating_add(1)
+    }
+}
+
+/// Remembers `open` for `key` unless a higher part is known, within
+/// [`MAX_ENTRIES`].
+fn put(rows: &mut HashMap<(PathId, i64), (i32, i32)>, key: (PathId, i64), open: (i32, i32)) {
+    if rows.len() >= MAX_ENTRIES && !rows.contains_key(&key) {
+        // Slots behind the one being written are done with.
+        rows.retain(|&(_, slot), _| slot >= key.1);
+        if rows.len() >= MAX_ENTRIES {
+            rows.clear();
+        }
+    }
+    let entry = rows.entry(key).or_insert(open);
+    if open.0 >= entry.0 {
+        *entry = open;
     }
 }
 
@@ -137,26 +178,50 @@ mod tests {
         next.bytes = vec![4, 5];
         let mut rolled = run(2, 7, 0, 4);
         rolled.bytes = vec![1; 4];
-        let unknown = run(3, 7, 0, 1);
         let mut recreated = run(1, 7, 0, 3);
         recreated.bytes = vec![1, 2, 3];
         let appended = open.appended(
-            &[grown, next, rolled, unknown, recreated],
-            &[2, 2, 5, -1, 2],
-            &[true, false, false, false, false],
+            &[grown, next, rolled, recreated],
+            &[2, 2, 5, 2],
+            &[true, false, false, false],
         );
         // Piece 1 of page 1 starts part 3; page 2's row is not remembered;
-        // page 3's run was placed by the store, which reads its row itself;
         // a remembered row that was gone (deleted behind the writer's back)
         // starts again with the run alone.
         assert_eq!(
             appended,
             vec![((1, 7), (2, 103)), ((1, 7), (3, 2)), ((2, 7), (5, 4)), ((1, 7), (2, 3))]
         );
-        let appended = vec![appended[0], appended[1]];
-        open.remember(appended);
+        open.remember(vec![appended[0], appended[1]]);
         assert_eq!(open.parts_for(&[run(1, 7, 0, ROW_BYTES as i32 - 2)]), vec![3]);
         assert_eq!(open.parts_for(&[run(1, 7, 0, ROW_BYTES as i32 - 1)]), vec![4]);
+    }
+
+    #[test]
+    fn a_slot_not_remembered_is_looked_up_once_and_then_remembered() {
+        let open = OpenRows::default();
+        open.remember([((1, 7), (0, 10))]);
+        let mut asked = Vec::new();
+        let parts = open
+            .parts_looking_up(
+                &[run(1, 7, 0, 1), run(2, 7, 0, 20), run(2, 7, 1, 20), run(3, 7, 0, 1)],
+                |path, slot| {
+                    asked.push((path, slot));
+                    Ok::<_, ()>(if path == 2 {
+                        Some((3, ROW_BYTES as i32 - 10))
+                    } else {
+                        None
+                    })
+                },
+            )
+            .expect("no look-up fails");
+        // Page 2's newest row is too full for 20 bytes: part 4 for both its
+        // pieces (the store adds k); page 3's slot has no row yet: part 0.
+        assert_eq!(parts, vec![0, 4, 4, 0]);
+        assert_eq!(asked, vec![(2, 7), (3, 7)]);
+        assert_eq!(open.parts_for(&[run(2, 7, 0, 10), run(3, 7, 0, 1)]), vec![3, 0]);
+        let failed = open.parts_looking_up(&[run(4, 7, 0, 1)], |_, _| Err("down"));
+        assert_eq!(failed, Err("down"));
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! the reads of the store contract that look at call times.
 
 use jiff::Timestamp;
-use rusqlite::{params, Connection};
+use rusqlite::{params, Connection, OptionalExtension};
 
 use super::super::packed::{self, AppendedRow, OpenRows, Page, Run, SlotReader, ROW_BYTES};
 use super::super::rules::slot;
@@ -31,44 +31,29 @@ const NEWEST: &str =
     "SELECT part, length(times) FROM call_times WHERE path_id = ?1 AND slot = ?2 ORDER BY part DESC LIMIT 1";
 
 /// Appends a batch's runs (in the caller's transaction, which holds the
-/// write lock): piece `k` of a run whose row `parts` names (`>= 0`, from
-/// `open`) goes to that part `+ k` by its key, any other run is placed by
-/// [`APPEND`], which looks up the slot's newest row. Returns the rows
-/// appended to, with their lengths, for `open` once the batch is
-/// committed: for a placed run, the slot's newest row as read after.
-pub(super) fn append_runs(
-    conn: &Connection,
-    runs: &[Run],
-    parts: &[i32],
-    open: &OpenRows,
-) -> Result<Vec<AppendedRow>, StoreError> {
+/// write lock), each piece `k` to its part `+ k` by the row's key: the part
+/// `open` remembers for the slot, or, for a slot it does not, the one
+/// [`NEWEST`] reads. Returns the rows appended to, with their lengths, for
+/// `open` once the batch is committed.
+pub(super) fn append_runs(conn: &Connection, runs: &[Run], open: &OpenRows) -> Result<Vec<AppendedRow>, StoreError> {
+    let mut newest = conn.prepare_cached(NEWEST)?;
+    let parts = open.parts_looking_up(runs, |path, slot| {
+        newest
+            .query_row(params![path, slot], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()
+    })?;
     let mut at = conn.prepare_cached(APPEND_AT)?;
     let mut insert = conn.prepare_cached(INSERT_AT)?;
-    let mut placed = conn.prepare_cached(APPEND)?;
     let mut grew = Vec::with_capacity(runs.len());
-    let mut looked_up = Vec::new();
-    for (run, &part) in runs.iter().zip(parts) {
-        if part >= 0 {
-            let key = params![run.path, run.slot, part + run.piece, run.calls, run.bytes];
-            let updated = at.execute(key)? == 1;
-            if !updated {
-                insert.execute(key)?;
-            }
-            grew.push(updated);
-        } else {
-            placed.execute(params![run.path, run.slot, run.calls, run.bytes, ROW_BYTES as i64])?;
-            looked_up.push((run.path, run.slot));
-            grew.push(false);
+    for (run, &part) in runs.iter().zip(&parts) {
+        let key = params![run.path, run.slot, part + run.piece, run.calls, run.bytes];
+        let updated = at.execute(key)? == 1;
+        if !updated {
+            insert.execute(key)?;
         }
+        grew.push(updated);
     }
-    let mut appended = open.appended(runs, parts, &grew);
-    looked_up.dedup();
-    let mut newest = conn.prepare_cached(NEWEST)?;
-    for (path, slot) in looked_up {
-        let row = newest.query_row(params![path, slot], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        appended.push(((path, slot), row));
-    }
-    Ok(appended)
+    Ok(open.appended(runs, &parts, &grew))
 }
 
 /// Appends `calls` (in the caller's transaction).

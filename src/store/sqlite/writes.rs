@@ -50,7 +50,6 @@ pub(super) fn record(conn: &mut Connection, batch: &OwnedBatch, open_rows: &Open
 fn write_batch(conn: &mut Connection, batch: &OwnedBatch, open_rows: &OpenRows) -> Result<Committed, StoreError> {
     let sums = sum_batch(&batch.hits);
     let runs = pack_hits(&batch.hits);
-    let parts = open_rows.parts_for(&runs);
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     match tx.execute("INSERT INTO recorded_batches (id) VALUES (?1)", [batch.id]) {
         // The id is taken: an earlier attempt of this batch committed.
@@ -62,7 +61,7 @@ fn write_batch(conn: &mut Connection, batch: &OwnedBatch, open_rows: &OpenRows) 
         }
         other => other?,
     };
-    let appended = super::history::append_runs(&tx, &runs, &parts, open_rows)?;
+    let appended = super::history::append_runs(&tx, &runs, open_rows)?;
     {
         let mut settle = tx.prepare_cached("DELETE FROM recorded_batches WHERE id = ?1")?;
         for id in &batch.settled {

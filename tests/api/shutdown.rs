@@ -87,9 +87,12 @@ async fn a_request_being_answered_gets_its_answer_during_shutdown() {
         "/call/drained",
         &[("x-forwarded-for", "198.51.100.7")],
     ));
-    sleep(Duration::from_millis(300)).await; // the request waits for the lock
+    // The request waits for the lock, which is released 0.6 s after the
+    // write began to wait: well inside the store's 1 s busy timeout (at
+    // 1 s the two raced, and a loaded machine lost).
+    sleep(Duration::from_millis(300)).await;
     let unlock = tokio::task::spawn_blocking(move || {
-        std::thread::sleep(Duration::from_millis(700));
+        std::thread::sleep(Duration::from_millis(300));
         lock.execute_batch("ROLLBACK").expect("release the lock");
     });
 

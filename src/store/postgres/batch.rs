@@ -13,7 +13,7 @@ use super::super::packed::pack_hits;
 use super::super::rules::sum_batch;
 use super::super::{Batch, Committed, PathId, PgError, Recorded, StoreError};
 use super::pool::Checkout;
-use super::{digests, dimensions, history, links, tallies, PostgresStore};
+use super::{digests, dimensions, history, links, site_days, tallies, PostgresStore};
 
 pub(super) const MARK_BATCH: &str = "WITH settled AS (DELETE FROM recorded_batches WHERE id = ANY($2::bigint[])) \
      INSERT INTO recorded_batches (id) VALUES ($1)";
@@ -32,11 +32,12 @@ pub(super) const LOCK_PATHS: &str = "SELECT 1 FROM paths WHERE id = ANY($1::bigi
 /// batches the only one:
 /// - `settled`, `marked`: when `$19`, [`MARK_BATCH`]'s work (id `$17`,
 ///   settled ids `$18`); not when digests were claimed, which marked it;
-/// - `locked`: [`LOCK_PATHS`]'s work for pages `$20`, the count of pages
-///   locked. Every other part reads it first (a one-time filter), so the
-///   pages are locked before any other row, whatever order PostgreSQL runs
-///   the parts in. A batch that adds tallies, clicks or labels (statements
-///   of their own, before this) locks its pages with [`LOCK_PATHS`] before
+/// - `locked`: [`LOCK_PATHS`]'s work for the batch's pages (`$9`, those
+///   of `updated`), the count of pages locked. Every other part reads it
+///   first (a one-time filter), so the pages are locked before any other
+///   row, whatever order PostgreSQL runs the parts in. A batch that adds
+///   tallies, clicks or labels (statements of their own, before this) locks
+///   its pages, and those its labels name, with [`LOCK_PATHS`] before
 ///   those; here they are its own already. The id's rows conflict with
 ///   nothing but an earlier attempt of the same batch, so marking it last
 ///   changes no lock order, and its conflict is still the batch's error;
@@ -48,8 +49,8 @@ pub(super) const LOCK_PATHS: &str = "SELECT 1 FROM paths WHERE id = ANY($1::bigi
 ///   minus the batch's calls, so a batch jumping past several milestones
 ///   fires each once;
 /// - `daily`: the per-day counts (`$14`..`$16`, one per (page, day));
-/// - `days`: the per-day counts to their pages' sites' days, grouped by
-///   (site, day) and in that order: one row lock per (site, day).
+/// - `days`: the per-day counts to their pages' sites' days
+///   (`site_days::add_statement`): one row lock per (site, day).
 ///
 /// The site's days first count what `daily` wrote (a one-time filter), so
 /// PostgreSQL writes every per-day row before it locks any `site_days` row:
@@ -63,7 +64,7 @@ static WRITE_HITS: LazyLock<String> = LazyLock::new(|| {
         "WITH settled AS (DELETE FROM recorded_batches WHERE $19::boolean AND id = ANY($18::bigint[])), \
          marked AS (INSERT INTO recorded_batches (id) SELECT $17::bigint WHERE $19), \
          locked AS (SELECT count(*) AS pages FROM \
-         (SELECT 1 FROM paths WHERE id = ANY($20::bigint[]) ORDER BY id FOR NO KEY UPDATE) l), \
+         (SELECT 1 FROM paths WHERE id = ANY($9::bigint[]) ORDER BY id FOR NO KEY UPDATE) l), \
          appended AS ({}), \
          updated AS (UPDATE paths SET total = paths.total + t.n, \
          first_call = LEAST(paths.first_call, t.first), last_call = GREATEST(paths.last_call, t.last) \
@@ -78,14 +79,13 @@ static WRITE_HITS: LazyLock<String> = LazyLock::new(|| {
          SELECT p, DATE '1970-01-01' + d, n FROM unnest($14::bigint[], $15::int[], $16::bigint[]) AS t(p, d, n) \
          WHERE (SELECT pages FROM locked) >= 0 \
          ON CONFLICT (path_id, day) DO UPDATE SET count = c.count + excluded.count RETURNING 1), \
-         days AS (INSERT INTO site_days (site_id, day, count) \
-         SELECT p.site_id, DATE '1970-01-01' + t.d, sum(t.n)::bigint \
-         FROM unnest($14::bigint[], $15::int[], $16::bigint[]) AS t(id, d, n) JOIN paths p ON p.id = t.id \
-         WHERE (SELECT count(*) FROM daily) > 0 \
-         GROUP BY 1, 2 ORDER BY 1, 2 \
-         ON CONFLICT (site_id, day) DO UPDATE SET count = site_days.count + excluded.count) \
+         days AS ({}) \
          SELECT * FROM appended WHERE (SELECT pages FROM locked) >= 0",
-        history::APPEND
+        history::APPEND,
+        site_days::add_statement(
+            "$14::bigint[], $15::int[], $16::bigint[]",
+            "(SELECT count(*) FROM daily) > 0"
+        )
     )
 });
 /// The planner settings of the sessions batches run in (see
@@ -178,7 +178,7 @@ impl PostgresStore {
         let mark = !begun;
         let lock_params: [&(dyn ToSql + Sync); 1] = [locked_paths];
         let [p1, p2, p3, p4, p5, p6, p7, p8] = runs.params();
-        let write_params: [&(dyn ToSql + Sync); 20] = [
+        let write_params: [&(dyn ToSql + Sync); 19] = [
             p1,
             p2,
             p3,
@@ -198,7 +198,6 @@ impl PostgresStore {
             &batch.id,
             &batch.settled,
             &mark,
-            locked_paths,
         ];
         let [proxied, bot, prefetch, ignored, foreign_embed] = &tally.series;
         let tally_params: [&(dyn ToSql + Sync); 7] = [

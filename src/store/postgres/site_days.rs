@@ -22,20 +22,30 @@
 //! `DaysToken`), just before `site_days`: batches never lock `sites` rows.
 //! Holds SQL and its parameters only; the callers own the transactions.
 
+use std::sync::LazyLock;
+
 use deadpool_postgres::Transaction;
 
 use super::super::{PathId, SiteId, StoreError};
 use crate::zone::DayNumber;
 
-/// Adds `($1[i], $2[i], $3[i])` = (page, day, calls) to the pages' sites,
-/// grouped by (site, day) and in that order: one statement, one row lock
-/// per (site, day) however many pages it names. For the owner's changes
-/// and imports; a batch adds its own in `batch::ADD_COUNTS`.
-const ADD: &str = "INSERT INTO site_days (site_id, day, count) \
-     SELECT p.site_id, DATE '1970-01-01' + t.d, sum(t.n)::bigint \
-     FROM unnest($1::bigint[], $2::int[], $3::bigint[]) AS t(id, d, n) JOIN paths p ON p.id = t.id \
-     GROUP BY 1, 2 ORDER BY 1, 2 \
-     ON CONFLICT (site_id, day) DO UPDATE SET count = site_days.count + excluded.count";
+/// The statement that adds (page, day, calls) rows, the arrays `columns`
+/// (`bigint[], int[], bigint[]`), to the pages' sites when `only_if` holds:
+/// grouped by (site, day) and in that order, one row lock per (site, day)
+/// however many pages it names. A batch's statement embeds it
+/// (`batch::WRITE_HITS`); the owner's changes and imports run [`ADD`].
+pub(super) fn add_statement(columns: &str, only_if: &str) -> String {
+    format!(
+        "INSERT INTO site_days (site_id, day, count) \
+         SELECT p.site_id, DATE '1970-01-01' + t.d, sum(t.n)::bigint \
+         FROM unnest({columns}) AS t(id, d, n) JOIN paths p ON p.id = t.id WHERE {only_if} \
+         GROUP BY 1, 2 ORDER BY 1, 2 \
+         ON CONFLICT (site_id, day) DO UPDATE SET count = site_days.count + excluded.count"
+    )
+}
+
+/// Adds `($1[i], $2[i], $3[i])` = (page, day, calls) to the pages' sites.
+static ADD: LazyLock<String> = LazyLock::new(|| add_statement("$1::bigint[], $2::int[], $3::bigint[]", "true"));
 
 /// A page's per-day counts, as (days, counts).
 const PAGE_DAYS: &str = "SELECT day - DATE '1970-01-01', count FROM daily_counts WHERE path_id = $1 ORDER BY day";
@@ -90,7 +100,7 @@ pub(super) async fn add(
     counts: &[i64],
 ) -> Result<(), StoreError> {
     if !paths.is_empty() {
-        tx.execute(ADD, &[&paths, &days, &counts]).await?;
+        tx.execute(ADD.as_str(), &[&paths, &days, &counts]).await?;
     }
     Ok(())
 }

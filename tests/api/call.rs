@@ -85,9 +85,10 @@ async fn head_answers_headers_and_counts_nothing(store: Store) {
 
 async fn a_failed_write_does_not_stop_the_retry_from_counting(store: Store) {
     let app = TestApp::spawn(store).await;
-    app.get_as("/call/a", "203.0.113.1").await; // registers the path
-                                                // Every write of call history fails: a batch appends to the row the
-                                                // first hit started (an update) or starts one (an insert).
+    // Registers the path. Then every write of call history fails: a batch
+    // appends to the row the first hit started (an update) or starts one
+    // (an insert).
+    app.get_as("/call/a", "203.0.113.1").await;
     app.execute(
         "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refused'; END $$;
          CREATE TRIGGER refuse BEFORE INSERT OR UPDATE ON call_times FOR EACH ROW EXECUTE FUNCTION refuse();",

@@ -144,6 +144,15 @@ mod tests {
         }
     }
 
+    /// A run of `bytes`, for what an append makes of it.
+    fn run_of(path: PathId, slot: i64, piece: i32, bytes: Vec<u8>) -> Run {
+        let lead_bytes = i32::try_from(bytes.len()).expect("a short run");
+        Run {
+            bytes,
+            ..run(path, slot, piece, lead_bytes)
+        }
+    }
+
     #[test]
     fn a_run_goes_to_the_remembered_row_while_it_fits_and_to_the_next_after() {
         let open = OpenRows::default();
@@ -172,16 +181,13 @@ mod tests {
     fn an_append_grows_the_remembered_row_and_starts_any_other() {
         let open = OpenRows::default();
         open.remember([((1, 7), (2, 100))]);
-        let mut grown = run(1, 7, 0, 3);
-        grown.bytes = vec![1, 2, 3];
-        let mut next = run(1, 7, 1, 3);
-        next.bytes = vec![4, 5];
-        let mut rolled = run(2, 7, 0, 4);
-        rolled.bytes = vec![1; 4];
-        let mut recreated = run(1, 7, 0, 3);
-        recreated.bytes = vec![1, 2, 3];
         let appended = open.appended(
-            &[grown, next, rolled, recreated],
+            &[
+                run_of(1, 7, 0, vec![1, 2, 3]),
+                run_of(1, 7, 1, vec![4, 5]),
+                run_of(2, 7, 0, vec![1; 4]),
+                run_of(1, 7, 0, vec![1, 2, 3]),
+            ],
             &[2, 2, 5, 2],
             &[true, false, false, false],
         );

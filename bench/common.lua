@@ -13,10 +13,25 @@ USER_AGENT = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/1
 -- BENCH_PATH_PREFIX=/s/default measures the site-prefixed routes (the same
 -- pages of the default site); empty means the unprefixed ones.
 PREFIX = os.getenv("BENCH_PATH_PREFIX") or ""
+-- BENCH_PAGE_ORDER: which known page the n-th new visitor of a thread hits.
+-- "sequential" (the default, and what every published figure used): p1, p2,
+-- p3, ... so a batch's hits land on neighbouring pages, whose rows sit next
+-- to each other in both stores. "scattered": a fixed stride coprime with
+-- PAGES, so neighbouring hits land far apart, like visitors of a real site
+-- spread over its pages; it measures a store whose working set is spread.
+PAGE_ORDER = os.getenv("BENCH_PAGE_ORDER") or "sequential"
+if PAGE_ORDER ~= "sequential" and PAGE_ORDER ~= "scattered" then
+  error("BENCH_PAGE_ORDER must be sequential or scattered, not " .. PAGE_ORDER)
+end
 -- The one visitor of the repeat shape; outside every generated range below.
 REPEAT_IP = "198.51.100.7"
 
 local threads = {}
+
+local function gcd(a, b)
+  while b ~= 0 do a, b = b, a % b end
+  return a
+end
 
 function setup(thread)
   thread:set("tid", #threads)
@@ -41,6 +56,19 @@ function init(args)
     error("visitor address plan exhausted: run id " .. run_id .. ", thread " .. tid)
   end
   ip_base = 16777216 + block * BLOCK
+  page_stride = 1
+  if PAGE_ORDER == "scattered" then
+    -- About 0.62 of the way round, so consecutive hits are never neighbours.
+    page_stride = math.max(2, math.floor(pages * 0.618))
+    while gcd(page_stride, pages) ~= 1 do
+      page_stride = page_stride + 1
+    end
+  end
+end
+
+-- The page ("/call/p<k>") of this thread's n-th new visitor (see PAGE_ORDER).
+function page_of(n)
+  return (n * page_stride + tid * 37) % pages + 1
 end
 
 -- Counts one request; stops this thread once LIMIT is reached.

@@ -18,5 +18,5 @@ function request()
     sent_new = sent_new + 1
   end
   headers["X-Forwarded-For"] = visitor_ip(sent)
-  return wrk.format("GET", "/call/p" .. ((sent + tid * 37) % pages + 1), headers)
+  return wrk.format("GET", "/call/p" .. page_of(sent), headers)
 end

@@ -12,5 +12,5 @@ function request()
   end
   sent_new = sent_new + 1
   new_headers["X-Forwarded-For"] = visitor_ip(sent_new)
-  return wrk.format("GET", "/call/p" .. ((sent_new + tid * 37) % pages + 1), new_headers)
+  return wrk.format("GET", "/call/p" .. page_of(sent_new), new_headers)
 end

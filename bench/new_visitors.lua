@@ -9,5 +9,5 @@ function request()
   count_sent()
   sent_new = sent
   headers["X-Forwarded-For"] = visitor_ip(sent)
-  return wrk.format("GET", PREFIX .. "/call/p" .. ((sent + tid * 37) % pages + 1), headers)
+  return wrk.format("GET", PREFIX .. "/call/p" .. page_of(sent), headers)
 end

@@ -41,5 +41,5 @@ function request()
   headers["User-Agent"] = AGENTS[(sent + tid) % #AGENTS + 1]
   headers["X-Forwarded-For"] = visitor_ip(sent)
   local referrer = REFERRERS[(sent * 7 + tid) % #REFERRERS + 1]
-  return wrk.format("GET", PREFIX .. "/call/p" .. ((sent + tid * 37) % pages + 1) .. "?r=" .. referrer, headers)
+  return wrk.format("GET", PREFIX .. "/call/p" .. page_of(sent) .. "?r=" .. referrer, headers)
 end

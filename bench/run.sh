@@ -24,6 +24,12 @@
 #   BENCH_THREADS=2 BENCH_CONNECTIONS=64   wrk -t / -c
 #   BENCH_FLOOD_CONNECTIONS=32             connections of the new-pages flood
 #   BENCH_PAGES=1000         known pages for new visitors
+#   BENCH_PAGE_ORDER=sequential  which page each new visitor hits:
+#                            sequential (p1, p2, ...: a batch's hits land on
+#                            neighbouring pages, whose rows are neighbours in
+#                            the stores too) | scattered (a fixed stride, so
+#                            neighbouring hits land far apart, as visitors of a
+#                            real site do); see bench/common.lua
 #   BENCH_DEDUP_PAIRS=2000000  pairs pushed for the dedup memory measurement
 #   BENCH_SHAPES="repeat new mixed newpages dedup replicas"   which parts to run
 #                            (+ "halfbots": new visitors, every other one a bot;
@@ -77,6 +83,9 @@ THREADS=${BENCH_THREADS:-2}
 CONNS=${BENCH_CONNECTIONS:-64}
 FLOOD_CONNS=${BENCH_FLOOD_CONNECTIONS:-32}
 PAGES=${BENCH_PAGES:-1000}
+# Read by the wrk scripts (bench/common.lua), which refuse other values.
+export BENCH_PAGE_ORDER=${BENCH_PAGE_ORDER:-sequential}
+case $BENCH_PAGE_ORDER in sequential | scattered) ;; *) die "BENCH_PAGE_ORDER must be sequential or scattered, not $BENCH_PAGE_ORDER" ;; esac
 DEDUP_PAIRS=${BENCH_DEDUP_PAIRS:-2000000}
 SHAPES=${BENCH_SHAPES:-repeat new mixed newpages dedup replicas}
 OXITRAFFIC=${BENCH_OXITRAFFIC:-auto}
@@ -572,7 +581,7 @@ helper meta "$META" \
   --pg "$("$PGBIN/postgres" --version | awk '{print $3}')" \
   --wrk "$(wrk -v 2>&1 | head -n 1 | awk '{print $1, $2}')" \
   --loadavg-start "$LOADAVG_START" --threads "$THREADS" --conns "$CONNS" --flood-conns "$FLOOD_CONNS" \
-  --duration "$DURATION" --rounds "$ROUNDS" --pages "$PAGES" --dedup-pairs "$DEDUP_PAIRS" \
+  --duration "$DURATION" --rounds "$ROUNDS" --pages "$PAGES" --page-order "$BENCH_PAGE_ORDER" --dedup-pairs "$DEDUP_PAIRS" \
   --probe-rate "$PROBE_RATE" --probe-burst "$PROBE_BURST" \
   --oxi-paths "$([ "$OXITRAFFIC" = 1 ] && echo "$OXI_PATHS" || echo 0)"
 log "all runs done"

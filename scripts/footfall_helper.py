@@ -484,7 +484,7 @@ def cmd_meta(args):
         kernel=platform.release(), mem=f"{int(mem_kb[0]) / 1048576:.0f} GiB" if mem_kb else "?",
         os=first_line("/etc/os-release", "PRETTY_NAME=", "=").strip('"'), pg=args.pg, wrk=args.wrk,
         threads=args.threads, conns=args.conns, flood_conns=args.flood_conns, duration=args.duration,
-        rounds=args.rounds, pages=args.pages, dedup_pairs=args.dedup_pairs, probe_rate=args.probe_rate,
+        rounds=args.rounds, pages=args.pages, page_order=args.page_order, dedup_pairs=args.dedup_pairs, probe_rate=args.probe_rate,
         probe_burst=args.probe_burst, loadavg=args.loadavg_start, loadavg_end=loadavg_end,
         oxi_paths=args.oxi_paths)
     with open(args.out, "w") as f:
@@ -724,7 +724,8 @@ def cmd_report(args):
         "",
         "1. **repeat** — one known page, one visitor: every hit is a duplicate.",
         "2. **new visitors** — every request a new visitor (a fresh `X-Forwarded-For` address; wrk threads "
-        f"use disjoint ranges) on one of {m['pages']:,} pages registered beforehand: every hit is recorded. "
+        f"use disjoint ranges) on one of {m['pages']:,} pages registered beforehand, in "
+        f"{m.get('page_order', 'sequential')} order (`BENCH_PAGE_ORDER`): every hit is recorded. "
         "After each run the growth of the stored counts (sum of `/api/counts`) is compared with the "
         "200 responses wrk received.",
         "3. **mixed** — 90% repeat, 10% new visitors.",
@@ -741,6 +742,7 @@ def cmd_report(args):
         "",
         "```",
         f"BENCH_DURATION={m['duration']} BENCH_ROUNDS={m['rounds']} BENCH_PAGES={m['pages']} "
+        f"BENCH_PAGE_ORDER={m.get('page_order', 'sequential')} "
         f"BENCH_DEDUP_PAIRS={m['dedup_pairs']} bench/run.sh",
         "```",
         "",
@@ -813,7 +815,7 @@ def main():
     s.add_argument("--rps", type=float, required=True); s.add_argument("--results", required=True)
     s.set_defaults(f=cmd_dedup)
     s = sub.add_parser("meta"); s.add_argument("out")
-    for a in ("--commit", "--pg", "--wrk", "--loadavg-start"):
+    for a in ("--commit", "--pg", "--wrk", "--loadavg-start", "--page-order"):
         s.add_argument(a, required=True)
     for a in ("--threads", "--conns", "--flood-conns", "--duration", "--rounds", "--pages", "--dedup-pairs",
               "--probe-rate", "--probe-burst", "--oxi-paths"):

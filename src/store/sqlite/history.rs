@@ -5,19 +5,9 @@
 use jiff::Timestamp;
 use rusqlite::{params, Connection, OptionalExtension};
 
-use super::super::packed::{self, AppendedRow, OpenRows, Page, Run, SlotReader, ROW_BYTES};
+use super::super::packed::{self, AppendedRow, OpenRows, Page, Run, SlotReader};
 use super::super::rules::slot;
 use super::super::{PathId, SlotCount, StoreError};
-
-/// Appends one run to its slot's newest row when it fits there, else starts
-/// the next row. Runs are appended one statement each, so a write's later
-/// pieces see its earlier ones. `WHERE true` lets SQLite parse the upsert;
-/// `||` makes text of two blobs, so the result is cast back.
-const APPEND: &str = "INSERT INTO call_times (path_id, slot, part, calls, times) \
-     SELECT ?1, ?2, coalesce((SELECT CASE WHEN length(times) + length(?4) <= ?5 THEN part ELSE part + 1 END \
-     FROM call_times WHERE path_id = ?1 AND slot = ?2 ORDER BY part DESC LIMIT 1), 0), ?3, ?4 WHERE true \
-     ON CONFLICT (path_id, slot, part) DO UPDATE SET calls = calls + excluded.calls, \
-     times = CAST(times || excluded.times AS BLOB)";
 
 /// Appends to a row `?3` the writer knows (see `packed::OpenRows`), if it
 /// is there; [`INSERT_AT`] starts it if not (it was deleted, or the run
@@ -56,7 +46,9 @@ pub(super) fn append_runs(conn: &Connection, runs: &[Run], open: &OpenRows) -> R
     Ok(open.appended(runs, &parts, &grew))
 }
 
-/// Appends `calls` (in the caller's transaction).
+/// Appends `calls` (in the caller's transaction): an import's or a
+/// conversion's, by the same statements as a batch's runs, each slot's
+/// newest row looked up since no writer remembers it.
 ///
 /// # Errors
 /// SQLite's.
@@ -64,11 +56,7 @@ pub(super) fn append(
     conn: &Connection,
     calls: impl IntoIterator<Item = (PathId, Timestamp)>,
 ) -> Result<(), StoreError> {
-    let mut statement = conn.prepare_cached(APPEND)?;
-    for run in packed::pack(calls) {
-        statement.execute(params![run.path, run.slot, run.calls, run.bytes, ROW_BYTES as i64])?;
-    }
-    Ok(())
+    append_runs(conn, &packed::pack(calls), &OpenRows::default()).map(drop)
 }
 
 /// See `Store::calls`.

@@ -484,8 +484,8 @@ def cmd_meta(args):
         kernel=platform.release(), mem=f"{int(mem_kb[0]) / 1048576:.0f} GiB" if mem_kb else "?",
         os=first_line("/etc/os-release", "PRETTY_NAME=", "=").strip('"'), pg=args.pg, wrk=args.wrk,
         threads=args.threads, conns=args.conns, flood_conns=args.flood_conns, duration=args.duration,
-        rounds=args.rounds, pages=args.pages, page_order=args.page_order, dedup_pairs=args.dedup_pairs, probe_rate=args.probe_rate,
-        probe_burst=args.probe_burst, loadavg=args.loadavg_start, loadavg_end=loadavg_end,
+        rounds=args.rounds, pages=args.pages, page_order=args.page_order, dedup_pairs=args.dedup_pairs,
+        probe_rate=args.probe_rate, probe_burst=args.probe_burst, loadavg=args.loadavg_start, loadavg_end=loadavg_end,
         oxi_paths=args.oxi_paths)
     with open(args.out, "w") as f:
         json.dump(meta, f)
@@ -670,6 +670,7 @@ def cmd_report(args):
         ]
 
     m = meta
+    page_order = m.get("page_order", "sequential")  # meta files of older runs have none
     oxi_note = ("¹ OxiTraffic ignores `X-Forwarded-For`, so its new (visitor, page) pairs come from "
                 f"{m.get('oxi_paths', 0):,} distinct pages inserted into its `paths` table beforehand; "
                 "its ratio is against the ceiling's new-visitors run. It finds a page by a sequential scan "
@@ -725,7 +726,7 @@ def cmd_report(args):
         "1. **repeat** — one known page, one visitor: every hit is a duplicate.",
         "2. **new visitors** — every request a new visitor (a fresh `X-Forwarded-For` address; wrk threads "
         f"use disjoint ranges) on one of {m['pages']:,} pages registered beforehand, in "
-        f"{m.get('page_order', 'sequential')} order (`BENCH_PAGE_ORDER`): every hit is recorded. "
+        f"{page_order} order (`BENCH_PAGE_ORDER`): every hit is recorded. "
         "After each run the growth of the stored counts (sum of `/api/counts`) is compared with the "
         "200 responses wrk received.",
         "3. **mixed** — 90% repeat, 10% new visitors.",
@@ -742,7 +743,7 @@ def cmd_report(args):
         "",
         "```",
         f"BENCH_DURATION={m['duration']} BENCH_ROUNDS={m['rounds']} BENCH_PAGES={m['pages']} "
-        f"BENCH_PAGE_ORDER={m.get('page_order', 'sequential')} "
+        f"BENCH_PAGE_ORDER={page_order} "
         f"BENCH_DEDUP_PAIRS={m['dedup_pairs']} bench/run.sh",
         "```",
         "",

@@ -1,8 +1,8 @@
 //! The PostgreSQL store's batch of hits: one transaction in one round trip
 //! (most often a single statement) that marks the batch's id, locks its
 //! pages, appends its call history and adds its counts, tallies, clicks and
-//! labels; and what a failed batch means. A method of `PostgresStore` and the statements that
-//! digests and imports share; holds no state of its own.
+//! labels; and what a failed batch means. A method of `PostgresStore` and
+//! the statements that digests and imports share; holds no state of its own.
 
 use std::sync::LazyLock;
 use std::time::SystemTime;
@@ -310,12 +310,13 @@ impl PostgresStore {
 /// attempt of this batch committed), or the batch failed. When a
 /// transaction may be `open` (begun explicitly), it is ended first, so the
 /// connection goes back to the pool outside any transaction whatever of the
-/// batch was sent; a batch sent as its one statement ended with it. The error seen is meant to be the first failing statement's, but
-/// now and then a later statement's "current transaction is aborted"
-/// (25P02) comes back first (seen in tests, about one replayed batch in
-/// two; the cause is not found). Then the batch's id row, asked after the
-/// rollback, can only be an earlier attempt's: the batch committed earlier
-/// exactly when it is there.
+/// batch was sent; a batch sent as its one statement ended with it. The
+/// error seen is meant to be the first failing statement's, but now and
+/// then a later statement's "current transaction is aborted" (25P02) comes
+/// back first (seen in tests, about one replayed batch in two; the cause is
+/// not found). Then the batch's id row, asked after the rollback, can only
+/// be an earlier attempt's: the batch committed earlier exactly when it is
+/// there.
 async fn batch_failed(
     client: Checkout,
     e: tokio_postgres::Error,

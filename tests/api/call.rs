@@ -2,7 +2,10 @@
 
 use hyper::{Method, StatusCode};
 
+use serde_json::json;
+
 use crate::helpers::{both_stores, send, Store, TestApp};
+use crate::honest::{hit, json_at};
 
 async fn the_first_call_registers_the_path_and_counts(store: Store) {
     let app = TestApp::spawn(store).await;
@@ -83,12 +86,9 @@ async fn head_answers_headers_and_counts_nothing(store: Store) {
     assert_eq!(app.site.total_probes(), 0);
 }
 
-async fn a_failed_write_does_not_stop_the_retry_from_counting(store: Store) {
-    let app = TestApp::spawn(store).await;
-    // Registers the path. Then every write of call history fails: a batch
-    // appends to the row the first hit started (an update) or starts one
-    // (an insert).
-    app.get_as("/call/a", "203.0.113.1").await;
+/// Makes every write of call history fail: a batch appends to the row an
+/// earlier hit started (an update) or starts one (an insert).
+async fn refuse_call_history(app: &TestApp) {
     app.execute(
         "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refused'; END $$;
          CREATE TRIGGER refuse BEFORE INSERT OR UPDATE ON call_times FOR EACH ROW EXECUTE FUNCTION refuse();",
@@ -96,17 +96,50 @@ async fn a_failed_write_does_not_stop_the_retry_from_counting(store: Store) {
          CREATE TRIGGER refuse_update BEFORE UPDATE ON call_times BEGIN SELECT RAISE(ABORT, 'refused'); END;",
     )
     .await;
-    let failed = app.get_as("/call/a", "203.0.113.9").await;
-    assert_eq!(failed.status, StatusCode::SERVICE_UNAVAILABLE);
-    assert!(!failed.header("retry-after").is_empty(), "a 503 says when to retry");
-    assert_eq!(app.count_of("/a").await, Some(1), "the failed batch left no trace");
+}
+
+async fn accept_call_history(app: &TestApp) {
     app.execute(
         "DROP TRIGGER refuse ON call_times;",
         "DROP TRIGGER refuse; DROP TRIGGER refuse_update;",
     )
     .await;
+}
+
+/// On PostgreSQL a batch of hits alone is one statement, a transaction of
+/// its own: when it fails, none of it stays.
+async fn a_failed_write_does_not_stop_the_retry_from_counting(store: Store) {
+    let app = TestApp::spawn(store).await;
+    app.get_as("/call/a", "203.0.113.1").await; // registers the path
+    refuse_call_history(&app).await;
+    let failed = app.get_as("/call/a", "203.0.113.9").await;
+    assert_eq!(failed.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(!failed.header("retry-after").is_empty(), "a 503 says when to retry");
+    assert_eq!(app.count_of("/a").await, Some(1), "the failed batch left no trace");
+    accept_call_history(&app).await;
     assert_eq!(app.get_as("/call/a", "203.0.113.9").await.status, StatusCode::OK);
     assert_eq!(app.count_of("/a").await, Some(2), "the retry counted");
+    assert_eq!(app.stored_calls().await, 2);
+}
+
+/// A batch that carries filtered counts too is a transaction of several
+/// statements on PostgreSQL, rolled back when one fails; the counts it
+/// carried are put back and written once, with the retry.
+async fn a_failed_write_with_filtered_counts_loses_neither(store: Store) {
+    let app = TestApp::spawn(store).await;
+    app.get_as("/call/a", "203.0.113.1").await;
+    refuse_call_history(&app).await;
+    // A filtered count waits up to a second for a batch to ride along with:
+    // the next one, which fails.
+    hit(&app, "/call/a", "203.0.113.8", &[("user-agent", "curl/8.5.0")]).await;
+    let failed = app.get_as("/call/a", "203.0.113.9").await;
+    assert_eq!(failed.status, StatusCode::SERVICE_UNAVAILABLE);
+    let a = json_at(&app, "/api/counts/a").await;
+    assert_eq!((&a["count"], &a["filtered"]["bot"]), (&json!(1), &json!(0)), "{a}");
+    accept_call_history(&app).await;
+    assert_eq!(app.get_as("/call/a", "203.0.113.9").await.status, StatusCode::OK);
+    let a = json_at(&app, "/api/counts/a").await;
+    assert_eq!((&a["count"], &a["filtered"]["bot"]), (&json!(2), &json!(1)), "{a}");
     assert_eq!(app.stored_calls().await, 2);
 }
 
@@ -136,6 +169,7 @@ both_stores!(
     the_root_is_a_page,
     head_answers_headers_and_counts_nothing,
     a_failed_write_does_not_stop_the_retry_from_counting,
+    a_failed_write_with_filtered_counts_loses_neither,
     counts_survive_a_restart
 );
 

@@ -307,16 +307,18 @@ impl PostgresStore {
 }
 
 /// What a batch's failed statement means: its id is taken (an earlier
-/// attempt of this batch committed), or the batch failed. When a
-/// transaction may be `open` (begun explicitly), it is ended first, so the
-/// connection goes back to the pool outside any transaction whatever of the
-/// batch was sent; a batch sent as its one statement ended with it. The
-/// error seen is meant to be the first failing statement's, but now and
-/// then a later statement's "current transaction is aborted" (25P02) comes
-/// back first (seen in tests, about one replayed batch in two; the cause is
-/// not found). Then the batch's id row, asked after the rollback, can only
-/// be an earlier attempt's: the batch committed earlier exactly when it is
-/// there.
+/// attempt of this batch committed), or the batch failed. A batch that
+/// failed drops its connection, which closes it (see `Checkout`) and so
+/// ends any transaction the batch left open. Only an error about the id
+/// keeps the connection: when a transaction may be `open` (begun
+/// explicitly), it is ended first, and the connection goes back to the
+/// pool outside any transaction; a batch sent as its one statement ended
+/// with it. The error seen is meant to be the first failing statement's,
+/// but now and then a later statement's "current transaction is aborted"
+/// (25P02) comes back first (seen in tests, about one replayed batch in
+/// two; the cause is not found). Then the batch's id row, asked after the
+/// rollback, can only be an earlier attempt's: the batch committed earlier
+/// exactly when it is there.
 async fn batch_failed(
     client: Checkout,
     e: tokio_postgres::Error,
@@ -324,19 +326,16 @@ async fn batch_failed(
     open: bool,
 ) -> Result<Committed, StoreError> {
     let error = PgError(e);
-    if open && client.simple_query("ROLLBACK").await.is_err() {
+    let taken = error.code() == Some("23505") && error.constraint() == Some("recorded_batches_pkey");
+    let aborted = error.code() == Some("25P02");
+    if !(taken || aborted) || (open && client.simple_query("ROLLBACK").await.is_err()) {
         return Err(StoreError::Postgres(error));
     }
-    let earlier = if error.code() == Some("23505") && error.constraint() == Some("recorded_batches_pkey") {
-        true
-    } else if error.code() == Some("25P02") {
-        match client.query_one(BATCH_RECORDED, &[&id]).await {
+    let earlier = taken
+        || match client.query_one(BATCH_RECORDED, &[&id]).await {
             Ok(row) => row.try_get::<_, bool>(0).unwrap_or(false),
             Err(_) => false,
-        }
-    } else {
-        false
-    };
+        };
     if earlier {
         client.release();
         Ok(Committed::Earlier)

@@ -3,6 +3,7 @@
 //! conversion chunk's) and the reads of the store contract that look at
 //! call times. Methods of `PostgresStore` and statements its writers share.
 
+use std::sync::LazyLock;
 use std::time::SystemTime;
 
 use deadpool_postgres::Transaction;
@@ -27,14 +28,23 @@ use super::PostgresStore;
 /// PostgreSQL leaves out of the update's WAL record, so an append logs its
 /// own few bytes, not the whole row. Returns each written row's key and
 /// length, for `packed::OpenRows`.
-pub(super) const APPEND: &str = "INSERT INTO call_times AS c (path_id, slot, part, calls, times) \
-     SELECT t.p, t.s, t.k + CASE WHEN t.open >= 0 THEN t.open ELSE coalesce((SELECT CASE WHEN \
-     octet_length(o.times) + t.lead <= $8 THEN o.part ELSE o.part + 1 END FROM call_times o \
-     WHERE o.path_id = t.p AND o.slot = t.s ORDER BY o.part DESC LIMIT 1), 0) END, t.n, t.b \
-     FROM unnest($1::bigint[], $2::bigint[], $3::int[], $4::int[], $5::int[], $6::bytea[], $7::int[]) \
-     AS t(p, s, k, lead, n, b, open) \
-     ON CONFLICT (path_id, slot, part) DO UPDATE SET calls = c.calls + excluded.calls, times = excluded.times || c.times \
-     RETURNING c.path_id, c.slot, c.part, octet_length(c.times)";
+pub(super) static APPEND: LazyLock<String> = LazyLock::new(|| append_statement("true"));
+
+/// [`APPEND`], writing nothing unless `only_if` holds: a batch's statement
+/// embeds it (`batch::WRITE_HITS`), with a condition that reads the part
+/// which must run first.
+pub(super) fn append_statement(only_if: &str) -> String {
+    format!(
+        "INSERT INTO call_times AS c (path_id, slot, part, calls, times) \
+         SELECT t.p, t.s, t.k + CASE WHEN t.open >= 0 THEN t.open ELSE coalesce((SELECT CASE WHEN \
+         octet_length(o.times) + t.lead <= $8 THEN o.part ELSE o.part + 1 END FROM call_times o \
+         WHERE o.path_id = t.p AND o.slot = t.s ORDER BY o.part DESC LIMIT 1), 0) END, t.n, t.b \
+         FROM unnest($1::bigint[], $2::bigint[], $3::int[], $4::int[], $5::int[], $6::bytea[], $7::int[]) \
+         AS t(p, s, k, lead, n, b, open) WHERE {only_if} \
+         ON CONFLICT (path_id, slot, part) DO UPDATE SET calls = c.calls + excluded.calls, times = excluded.times || c.times \
+         RETURNING c.path_id, c.slot, c.part, octet_length(c.times)"
+    )
+}
 
 /// The (page, slot) and (part, bytes) of each row [`APPEND`] returned,
 /// for `packed::OpenRows`; a row that does not read as one is left out (a
@@ -127,7 +137,7 @@ pub(super) async fn append(
 ) -> Result<(), StoreError> {
     let columns = Columns::of(packed::pack(calls));
     if !columns.is_empty() {
-        let statement = tx.prepare_cached(APPEND).await?;
+        let statement = tx.prepare_cached(&APPEND).await?;
         tx.execute(&statement, &columns.params()).await?;
     }
     Ok(())

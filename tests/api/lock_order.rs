@@ -145,3 +145,41 @@ async fn an_import_locks_its_pages_before_their_rows() {
         "the first hit, the hand-added one and the import"
     );
 }
+
+/// A batch of hits alone locks its pages as its totals update reaches
+/// them, in id order: while it waits for its higher page, it holds its
+/// lower one, so a change to the lower page waits for the batch (run in
+/// the other order, the batch would wait holding nothing, and meeting a
+/// change that locks the lower page first, cycle with it).
+#[tokio::test]
+async fn a_batch_locks_its_pages_in_id_order() {
+    let (s, a, b) = two_pages().await;
+    let change = hold_page(&s, b, AS_A_CHANGE).await;
+    let store = s.store.clone();
+    let sent = tokio::spawn(async move {
+        let hits = [hit(a, SECOND), hit(b, SECOND)];
+        store.record(batch(&hits)).await.map(|_| ())
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let other = s.db.as_ref().expect("a PostgreSQL database").connect().await;
+    other
+        .batch_execute("BEGIN; SET LOCAL lock_timeout = '200ms'")
+        .await
+        .expect("begin");
+    let locked = other
+        .execute(&format!("SELECT 1 FROM paths WHERE id = $1 {AS_A_CHANGE}"), &[&a])
+        .await;
+    let error = locked.expect_err("the waiting batch holds its lower page");
+    assert_eq!(
+        error.code(),
+        Some(&tokio_postgres::error::SqlState::LOCK_NOT_AVAILABLE),
+        "{error:?}"
+    );
+    other.batch_execute("ROLLBACK").await.expect("roll back");
+    change.batch_execute("COMMIT").await.expect("commit the change");
+    sent.await
+        .expect("the batch task")
+        .expect("the batch commits once its higher page is free");
+    assert_eq!(page_count(&s, a).await, 2);
+    assert_eq!(page_count(&s, b).await, 2);
+}

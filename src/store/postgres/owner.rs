@@ -1,7 +1,7 @@
 //! The owner's calls on PostgreSQL (see `store::owner`): each change is one
 //! transaction that locks the pages it touches (`FOR UPDATE`) before any
 //! of their rows, two pages in id order, as a batch locks them
-//! (`writes::LOCK_PATHS`): a batch of hits for them waits for the change,
+//! (`batch::LOCK_PATHS`): a batch of hits for them waits for the change,
 //! or the change for the batch, rather than interleaving or deadlocking.
 
 use std::time::SystemTime;
@@ -27,7 +27,7 @@ async fn page_of(tx: &Transaction<'_>, site: SiteId, path: &str) -> Result<Optio
 }
 
 /// Pages `from` and `to` of `site` (each when it exists), locked in id order
-/// as batches lock pages (see `writes::LOCK_PATHS`), whichever way the move
+/// as batches lock pages (see `batch::LOCK_PATHS`), whichever way the move
 /// goes.
 async fn pages_of(
     tx: &Transaction<'_>,

@@ -10,7 +10,7 @@
 //! Rows of a page without a `paths` row (late rows of a removed page, until
 //! swept) belong to no site and are not here, as in `site_days`. A batch
 //! locks the `paths` rows of the pages it adds label sums to, also those
-//! without hits in it (`writes::LOCK_PATHS`), and removing or merging a
+//! without hits in it (`batch::LOCK_PATHS`), and removing or merging a
 //! page locks its row first: a batch's rows reach the site either before
 //! the change (which takes them along) or after it (none: they are late).
 //!

@@ -171,7 +171,7 @@ impl Ids {
 }
 
 /// Writes what is pending in a few array statements, its pages locked
-/// first, in id order, as a batch locks them (see `writes::LOCK_PATHS`).
+/// first, in id order, as a batch locks them (see `batch::LOCK_PATHS`).
 /// Within one write that is the batches' order; an import of several
 /// writes can still meet a batch in a cycle across them, which PostgreSQL
 /// ends by failing one of the two, changing nothing.

@@ -7,7 +7,8 @@
 
 use std::time::Duration;
 
-use footfall::store::{Imported, Item, PageMove, PathId};
+use footfall::store::{Imported, Item, PageMove, PathId, StoreError};
+use tokio::task::JoinHandle;
 
 use crate::helpers::{batch, page, Store, TestStore};
 use crate::site_days::{hit, merge};
@@ -49,6 +50,18 @@ async fn hold_page(s: &TestStore, id: PathId, how: &str) -> tokio_postgres::Clie
     client
 }
 
+/// Sends a batch with one hit for each of pages `a` and `b` on its own
+/// task, and gives it 300 ms to reach the lock it waits for.
+async fn send_a_hit_for_each(s: &TestStore, a: PathId, b: PathId) -> JoinHandle<Result<(), StoreError>> {
+    let store = s.store.clone();
+    let sent = tokio::spawn(async move {
+        let hits = [hit(a, SECOND), hit(b, SECOND)];
+        store.record(batch(&hits)).await.map(|_| ())
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    sent
+}
+
 async fn page_count(s: &TestStore, id: PathId) -> i64 {
     s.query_i64(&format!(
         "SELECT coalesce(sum(count), 0)::bigint FROM daily_counts WHERE path_id = {id}"
@@ -64,12 +77,7 @@ async fn page_count(s: &TestStore, id: PathId) -> i64 {
 async fn a_batch_meeting_a_removal_waits_holding_none_of_the_pages_rows() {
     let (s, a, b) = two_pages().await;
     let removal = hold_page(&s, a, AS_A_CHANGE).await;
-    let store = s.store.clone();
-    let sent = tokio::spawn(async move {
-        let hits = [hit(a, SECOND), hit(b, SECOND)];
-        store.record(batch(&hits)).await.map(|_| ())
-    });
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    let sent = send_a_hit_for_each(&s, a, b).await;
     for sql in [
         "DELETE FROM call_times WHERE path_id = $1",
         "DELETE FROM daily_counts WHERE path_id = $1",
@@ -155,12 +163,7 @@ async fn an_import_locks_its_pages_before_their_rows() {
 async fn a_batch_locks_its_pages_in_id_order() {
     let (s, a, b) = two_pages().await;
     let change = hold_page(&s, b, AS_A_CHANGE).await;
-    let store = s.store.clone();
-    let sent = tokio::spawn(async move {
-        let hits = [hit(a, SECOND), hit(b, SECOND)];
-        store.record(batch(&hits)).await.map(|_| ())
-    });
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    let sent = send_a_hit_for_each(&s, a, b).await;
     let other = s.db.as_ref().expect("a PostgreSQL database").connect().await;
     other
         .batch_execute("BEGIN; SET LOCAL lock_timeout = '200ms'")

@@ -496,7 +496,8 @@ import sqlite3, sys
 db = sqlite3.connect(sys.argv[1])
 packed = db.execute("SELECT count(*) FROM sqlite_master WHERE name = 'call_times'").fetchone()[0]
 if packed:
-    size = db.execute("SELECT sum(pgsize) FROM dbstat WHERE name = 'call_times'").fetchone()[0]
+    size = db.execute("SELECT sum(pgsize) FROM dbstat WHERE name IN "
+                      "(SELECT name FROM sqlite_master WHERE tbl_name = 'call_times')").fetchone()[0]
     calls = db.execute("SELECT coalesce(sum(calls), 0) FROM call_times").fetchone()[0]
 else:
     size = db.execute("SELECT sum(pgsize) FROM dbstat WHERE name IN ('calls', 'calls_path_id_called_at')").fetchone()[0]

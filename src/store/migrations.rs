@@ -120,6 +120,10 @@ pub const SQLITE: &[Migration] = &[
         version: 12,
         sql: include_str!("../../sql/sqlite/0012_site_dimensions.sql"),
     },
+    Migration {
+        version: 13,
+        sql: include_str!("../../sql/sqlite/0013_call_times_in_write_order.sql"),
+    },
 ];
 
 /// The migrations still to apply to a database whose newest applied

@@ -263,3 +263,31 @@ async fn a_conversion_killed_midway_resumes_with_nothing_lost_or_doubled(store: 
     check_converted(&mut s, store, &before).await;
 }
 both_stores!(a_conversion_killed_midway_resumes_with_nothing_lost_or_doubled);
+
+/// SQLite: a store whose call history is in schema 12's table, kept in key
+/// order (converted from the release before, then put back the way schema
+/// 12 left it), moves to the table kept in write order at its next start,
+/// with history, totals, slots and per-day counts unchanged.
+#[tokio::test]
+async fn sqlite_history_in_key_order_moves_to_write_order_unchanged() {
+    let (mut s, before) = previous_store(Store::Sqlite, "", 100_000).await;
+    s.store.migrate().await.expect("migrate and convert");
+    sqlite(s.dir.path())
+        .execute_batch(
+            "BEGIN;
+             CREATE TABLE key_ordered (path_id INTEGER NOT NULL, slot INTEGER NOT NULL, part INTEGER NOT NULL,
+               calls INTEGER NOT NULL, times BLOB NOT NULL, PRIMARY KEY (path_id, slot, part)) STRICT, WITHOUT ROWID;
+             INSERT INTO key_ordered SELECT path_id, slot, part, calls, times FROM call_times;
+             DROP TABLE call_times;
+             ALTER TABLE key_ordered RENAME TO call_times;
+             DELETE FROM schema_migrations WHERE version = 13;
+             COMMIT;",
+        )
+        .expect("put back schema 12's table");
+    s.store.migrate().await.expect("migrate");
+    let in_write_order = s
+        .query_i64("SELECT count(*) FROM sqlite_master WHERE name = 'call_times' AND sql NOT LIKE '%WITHOUT ROWID%'")
+        .await;
+    assert_eq!(in_write_order, 1, "call_times is a rowid table");
+    check_converted(&mut s, Store::Sqlite, &before).await;
+}

@@ -273,16 +273,16 @@ async fn sqlite_history_in_key_order_moves_to_write_order_unchanged() {
     let (mut s, before) = previous_store(Store::Sqlite, "", 100_000).await;
     s.store.migrate().await.expect("migrate and convert");
     sqlite(s.dir.path())
-        .execute_batch(
+        .execute_batch(&format!(
             "BEGIN;
-             CREATE TABLE key_ordered (path_id INTEGER NOT NULL, slot INTEGER NOT NULL, part INTEGER NOT NULL,
-               calls INTEGER NOT NULL, times BLOB NOT NULL, PRIMARY KEY (path_id, slot, part)) STRICT, WITHOUT ROWID;
-             INSERT INTO key_ordered SELECT path_id, slot, part, calls, times FROM call_times;
+             CREATE TEMP TABLE saved AS SELECT path_id, slot, part, calls, times FROM call_times;
              DROP TABLE call_times;
-             ALTER TABLE key_ordered RENAME TO call_times;
+             {}
+             INSERT INTO call_times SELECT path_id, slot, part, calls, times FROM saved;
              DELETE FROM schema_migrations WHERE version = 13;
              COMMIT;",
-        )
+            include_str!("../../sql/sqlite/0007_call_times.sql")
+        ))
         .expect("put back schema 12's table");
     s.store.migrate().await.expect("migrate");
     let in_write_order = s

@@ -69,6 +69,10 @@ pub const POSTGRES: &[Migration] = &[
         version: 14,
         sql: include_str!("../../sql/postgres/0014_site_dimensions.sql"),
     },
+    Migration {
+        version: 15,
+        sql: include_str!("../../sql/postgres/0015_open_days.sql"),
+    },
 ];
 
 pub const SQLITE: &[Migration] = &[
@@ -123,6 +127,10 @@ pub const SQLITE: &[Migration] = &[
     Migration {
         version: 13,
         sql: include_str!("../../sql/sqlite/0013_call_times_in_write_order.sql"),
+    },
+    Migration {
+        version: 14,
+        sql: include_str!("../../sql/sqlite/0014_day_counts.sql"),
     },
 ];
 

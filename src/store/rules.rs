@@ -75,12 +75,32 @@ pub fn days_from_slots(slots: impl IntoIterator<Item = SlotCount>, zone: &Zone) 
     days.into_iter().map(|((p, d), n)| (p, d, n)).collect()
 }
 
+/// One page's calls on one day: (page, day, calls).
+pub type PageDayCalls = (PathId, DayNumber, i64);
+
 /// Per-(path, day) and per-path sums of a batch, ordered by key so that two
 /// processes writing at once take row locks in the same order.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct BatchSums {
-    pub per_day: Vec<(PathId, DayNumber, i64)>,
+    pub per_day: Vec<PageDayCalls>,
     pub per_path: Vec<PathSum>,
+}
+
+impl BatchSums {
+    /// Splits `per_day`: each page's latest day and its calls that day, in
+    /// `per_path` order (what a PostgreSQL page row keeps as its open day),
+    /// and the page's earlier days, in key order.
+    pub fn latest_days(&self) -> (Vec<(DayNumber, i64)>, Vec<PageDayCalls>) {
+        let mut latest = Vec::with_capacity(self.per_path.len());
+        let mut earlier = Vec::new();
+        for (i, &(path, day, calls)) in self.per_day.iter().enumerate() {
+            match self.per_day.get(i + 1) {
+                Some(&(next, _, _)) if next == path => earlier.push((path, day, calls)),
+                _ => latest.push((day, calls)),
+            }
+        }
+        (latest, earlier)
+    }
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -154,6 +174,9 @@ mod tests {
                 sum(2, 3, "2026-01-01T09:00:00Z", "2026-01-02T11:00:00Z"),
             ]
         );
+        let (latest, earlier) = sums.latest_days();
+        assert_eq!(latest, vec![(20454, 1), (20455, 2)]);
+        assert_eq!(earlier, vec![(2, 20454, 1)]);
     }
 
     #[test]

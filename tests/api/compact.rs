@@ -204,7 +204,7 @@ async fn check_converted(s: &mut TestStore, store: Store, before: &[Vec<i64>]) {
         let expected = old.iter().filter(|&&t| t > old[1000] && t < old[old.len() / 2]).count() as u64;
         assert_eq!(counted, expected, "page {id}: slot counts");
     }
-    let daily_sum = "SELECT CAST(coalesce(sum(count), 0) AS bigint) FROM daily_counts";
+    let daily_sum = "SELECT CAST(coalesce(sum(count), 0) AS bigint) FROM day_counts";
     let days_before = s.query_i64(daily_sum).await;
     let rebuilt = s
         .store
@@ -279,7 +279,8 @@ async fn sqlite_history_in_key_order_moves_to_write_order_unchanged() {
              DROP TABLE call_times;
              {}
              INSERT INTO call_times SELECT path_id, slot, part, calls, times FROM saved;
-             DELETE FROM schema_migrations WHERE version = 13;
+             DROP VIEW day_counts;
+             DELETE FROM schema_migrations WHERE version >= 13;
              COMMIT;",
             include_str!("../../sql/sqlite/0007_call_times.sql")
         ))

@@ -9,9 +9,9 @@ use crate::compact::at;
 use crate::helpers::{batch, both_stores, sqlite, Store, TestStore};
 
 /// A small seeded generator (xorshift), so a failure reproduces.
-struct Rng(u64);
+pub struct Rng(pub u64);
 impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
+    pub fn below(&mut self, n: u64) -> u64 {
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 7;
         self.0 ^= self.0 << 17;

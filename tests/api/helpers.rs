@@ -268,8 +268,8 @@ impl TestApp {
     /// The sum of every per-day count, read directly from the store.
     pub async fn daily_total(&self) -> i64 {
         let sql = match self.db {
-            Some(_) => "SELECT CAST(coalesce(sum(count), 0) AS bigint) FROM daily_counts",
-            None => "SELECT coalesce(sum(count), 0) FROM daily_counts",
+            Some(_) => "SELECT CAST(coalesce(sum(count), 0) AS bigint) FROM day_counts",
+            None => "SELECT coalesce(sum(count), 0) FROM day_counts",
         };
         query_i64(&self.data, self.db.as_ref(), sql).await
     }

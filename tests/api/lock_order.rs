@@ -17,6 +17,8 @@ use crate::site_days::{hit, merge};
 /// first one's rows instead of making new ones.
 const FIRST: &str = "2026-03-01T10:00:00Z";
 const SECOND: &str = "2026-03-01T10:01:00Z";
+/// The day before theirs.
+const EARLIER_DAY: &str = "2026-02-28T10:00:00Z";
 /// How an owner's change locks its page, and how a batch does.
 const AS_A_CHANGE: &str = "FOR UPDATE";
 const AS_A_BATCH: &str = "FOR NO KEY UPDATE";
@@ -64,7 +66,7 @@ async fn send_a_hit_for_each(s: &TestStore, a: PathId, b: PathId) -> JoinHandle<
 
 async fn page_count(s: &TestStore, id: PathId) -> i64 {
     s.query_i64(&format!(
-        "SELECT coalesce(sum(count), 0)::bigint FROM daily_counts WHERE path_id = {id}"
+        "SELECT coalesce(sum(count), 0)::bigint FROM day_counts WHERE path_id = {id}"
     ))
     .await
 }
@@ -121,18 +123,20 @@ async fn a_merge_locks_its_two_pages_in_the_batches_order() {
 /// A batch that has locked a page meets an import of a hit for it: the
 /// import waits for the page before it writes any of its rows, so the
 /// batch's per-day count goes in at once; then the import adds its own.
+/// The day is an earlier one, whose count is a `daily_counts` row (the
+/// page's open day is in its `paths` row, which the batch holds anyway).
 #[tokio::test]
 async fn an_import_locks_its_pages_before_their_rows() {
     let (s, a, _) = two_pages().await;
     let batch_like = hold_page(&s, a, AS_A_BATCH).await;
     let (items, received) = tokio::sync::mpsc::channel(1);
-    let second = hit(a, SECOND);
+    let late = hit(a, EARLIER_DAY);
     items
         .send(Ok(Item::Hit {
             site: "default".into(),
             path: page("/a"),
-            at: second.at,
-            day: second.day,
+            at: late.at,
+            day: late.day,
         }))
         .await
         .expect("queue the item");
@@ -141,7 +145,11 @@ async fn an_import_locks_its_pages_before_their_rows() {
     let importing = tokio::spawn(async move { store.import(received).await });
     tokio::time::sleep(Duration::from_millis(300)).await;
     batch_like
-        .execute("UPDATE daily_counts SET count = count + 1 WHERE path_id = $1", &[&a])
+        .execute(
+            "INSERT INTO daily_counts AS c (path_id, day, count) VALUES ($1, DATE '1970-01-01' + $2::int, 1) \
+             ON CONFLICT (path_id, day) DO UPDATE SET count = c.count + 1",
+            &[&a, &late.day],
+        )
         .await
         .unwrap_or_else(|e| panic!("the import held the page's per-day count while waiting: {e:?}"));
     batch_like.batch_execute("COMMIT").await.expect("commit");

@@ -31,6 +31,7 @@ mod lifecycle;
 mod links;
 mod lock_order;
 mod metrics;
+mod open_days;
 mod oxitraffic;
 mod page_tallies;
 mod probing;

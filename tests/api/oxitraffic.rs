@@ -206,6 +206,7 @@ async fn a_footfall_database_with_its_tables_in_public_moves_into_its_own_schema
         "daily_counts",
         "daily_dimensions",
         "daily_tallies",
+        "day_counts",
         "dedup_digests",
         "dedup_windows",
         "events",

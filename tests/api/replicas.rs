@@ -188,7 +188,7 @@ async fn the_same_visitor_on_two_replicas_counts_once_per_page_per_window() {
         count(&db, "SELECT coalesce(sum(calls), 0)::bigint FROM call_times").await,
         600
     );
-    assert_eq!(count(&db, "SELECT sum(count)::bigint FROM daily_counts").await, 600);
+    assert_eq!(count(&db, "SELECT sum(count)::bigint FROM day_counts").await, 600);
     // The site's days count each claimed hit once too.
     assert_eq!(count(&db, "SELECT sum(count)::bigint FROM site_days").await, 600);
     assert_eq!(count(&db, &crate::site_days::mismatches("")).await, 0);

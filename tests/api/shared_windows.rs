@@ -145,7 +145,7 @@ async fn a_batch_counts_only_hits_whose_digest_is_new_and_a_second_attempt_chang
             .await,
         3
     );
-    assert_eq!(s.query_i64("SELECT sum(count)::bigint FROM daily_counts").await, 3);
+    assert_eq!(s.query_i64("SELECT sum(count)::bigint FROM day_counts").await, 3);
     assert_eq!(
         s.query_i64("SELECT sum(count)::bigint FROM site_days").await,
         3,

@@ -16,7 +16,7 @@ use crate::helpers::{batch, both_stores, page, Store, TestStore};
 /// (every page of a day removed) equal a missing sum.
 pub fn mismatches(prefix: &str) -> String {
     let sums = format!(
-        "SELECT p.site_id, d.day, sum(d.count) FROM {prefix}daily_counts d JOIN {prefix}paths p ON p.id = d.path_id \
+        "SELECT p.site_id, d.day, sum(d.count) FROM {prefix}day_counts d JOIN {prefix}paths p ON p.id = d.path_id \
          GROUP BY p.site_id, d.day HAVING sum(d.count) <> 0"
     );
     let kept = format!("SELECT site_id, day, count FROM {prefix}site_days WHERE count <> 0");

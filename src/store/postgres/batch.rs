@@ -13,7 +13,8 @@ use super::super::packed::pack_hits;
 use super::super::rules::sum_batch;
 use super::super::{Batch, Committed, PathId, PgError, Recorded, StoreError};
 use super::pool::Checkout;
-use super::{digests, dimensions, history, links, site_days, tallies, PostgresStore};
+use super::{digests, dimensions, history, links, open_days, site_days, tallies, PostgresStore};
+use crate::zone::DayNumber;
 
 pub(super) const MARK_BATCH: &str = "WITH settled AS (DELETE FROM recorded_batches WHERE id = ANY($2::bigint[])) \
      INSERT INTO recorded_batches (id) VALUES ($1)";
@@ -35,8 +36,9 @@ pub(super) const LOCK_PATHS: &str = "SELECT 1 FROM paths WHERE id = ANY($1::bigi
 ///   The id's rows conflict with nothing but an earlier attempt of the
 ///   same batch, so marking it last changes no lock order, and its
 ///   conflict is still the batch's error;
-/// - `updated`: the batch's calls to its pages' totals (`$9`..`$12`), and
-///   with them [`LOCK_PATHS`]'s work: every other part reads it first (a
+/// - `updated`: the batch's calls to its pages' totals (`$9`..`$12`) and
+///   open days (`open_days::ROLL`: each page's latest day in the batch and
+///   its calls that day, `$20`, `$21`), and with them [`LOCK_PATHS`]'s work: every other part reads it first (a
 ///   one-time filter), so the pages are locked before any other row,
 ///   whatever order PostgreSQL runs the parts in. It locks them in id
 ///   order too: `$9` is sorted (`rules::sum_batch`), and the only joins a
@@ -55,15 +57,20 @@ pub(super) const LOCK_PATHS: &str = "SELECT 1 FROM paths WHERE id = ANY($1::bigi
 ///   milestone in `$13`) the batch crossed. The old total is the new one
 ///   minus the batch's calls, so a batch jumping past several milestones
 ///   fires each once;
-/// - `daily`: the per-day counts (`$14`..`$16`, one per (page, day));
-/// - `days`: the per-day counts to their pages' sites' days
+/// - `daily`: what goes to `daily_counts`, grouped by (page, day) and in
+///   that order: the pages' earlier days in the batch (`$14`..`$16`, a
+///   batch across midnight), latest days their row did not keep (late
+///   hits, sealed days), the days the rows closed, and the latest days of
+///   pages without a `paths` row (late hits of a removed page, looked up
+///   only when `updated` has fewer rows than the batch has pages). For most
+///   batches that is nothing;
+/// - `days`: every per-day count of the batch to its pages' sites' days
 ///   (`site_days::add_statement`): one row lock per (site, day).
 ///
 /// The site's days first count what `daily` wrote (a one-time filter), so
 /// PostgreSQL writes every per-day row before it locks any `site_days` row:
 /// those stay the last rows a batch locks (see `site_days`). A page without
-/// a `paths` row (late hits of a removed page) has no site, and its per-day
-/// rows reach none. One statement for what took six saves five of the
+/// a `paths` row has no site, and its per-day rows reach none. One statement for what took six saves five of the
 /// batch's messages, each an executor start and a reply; and a batch that
 /// is this statement alone needs no `BEGIN` and `COMMIT` (see `record_now`).
 static WRITE_HITS: LazyLock<String> = LazyLock::new(|| {
@@ -72,25 +79,37 @@ static WRITE_HITS: LazyLock<String> = LazyLock::new(|| {
         "WITH settled AS (DELETE FROM recorded_batches WHERE $19::boolean AND id = ANY($18::bigint[])), \
          marked AS (INSERT INTO recorded_batches (id) SELECT $17::bigint WHERE $19), \
          updated AS (UPDATE paths SET total = paths.total + t.n, \
-         first_call = LEAST(paths.first_call, t.first), last_call = GREATEST(paths.last_call, t.last) \
-         FROM unnest($9::bigint[], $10::bigint[], $11::timestamptz[], $12::timestamptz[]) AS t(id, n, first, last) \
+         first_call = LEAST(paths.first_call, t.first), last_call = GREATEST(paths.last_call, t.last), \
+         {} \
+         FROM unnest($9::bigint[], $10::bigint[], $11::timestamptz[], $12::timestamptz[], $20::int[], $21::bigint[]) \
+         AS t(id, n, first, last, d, dn) \
          WHERE paths.id = t.id \
-         RETURNING paths.id, paths.site_id, paths.path, paths.total + paths.start_count AS total, t.n), \
+         RETURNING paths.id, paths.site_id, paths.path, paths.total + paths.start_count AS total, t.n, t.d, t.dn, \
+         {} AS kept, paths.rolled_day, paths.rolled_count), \
          appended AS ({}), \
          milestones AS (INSERT INTO events (site_id, kind, data) \
          SELECT u.site_id, 'milestone', json_build_object('path', u.path, 'milestone', ms.m, 'total', u.total)::text \
          FROM updated u CROSS JOIN unnest($13::bigint[]) AS ms(m) \
          WHERE u.total - u.n < ms.m AND u.total >= ms.m ORDER BY u.id, ms.m), \
          daily AS (INSERT INTO daily_counts AS c (path_id, day, count) \
-         SELECT p, DATE '1970-01-01' + d, n FROM unnest($14::bigint[], $15::int[], $16::bigint[]) AS t(p, d, n) \
-         WHERE {AFTER_PAGES} \
+         SELECT p, DATE '1970-01-01' + d, sum(n)::bigint FROM ( \
+         SELECT * FROM unnest($14::bigint[], $15::int[], $16::bigint[]) \
+         UNION ALL SELECT id, d, dn FROM updated WHERE NOT kept \
+         UNION ALL SELECT id, rolled_day - DATE '1970-01-01', rolled_count FROM updated WHERE rolled_count IS NOT NULL \
+         UNION ALL SELECT t.id, t.d, t.dn FROM unnest($9::bigint[], $20::int[], $21::bigint[]) AS t(id, d, dn) \
+         WHERE (SELECT count(*) FROM updated) < cardinality($9::bigint[]) \
+         AND NOT EXISTS (SELECT 1 FROM updated u WHERE u.id = t.id)) AS x(p, d, n) \
+         WHERE {AFTER_PAGES} GROUP BY 1, 2 ORDER BY 1, 2 \
          ON CONFLICT (path_id, day) DO UPDATE SET count = c.count + excluded.count RETURNING 1), \
          days AS ({}) \
          SELECT * FROM appended",
+        open_days::ROLL,
+        open_days::KEPT,
         history::append_statement(AFTER_PAGES),
         site_days::add_statement(
-            "$14::bigint[], $15::int[], $16::bigint[]",
-            "(SELECT count(*) FROM daily) > 0"
+            "array_cat($9::bigint[], $14::bigint[]), array_cat($20::int[], $15::int[]), \
+             array_cat($21::bigint[], $16::bigint[])",
+            "(SELECT count(*) FROM daily) >= 0"
         )
     )
 });
@@ -127,7 +146,11 @@ impl PostgresStore {
         let packed = pack_hits(hits);
         let open = self.open_rows.parts_for(&packed);
         let runs = history::Columns::of(packed).with_open(open);
-        let (day_paths, days, day_counts) = sums.per_day.iter().fold(
+        // Each page's latest day goes with its total; its earlier days
+        // (a batch across midnight, late hits) go to `daily_counts`.
+        let (latest, earlier) = sums.latest_days();
+        let (latest_days, latest_counts): (Vec<DayNumber>, Vec<i64>) = latest.into_iter().unzip();
+        let (day_paths, days, day_counts) = earlier.iter().fold(
             (Vec::new(), Vec::new(), Vec::new()),
             |(mut p, mut d, mut n), &(path, day, count)| {
                 p.push(path);
@@ -184,7 +207,7 @@ impl PostgresStore {
         let mark = !begun;
         let lock_params: [&(dyn ToSql + Sync); 1] = [locked_paths];
         let [p1, p2, p3, p4, p5, p6, p7, p8] = runs.params();
-        let write_params: [&(dyn ToSql + Sync); 19] = [
+        let write_params: [&(dyn ToSql + Sync); 21] = [
             p1,
             p2,
             p3,
@@ -204,6 +227,8 @@ impl PostgresStore {
             &batch.id,
             &batch.settled,
             &mark,
+            &latest_days,
+            &latest_counts,
         ];
         let [proxied, bot, prefetch, ignored, foreign_embed] = &tally.series;
         let tally_params: [&(dyn ToSql + Sync); 7] = [

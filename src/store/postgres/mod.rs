@@ -16,6 +16,7 @@ mod dimensions;
 mod events;
 mod history;
 mod links;
+mod open_days;
 mod owner;
 mod oxitraffic;
 mod pool;
@@ -64,12 +65,11 @@ const REGISTER_PATH: &str = "WITH found AS (INSERT INTO paths (site_id, path) VA
 /// both get its id.
 const ENSURE_SITE: &str =
     "INSERT INTO sites (slug) VALUES ($1) ON CONFLICT (slug) DO UPDATE SET slug = excluded.slug RETURNING id";
-const COUNTS_BETWEEN: &str =
-    "SELECT p.path, sum(d.count)::bigint FROM daily_counts d JOIN paths p ON p.id = d.path_id \
+const COUNTS_BETWEEN: &str = "SELECT p.path, sum(d.count)::bigint FROM day_counts d JOIN paths p ON p.id = d.path_id \
      WHERE p.site_id = $3 AND d.day BETWEEN DATE '1970-01-01' + $1::int AND DATE '1970-01-01' + $2::int \
      GROUP BY p.path";
 const SUMMARY: &str = "SELECT total + start_count, first_call, last_call FROM paths WHERE id = $1";
-const DAILY: &str = "SELECT day - DATE '1970-01-01', count FROM daily_counts WHERE path_id = $1 ORDER BY day";
+const DAILY: &str = "SELECT day - DATE '1970-01-01', count FROM day_counts WHERE path_id = $1 ORDER BY day";
 
 pub struct PostgresStore {
     connections: Connections,

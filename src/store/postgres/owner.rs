@@ -13,7 +13,7 @@ use super::super::owner::{day_tables, OwnerStore, PageMove, CHANGE_DEADLINE, DAY
 use super::super::rules::{count_from_db, time_from_system};
 use super::super::transfer::{ExportFilter, Imported, Items, Records};
 use super::super::{within, PathId, SiteId, StoreError, StoreFuture};
-use super::{history, set_local_statement_timeout, site_days, site_dimensions, PostgresStore};
+use super::{history, open_days, set_local_statement_timeout, site_days, site_dimensions, PostgresStore};
 use crate::count::path::PagePath;
 
 const PAGE_OF: &str = "SELECT id FROM paths WHERE site_id = $1 AND path = $2 FOR UPDATE";
@@ -167,7 +167,9 @@ impl OwnerStore for PostgresStore {
                             .await?;
                         return Ok(PageMove::Renamed { id: from_id });
                     };
+                    open_days::fold(tx, &[from_id.min(into), from_id.max(into)]).await?;
                     move_rows(tx, from_id, into).await?;
+                    open_days::seal(tx, &[into]).await?;
                     tx.execute(
                         "UPDATE paths SET total = paths.total + f.total, start_count = paths.start_count + f.start_count, \
                          first_call = LEAST(paths.first_call, f.first_call), last_call = GREATEST(paths.last_call, f.last_call) \
@@ -197,7 +199,8 @@ impl OwnerStore for PostgresStore {
                     for series in DAY_SERIES.iter().filter(|s| s.in_total) {
                         let sql = format!(
                             "SELECT coalesce(sum({}), 0)::bigint FROM {} WHERE path_id = $1",
-                            series.column, series.table
+                            series.column,
+                            open_days::source(series)
                         );
                         counted += count_from_db(tx.query_one(&sql, &[&removed]).await?.try_get(0)?);
                     }
@@ -213,7 +216,9 @@ impl OwnerStore for PostgresStore {
                     // Late rows belong to no site until they land in `into`'s.
                     let days = site_days::page_days(tx, removed).await?;
                     let dimensions = site_dimensions::page_rows(tx, removed).await?;
+                    open_days::fold(tx, &[into]).await?;
                     let rows = move_rows(tx, removed, into).await?;
+                    open_days::seal(tx, &[into]).await?;
                     site_dimensions::add_page_rows(tx, into, &dimensions, 1).await?;
                     site_days::changed(tx, &[into]).await?;
                     site_days::add_page_days(tx, into, &days, 1).await?;

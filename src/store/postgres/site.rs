@@ -11,15 +11,16 @@ use super::PostgresStore;
 use crate::zone::DayNumber;
 
 const PAGE_ROWS: &str = "SELECT id, path, total + start_count, last_call FROM paths WHERE site_id = $1";
-/// The period's per-day counts (`daily_counts_day_path_id`) summed by page
-/// id in one hash aggregate: joining every per-day row to `paths` and
-/// grouping by path cost 3 times as much (see bench/READ_RESULTS.md).
-const PERIOD_COUNTS: &str = "SELECT path_id, sum(count)::bigint FROM daily_counts \
+/// The period's per-day counts (`daily_counts_day_path_id`, and the open
+/// days by `paths_open_day`) summed by page id in one hash aggregate:
+/// joining every per-day row to `paths` and grouping by path cost 3 times
+/// as much (see bench/READ_RESULTS.md).
+const PERIOD_COUNTS: &str = "SELECT path_id, sum(count)::bigint FROM day_counts \
      WHERE day BETWEEN DATE '1970-01-01' + $1::int AND DATE '1970-01-01' + $2::int GROUP BY path_id";
 const DAYS_TOKEN: &str = "SELECT s.days_changed, (SELECT coalesce(sum(d.count), 0)::bigint FROM site_days d \
      WHERE d.site_id = s.id AND d.day BETWEEN DATE '1970-01-01' + $2::int AND DATE '1970-01-01' + $3::int) \
      FROM sites s WHERE s.id = $1";
-/// One row per day from `site_days`, which the writers of `daily_counts` keep
+/// One row per day from `site_days`, which the writers of per-day counts keep
 /// (see its migration): the cost follows the days in the range, not the pages.
 const SITE_DAILY: &str = "SELECT day - DATE '1970-01-01', count FROM site_days \
      WHERE site_id = $1 AND day BETWEEN DATE '1970-01-01' + $2::int AND DATE '1970-01-01' + $3::int \

@@ -1,6 +1,6 @@
 //! Keeps `site_days` (each site's counted calls per day: the sum of its
-//! pages' `daily_counts`) equal to what it sums, explicitly, in the
-//! transaction of every writer of `daily_counts`: a batch (what it counted,
+//! pages' `day_counts`, see `open_days`) equal to what it sums, explicitly,
+//! in the transaction of every writer of per-day counts: a batch (what it counted,
 //! so only the claimed hits under shared dedup), removing a page, sweeping
 //! a removed page's late rows into another, imports (OxiTraffic adoption is
 //! one) and rebuild-daily. Merging pages of a site moves counts between
@@ -48,13 +48,13 @@ pub(super) fn add_statement(columns: &str, only_if: &str) -> String {
 static ADD: LazyLock<String> = LazyLock::new(|| add_statement("$1::bigint[], $2::int[], $3::bigint[]", "true"));
 
 /// A page's per-day counts, as (days, counts).
-const PAGE_DAYS: &str = "SELECT day - DATE '1970-01-01', count FROM daily_counts WHERE path_id = $1 ORDER BY day";
+const PAGE_DAYS: &str = "SELECT day - DATE '1970-01-01', count FROM day_counts WHERE path_id = $1 ORDER BY day";
 
 /// A site's days again from its per-day counts, after rebuild-daily wrote
 /// them: `FORGET_SITE`, then `RECOMPUTE`.
 const FORGET_SITE: &str = "DELETE FROM site_days WHERE site_id = $1";
 const RECOMPUTE: &str = "INSERT INTO site_days (site_id, day, count) \
-     SELECT $1, d.day, sum(d.count)::bigint FROM daily_counts d JOIN paths p ON p.id = d.path_id \
+     SELECT $1, d.day, sum(d.count)::bigint FROM day_counts d JOIN paths p ON p.id = d.path_id \
      WHERE p.site_id = $1 GROUP BY d.day ORDER BY d.day";
 
 /// One page's per-day counts, read before a change moves or deletes them.

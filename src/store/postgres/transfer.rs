@@ -21,7 +21,7 @@ use super::super::transfer::{
 };
 use super::super::{within, PathId, SiteId, StoreError, StoreFuture};
 use super::batch::LOCK_PATHS;
-use super::{history, set_local_statement_timeout, site_days, PostgresStore};
+use super::{history, open_days, set_local_statement_timeout, site_days, PostgresStore};
 
 /// Rows fetched per round trip of an export.
 const FETCH: i32 = 1000;
@@ -39,7 +39,7 @@ const CALLS: &str = r#"SELECT s.slug, p.path, c.path_id, c.slot, c.times FROM ca
 /// One series' rows in export order; days it counted nothing on (a tally
 /// row holds every tally series) are left out.
 fn days_sql(series: &DaySeries) -> String {
-    let (table, column) = (series.table, series.column);
+    let (table, column) = (open_days::source(series), series.column);
     format!(
         r#"SELECT s.slug, p.path, d.day - DATE '1970-01-01', d.{column} FROM {table} d
          JOIN paths p ON p.id = d.path_id JOIN sites s ON s.id = p.site_id
@@ -186,6 +186,7 @@ async fn write(tx: &Transaction<'_>, pending: Pending) -> Result<(), StoreError>
     pages.sort_unstable();
     pages.dedup();
     tx.execute(LOCK_PATHS, &[&pages]).await?;
+    open_days::fold(tx, &pages).await?;
     history::append(tx, pending.calls.iter().copied()).await?;
     let mut counted = (Vec::new(), Vec::new(), Vec::new());
     for (index, series) in DAY_SERIES.iter().enumerate() {
@@ -221,6 +222,7 @@ async fn write(tx: &Transaction<'_>, pending: Pending) -> Result<(), StoreError>
         &params,
     )
     .await?;
+    open_days::seal(tx, &pages).await?;
     // The sites' days last (see `site_days`), from the counted series.
     site_days::changed(tx, &counted.0).await?;
     site_days::add(tx, &counted.0, &counted.1, &counted.2).await?;

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use super::super::rules::{count_from_db, days_from_slots, slot};
 use super::super::{migrations, PathId, RenameOutcome, SiteId, StoreError, MIGRATE_DEADLINE, REBUILD_DEADLINE};
-use super::{schema, site_days, PostgresStore};
+use super::{open_days, schema, site_days, PostgresStore};
 use crate::zone::{DayNumber, Zone};
 
 /// Serializes migrations across processes (any fixed number, unique to us).
@@ -57,7 +57,10 @@ impl PostgresStore {
         // before they blocked, are not yet visible to us and add their own
         // per-day counts after, so nothing is lost or doubled.
         set_local_statement_timeout(&tx, REBUILD_DEADLINE).await?;
-        tx.batch_execute("LOCK TABLE daily_counts IN EXCLUSIVE MODE").await?;
+        // Pages first, as batches take them: a batch holding a page may
+        // wait for `daily_counts`, never the other way round.
+        tx.batch_execute("LOCK TABLE paths, daily_counts IN EXCLUSIVE MODE")
+            .await?;
         let slots = tx
             .query(SITE_SLOTS, &[&site])
             .await?
@@ -69,6 +72,8 @@ impl PostgresStore {
         let (paths, (day_numbers, counts)): (Vec<PathId>, (Vec<DayNumber>, Vec<i64>)) =
             days.iter().map(|&(p, d, n)| (p, (d, n))).unzip();
         tx.execute(INSERT_DAILY, &[&paths, &day_numbers, &counts]).await?;
+        // The history holds the open days' calls too: those counts go.
+        open_days::seal_site(&tx, site).await?;
         tx.execute(
             "UPDATE sites SET days_changed = days_changed + 1 WHERE id = $1",
             &[&site],

@@ -231,11 +231,11 @@ for store in postgres sqlite; do
   HWM[$store]=$(awk '/^VmHWM/{print $2}' "/proc/$FOOTFALL_PID/status")
   stop_footfall
   if [ "$store" = postgres ]; then
-    # The plan of the query behind the page list of / over its default week
-    # (a copy of PAGE_ROWS_IN in src/store/postgres/site.rs), for the report.
+    # The plan of the page list of / over its default week (PAGE_ROWS and
+    # PERIOD_COUNTS of src/store/postgres/site.rs as one query), for the report.
     PGOPTIONS="-c search_path=footfall" psql_do -d footfall -c "EXPLAIN (ANALYZE, BUFFERS) \
       SELECT p.path, p.total + p.start_count, p.last_call, coalesce(c.n, 0)::bigint \
-      FROM paths p LEFT JOIN (SELECT path_id, sum(count) AS n FROM daily_counts \
+      FROM paths p LEFT JOIN (SELECT path_id, sum(count) AS n FROM day_counts \
       WHERE day BETWEEN (now() AT TIME ZONE 'UTC')::date - 6 AND (now() AT TIME ZONE 'UTC')::date GROUP BY path_id) c \
       ON c.path_id = p.id WHERE p.site_id = 1" \
       > "$TMP/pg/explain-week.txt" 2>&1 || true

@@ -4,10 +4,10 @@
 
 use std::time::Instant;
 
-use footfall::store::PathId;
+use footfall::store::{Hit, PathId};
 use jiff::Timestamp;
 
-use crate::helpers::{both_stores, sqlite, Store, TestStore};
+use crate::helpers::{batch, both_stores, sqlite, Store, TestStore};
 
 /// The schema of the release before compact history, with its version
 /// recorded, as that release left it.
@@ -140,6 +140,11 @@ async fn previous_store(store: Store, overrides: &str, calls: i64) -> (TestStore
 /// After conversion: every call once, the old table gone, and history,
 /// totals, slots, first and last calls and rebuilt per-day counts as the
 /// old rows gave them.
+/// The UTC day of a time in microseconds.
+fn old_day(micros: i64) -> i32 {
+    i32::try_from(micros.div_euclid(86_400_000_000)).expect("a day")
+}
+
 async fn check_converted(s: &mut TestStore, store: Store, before: &[Vec<i64>]) {
     s.ensure_default_site().await;
     let calls: usize = before.iter().map(Vec::len).sum();
@@ -204,6 +209,25 @@ async fn check_converted(s: &mut TestStore, store: Store, before: &[Vec<i64>]) {
         let expected = old.iter().filter(|&&t| t > old[1000] && t < old[old.len() / 2]).count() as u64;
         assert_eq!(counted, expected, "page {id}: slot counts");
     }
+    // New hits on page 1's latest day and the day after: the latest day
+    // was counted before the upgrade, so it takes them where it is.
+    let last = old_day(*before[0].iter().max().expect("calls"));
+    let mut want = s.store.daily(1).await.expect("daily");
+    let on_last = want.last().map_or(0, |&(day, n)| if day == last { n } else { 0 });
+    assert!(on_last > 0, "page 1's latest day has calls: {:?}", want.last());
+    let hit = |day: i32| Hit {
+        path: 1,
+        at: at(i64::from(day) * 86_400_000_000 + 1),
+        day,
+    };
+    s.store.record(batch(&[hit(last)])).await.expect("record");
+    if let Some(day) = want.last_mut() {
+        *day = (last, on_last + 1);
+    }
+    assert_eq!(s.store.daily(1).await.expect("daily"), want, "the latest day once");
+    s.store.record(batch(&[hit(last + 1)])).await.expect("record");
+    want.push((last + 1, 1));
+    assert_eq!(s.store.daily(1).await.expect("daily"), want, "and the next one");
     let daily_sum = "SELECT CAST(coalesce(sum(count), 0) AS bigint) FROM day_counts";
     let days_before = s.query_i64(daily_sum).await;
     let rebuilt = s

@@ -60,7 +60,7 @@ pub(super) const LOCK_PATHS: &str = "SELECT 1 FROM paths WHERE id = ANY($1::bigi
 /// - `daily`: what goes to `daily_counts`, grouped by (page, day) and in
 ///   that order: the pages' earlier days in the batch (`$14`..`$16`, a
 ///   batch across midnight), latest days their row did not keep (late
-///   hits, sealed days), the days the rows closed, and the latest days of
+///   hits, closed days), the days the rows closed, and the latest days of
 ///   pages without a `paths` row (late hits of a removed page, looked up
 ///   only when `updated` has fewer rows than the batch has pages). For most
 ///   batches that is nothing;
@@ -103,7 +103,7 @@ static WRITE_HITS: LazyLock<String> = LazyLock::new(|| {
          ON CONFLICT (path_id, day) DO UPDATE SET count = c.count + excluded.count RETURNING 1), \
          days AS ({}) \
          SELECT * FROM appended",
-        open_days::ROLL,
+        *open_days::ROLL,
         open_days::KEPT,
         history::append_statement(AFTER_PAGES),
         site_days::add_statement(

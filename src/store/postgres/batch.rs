@@ -38,7 +38,8 @@ pub(super) const LOCK_PATHS: &str = "SELECT 1 FROM paths WHERE id = ANY($1::bigi
 ///   conflict is still the batch's error;
 /// - `updated`: the batch's calls to its pages' totals (`$9`..`$12`) and
 ///   open days (`open_days::ROLL`: each page's latest day in the batch and
-///   its calls that day, `$20`, `$21`), and with them [`LOCK_PATHS`]'s work: every other part reads it first (a
+///   its calls that day, `$20`, `$21`), and with them [`LOCK_PATHS`]'s
+///   work: every other part reads it first (a
 ///   one-time filter), so the pages are locked before any other row,
 ///   whatever order PostgreSQL runs the parts in. It locks them in id
 ///   order too: `$9` is sorted (`rules::sum_batch`), and the only joins a
@@ -67,12 +68,13 @@ pub(super) const LOCK_PATHS: &str = "SELECT 1 FROM paths WHERE id = ANY($1::bigi
 /// - `days`: every per-day count of the batch to its pages' sites' days
 ///   (`site_days::add_statement`): one row lock per (site, day).
 ///
-/// The site's days first count what `daily` wrote (a one-time filter), so
+/// The site's days first read `daily` (a one-time filter), so
 /// PostgreSQL writes every per-day row before it locks any `site_days` row:
 /// those stay the last rows a batch locks (see `site_days`). A page without
-/// a `paths` row has no site, and its per-day rows reach none. One statement for what took six saves five of the
-/// batch's messages, each an executor start and a reply; and a batch that
-/// is this statement alone needs no `BEGIN` and `COMMIT` (see `record_now`).
+/// a `paths` row has no site, and its per-day rows reach none. One
+/// statement for what took six saves five of the batch's messages, each
+/// an executor start and a reply; and a batch that is this statement alone
+/// needs no `BEGIN` and `COMMIT` (see `record_now`).
 static WRITE_HITS: LazyLock<String> = LazyLock::new(|| {
     const AFTER_PAGES: &str = "(SELECT count(*) FROM updated) >= 0";
     format!(

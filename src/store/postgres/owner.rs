@@ -167,7 +167,7 @@ impl OwnerStore for PostgresStore {
                             .await?;
                         return Ok(PageMove::Renamed { id: from_id });
                     };
-                    open_days::fold(tx, &[from_id.min(into), from_id.max(into)]).await?;
+                    open_days::fold(tx, &[from_id, into]).await?;
                     move_rows(tx, from_id, into).await?;
                     open_days::seal(tx, &[into]).await?;
                     tx.execute(

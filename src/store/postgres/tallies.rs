@@ -24,8 +24,7 @@ const SUMS: &str = "sum(t.proxied)::bigint, sum(t.bot)::bigint, sum(t.prefetch):
      sum(t.foreign_embed)::bigint";
 const DAYS: &str = "t.day BETWEEN DATE '1970-01-01' + $2::int AND DATE '1970-01-01' + $3::int";
 const BADGE: &str = "SELECT p.total + p.start_count, \
-     CASE WHEN p.open_day = DATE '1970-01-01' + $2::int AND p.open_count > 0 THEN p.open_count \
-     ELSE (SELECT count FROM daily_counts WHERE path_id = p.id AND day = DATE '1970-01-01' + $2::int) END, \
+     (SELECT count FROM day_counts WHERE path_id = p.id AND day = DATE '1970-01-01' + $2::int), \
      (SELECT sum(proxied)::bigint FROM daily_tallies WHERE path_id = p.id), \
      (SELECT proxied FROM daily_tallies WHERE path_id = p.id AND day = DATE '1970-01-01' + $2::int) \
      FROM paths p WHERE p.id = $1";

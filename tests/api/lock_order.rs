@@ -17,8 +17,9 @@ use crate::site_days::{hit, merge};
 /// first one's rows instead of making new ones.
 const FIRST: &str = "2026-03-01T10:00:00Z";
 const SECOND: &str = "2026-03-01T10:01:00Z";
-/// The day before theirs.
+/// The days before and after theirs.
 const EARLIER_DAY: &str = "2026-02-28T10:00:00Z";
+const NEXT_DAY: &str = "2026-03-02T10:00:00Z";
 /// How an owner's change locks its page, and how a batch does.
 const AS_A_CHANGE: &str = "FOR UPDATE";
 const AS_A_BATCH: &str = "FOR NO KEY UPDATE";
@@ -193,4 +194,29 @@ async fn a_batch_locks_its_pages_in_id_order() {
         .expect("the batch commits once its higher page is free");
     assert_eq!(page_count(&s, a).await, 2);
     assert_eq!(page_count(&s, b).await, 2);
+}
+
+/// Two replicas' batches open the same new day of a page at once: both
+/// wait for the page (held here as another batch would hold it), then the
+/// first opens the day and moves the one before into `daily_counts`, and
+/// the second, meeting the row it changed, adds to that open day instead
+/// of opening it again. Each day counts its hits once.
+#[tokio::test]
+async fn two_batches_opening_one_day_of_a_page_count_it_once() {
+    let (s, a, _) = two_pages().await;
+    let holder = hold_page(&s, a, AS_A_BATCH).await;
+    let next = hit(a, NEXT_DAY);
+    let sending: Vec<_> = (0..2)
+        .map(|_| {
+            let store = s.open_again();
+            tokio::spawn(async move { store.record(batch(&[next])).await.map(|_| ()) })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    holder.batch_execute("COMMIT").await.expect("commit");
+    for sent in sending {
+        sent.await.expect("the batch task").expect("the batch commits");
+    }
+    let days = s.store.daily(a).await.expect("daily");
+    assert_eq!(days, [(hit(a, FIRST).day, 1), (next.day, 2)]);
 }

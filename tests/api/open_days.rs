@@ -163,3 +163,53 @@ async fn per_day_counts_follow_batches_merges_imports_and_rebuilds(store: Store)
 }
 
 both_stores!(per_day_counts_follow_batches_merges_imports_and_rebuilds);
+
+/// Eight stores on one database (eight replicas) record batches at once on
+/// the same pages while the days move on: each store's days run a little
+/// ahead of or behind the others', so one store's batch opens a day while
+/// another's adds to the one before (late hits) or waits on the same page
+/// rows and then finds them changed. Every call counts on its own day, once.
+async fn concurrent_writers_roll_days_over_without_losing_or_doubling(store: Store) {
+    let mut s = TestStore::open(store, "").await;
+    s.store.migrate().await.expect("migrate");
+    s.ensure_default_site().await;
+    let names = ["/a", "/b"];
+    let mut ids = BTreeMap::new();
+    for name in names {
+        let id = s.store.register_path(s.site, &page(name)).await.expect("register");
+        ids.insert(name.to_owned(), id);
+    }
+    let mut writers = Vec::new();
+    for writer in 0..8 {
+        let store = s.open_again();
+        let ids = ids.clone();
+        writers.push(tokio::spawn(async move {
+            let mut rng = Rng(0x0ddd_a7e5_0000_0001 + writer * 7919);
+            let mut made: Model = names.iter().map(|n| ((*n).to_owned(), BTreeMap::new())).collect();
+            for step in 0..80 {
+                let hits: Vec<Hit> = (0..1 + rng.below(12))
+                    .map(|_| {
+                        let name = names[rng.below(2) as usize];
+                        let day = FIRST_DAY + step / 2 + rng.below(3) as i64 - 1;
+                        *made.get_mut(name).expect("page").entry(day).or_default() += 1;
+                        hit_on(ids[name], day, rng.below(DAY_MICROS as u64) as i64)
+                    })
+                    .collect();
+                store.record(batch(&hits)).await.expect("record");
+            }
+            made
+        }));
+    }
+    let mut model: Model = BTreeMap::new();
+    for writer in writers {
+        for (name, days) in writer.await.expect("a writer") {
+            let page = model.entry(name).or_default();
+            for (day, n) in days {
+                *page.entry(day).or_default() += n;
+            }
+        }
+    }
+    check(&s, &ids, &model, "four writers at once").await;
+}
+
+both_stores!(concurrent_writers_roll_days_over_without_losing_or_doubling);

@@ -3,7 +3,8 @@
 //! a batch and a page's removal, merge or import wait for each other and
 //! never in a cycle. Each test holds one side's transaction open by hand,
 //! with a short `lock_timeout`, at the point where the old order made the
-//! two wait for each other.
+//! two wait for each other. The page lock is also where two replicas'
+//! batches meet a page's open day: the last test holds it while two wait.
 
 use std::time::Duration;
 

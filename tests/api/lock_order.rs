@@ -12,7 +12,7 @@ use footfall::store::{Imported, Item, PageMove, PathId, StoreError};
 use tokio::task::JoinHandle;
 
 use crate::helpers::{batch, page, Store, TestStore};
-use crate::site_days::{hit, merge};
+use crate::site_days::{hit, merge, mismatches};
 
 /// Two hits of one 15-minute slot and day: the second batch adds to the
 /// first one's rows instead of making new ones.
@@ -73,15 +73,59 @@ async fn page_count(s: &TestStore, id: PathId) -> i64 {
     .await
 }
 
-/// A removal in `delete_page`'s order (the page first, then its rows)
-/// meets a batch with hits for that page: the batch waits for the page
-/// holding none of its rows, so the removal deletes them at once; then the
-/// batch commits, its hit for the removed page a late row.
+/// A removal in `delete_page`'s order (the page first, then its rows, then
+/// its site's days) meets a batch with hits for that page: the batch waits
+/// for the page holding none of its rows, so the removal deletes them at
+/// once; then the batch commits, its hit for the removed page a late row,
+/// which no site counts. The batch's snapshot still shows the page: a
+/// batch that looked its pages' sites up in it counted the late hit in the
+/// site's days.
 #[tokio::test]
 async fn a_batch_meeting_a_removal_waits_holding_none_of_the_pages_rows() {
     let (s, a, b) = two_pages().await;
     let removal = hold_page(&s, a, AS_A_CHANGE).await;
     let sent = send_a_hit_for_each(&s, a, b).await;
+    remove_by_hand(removal, a).await;
+    sent.await
+        .expect("the batch task")
+        .expect("the batch commits after the removal");
+    assert_eq!(page_count(&s, b).await, 2, "the other page counts both hits");
+    assert_eq!(page_count(&s, a).await, 1, "the removed page keeps a late row");
+    assert_eq!(
+        s.query_i64(&mismatches("")).await,
+        0,
+        "the site's days count its pages' calls"
+    );
+}
+
+/// As above, with a batch across midnight: the removed page's hit of the
+/// day before is a late row too, and no site counts it either.
+#[tokio::test]
+async fn a_batch_across_midnight_meeting_a_removal_counts_no_late_day_in_the_site() {
+    let (s, a, b) = two_pages().await;
+    let removal = hold_page(&s, a, AS_A_CHANGE).await;
+    let store = s.store.clone();
+    let sent = tokio::spawn(async move {
+        let hits = [hit(a, EARLIER_DAY), hit(a, SECOND), hit(b, SECOND)];
+        store.record(batch(&hits)).await.map(|_| ())
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    remove_by_hand(removal, a).await;
+    sent.await
+        .expect("the batch task")
+        .expect("the batch commits after the removal");
+    assert_eq!(page_count(&s, a).await, 2, "the removed page keeps two late rows");
+    assert_eq!(
+        s.query_i64(&mismatches("")).await,
+        0,
+        "the site's days count its pages' calls"
+    );
+}
+
+/// Removes page `a`, which holds one call of 2026-03-01, on the connection
+/// `hold_page` gave: its rows, then (last, as `delete_page` does) its call
+/// off its site's day; then commits.
+async fn remove_by_hand(removal: tokio_postgres::Client, a: PathId) {
     for sql in [
         "DELETE FROM call_times WHERE path_id = $1",
         "DELETE FROM daily_counts WHERE path_id = $1",
@@ -92,12 +136,10 @@ async fn a_batch_meeting_a_removal_waits_holding_none_of_the_pages_rows() {
             .await
             .unwrap_or_else(|e| panic!("the removal waited for the batch: {sql}: {e:?}"));
     }
-    removal.batch_execute("COMMIT").await.expect("commit the removal");
-    sent.await
-        .expect("the batch task")
-        .expect("the batch commits after the removal");
-    assert_eq!(page_count(&s, b).await, 2, "the other page counts both hits");
-    assert_eq!(page_count(&s, a).await, 1, "the removed page keeps a late row");
+    removal
+        .batch_execute("UPDATE site_days SET count = count - 1 WHERE day = DATE '2026-03-01'; COMMIT")
+        .await
+        .expect("take the page's call off its site's day and commit the removal");
 }
 
 /// A batch that has locked its lower page meets a merge of its higher page

@@ -7,8 +7,8 @@
 //! its pages and leaves its days alone; retention never touches days.
 //!
 //! Rows of a page without a `paths` row (late hits of a removed page, until
-//! swept) belong to no site and are not in `site_days`: a batch finds each
-//! page's site by joining `paths` (`batch::WRITE_HITS`).
+//! swept) belong to no site and are not in `site_days`: a batch takes each
+//! page's site from the `paths` row it updated (`ADD_BATCH`).
 //!
 //! Lock order: `site_days` rows are the last rows a transaction locks, after
 //! every other kind (digests, pages by id, tallies, links, dimension rows,
@@ -22,30 +22,35 @@
 //! `DaysToken`), just before `site_days`: batches never lock `sites` rows.
 //! Holds SQL and its parameters only; the callers own the transactions.
 
-use std::sync::LazyLock;
-
 use deadpool_postgres::Transaction;
 
 use super::super::{PathId, SiteId, StoreError};
 use crate::zone::DayNumber;
 
-/// The statement that adds (page, day, calls) rows, the arrays `columns`
-/// (`bigint[], int[], bigint[]`), to the pages' sites when `only_if` holds:
-/// grouped by (site, day) and in that order, one row lock per (site, day)
-/// however many pages it names. A batch's statement embeds it
-/// (`batch::WRITE_HITS`); the owner's changes and imports run [`ADD`].
-pub(super) fn add_statement(columns: &str, only_if: &str) -> String {
-    format!(
-        "INSERT INTO site_days (site_id, day, count) \
-         SELECT p.site_id, DATE '1970-01-01' + t.d, sum(t.n)::bigint \
-         FROM unnest({columns}) AS t(id, d, n) JOIN paths p ON p.id = t.id WHERE {only_if} \
-         GROUP BY 1, 2 ORDER BY 1, 2 \
-         ON CONFLICT (site_id, day) DO UPDATE SET count = site_days.count + excluded.count"
-    )
-}
+/// A batch's part of `batch::WRITE_HITS` that adds its per-day counts to
+/// its pages' sites, after `daily` and, like [`ADD`], grouped by (site,
+/// day) and in that order: each page's days with the site of the row
+/// `updated` wrote, not looked up again. A lookup in the statement's
+/// snapshot still finds a page removed while the batch waited for it, and
+/// counted its late hits in the site's days. The pages' earlier days
+/// (`$14`..`$16`, a batch across midnight) find their row by a scan of
+/// `updated` each: only such batches pay it.
+pub(super) const ADD_BATCH: &str = "INSERT INTO site_days (site_id, day, count) \
+     SELECT x.site, DATE '1970-01-01' + x.d, sum(x.n)::bigint FROM ( \
+     SELECT site_id, d, dn FROM updated \
+     UNION ALL SELECT u.site_id, t.d, t.n FROM unnest($14::bigint[], $15::int[], $16::bigint[]) AS t(id, d, n) \
+     JOIN updated u ON u.id = t.id) AS x(site, d, n) \
+     WHERE (SELECT count(*) FROM daily) >= 0 GROUP BY 1, 2 ORDER BY 1, 2 \
+     ON CONFLICT (site_id, day) DO UPDATE SET count = site_days.count + excluded.count";
 
-/// Adds `($1[i], $2[i], $3[i])` = (page, day, calls) to the pages' sites.
-static ADD: LazyLock<String> = LazyLock::new(|| add_statement("$1::bigint[], $2::int[], $3::bigint[]", "true"));
+/// Adds `($1[i], $2[i], $3[i])` = (page, day, calls) to the pages' sites,
+/// grouped by (site, day) and in that order: one row lock per (site, day)
+/// however many pages it names. The owner's changes and imports run it.
+const ADD: &str = "INSERT INTO site_days (site_id, day, count) \
+     SELECT p.site_id, DATE '1970-01-01' + t.d, sum(t.n)::bigint \
+     FROM unnest($1::bigint[], $2::int[], $3::bigint[]) AS t(id, d, n) JOIN paths p ON p.id = t.id \
+     GROUP BY 1, 2 ORDER BY 1, 2 \
+     ON CONFLICT (site_id, day) DO UPDATE SET count = site_days.count + excluded.count";
 
 /// A page's per-day counts, as (days, counts).
 const PAGE_DAYS: &str = "SELECT day - DATE '1970-01-01', count FROM day_counts WHERE path_id = $1 ORDER BY day";
@@ -100,7 +105,7 @@ pub(super) async fn add(
     counts: &[i64],
 ) -> Result<(), StoreError> {
     if !paths.is_empty() {
-        tx.execute(ADD.as_str(), &[&paths, &days, &counts]).await?;
+        tx.execute(ADD, &[&paths, &days, &counts]).await?;
     }
     Ok(())
 }

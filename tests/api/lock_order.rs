@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use footfall::store::{Imported, Item, PageMove, PathId, StoreError};
+use footfall::store::{Hit, Imported, Item, PageMove, PathId, StoreError};
 use tokio::task::JoinHandle;
 
 use crate::helpers::{batch, page, Store, TestStore};
@@ -57,11 +57,14 @@ async fn hold_page(s: &TestStore, id: PathId, how: &str) -> tokio_postgres::Clie
 /// Sends a batch with one hit for each of pages `a` and `b` on its own
 /// task, and gives it 300 ms to reach the lock it waits for.
 async fn send_a_hit_for_each(s: &TestStore, a: PathId, b: PathId) -> JoinHandle<Result<(), StoreError>> {
+    send(s, vec![hit(a, SECOND), hit(b, SECOND)]).await
+}
+
+/// Sends a batch of `hits` on its own task, and gives it 300 ms to reach
+/// the lock it waits for.
+async fn send(s: &TestStore, hits: Vec<Hit>) -> JoinHandle<Result<(), StoreError>> {
     let store = s.store.clone();
-    let sent = tokio::spawn(async move {
-        let hits = [hit(a, SECOND), hit(b, SECOND)];
-        store.record(batch(&hits)).await.map(|_| ())
-    });
+    let sent = tokio::spawn(async move { store.record(batch(&hits)).await.map(|_| ()) });
     tokio::time::sleep(Duration::from_millis(300)).await;
     sent
 }
@@ -99,22 +102,20 @@ async fn a_batch_meeting_a_removal_waits_holding_none_of_the_pages_rows() {
 }
 
 /// As above, with a batch across midnight: the removed page's hit of the
-/// day before is a late row too, and no site counts it either.
+/// day before is a late row too, and no site counts it; the other page's
+/// hit of that day counts in its site.
 #[tokio::test]
 async fn a_batch_across_midnight_meeting_a_removal_counts_no_late_day_in_the_site() {
     let (s, a, b) = two_pages().await;
     let removal = hold_page(&s, a, AS_A_CHANGE).await;
-    let store = s.store.clone();
-    let sent = tokio::spawn(async move {
-        let hits = [hit(a, EARLIER_DAY), hit(a, SECOND), hit(b, SECOND)];
-        store.record(batch(&hits)).await.map(|_| ())
-    });
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    let hits = [EARLIER_DAY, SECOND].iter().flat_map(|at| [hit(a, at), hit(b, at)]);
+    let sent = send(&s, hits.collect()).await;
     remove_by_hand(removal, a).await;
     sent.await
         .expect("the batch task")
         .expect("the batch commits after the removal");
     assert_eq!(page_count(&s, a).await, 2, "the removed page keeps two late rows");
+    assert_eq!(page_count(&s, b).await, 3, "the other page counts all three hits");
     assert_eq!(
         s.query_i64(&mismatches("")).await,
         0,

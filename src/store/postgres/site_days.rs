@@ -29,17 +29,21 @@ use crate::zone::DayNumber;
 
 /// A batch's part of `batch::WRITE_HITS` that adds its per-day counts to
 /// its pages' sites, after `daily` and, like [`ADD`], grouped by (site,
-/// day) and in that order: each page's days with the site of the row
-/// `updated` wrote, not looked up again. A lookup in the statement's
-/// snapshot still finds a page removed while the batch waited for it, and
-/// counted its late hits in the site's days. The pages' earlier days
-/// (`$14`..`$16`, a batch across midnight) find their row by a scan of
-/// `updated` each: only such batches pay it.
+/// day) and in that order. Each page's latest day takes its site from the
+/// row `updated` wrote. A page's row as the statement's snapshot shows it
+/// may be gone: a page removed while the batch waited for it is still
+/// there, and its late hits would count in its site's days. The pages'
+/// earlier days (`$14`..`$16`, a batch across midnight) look their pages
+/// up, which is right when `updated` took every page of the batch (a
+/// page's site never changes); only when it did not is each checked
+/// against `updated` (measured: joining `updated` itself is a nested loop,
+/// 0.7 s for 2,048 pages across midnight, the lookup 0.02 s).
 pub(super) const ADD_BATCH: &str = "INSERT INTO site_days (site_id, day, count) \
      SELECT x.site, DATE '1970-01-01' + x.d, sum(x.n)::bigint FROM ( \
      SELECT site_id, d, dn FROM updated \
-     UNION ALL SELECT u.site_id, t.d, t.n FROM unnest($14::bigint[], $15::int[], $16::bigint[]) AS t(id, d, n) \
-     JOIN updated u ON u.id = t.id) AS x(site, d, n) \
+     UNION ALL SELECT p.site_id, t.d, t.n FROM unnest($14::bigint[], $15::int[], $16::bigint[]) AS t(id, d, n) \
+     JOIN paths p ON p.id = t.id WHERE (SELECT count(*) FROM updated) = cardinality($9::bigint[]) \
+     OR t.id IN (SELECT id FROM updated)) AS x(site, d, n) \
      WHERE (SELECT count(*) FROM daily) >= 0 GROUP BY 1, 2 ORDER BY 1, 2 \
      ON CONFLICT (site_id, day) DO UPDATE SET count = site_days.count + excluded.count";
 

@@ -480,11 +480,19 @@ storage_line() {
   awk -v l="$1" -v b="$2" -v c="$3" 'BEGIN{printf "| %s | %d | %.1f MiB | %.1f B |\n", l, c, b / 1048576, c ? b / c : 0}'
 }
 # The raw call history of each store as the runs above left it: bytes of the
-# history table and its indexes over the calls it holds. Either layout
-# (calls, one row per call; call_times, packed), so old binaries measure too.
+# history table and its indexes over the calls it holds. Any layout (calls,
+# one row per call; call_times, packed; on PostgreSQL since schema 16 also
+# each page's open run in its paths row, whose columns count), so old
+# binaries measure too.
 STORAGE=$TMP/storage.md
 if has_shape new || has_shape mixed || has_shape halfbots; then
-  if [ "$(psql_do -d footfall -c "SELECT to_regclass('footfall.call_times') IS NOT NULL")" = t ]; then
+  if [ "$(psql_do -d footfall -c "SELECT to_regclass('footfall.call_rows') IS NOT NULL")" = t ]; then
+    read -r PG_BYTES PG_CALLS < <(psql_do -d footfall -F ' ' \
+      -c "SELECT pg_total_relation_size('footfall.call_times') + (SELECT coalesce(sum(pg_column_size(open_slot) \
+          + pg_column_size(open_calls) + pg_column_size(open_times) + coalesce(pg_column_size(rolled_slot) \
+          + pg_column_size(rolled_calls) + pg_column_size(rolled_times), 0)), 0) FROM footfall.paths), \
+          coalesce(sum(calls), 0) FROM footfall.call_rows")
+  elif [ "$(psql_do -d footfall -c "SELECT to_regclass('footfall.call_times') IS NOT NULL")" = t ]; then
     read -r PG_BYTES PG_CALLS < <(psql_do -d footfall -F ' ' \
       -c "SELECT pg_total_relation_size('footfall.call_times'), coalesce(sum(calls), 0) FROM footfall.call_times")
   else

@@ -73,6 +73,10 @@ pub const POSTGRES: &[Migration] = &[
         version: 15,
         sql: include_str!("../../sql/postgres/0015_open_days.sql"),
     },
+    Migration {
+        version: 16,
+        sql: include_str!("../../sql/postgres/0016_open_runs.sql"),
+    },
 ];
 
 pub const SQLITE: &[Migration] = &[
@@ -131,6 +135,10 @@ pub const SQLITE: &[Migration] = &[
     Migration {
         version: 14,
         sql: include_str!("../../sql/sqlite/0014_day_counts.sql"),
+    },
+    Migration {
+        version: 15,
+        sql: include_str!("../../sql/sqlite/0015_call_rows.sql"),
     },
 ];
 

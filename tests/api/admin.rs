@@ -294,7 +294,7 @@ async fn late_hits_are_swept_and_removed_ids_are_never_reused(store: Store) {
     let daily = s.store.daily(next).await.expect("daily");
     assert_eq!(daily.iter().map(|(_, n)| n).sum::<u64>(), 2, "{daily:?}");
     let left = s
-        .query_i64(&format!("SELECT count(*) FROM call_times WHERE path_id = {old}"))
+        .query_i64(&format!("SELECT count(*) FROM call_rows WHERE path_id = {old}"))
         .await;
     assert_eq!(left, 0, "nothing left under /old's id");
     assert_eq!(s.store.page_id(s.site, &old_page).await.expect("lookup"), None);

@@ -20,7 +20,7 @@ fn figures(file: &Path) -> BTreeMap<String, (i64, i64, i64)> {
     let mut statement = conn
         .prepare(
             "SELECT p.path, p.total, (SELECT coalesce(sum(count), 0) FROM day_counts WHERE path_id = p.id), \
-             (SELECT coalesce(sum(calls), 0) FROM call_times WHERE path_id = p.id) FROM paths p",
+             (SELECT coalesce(sum(calls), 0) FROM call_rows WHERE path_id = p.id) FROM paths p",
         )
         .expect("query");
     let rows = statement

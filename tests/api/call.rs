@@ -87,11 +87,13 @@ async fn head_answers_headers_and_counts_nothing(store: Store) {
 }
 
 /// Makes every write of call history fail: a batch appends to the row an
-/// earlier hit started (an update) or starts one (an insert).
+/// earlier hit started (an update; on PostgreSQL the page's open run in
+/// its `paths` row) or starts one (an insert).
 async fn refuse_call_history(app: &TestApp) {
     app.execute(
         "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refused'; END $$;
-         CREATE TRIGGER refuse BEFORE INSERT OR UPDATE ON call_times FOR EACH ROW EXECUTE FUNCTION refuse();",
+         CREATE TRIGGER refuse BEFORE INSERT OR UPDATE ON call_times FOR EACH ROW EXECUTE FUNCTION refuse();
+         CREATE TRIGGER refuse_open BEFORE UPDATE OF open_times ON paths FOR EACH ROW EXECUTE FUNCTION refuse();",
         "CREATE TRIGGER refuse BEFORE INSERT ON call_times BEGIN SELECT RAISE(ABORT, 'refused'); END;
          CREATE TRIGGER refuse_update BEFORE UPDATE ON call_times BEGIN SELECT RAISE(ABORT, 'refused'); END;",
     )
@@ -100,7 +102,7 @@ async fn refuse_call_history(app: &TestApp) {
 
 async fn accept_call_history(app: &TestApp) {
     app.execute(
-        "DROP TRIGGER refuse ON call_times;",
+        "DROP TRIGGER refuse ON call_times; DROP TRIGGER refuse_open ON paths;",
         "DROP TRIGGER refuse; DROP TRIGGER refuse_update;",
     )
     .await;

@@ -149,7 +149,7 @@ async fn check_converted(s: &mut TestStore, store: Store, before: &[Vec<i64>]) {
     s.ensure_default_site().await;
     let calls: usize = before.iter().map(Vec::len).sum();
     let stored = s
-        .query_i64("SELECT CAST(coalesce(sum(calls), 0) AS bigint) FROM call_times")
+        .query_i64("SELECT CAST(coalesce(sum(calls), 0) AS bigint) FROM call_rows")
         .await;
     assert_eq!(stored, calls as i64, "every call converted once");
     let gone = match store {
@@ -278,7 +278,7 @@ async fn a_conversion_killed_midway_resumes_with_nothing_lost_or_doubled(store: 
     child.wait().expect("wait");
     assert!(moved.is_some(), "the log shows progress");
     let packed = s
-        .query_i64("SELECT CAST(coalesce(sum(calls), 0) AS bigint) FROM call_times")
+        .query_i64("SELECT CAST(coalesce(sum(calls), 0) AS bigint) FROM call_rows")
         .await;
     let left = s.query_i64("SELECT count(*) FROM calls").await;
     assert!(packed > 0 && left > 0, "killed midway: {packed} converted, {left} left");
@@ -304,6 +304,7 @@ async fn sqlite_history_in_key_order_moves_to_write_order_unchanged() {
              {}
              INSERT INTO call_times SELECT path_id, slot, part, calls, times FROM saved;
              DROP VIEW day_counts;
+             DROP VIEW call_rows;
              DELETE FROM schema_migrations WHERE version >= 13;
              COMMIT;",
             include_str!("../../sql/sqlite/0007_call_times.sql")

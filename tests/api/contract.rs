@@ -250,10 +250,7 @@ async fn a_batch_committed_again_under_its_id_changes_nothing(store: Store) {
         Committed::Earlier
     );
     assert_eq!(s.store.counts(s.site).await.expect("counts"), vec![count("/a", 1)]);
-    assert_eq!(
-        s.query_i64("SELECT CAST(sum(calls) AS bigint) FROM call_times").await,
-        1
-    );
+    assert_eq!(s.query_i64("SELECT CAST(sum(calls) AS bigint) FROM call_rows").await, 1);
     // A batch names the ids seen committed; they are deleted with it.
     let next = footfall::store::Batch {
         settled: &[first.id],

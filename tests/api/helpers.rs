@@ -260,7 +260,7 @@ impl TestApp {
         query_i64(
             &self.data,
             self.db.as_ref(),
-            "SELECT CAST(coalesce(sum(calls), 0) AS bigint) FROM call_times",
+            "SELECT CAST(coalesce(sum(calls), 0) AS bigint) FROM call_rows",
         )
         .await
     }

@@ -262,13 +262,13 @@ async fn sigterm_under_load_loses_no_acknowledged_hit(store: Store) {
         Some(db) => db
             .connect()
             .await
-            .query_one("SELECT coalesce(sum(calls), 0)::bigint FROM call_times", &[])
+            .query_one("SELECT coalesce(sum(calls), 0)::bigint FROM call_rows", &[])
             .await
             .expect("q")
             .get(0),
         None => rusqlite::Connection::open(dir.path().join("footfall.sqlite3"))
             .expect("open")
-            .query_row("SELECT coalesce(sum(calls), 0) FROM call_times", [], |r| r.get(0))
+            .query_row("SELECT coalesce(sum(calls), 0) FROM call_rows", [], |r| r.get(0))
             .expect("q"),
     };
     let stored = stored as u64;

@@ -126,7 +126,7 @@ async fn footfall_adopts_an_oxitraffic_database_and_leaves_its_tables_untouched(
     assert_eq!(oxitraffic_rows(&db).await, before);
     let client = db.connect().await;
     let footfall_calls: i64 = client
-        .query_one("SELECT coalesce(sum(calls), 0)::bigint FROM footfall.call_times", &[])
+        .query_one("SELECT coalesce(sum(calls), 0)::bigint FROM footfall.call_rows", &[])
         .await
         .expect("count")
         .get(0);
@@ -201,6 +201,7 @@ async fn a_footfall_database_with_its_tables_in_public_moves_into_its_own_schema
         .collect();
     // Its old `calls` was converted into `call_times` and dropped.
     let expected: Vec<(String, String)> = [
+        "call_rows",
         "call_times",
         "calls_pruned",
         "daily_counts",

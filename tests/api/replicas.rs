@@ -185,7 +185,7 @@ async fn the_same_visitor_on_two_replicas_counts_once_per_page_per_window() {
         assert_eq!(count(&db, &sql).await, 150, "page /p{p}");
     }
     assert_eq!(
-        count(&db, "SELECT coalesce(sum(calls), 0)::bigint FROM call_times").await,
+        count(&db, "SELECT coalesce(sum(calls), 0)::bigint FROM call_rows").await,
         600
     );
     assert_eq!(count(&db, "SELECT sum(count)::bigint FROM day_counts").await, 600);
@@ -260,7 +260,7 @@ async fn thousands_of_concurrent_batches_on_the_same_pages_never_deadlock_and_ev
     let acknowledged = Tally::get(&on_a.ok) + Tally::get(&on_b.ok);
     assert_eq!(acknowledged, 2 * u64::from(per_replica));
     assert_eq!(
-        count(&db, "SELECT coalesce(sum(calls), 0)::bigint FROM call_times").await as u64,
+        count(&db, "SELECT coalesce(sum(calls), 0)::bigint FROM call_rows").await as u64,
         acknowledged
     );
     assert_eq!(
@@ -293,7 +293,7 @@ async fn a_replica_killed_mid_load_loses_nothing_the_other_acknowledged() {
         "the replica was killed before the load ended"
     );
     assert_eq!(Tally::get(&on_b.ok), 3_000, "the surviving replica answered everything");
-    let stored = count(&db, "SELECT coalesce(sum(calls), 0)::bigint FROM call_times").await as u64;
+    let stored = count(&db, "SELECT coalesce(sum(calls), 0)::bigint FROM call_rows").await as u64;
     // Every 200 from either replica is stored; nothing is stored twice (each
     // pair was sent once, so at most one call per request sent).
     assert!(stored >= Tally::get(&on_a.ok) + 3_000, "stored {stored}");

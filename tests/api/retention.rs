@@ -176,7 +176,43 @@ async fn the_background_job_deletes_old_calls_and_history_says_so(store: Store) 
     assert!(stderr.contains("deleted by retention"), "{stderr}");
 }
 
+/// A page's newest calls (on PostgreSQL in the page's own row until a
+/// later batch moves them on) are pruned like any other once they are old:
+/// a cut inside their slot keeps the newer ones, a later cut takes all.
+async fn pruning_reaches_an_idle_pages_newest_calls(store: Store) {
+    let mut s = TestStore::open(store, "").await;
+    s.store.migrate().await.expect("migrate");
+    s.ensure_default_site().await;
+    let id = s.store.register_path(s.site, &page("/idle")).await.expect("register");
+    let hit = |at: &str| Hit {
+        path: id,
+        at: t(at),
+        day: Zone::utc().day_of(t(at)),
+    };
+    let (first, second, third) = ("2026-01-01T10:00:00Z", "2026-01-01T10:00:01Z", "2026-01-01T10:00:02Z");
+    s.store.record(batch(&[hit(first), hit(second)])).await.expect("record");
+    s.store.record(batch(&[hit(third)])).await.expect("record");
+    let ever = (t("2000-01-01T00:00:00Z"), t("2100-01-01T00:00:00Z"));
+    assert_eq!(
+        s.store
+            .prune_calls(t("2026-01-01T10:00:01.5Z"), 10)
+            .await
+            .expect("prune"),
+        2
+    );
+    let kept = s.store.calls(id, ever.0, ever.1, 100).await.expect("calls");
+    assert_eq!(kept, [t(third)], "the call after the cut stays");
+    assert_eq!(
+        s.store.prune_calls(t("2026-02-01T00:00:00Z"), 10).await.expect("prune"),
+        1
+    );
+    let kept = s.store.calls(id, ever.0, ever.1, 100).await.expect("calls");
+    assert!(kept.is_empty(), "every call was older: {kept:?}");
+    assert_eq!(s.store.summary(id).await.expect("summary").total, 3, "the total stays");
+}
+
 both_stores!(
     pruning_deletes_only_old_calls_in_batches_and_keeps_the_counts,
+    pruning_reaches_an_idle_pages_newest_calls,
     the_background_job_deletes_old_calls_and_history_says_so,
 );

@@ -141,7 +141,7 @@ async fn a_batch_counts_only_hits_whose_digest_is_new_and_a_second_attempt_chang
     assert_eq!(s.store.record(second).await.expect("second").committed, Committed::Now);
     assert_eq!(s.query_i64("SELECT total FROM paths").await, 3);
     assert_eq!(
-        s.query_i64("SELECT coalesce(sum(calls), 0)::bigint FROM call_times")
+        s.query_i64("SELECT coalesce(sum(calls), 0)::bigint FROM call_rows")
             .await,
         3
     );

@@ -1,9 +1,10 @@
-//! Which row of a (page, slot) a batch appends to, remembered by the writer
-//! from its last append (on PostgreSQL what the append returned, on SQLite
-//! what it wrote), so a steady stream of batches names the row's key and
-//! `call_times` is not searched for the slot's newest row every time
-//! (measured on PostgreSQL: about a fifth of the append's cost at the
-//! new-visitor bench load).
+//! Which row of a (page, slot) a SQLite batch appends to, remembered by the
+//! writer from what it last wrote, so a steady stream of batches names the
+//! row's key and `call_times` is not searched for the slot's newest row
+//! every time (measured on PostgreSQL, when its batches appended to
+//! `call_times` too: about a fifth of the append's cost at the new-visitor
+//! bench load). PostgreSQL keeps that row in the page's own row instead
+//! (`postgres::open_runs`).
 //!
 //! Only a hint: the append is an upsert on the row's key either way, so a
 //! stale entry (another replica or process appended meanwhile, the row was
@@ -32,18 +33,10 @@ pub struct OpenRows {
 }
 
 impl OpenRows {
-    /// For each run, the part its piece 0 goes to, or -1 when not known.
-    pub fn parts_for(&self, runs: &[Run]) -> Vec<i32> {
-        let rows = self.rows.lock().unwrap_or_else(PoisonError::into_inner);
-        runs.iter()
-            .map(|run| rows.get(&(run.path, run.slot)).map_or(-1, |&open| part_for(open, run)))
-            .collect()
-    }
-
-    /// Like [`OpenRows::parts_for`], for a store whose append cannot look
-    /// the slot's newest row up itself: a (page, slot) not remembered is
-    /// asked of `newest` (that row's part and length, `None` when the slot
-    /// has none yet) and remembered, so every run gets a part.
+    /// For each run, the part its piece 0 goes to (piece `k` goes to that
+    /// part `+ k`): a (page, slot) not remembered is asked of `newest` (that
+    /// row's part and length, `None` when the slot has none yet) and
+    /// remembered, so every run gets a part.
     ///
     /// # Errors
     /// The first error of `newest`.
@@ -133,6 +126,12 @@ fn put(rows: &mut HashMap<(PathId, i64), (i32, i32)>, key: (PathId, i64), open: 
 mod tests {
     use super::*;
 
+    /// The parts of `runs`, a slot not remembered having no row yet.
+    fn parts_for(open: &OpenRows, runs: &[Run]) -> Vec<i32> {
+        open.parts_looking_up(runs, |_, _| Ok::<_, ()>(None))
+            .expect("no look-up fails")
+    }
+
     fn run(path: PathId, slot: i64, piece: i32, lead_bytes: i32) -> Run {
         Run {
             path,
@@ -158,23 +157,26 @@ mod tests {
         let open = OpenRows::default();
         open.remember([((1, 7), (0, 500)), ((2, 7), (3, 500))]);
         let room = ROW_BYTES as i32 - 500;
-        let parts = open.parts_for(&[
-            run(1, 7, 0, room),
-            run(1, 8, 0, 1),
-            run(2, 7, 0, room + 1),
-            run(2, 7, 1, room + 1),
-            run(3, 7, 0, 1),
-        ]);
-        // Pieces of one write share their piece 0's part (the statement adds k).
-        assert_eq!(parts, vec![0, -1, 4, 4, -1]);
+        let parts = parts_for(
+            &open,
+            &[
+                run(1, 7, 0, room),
+                run(1, 8, 0, 1),
+                run(2, 7, 0, room + 1),
+                run(2, 7, 1, room + 1),
+                run(3, 7, 0, 1),
+            ],
+        );
+        // Pieces of one write share their piece 0's part (the store adds k).
+        assert_eq!(parts, vec![0, 0, 4, 4, 0]);
     }
 
     #[test]
     fn the_highest_part_written_is_kept_with_its_length() {
         let open = OpenRows::default();
         open.remember([((1, 7), (2, 40)), ((1, 7), (1, 500)), ((1, 7), (2, 60))]);
-        assert_eq!(open.parts_for(&[run(1, 7, 0, ROW_BYTES as i32 - 60)]), vec![2]);
-        assert_eq!(open.parts_for(&[run(1, 7, 0, ROW_BYTES as i32 - 59)]), vec![3]);
+        assert_eq!(parts_for(&open, &[run(1, 7, 0, ROW_BYTES as i32 - 60)]), vec![2]);
+        assert_eq!(parts_for(&open, &[run(1, 7, 0, ROW_BYTES as i32 - 59)]), vec![3]);
     }
 
     #[test]
@@ -199,8 +201,8 @@ mod tests {
             vec![((1, 7), (2, 103)), ((1, 7), (3, 2)), ((2, 7), (5, 4)), ((1, 7), (2, 3))]
         );
         open.remember(vec![appended[0], appended[1]]);
-        assert_eq!(open.parts_for(&[run(1, 7, 0, ROW_BYTES as i32 - 2)]), vec![3]);
-        assert_eq!(open.parts_for(&[run(1, 7, 0, ROW_BYTES as i32 - 1)]), vec![4]);
+        assert_eq!(parts_for(&open, &[run(1, 7, 0, ROW_BYTES as i32 - 2)]), vec![3]);
+        assert_eq!(parts_for(&open, &[run(1, 7, 0, ROW_BYTES as i32 - 1)]), vec![4]);
     }
 
     #[test]
@@ -225,7 +227,7 @@ mod tests {
         // pieces (the store adds k); page 3's slot has no row yet: part 0.
         assert_eq!(parts, vec![0, 4, 4, 0]);
         assert_eq!(asked, vec![(2, 7), (3, 7)]);
-        assert_eq!(open.parts_for(&[run(2, 7, 0, 10), run(3, 7, 0, 1)]), vec![3, 0]);
+        assert_eq!(parts_for(&open, &[run(2, 7, 0, 10), run(3, 7, 0, 1)]), vec![3, 0]);
         let failed = open.parts_looking_up(&[run(4, 7, 0, 1)], |_, _| Err("down"));
         assert_eq!(failed, Err("down"));
     }

@@ -13,7 +13,7 @@ use super::super::packed::pack_hits;
 use super::super::rules::sum_batch;
 use super::super::{Batch, Committed, PathId, PgError, Recorded, StoreError};
 use super::pool::Checkout;
-use super::{digests, dimensions, history, links, open_days, site_days, tallies, PostgresStore};
+use super::{digests, dimensions, links, open_days, open_runs, site_days, tallies, PostgresStore};
 use crate::zone::DayNumber;
 
 pub(super) const MARK_BATCH: &str = "WITH settled AS (DELETE FROM recorded_batches WHERE id = ANY($2::bigint[])) \
@@ -36,9 +36,10 @@ pub(super) const LOCK_PATHS: &str = "SELECT 1 FROM paths WHERE id = ANY($1::bigi
 ///   The id's rows conflict with nothing but an earlier attempt of the
 ///   same batch, so marking it last changes no lock order, and its
 ///   conflict is still the batch's error;
-/// - `updated`: the batch's calls to its pages' totals (`$9`..`$12`) and
+/// - `updated`: the batch's calls to its pages' totals (`$9`..`$12`),
 ///   open days (`open_days::ROLL`: each page's latest day in the batch and
-///   its calls that day, `$20`, `$21`), and with them [`LOCK_PATHS`]'s
+///   its calls that day, `$20`, `$21`) and open runs (`open_runs::ROLL`:
+///   each page's last run of call times, `$6`..`$8`), and with them [`LOCK_PATHS`]'s
 ///   work: every other part reads it first (a
 ///   one-time filter), so the pages are locked before any other row,
 ///   whatever order PostgreSQL runs the parts in. It locks them in id
@@ -52,8 +53,10 @@ pub(super) const LOCK_PATHS: &str = "SELECT 1 FROM paths WHERE id = ANY($1::bigi
 ///   adds tallies, clicks or labels (statements of their own, before this)
 ///   locks its pages, and those its labels name, with [`LOCK_PATHS`]
 ///   before those; here they are its own already;
-/// - `appended`: the call history (`history::append_statement`,
-///   `$1`..`$8`), whose rows the statement returns for `packed::OpenRows`;
+/// - `appended`: the call history that does not go to the pages' rows
+///   (`open_runs::insert_rows`: the batch's other runs `$1`..`$5`, the runs
+///   `updated` rolled out, last runs of removed pages); for most batches
+///   nothing;
 /// - `milestones`: from the rows updated, one `milestone` event per (page,
 ///   milestone in `$13`) the batch crossed. The old total is the new one
 ///   minus the batch's calls, so a batch jumping past several milestones
@@ -84,12 +87,12 @@ static WRITE_HITS: LazyLock<String> = LazyLock::new(|| {
          marked AS (INSERT INTO recorded_batches (id) SELECT $17::bigint WHERE $19), \
          updated AS (UPDATE paths SET total = paths.total + t.n, \
          first_call = LEAST(paths.first_call, t.first), last_call = GREATEST(paths.last_call, t.last), \
-         {} \
-         FROM unnest($9::bigint[], $10::bigint[], $11::timestamptz[], $12::timestamptz[], $20::int[], $21::bigint[]) \
-         AS t(id, n, first, last, d, dn) \
+         {}, {} \
+         FROM unnest($9::bigint[], $10::bigint[], $11::timestamptz[], $12::timestamptz[], $20::int[], $21::bigint[], \
+         $6::bigint[], $7::int[], $8::bytea[]) AS t(id, n, first, last, d, dn, s, rn, b) \
          WHERE paths.id = t.id \
          RETURNING paths.id, paths.site_id, paths.path, paths.total + paths.start_count AS total, t.n, t.d, t.dn, \
-         {} AS kept, paths.rolled_day, paths.rolled_count), \
+         {} AS kept, paths.rolled_day, paths.rolled_count, {}), \
          appended AS ({}), \
          milestones AS (INSERT INTO events (site_id, kind, data) \
          SELECT u.site_id, 'milestone', json_build_object('path', u.path, 'milestone', ms.m, 'total', u.total)::text \
@@ -106,10 +109,12 @@ static WRITE_HITS: LazyLock<String> = LazyLock::new(|| {
          WHERE {AFTER_PAGES} GROUP BY 1, 2 ORDER BY 1, 2 \
          ON CONFLICT (path_id, day) DO UPDATE SET count = c.count + excluded.count RETURNING 1), \
          days AS ({}) \
-         SELECT * FROM appended",
+         SELECT 1",
         *open_days::ROLL,
+        *open_runs::ROLL,
         open_days::KEPT,
-        history::append_statement(AFTER_PAGES),
+        open_runs::ROLLED,
+        open_runs::insert_rows(AFTER_PAGES),
         site_days::ADD_BATCH
     )
 });
@@ -143,9 +148,7 @@ impl PostgresStore {
         let begun = claimed.is_some();
         let hits = claimed.as_ref().map_or(batch.hits, |c| &c.hits);
         let sums = sum_batch(hits);
-        let packed = pack_hits(hits);
-        let open = self.open_rows.parts_for(&packed);
-        let runs = history::Columns::of(packed).with_open(open);
+        let runs = open_runs::BatchRuns::of(pack_hits(hits));
         // Each page's latest day goes with its total; its earlier days
         // (a batch across midnight, late hits) go to `daily_counts`.
         let (latest, earlier) = sums.latest_days();
@@ -207,7 +210,7 @@ impl PostgresStore {
         let mark = !begun;
         let lock_params: [&(dyn ToSql + Sync); 1] = [locked_paths];
         let [p1, p2, p3, p4, p5, p6, p7, p8] = runs.params();
-        let write_params: [&(dyn ToSql + Sync); 21] = [
+        let write_params: [&(dyn ToSql + Sync); 22] = [
             p1,
             p2,
             p3,
@@ -229,6 +232,7 @@ impl PostgresStore {
             &mark,
             &latest_days,
             &latest_counts,
+            runs.last_pieces(),
         ];
         let [proxied, bot, prefetch, ignored, foreign_embed] = &tally.series;
         let tally_params: [&(dyn ToSql + Sync); 7] = [
@@ -310,7 +314,7 @@ impl PostgresStore {
         };
         // Last: the site's days are the last row locks of the transaction
         // (see `site_days`).
-        let write = client.query(&write_hits, &write_params);
+        let write = client.execute(&write_hits, &write_params);
         let outcome = tokio::try_join!(
             biased;
             begin,
@@ -324,8 +328,7 @@ impl PostgresStore {
             commit,
         );
         match outcome {
-            Ok((.., appended, _)) => {
-                self.open_rows.remember(history::written(&appended));
+            Ok(_) => {
                 client.release();
                 Ok(Recorded {
                     committed: Committed::Now,

@@ -3,71 +3,45 @@
 //! conversion chunk's) and the reads of the store contract that look at
 //! call times. Methods of `PostgresStore` and statements its writers share.
 
-use std::sync::LazyLock;
 use std::time::SystemTime;
 
 use deadpool_postgres::Transaction;
 use jiff::Timestamp;
 use tokio_postgres::types::ToSql;
-use tokio_postgres::Row;
 
-use super::super::packed::{self, AppendedRow, Page, Run, SlotReader, ROW_BYTES};
+use super::super::packed::{self, Page, Run, SlotReader, ROW_BYTES};
 use super::super::rules::slot;
 use super::super::{PathId, SlotCount, StoreError};
-use super::PostgresStore;
+use super::{open_runs, PostgresStore};
 
-/// Appends each run to the part the writer chose (`$7` ≥ 0: the part of
-/// the run's piece 0, which then takes `+ k` like every piece; see
-/// `packed::OpenRows`), or, when it chose none, to the slot's newest row if the
-/// run's piece 0 fits there, else the next; a write's further pieces
-/// (`k` > 0) take the rows after that. Within one statement the parts of a
-/// (page, slot) never collide; two writers that pick the same part meet in
-/// `ON CONFLICT`, which appends (a row may then pass ROW_BYTES a little).
-/// New calls go in front of the row's bytes (runs decode in any order):
-/// the old bytes are then the new row version's unchanged tail, which
-/// PostgreSQL leaves out of the update's WAL record, so an append logs its
-/// own few bytes, not the whole row. Returns each written row's key and
-/// length, for `packed::OpenRows`.
-pub(super) static APPEND: LazyLock<String> = LazyLock::new(|| append_statement("true"));
-
-/// [`APPEND`], writing nothing unless `only_if` holds: a batch's statement
-/// embeds it (`batch::WRITE_HITS`), with a condition that reads the part
-/// which must run first.
-pub(super) fn append_statement(only_if: &str) -> String {
-    format!(
-        "INSERT INTO call_times AS c (path_id, slot, part, calls, times) \
-         SELECT t.p, t.s, t.k + CASE WHEN t.open >= 0 THEN t.open ELSE coalesce((SELECT CASE WHEN \
-         octet_length(o.times) + t.lead <= $8 THEN o.part ELSE o.part + 1 END FROM call_times o \
-         WHERE o.path_id = t.p AND o.slot = t.s ORDER BY o.part DESC LIMIT 1), 0) END, t.n, t.b \
-         FROM unnest($1::bigint[], $2::bigint[], $3::int[], $4::int[], $5::int[], $6::bytea[], $7::int[]) \
-         AS t(p, s, k, lead, n, b, open) WHERE {only_if} \
-         ON CONFLICT (path_id, slot, part) DO UPDATE SET calls = c.calls + excluded.calls, times = excluded.times || c.times \
-         RETURNING c.path_id, c.slot, c.part, octet_length(c.times)"
-    )
-}
-
-/// The (page, slot) and (part, bytes) of each row [`APPEND`] returned,
-/// for `packed::OpenRows`; a row that does not read as one is left out (a
-/// hint only: its batch is committed either way).
-pub(super) fn written(returned: &[Row]) -> impl Iterator<Item = AppendedRow> + '_ {
-    returned.iter().filter_map(|row| {
-        Some((
-            (row.try_get(0).ok()?, row.try_get(1).ok()?),
-            (row.try_get(2).ok()?, row.try_get(3).ok()?),
-        ))
-    })
-}
+/// Appends each run to its slot's newest row if the run's piece 0 fits
+/// there, else to the next; a write's further pieces (`k` > 0) take the
+/// rows after that. For writers other than a batch (imports, conversion),
+/// which hold their pages' `paths` rows and have closed their open runs
+/// (`open_runs`). Within one statement the parts of a (page, slot) never
+/// collide; two writers that pick the same part meet in `ON CONFLICT`,
+/// which appends (a row may then pass ROW_BYTES a little). New calls go in
+/// front of the row's bytes (runs decode in any order): the old bytes are
+/// then the new row version's unchanged tail, which PostgreSQL leaves out
+/// of the update's WAL record, so an append logs its own few bytes, not
+/// the whole row.
+pub(super) const APPEND: &str = "INSERT INTO call_times AS c (path_id, slot, part, calls, times) \
+     SELECT t.p, t.s, t.k + coalesce((SELECT CASE WHEN octet_length(o.times) + t.lead <= $7 THEN o.part \
+     ELSE o.part + 1 END FROM call_times o WHERE o.path_id = t.p AND o.slot = t.s ORDER BY o.part DESC LIMIT 1), 0), \
+     t.n, t.b FROM unnest($1::bigint[], $2::bigint[], $3::int[], $4::int[], $5::int[], $6::bytea[]) \
+     AS t(p, s, k, lead, n, b) \
+     ON CONFLICT (path_id, slot, part) DO UPDATE SET calls = c.calls + excluded.calls, times = excluded.times || c.times";
 
 /// Rows fetched per round trip when paging through history.
 const FETCH_ROWS: i64 = 256;
-const ROWS_AFTER: &str = "SELECT slot, part, times FROM call_times \
+const ROWS_AFTER: &str = "SELECT slot, part, times FROM call_rows \
      WHERE path_id = $1 AND (slot, part) > ($2, $3) AND slot <= $4 ORDER BY slot, part LIMIT $5";
-const SLOT_COUNTS: &str = "SELECT slot, calls, CASE WHEN slot IN ($2, $3) THEN times END FROM call_times \
+const SLOT_COUNTS: &str = "SELECT slot, calls, CASE WHEN slot IN ($2, $3) THEN times END FROM call_rows \
      WHERE path_id = $1 AND slot BETWEEN $2 AND $3";
-const SLOT_ROWS: &str = "SELECT times FROM call_times WHERE path_id = $1 AND slot = $2";
-const LAST_SLOT: &str = "SELECT times, slot FROM call_times WHERE path_id = $1 AND slot = \
-     (SELECT max(slot) FROM call_times WHERE path_id = $1 AND slot BETWEEN $2 AND $3)";
-const SLOT_OF_FIRST: &str = "SELECT min(slot) FROM call_times WHERE path_id = $1 AND slot BETWEEN $2 AND $3";
+const SLOT_ROWS: &str = "SELECT times FROM call_rows WHERE path_id = $1 AND slot = $2";
+const LAST_SLOT: &str = "SELECT times, slot FROM call_rows WHERE path_id = $1 AND slot = \
+     (SELECT max(slot) FROM call_rows WHERE path_id = $1 AND slot BETWEEN $2 AND $3)";
+const SLOT_OF_FIRST: &str = "SELECT min(slot) FROM call_rows WHERE path_id = $1 AND slot BETWEEN $2 AND $3";
 
 /// Runs as the array parameters of [`APPEND`].
 pub(super) struct Columns {
@@ -77,7 +51,6 @@ pub(super) struct Columns {
     leads: Vec<i32>,
     calls: Vec<i32>,
     bytes: Vec<Vec<u8>>,
-    open: Vec<i32>,
     row_bytes: i32,
 }
 
@@ -90,7 +63,6 @@ impl Columns {
             leads: Vec::with_capacity(runs.len()),
             calls: Vec::with_capacity(runs.len()),
             bytes: Vec::with_capacity(runs.len()),
-            open: vec![-1; runs.len()],
             row_bytes: ROW_BYTES as i32,
         };
         for run in runs {
@@ -104,15 +76,7 @@ impl Columns {
         columns
     }
 
-    /// The part each run's piece 0 goes to, one per run given to
-    /// [`Columns::of`] (-1: not known, the statement looks it up).
-    pub(super) fn with_open(mut self, open: Vec<i32>) -> Self {
-        debug_assert_eq!(open.len(), self.paths.len());
-        self.open = open;
-        self
-    }
-
-    pub(super) fn params(&self) -> [&(dyn ToSql + Sync); 8] {
+    pub(super) fn params(&self) -> [&(dyn ToSql + Sync); 7] {
         [
             &self.paths,
             &self.slots,
@@ -120,7 +84,6 @@ impl Columns {
             &self.leads,
             &self.calls,
             &self.bytes,
-            &self.open,
             &self.row_bytes,
         ]
     }
@@ -137,7 +100,7 @@ pub(super) async fn append(
 ) -> Result<(), StoreError> {
     let columns = Columns::of(packed::pack(calls));
     if !columns.is_empty() {
-        let statement = tx.prepare_cached(&APPEND).await?;
+        let statement = tx.prepare_cached(APPEND).await?;
         tx.execute(&statement, &columns.params()).await?;
     }
     Ok(())
@@ -271,8 +234,10 @@ impl PostgresStore {
 }
 
 /// Up to `$2` whole rows, of every page, in slots before `$1`: through each
-/// page's key, never a scan of every row.
-const PRUNE_WHOLE: &str = "WITH doomed AS (SELECT c.path_id, c.slot, c.part FROM paths p CROSS JOIN LATERAL \
+/// page's key, never a scan of every row; pages in id order (the order of
+/// `paths` rows on disk changes with every update of a page).
+const PRUNE_WHOLE: &str = "WITH doomed AS (SELECT c.path_id, c.slot, c.part FROM (SELECT id FROM paths ORDER BY id) p \
+     CROSS JOIN LATERAL \
      (SELECT path_id, slot, part FROM call_times WHERE path_id = p.id AND slot < $1 ORDER BY slot, part LIMIT $2) c \
      LIMIT $2), gone AS (DELETE FROM call_times t USING doomed d \
      WHERE t.path_id = d.path_id AND t.slot = d.slot AND t.part = d.part RETURNING t.calls) \
@@ -280,12 +245,14 @@ const PRUNE_WHOLE: &str = "WITH doomed AS (SELECT c.path_id, c.slot, c.part FROM
 const STRADDLING: &str = "SELECT c.path_id, c.part, c.calls, c.times FROM paths p CROSS JOIN LATERAL \
      (SELECT path_id, part, calls, times FROM call_times WHERE path_id = p.id AND slot = $1) c";
 
-/// Deletes calls made before `before`: up to `limit` whole rows older than
-/// its slot, then, once those are gone, the older calls of rows in its
+/// Deletes calls made before `before`: open runs of its slot and older move
+/// to `call_times` first, then up to `limit` whole rows older than its
+/// slot go, then, once those are gone, the older calls of rows in its
 /// slot. Returns the calls deleted; fewer rows than `limit` were whole when
 /// it is below `limit` (each row holds at least one call).
 pub(super) async fn prune(tx: &Transaction<'_>, before: Timestamp, limit: i64) -> Result<u64, StoreError> {
     let cut = packed::slot_of(before);
+    open_runs::close_through(tx, cut).await?;
     let row = tx.query_one(PRUNE_WHOLE, &[&cut, &limit]).await?;
     let (rows, mut calls): (i64, i64) = (row.try_get(0)?, row.try_get(1)?);
     if rows < limit && packed::slot_start_micros(cut) < before.as_microsecond() {

@@ -17,6 +17,7 @@ mod events;
 mod history;
 mod links;
 mod open_days;
+mod open_runs;
 mod owner;
 mod oxitraffic;
 mod pool;
@@ -38,7 +39,6 @@ use tokio_postgres::Row;
 
 pub use self::oxitraffic::OxiRow;
 use self::pool::Connections;
-use super::packed::OpenRows;
 
 use super::rules::{count_from_db, sort_counts, time_from_system};
 use super::{
@@ -73,7 +73,6 @@ const DAILY: &str = "SELECT day - DATE '1970-01-01', count FROM day_counts WHERE
 
 pub struct PostgresStore {
     connections: Connections,
-    open_rows: OpenRows,
 }
 
 impl PostgresStore {
@@ -85,7 +84,6 @@ impl PostgresStore {
     pub fn new(db: &DbConfig) -> Result<Self, StoreError> {
         Ok(Self {
             connections: Connections::new(db, batch::BATCH_OPTIONS)?,
-            open_rows: OpenRows::default(),
         })
     }
 

@@ -13,7 +13,7 @@ use super::super::owner::{day_tables, OwnerStore, PageMove, CHANGE_DEADLINE, DAY
 use super::super::rules::{count_from_db, time_from_system};
 use super::super::transfer::{ExportFilter, Imported, Items, Records};
 use super::super::{within, PathId, SiteId, StoreError, StoreFuture};
-use super::{history, open_days, set_local_statement_timeout, site_days, site_dimensions, PostgresStore};
+use super::{history, open_days, open_runs, set_local_statement_timeout, site_days, site_dimensions, PostgresStore};
 use crate::count::path::PagePath;
 
 const PAGE_OF: &str = "SELECT id FROM paths WHERE site_id = $1 AND path = $2 FOR UPDATE";
@@ -168,6 +168,7 @@ impl OwnerStore for PostgresStore {
                         return Ok(PageMove::Renamed { id: from_id });
                     };
                     open_days::fold(tx, &[from_id, into]).await?;
+                    open_runs::close(tx, &[from_id]).await?;
                     move_rows(tx, from_id, into).await?;
                     open_days::seal(tx, &[into]).await?;
                     tx.execute(

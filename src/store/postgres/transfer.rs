@@ -32,7 +32,7 @@ const SITES: &str = r#"SELECT slug FROM sites WHERE $1::text IS NULL OR slug = $
 const PAGES: &str = r#"SELECT s.slug, p.path, p.start_count, p.first_call, p.last_call
      FROM paths p JOIN sites s ON s.id = p.site_id WHERE $1::text IS NULL OR s.slug = $1
      ORDER BY s.slug COLLATE "C", p.path COLLATE "C""#;
-const CALLS: &str = r#"SELECT s.slug, p.path, c.path_id, c.slot, c.times FROM call_times c
+const CALLS: &str = r#"SELECT s.slug, p.path, c.path_id, c.slot, c.times FROM call_rows c
      JOIN paths p ON p.id = c.path_id JOIN sites s ON s.id = p.site_id WHERE $1::text IS NULL OR s.slug = $1
      ORDER BY s.slug COLLATE "C", p.path COLLATE "C", c.slot, c.part"#;
 

@@ -14,7 +14,7 @@ use crate::zone::{DayNumber, Zone};
 const MIGRATION_LOCK: i64 = 0x466f_6f74_6661_6c6c; // "Footfall"
 /// Every row lies inside its slot, so per-slot counts need no call times.
 const SITE_SLOTS: &str = "SELECT c.path_id, c.slot, sum(c.calls)::bigint \
-     FROM call_times c JOIN paths p ON p.id = c.path_id WHERE p.site_id = $1 GROUP BY 1, 2";
+     FROM call_rows c JOIN paths p ON p.id = c.path_id WHERE p.site_id = $1 GROUP BY 1, 2";
 const DELETE_SITE_DAILY: &str = "DELETE FROM daily_counts WHERE path_id IN (SELECT id FROM paths WHERE site_id = $1)";
 const INSERT_DAILY: &str = "INSERT INTO daily_counts (path_id, day, count) \
      SELECT p, DATE '1970-01-01' + d, n FROM unnest($1::bigint[], $2::int[], $3::bigint[]) AS t(p, d, n)";

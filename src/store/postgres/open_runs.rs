@@ -1,0 +1,181 @@
+//! Each page's open run: its newest call-history row, kept in its `paths`
+//! row next to the total and open day the batch's update writes anyway, so
+//! a counted call writes one row, not two (the upsert into `call_times` was
+//! a third to half of a batch's PostgreSQL time). Other rows are in
+//! `call_times`; readers see both through the view `call_rows`, where an
+//! open run is its slot's last part.
+//!
+//! The rule that keeps them apart: an open run is one more row of
+//! (page, `open_slot`), written only by a batch's update ([`ROLL`]) and
+//! moved whole into `call_times` ([`CLOSE`]); no writer ever needs to find
+//! it there. A batch's last run of a page (its latest slot, last piece)
+//! goes in front of the open run while both fit in `ROW_BYTES` and are of
+//! one slot; otherwise the open run rolls out to `call_times` (in the same
+//! statement, [`ROLLED`] read from the update's `RETURNING`) and the run
+//! opens in its place. The batch's other runs, and runs of pages without a
+//! `paths` row (late hits of a removed page), go to `call_times` as rows of
+//! their own ([`insert_rows`]). Parts there are taken after the slot's
+//! highest, so no writer collides with another within a statement, and two
+//! statements that meet append in `ON CONFLICT`. Every other writer of a
+//! page's history (merging, retention) holds the page's `paths` row and
+//! closes its run first, so it sees every row in `call_times`.
+//! Holds SQL and its parameters only; the callers own the transactions.
+
+use std::sync::LazyLock;
+
+use deadpool_postgres::Transaction;
+
+use super::super::packed::{Run, ROW_BYTES};
+use super::super::{PathId, StoreError};
+
+/// Whether a batch's last run of a page (`t.s`, `t.b`) goes into the open
+/// run: same slot, and room for both.
+static FITS: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "(paths.open_calls > 0 AND paths.open_slot = t.s \
+         AND octet_length(paths.open_times) + octet_length(t.b) <= {ROW_BYTES})"
+    )
+});
+
+/// The batch update's `SET` items for the open run: `t.s` is the slot of
+/// the batch's last run of the page, `t.rn` its calls, `t.b` its bytes.
+/// The `rolled_*` columns say what this update moved out of the row (see
+/// [`ROLLED`]). New calls go in front: the old times are then an unchanged
+/// tail of the row, which PostgreSQL leaves out of the update's WAL record.
+/// `SET` reads the row as it was.
+pub(super) static ROLL: LazyLock<String> = LazyLock::new(|| {
+    let fits = &*FITS;
+    let rolls = format!("NOT {fits} AND paths.open_calls > 0");
+    format!(
+        "open_slot = t.s, \
+         open_calls = CASE WHEN {fits} THEN paths.open_calls + t.rn ELSE t.rn END, \
+         open_times = CASE WHEN {fits} THEN t.b || paths.open_times ELSE t.b END, \
+         rolled_slot = CASE WHEN {rolls} THEN paths.open_slot END, \
+         rolled_calls = CASE WHEN {rolls} THEN paths.open_calls END, \
+         rolled_times = CASE WHEN {rolls} THEN paths.open_times END"
+    )
+});
+
+/// In the batch update's `RETURNING`: the run the update moved out
+/// (slot, calls, bytes; null when none), for [`insert_rows`].
+pub(super) const ROLLED: &str = "paths.rolled_slot, paths.rolled_calls, paths.rolled_times";
+
+/// A batch's rows for `call_times`, from the update `updated` (its
+/// `RETURNING` has `id` and [`ROLLED`]): the batch's runs other than each
+/// page's last (`$1`..`$5`: page, slot, piece, calls, bytes), the runs
+/// rolled out, and the last runs (`$6`..`$8`, `$22`: slot, calls, bytes,
+/// piece; one per page of `$9`) of pages the update did not find, looked
+/// up only when `updated` has fewer rows than the batch has pages. For
+/// most batches that is nothing. A rolled run takes the part after its
+/// slot's highest, and piece `k` the part `k + 1` after that: unique within
+/// the statement without numbering the rows (a part left free by a piece
+/// that went to the open run is a gap, which readers take as it is).
+/// Written in (page, slot, piece) order, which is the order every writer
+/// locks rows in.
+pub(super) fn insert_rows(only_if: &str) -> String {
+    format!(
+        "INSERT INTO call_times AS c (path_id, slot, part, calls, times) \
+         SELECT x.p, x.s, coalesce((SELECT max(o.part) FROM call_times o WHERE o.path_id = x.p AND o.slot = x.s), -1) \
+         + 2 + x.k, x.n, x.b FROM ( \
+         SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::int[], $4::int[], $5::bytea[]) \
+         UNION ALL SELECT id, rolled_slot, -1, rolled_calls, rolled_times FROM updated WHERE rolled_calls IS NOT NULL \
+         UNION ALL SELECT t.id, t.s, t.k, t.n, t.b FROM unnest($9::bigint[], $6::bigint[], $22::int[], $7::int[], $8::bytea[]) \
+         AS t(id, s, k, n, b) WHERE (SELECT count(*) FROM updated) < cardinality($9::bigint[]) \
+         AND NOT EXISTS (SELECT 1 FROM updated u WHERE u.id = t.id)) AS x(p, s, k, n, b) \
+         WHERE {only_if} ORDER BY x.p, x.s, x.k \
+         ON CONFLICT (path_id, slot, part) DO UPDATE SET calls = c.calls + excluded.calls, times = excluded.times || c.times"
+    )
+}
+
+/// A batch's runs as the parameters of [`ROLL`] and [`insert_rows`]: each
+/// page's last run (aligned with the batch's pages, which are sorted and
+/// each have at least one run) and the others.
+#[derive(Default)]
+pub(super) struct BatchRuns {
+    paths: Vec<PathId>,
+    slots: Vec<i64>,
+    pieces: Vec<i32>,
+    calls: Vec<i32>,
+    bytes: Vec<Vec<u8>>,
+    last_slots: Vec<i64>,
+    last_calls: Vec<i32>,
+    last_bytes: Vec<Vec<u8>>,
+    last_pieces: Vec<i32>,
+}
+
+impl BatchRuns {
+    /// Splits `runs` (ordered by page, slot and piece, as `packed::pack`
+    /// makes them) into each page's last run and the others.
+    pub(super) fn of(runs: Vec<Run>) -> Self {
+        let mut columns = Self::default();
+        let mut runs = runs.into_iter().peekable();
+        while let Some(run) = runs.next() {
+            if runs.peek().is_some_and(|next| next.path == run.path) {
+                columns.paths.push(run.path);
+                columns.slots.push(run.slot);
+                columns.pieces.push(run.piece);
+                columns.calls.push(run.calls);
+                columns.bytes.push(run.bytes);
+            } else {
+                columns.last_slots.push(run.slot);
+                columns.last_calls.push(run.calls);
+                columns.last_bytes.push(run.bytes);
+                columns.last_pieces.push(run.piece);
+            }
+        }
+        columns
+    }
+
+    /// `$1`..`$8` of the batch statement.
+    pub(super) fn params(&self) -> [&(dyn tokio_postgres::types::ToSql + Sync); 8] {
+        [
+            &self.paths,
+            &self.slots,
+            &self.pieces,
+            &self.calls,
+            &self.bytes,
+            &self.last_slots,
+            &self.last_calls,
+            &self.last_bytes,
+        ]
+    }
+
+    /// `$22` of the batch statement.
+    pub(super) fn last_pieces(&self) -> &Vec<i32> {
+        &self.last_pieces
+    }
+}
+
+/// Moves the open runs of pages `$1` (whose `paths` rows the caller holds)
+/// into `call_times`, each after its slot's highest part, where the change
+/// that follows sees every row of them.
+const CLOSE: &str = "WITH open AS (SELECT id, open_slot, open_calls, open_times FROM paths \
+     WHERE id = ANY($1::bigint[]) AND open_calls > 0 ORDER BY id FOR NO KEY UPDATE), \
+     closed AS (INSERT INTO call_times (path_id, slot, part, calls, times) \
+     SELECT id, open_slot, coalesce((SELECT max(o.part) + 1 FROM call_times o \
+     WHERE o.path_id = open.id AND o.slot = open.open_slot), 0), open_calls, open_times FROM open ORDER BY id) \
+     UPDATE paths SET open_calls = 0, open_times = '' FROM open WHERE paths.id = open.id";
+
+/// Before a change to the call history of pages `ids`: their open runs
+/// move into `call_times`.
+pub(super) async fn close(tx: &Transaction<'_>, ids: &[PathId]) -> Result<(), StoreError> {
+    if !ids.is_empty() {
+        tx.execute(CLOSE, &[&ids]).await?;
+    }
+    Ok(())
+}
+
+/// Pages whose open run is of slot `$1` or older: what retention reaches.
+const OPEN_THROUGH: &str = "SELECT id FROM paths WHERE open_calls > 0 AND open_slot <= $1 ORDER BY id";
+
+/// Before retention deletes calls of slot `slot` and older: the open runs
+/// of those slots move into `call_times`, where it finds every row.
+pub(super) async fn close_through(tx: &Transaction<'_>, slot: i64) -> Result<(), StoreError> {
+    let ids = tx
+        .query(OPEN_THROUGH, &[&slot])
+        .await?
+        .iter()
+        .map(|row| row.try_get(0))
+        .collect::<Result<Vec<PathId>, _>>()?;
+    close(tx, &ids).await
+}

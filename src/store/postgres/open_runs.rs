@@ -146,15 +146,17 @@ impl BatchRuns {
     }
 }
 
-/// Moves the open runs of pages `$1` (whose `paths` rows the caller holds)
-/// into `call_times`, each after its slot's highest part, where the change
-/// that follows sees every row of them.
+/// Moves the open runs of pages `$1` into `call_times`, each after its
+/// slot's highest part, where the change that follows sees every row of
+/// them; locks the pages first, in id order. What the last batch rolled out
+/// (already in `call_times`) goes from the row too.
 const CLOSE: &str = "WITH open AS (SELECT id, open_slot, open_calls, open_times FROM paths \
      WHERE id = ANY($1::bigint[]) AND open_calls > 0 ORDER BY id FOR NO KEY UPDATE), \
      closed AS (INSERT INTO call_times (path_id, slot, part, calls, times) \
      SELECT id, open_slot, coalesce((SELECT max(o.part) + 1 FROM call_times o \
      WHERE o.path_id = open.id AND o.slot = open.open_slot), 0), open_calls, open_times FROM open ORDER BY id) \
-     UPDATE paths SET open_calls = 0, open_times = '' FROM open WHERE paths.id = open.id";
+     UPDATE paths SET open_calls = 0, open_times = '', rolled_slot = NULL, rolled_calls = NULL, rolled_times = NULL \
+     FROM open WHERE paths.id = open.id";
 
 /// Before a change to the call history of pages `ids`: their open runs
 /// move into `call_times`.

@@ -7,8 +7,9 @@
 //!
 //! The rule that keeps them apart: an open run is one more row of
 //! (page, `open_slot`), written only by a batch's update ([`ROLL`]) and
-//! moved whole into `call_times` ([`CLOSE`]); no writer ever needs to find
-//! it there. A batch's last run of a page (its latest slot, last piece)
+//! moved whole into `call_times` (by a batch that rolls it, or [`CLOSE`]).
+//! It has no part number until then, so no writer of `call_times` needs to
+//! know of it. A batch's last run of a page (its latest slot, last piece)
 //! goes in front of the open run while both fit in `ROW_BYTES` and are of
 //! one slot; otherwise the open run rolls out to `call_times` (in the same
 //! statement, [`ROLLED`] read from the update's `RETURNING`) and the run
@@ -16,9 +17,10 @@
 //! `paths` row (late hits of a removed page), go to `call_times` as rows of
 //! their own ([`insert_rows`]). Parts there are taken after the slot's
 //! highest, so no writer collides with another within a statement, and two
-//! statements that meet append in `ON CONFLICT`. Every other writer of a
-//! page's history (merging, retention) holds the page's `paths` row and
-//! closes its run first, so it sees every row in `call_times`.
+//! statements that meet append in `ON CONFLICT`. A writer that changes a
+//! page's existing history (merging it away, retention) closes its run
+//! first ([`close`], which locks the page's `paths` row), so it sees every
+//! row in `call_times`; imports and conversions only add rows beside it.
 //! Holds SQL and its parameters only; the callers own the transactions.
 
 use std::sync::LazyLock;
@@ -180,4 +182,41 @@ pub(super) async fn close_through(tx: &Transaction<'_>, slot: i64) -> Result<(),
         .map(|row| row.try_get(0))
         .collect::<Result<Vec<PathId>, _>>()?;
     close(tx, &ids).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(path: PathId, slot: i64, piece: i32, bytes: &[u8]) -> Run {
+        Run {
+            path,
+            slot,
+            piece,
+            lead_bytes: 0,
+            calls: i32::try_from(bytes.len()).expect("short"),
+            bytes: bytes.to_vec(),
+        }
+    }
+
+    #[test]
+    fn each_pages_last_run_is_its_open_run_and_the_others_go_to_call_times() {
+        let runs = BatchRuns::of(vec![
+            run(1, 7, 0, &[1]),
+            run(1, 8, 0, &[2, 2]),
+            run(2, 7, 0, &[3]),
+            run(3, 7, 0, &[4; 3]),
+            run(3, 7, 1, &[5; 4]),
+        ]);
+        // One last run per page, in the pages' order.
+        assert_eq!(runs.last_slots, [8, 7, 7]);
+        assert_eq!(runs.last_pieces, [0, 0, 1]);
+        assert_eq!(runs.last_calls, [2, 1, 4]);
+        assert_eq!(runs.last_bytes, [vec![2, 2], vec![3], vec![5; 4]]);
+        // The rest keep their page, slot and piece.
+        assert_eq!(runs.paths, [1, 3]);
+        assert_eq!(runs.slots, [7, 7]);
+        assert_eq!(runs.pieces, [0, 0]);
+        assert_eq!(runs.bytes, [vec![1], vec![4; 3]]);
+    }
 }

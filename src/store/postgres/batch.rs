@@ -82,6 +82,11 @@ pub(super) const LOCK_PATHS: &str = "SELECT 1 FROM paths WHERE id = ANY($1::bigi
 /// needs no `BEGIN` and `COMMIT` (see `record_now`).
 static WRITE_HITS: LazyLock<String> = LazyLock::new(|| {
     const AFTER_PAGES: &str = "(SELECT count(*) FROM updated) >= 0";
+    // Page `t.id` of the batch has no `paths` row (removed while the batch
+    // waited): looked up only when `updated` has fewer rows than the batch
+    // has pages.
+    const NOT_UPDATED: &str = "(SELECT count(*) FROM updated) < cardinality($9::bigint[]) \
+         AND NOT EXISTS (SELECT 1 FROM updated u WHERE u.id = t.id)";
     format!(
         "WITH settled AS (DELETE FROM recorded_batches WHERE $19::boolean AND id = ANY($18::bigint[])), \
          marked AS (INSERT INTO recorded_batches (id) SELECT $17::bigint WHERE $19), \
@@ -104,8 +109,7 @@ static WRITE_HITS: LazyLock<String> = LazyLock::new(|| {
          UNION ALL SELECT id, d, dn FROM updated WHERE NOT kept \
          UNION ALL SELECT id, rolled_day - DATE '1970-01-01', rolled_count FROM updated WHERE rolled_count IS NOT NULL \
          UNION ALL SELECT t.id, t.d, t.dn FROM unnest($9::bigint[], $20::int[], $21::bigint[]) AS t(id, d, dn) \
-         WHERE (SELECT count(*) FROM updated) < cardinality($9::bigint[]) \
-         AND NOT EXISTS (SELECT 1 FROM updated u WHERE u.id = t.id)) AS x(p, d, n) \
+         WHERE {NOT_UPDATED}) AS x(p, d, n) \
          WHERE {AFTER_PAGES} GROUP BY 1, 2 ORDER BY 1, 2 \
          ON CONFLICT (path_id, day) DO UPDATE SET count = c.count + excluded.count RETURNING 1), \
          days AS ({}) \
@@ -114,7 +118,7 @@ static WRITE_HITS: LazyLock<String> = LazyLock::new(|| {
         *open_runs::ROLL,
         open_days::KEPT,
         open_runs::ROLLED,
-        open_runs::insert_rows(AFTER_PAGES),
+        open_runs::insert_rows(AFTER_PAGES, NOT_UPDATED),
         site_days::ADD_BATCH
     )
 });

@@ -3,6 +3,7 @@
 //! conversion chunk's) and the reads of the store contract that look at
 //! call times. Methods of `PostgresStore` and statements its writers share.
 
+use std::sync::LazyLock;
 use std::time::SystemTime;
 
 use deadpool_postgres::Transaction;
@@ -14,23 +15,35 @@ use super::super::rules::slot;
 use super::super::{PathId, SlotCount, StoreError};
 use super::{open_runs, PostgresStore};
 
-/// Appends each run to its slot's newest row if the run's piece 0 fits
-/// there, else to the next; a write's further pieces (`k` > 0) take the
-/// rows after that. For writers other than a batch (imports, conversion),
-/// which hold their pages' `paths` rows and have closed their open runs
-/// (`open_runs`). Within one statement the parts of a (page, slot) never
+/// Appends each run to its slot's newest row in `call_times` if the run's
+/// piece 0 fits there, else to the next; a write's further pieces (`k` >
+/// 0) take the rows after that. For writers other than a batch (imports,
+/// conversion): they add rows beside a page's open run, which has no part
+/// number (`open_runs`). Within one statement the parts of a (page, slot) never
 /// collide; two writers that pick the same part meet in `ON CONFLICT`,
 /// which appends (a row may then pass ROW_BYTES a little). New calls go in
 /// front of the row's bytes (runs decode in any order): the old bytes are
 /// then the new row version's unchanged tail, which PostgreSQL leaves out
 /// of the update's WAL record, so an append logs its own few bytes, not
 /// the whole row.
-pub(super) const APPEND: &str = "INSERT INTO call_times AS c (path_id, slot, part, calls, times) \
-     SELECT t.p, t.s, t.k + coalesce((SELECT CASE WHEN octet_length(o.times) + t.lead <= $7 THEN o.part \
-     ELSE o.part + 1 END FROM call_times o WHERE o.path_id = t.p AND o.slot = t.s ORDER BY o.part DESC LIMIT 1), 0), \
-     t.n, t.b FROM unnest($1::bigint[], $2::bigint[], $3::int[], $4::int[], $5::int[], $6::bytea[]) \
-     AS t(p, s, k, lead, n, b) \
-     ON CONFLICT (path_id, slot, part) DO UPDATE SET calls = c.calls + excluded.calls, times = excluded.times || c.times";
+static APPEND: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "INSERT INTO call_times AS c (path_id, slot, part, calls, times) \
+         SELECT t.p, t.s, t.k + coalesce((SELECT CASE WHEN octet_length(o.times) + t.lead <= {ROW_BYTES} THEN o.part \
+         ELSE o.part + 1 END FROM call_times o WHERE o.path_id = t.p AND o.slot = t.s ORDER BY o.part DESC LIMIT 1), 0), \
+         t.n, t.b FROM unnest($1::bigint[], $2::bigint[], $3::int[], $4::int[], $5::int[], $6::bytea[]) \
+         AS t(p, s, k, lead, n, b) \
+         ON CONFLICT (path_id, slot, part) DO UPDATE SET calls = c.calls + excluded.calls, times = excluded.times || c.times"
+    )
+});
+
+/// The part after the highest of page `path`'s slot `slot` in `call_times`
+/// (0 for a slot without rows), as SQL over the two expressions given: where
+/// a writer adds whole rows (a rolled or closed open run, a merged page's
+/// rows), so they collide with none there.
+pub(super) fn next_part(path: &str, slot: &str) -> String {
+    format!("coalesce((SELECT max(o.part) + 1 FROM call_times o WHERE o.path_id = {path} AND o.slot = {slot}), 0)")
+}
 
 /// Rows fetched per round trip when paging through history.
 const FETCH_ROWS: i64 = 256;
@@ -51,7 +64,6 @@ pub(super) struct Columns {
     leads: Vec<i32>,
     calls: Vec<i32>,
     bytes: Vec<Vec<u8>>,
-    row_bytes: i32,
 }
 
 impl Columns {
@@ -63,7 +75,6 @@ impl Columns {
             leads: Vec::with_capacity(runs.len()),
             calls: Vec::with_capacity(runs.len()),
             bytes: Vec::with_capacity(runs.len()),
-            row_bytes: ROW_BYTES as i32,
         };
         for run in runs {
             columns.paths.push(run.path);
@@ -76,7 +87,7 @@ impl Columns {
         columns
     }
 
-    pub(super) fn params(&self) -> [&(dyn ToSql + Sync); 7] {
+    pub(super) fn params(&self) -> [&(dyn ToSql + Sync); 6] {
         [
             &self.paths,
             &self.slots,
@@ -84,7 +95,6 @@ impl Columns {
             &self.leads,
             &self.calls,
             &self.bytes,
-            &self.row_bytes,
         ]
     }
 
@@ -100,7 +110,7 @@ pub(super) async fn append(
 ) -> Result<(), StoreError> {
     let columns = Columns::of(packed::pack(calls));
     if !columns.is_empty() {
-        let statement = tx.prepare_cached(APPEND).await?;
+        let statement = tx.prepare_cached(&APPEND).await?;
         tx.execute(&statement, &columns.params()).await?;
     }
     Ok(())

@@ -29,6 +29,7 @@ use deadpool_postgres::Transaction;
 
 use super::super::packed::{Run, ROW_BYTES};
 use super::super::{PathId, StoreError};
+use super::history;
 
 /// Whether a batch's last run of a page (`t.s`, `t.b`) goes into the open
 /// run: same slot, and room for both.
@@ -68,24 +69,24 @@ pub(super) const ROLLED: &str = "paths.rolled_slot, paths.rolled_calls, paths.ro
 /// rolled out, and the last runs (`$6`..`$8`, `$22`: slot, calls, bytes,
 /// piece; one per page of `$9`) of pages the update did not find, looked
 /// up only when `updated` has fewer rows than the batch has pages. For
-/// most batches that is nothing. A rolled run takes the part after its
+/// most batches that is nothing (`not_updated`: whether page `t.id` is one
+/// of those). A rolled run takes the part after its
 /// slot's highest, and piece `k` the part `k + 1` after that: unique within
 /// the statement without numbering the rows (a part left free by a piece
 /// that went to the open run is a gap, which readers take as it is).
 /// Written in (page, slot, piece) order, which is the order every writer
 /// locks rows in.
-pub(super) fn insert_rows(only_if: &str) -> String {
+pub(super) fn insert_rows(only_if: &str, not_updated: &str) -> String {
     format!(
         "INSERT INTO call_times AS c (path_id, slot, part, calls, times) \
-         SELECT x.p, x.s, coalesce((SELECT max(o.part) FROM call_times o WHERE o.path_id = x.p AND o.slot = x.s), -1) \
-         + 2 + x.k, x.n, x.b FROM ( \
+         SELECT x.p, x.s, {} + 1 + x.k, x.n, x.b FROM ( \
          SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::int[], $4::int[], $5::bytea[]) \
          UNION ALL SELECT id, rolled_slot, -1, rolled_calls, rolled_times FROM updated WHERE rolled_calls IS NOT NULL \
          UNION ALL SELECT t.id, t.s, t.k, t.n, t.b FROM unnest($9::bigint[], $6::bigint[], $22::int[], $7::int[], $8::bytea[]) \
-         AS t(id, s, k, n, b) WHERE (SELECT count(*) FROM updated) < cardinality($9::bigint[]) \
-         AND NOT EXISTS (SELECT 1 FROM updated u WHERE u.id = t.id)) AS x(p, s, k, n, b) \
+         AS t(id, s, k, n, b) WHERE {not_updated}) AS x(p, s, k, n, b) \
          WHERE {only_if} ORDER BY x.p, x.s, x.k \
-         ON CONFLICT (path_id, slot, part) DO UPDATE SET calls = c.calls + excluded.calls, times = excluded.times || c.times"
+         ON CONFLICT (path_id, slot, part) DO UPDATE SET calls = c.calls + excluded.calls, times = excluded.times || c.times",
+        history::next_part("x.p", "x.s")
     )
 }
 
@@ -152,19 +153,23 @@ impl BatchRuns {
 /// slot's highest part, where the change that follows sees every row of
 /// them; locks the pages first, in id order. What the last batch rolled out
 /// (already in `call_times`) goes from the row too.
-const CLOSE: &str = "WITH open AS (SELECT id, open_slot, open_calls, open_times FROM paths \
-     WHERE id = ANY($1::bigint[]) AND open_calls > 0 ORDER BY id FOR NO KEY UPDATE), \
-     closed AS (INSERT INTO call_times (path_id, slot, part, calls, times) \
-     SELECT id, open_slot, coalesce((SELECT max(o.part) + 1 FROM call_times o \
-     WHERE o.path_id = open.id AND o.slot = open.open_slot), 0), open_calls, open_times FROM open ORDER BY id) \
-     UPDATE paths SET open_calls = 0, open_times = '', rolled_slot = NULL, rolled_calls = NULL, rolled_times = NULL \
-     FROM open WHERE paths.id = open.id";
+static CLOSE: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "WITH open AS (SELECT id, open_slot, open_calls, open_times FROM paths \
+         WHERE id = ANY($1::bigint[]) AND open_calls > 0 ORDER BY id FOR NO KEY UPDATE), \
+         closed AS (INSERT INTO call_times (path_id, slot, part, calls, times) \
+         SELECT id, open_slot, {}, open_calls, open_times FROM open ORDER BY id) \
+         UPDATE paths SET open_calls = 0, open_times = '', rolled_slot = NULL, rolled_calls = NULL, \
+         rolled_times = NULL FROM open WHERE paths.id = open.id",
+        history::next_part("open.id", "open.open_slot")
+    )
+});
 
 /// Before a change to the call history of pages `ids`: their open runs
 /// move into `call_times`.
 pub(super) async fn close(tx: &Transaction<'_>, ids: &[PathId]) -> Result<(), StoreError> {
     if !ids.is_empty() {
-        tx.execute(CLOSE, &[&ids]).await?;
+        tx.execute(CLOSE.as_str(), &[&ids]).await?;
     }
     Ok(())
 }

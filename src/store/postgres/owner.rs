@@ -87,15 +87,13 @@ async fn move_rows(tx: &Transaction<'_>, from: PathId, into: PathId) -> Result<u
     rows += super::dimensions::merge(tx, from, into).await?;
     // A moved row takes the parts after `into`'s own in its slot; the
     // subquery sees `into`'s rows as they were before this statement.
-    rows += tx
-        .execute(
-            "WITH moved AS (DELETE FROM call_times WHERE path_id = $1 RETURNING slot, part, calls, times) \
-             INSERT INTO call_times (path_id, slot, part, calls, times) \
-             SELECT $2, m.slot, m.part + coalesce((SELECT max(part) + 1 FROM call_times \
-             WHERE path_id = $2 AND slot = m.slot), 0), m.calls, m.times FROM moved m",
-            &[&from, &into],
-        )
-        .await?;
+    let sql = format!(
+        "WITH moved AS (DELETE FROM call_times WHERE path_id = $1 RETURNING slot, part, calls, times) \
+         INSERT INTO call_times (path_id, slot, part, calls, times) \
+         SELECT $2, m.slot, m.part + {}, m.calls, m.times FROM moved m",
+        history::next_part("$2", "m.slot")
+    );
+    rows += tx.execute(&sql, &[&from, &into]).await?;
     Ok(rows)
 }
 

@@ -7,7 +7,7 @@
 //!
 //! The rule that keeps them apart: an open run is one more row of
 //! (page, `open_slot`), written only by a batch's update ([`ROLL`]) and
-//! moved whole into `call_times` (by a batch that rolls it, or [`CLOSE`]).
+//! moved whole into `call_times` (by a batch that rolls it, or [`close`]).
 //! It has no part number until then, so no writer of `call_times` needs to
 //! know of it. A batch's last run of a page (its latest slot, last piece)
 //! goes in front of the open run while both fit in `ROW_BYTES` and are of
@@ -149,44 +149,40 @@ impl BatchRuns {
     }
 }
 
-/// Moves the open runs of pages `$1` into `call_times`, each after its
-/// slot's highest part, where the change that follows sees every row of
-/// them; locks the pages first, in id order. What the last batch rolled out
-/// (already in `call_times`) goes from the row too.
-static CLOSE: LazyLock<String> = LazyLock::new(|| {
+/// Moves the open runs of the pages `which` selects (SQL over `paths`,
+/// with `$1`) into `call_times`, each after its slot's highest part, where
+/// the change that follows sees every row of them; locks the pages first,
+/// in id order. What the last batch rolled out (already in `call_times`)
+/// goes from the row too.
+fn close_statement(which: &str) -> String {
     format!(
         "WITH open AS (SELECT id, open_slot, open_calls, open_times FROM paths \
-         WHERE id = ANY($1::bigint[]) AND open_calls > 0 ORDER BY id FOR NO KEY UPDATE), \
+         WHERE {which} AND open_calls > 0 ORDER BY id FOR NO KEY UPDATE), \
          closed AS (INSERT INTO call_times (path_id, slot, part, calls, times) \
          SELECT id, open_slot, {}, open_calls, open_times FROM open ORDER BY id) \
          UPDATE paths SET open_calls = 0, open_times = '', rolled_slot = NULL, rolled_calls = NULL, \
          rolled_times = NULL FROM open WHERE paths.id = open.id",
         history::next_part("open.id", "open.open_slot")
     )
-});
+}
+
+static CLOSE_PAGES: LazyLock<String> = LazyLock::new(|| close_statement("id = ANY($1::bigint[])"));
+static CLOSE_THROUGH: LazyLock<String> = LazyLock::new(|| close_statement("open_slot <= $1::bigint"));
 
 /// Before a change to the call history of pages `ids`: their open runs
 /// move into `call_times`.
 pub(super) async fn close(tx: &Transaction<'_>, ids: &[PathId]) -> Result<(), StoreError> {
     if !ids.is_empty() {
-        tx.execute(CLOSE.as_str(), &[&ids]).await?;
+        tx.execute(CLOSE_PAGES.as_str(), &[&ids]).await?;
     }
     Ok(())
 }
 
-/// Pages whose open run is of slot `$1` or older: what retention reaches.
-const OPEN_THROUGH: &str = "SELECT id FROM paths WHERE open_calls > 0 AND open_slot <= $1 ORDER BY id";
-
 /// Before retention deletes calls of slot `slot` and older: the open runs
 /// of those slots move into `call_times`, where it finds every row.
 pub(super) async fn close_through(tx: &Transaction<'_>, slot: i64) -> Result<(), StoreError> {
-    let ids = tx
-        .query(OPEN_THROUGH, &[&slot])
-        .await?
-        .iter()
-        .map(|row| row.try_get(0))
-        .collect::<Result<Vec<PathId>, _>>()?;
-    close(tx, &ids).await
+    tx.execute(CLOSE_THROUGH.as_str(), &[&slot]).await?;
+    Ok(())
 }
 
 #[cfg(test)]

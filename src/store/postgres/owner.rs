@@ -4,6 +4,7 @@
 //! (`batch::LOCK_PATHS`): a batch of hits for them waits for the change,
 //! or the change for the batch, rather than interleaving or deadlocking.
 
+use std::sync::LazyLock;
 use std::time::SystemTime;
 
 use deadpool_postgres::Transaction;
@@ -16,6 +17,17 @@ use super::super::{within, PathId, SiteId, StoreError, StoreFuture};
 use super::{history, open_days, open_runs, set_local_statement_timeout, site_days, site_dimensions, PostgresStore};
 use crate::count::path::PagePath;
 
+/// Moves page `$1`'s call-history rows to page `$2`: a moved row takes the
+/// parts after `$2`'s own in its slot (the subquery sees `$2`'s rows as
+/// they were before this statement).
+static MOVE_HISTORY: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "WITH moved AS (DELETE FROM call_times WHERE path_id = $1 RETURNING slot, part, calls, times) \
+         INSERT INTO call_times (path_id, slot, part, calls, times) \
+         SELECT $2, m.slot, m.part + {}, m.calls, m.times FROM moved m",
+        history::next_part("$2", "m.slot")
+    )
+});
 const PAGE_OF: &str = "SELECT id FROM paths WHERE site_id = $1 AND path = $2 FOR UPDATE";
 
 async fn page_of(tx: &Transaction<'_>, site: SiteId, path: &str) -> Result<Option<PathId>, StoreError> {
@@ -85,15 +97,7 @@ async fn move_rows(tx: &Transaction<'_>, from: PathId, into: PathId) -> Result<u
         rows += tx.execute(&sql, &[&from, &into]).await?;
     }
     rows += super::dimensions::merge(tx, from, into).await?;
-    // A moved row takes the parts after `into`'s own in its slot; the
-    // subquery sees `into`'s rows as they were before this statement.
-    let sql = format!(
-        "WITH moved AS (DELETE FROM call_times WHERE path_id = $1 RETURNING slot, part, calls, times) \
-         INSERT INTO call_times (path_id, slot, part, calls, times) \
-         SELECT $2, m.slot, m.part + {}, m.calls, m.times FROM moved m",
-        history::next_part("$2", "m.slot")
-    );
-    rows += tx.execute(&sql, &[&from, &into]).await?;
+    rows += tx.execute(MOVE_HISTORY.as_str(), &[&from, &into]).await?;
     Ok(rows)
 }
 
